@@ -1,0 +1,274 @@
+//! API keys: `ck_live_…` / `ck_test_…`, random, shown once, stored only as a SHA-256 hash.
+
+use rand::distr::{Alphanumeric, SampleString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, FieldError};
+use crate::ids::{KeyId, StoreId};
+use crate::tenant::{Mode, Scopes, Tenant};
+
+/// Random characters after the `ck_{mode}_` prefix: 32 alphanumerics ≈ 190 bits.
+const SECRET_LEN: usize = 32;
+const NAME_MAX: usize = 100;
+
+/// A freshly generated key. The plaintext lives only in this value and in the one response that shows it.
+pub struct GeneratedKey {
+    pub secret: String,
+    pub hash: String,
+}
+
+pub fn generate(mode: Mode) -> GeneratedKey {
+    let secret = format!("ck_{mode}_{}", Alphanumeric.sample_string(&mut rand::rng(), SECRET_LEN));
+    let hash = hash(&secret);
+    GeneratedKey { secret, hash }
+}
+
+/// Hex SHA-256 of the whole key text: the only form in which a key is stored.
+pub fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A presented key's mode, if it is shaped like one of ours. Cheap checks first, so junk never reaches DynamoDB.
+pub fn presented_mode(secret: &str) -> Option<Mode> {
+    let (mode, random) = if let Some(rest) = secret.strip_prefix("ck_live_") {
+        (Mode::Live, rest)
+    } else {
+        (Mode::Test, secret.strip_prefix("ck_test_")?)
+    };
+    (random.len() == SECRET_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(mode)
+}
+
+/// Constant-time comparison of two hex hashes.
+pub fn hashes_match(stored: &str, presented: &str) -> bool {
+    stored.as_bytes().ct_eq(presented.as_bytes()).into()
+}
+
+/// Shown instead of the key after creation: enough to recognise it, useless to an attacker.
+pub fn hint(secret: &str) -> String {
+    let tail = &secret[secret.len().saturating_sub(4)..];
+    let prefix = &secret[..secret.len().min(8)];
+    format!("{prefix}…{tail}")
+}
+
+/// What the authorizer finds by the key's hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyLookup {
+    pub key_id: KeyId,
+    pub store_id: StoreId,
+    pub mode: Mode,
+    pub scopes: String,
+    pub plan: String,
+    pub hash: String,
+}
+
+impl ApiKeyLookup {
+    pub fn tenant(&self) -> Option<Tenant> {
+        Some(Tenant {
+            store_id: self.store_id,
+            mode: self.mode,
+            key_id: self.key_id,
+            scopes: Scopes::from_joined(&self.scopes).ok()?,
+            plan: self.plan.clone(),
+        })
+    }
+}
+
+/// The store's own record of a key, listed by `GET /v1/api-keys`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub key_id: KeyId,
+    pub name: String,
+    pub mode: Mode,
+    pub scopes: String,
+    pub hint: String,
+    /// Kept so that revoking can delete the lookup item; a hash of a 190-bit random key reveals nothing.
+    pub hash: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    pub version: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyIn {
+    /// What the key is for, e.g. "storefront" or "ERP sync".
+    #[schema(example = "storefront")]
+    pub name: String,
+    /// Scope names, or the presets `read_only`, `write`, `full`. A key can only grant scopes it holds itself.
+    #[schema(example = json!(["products:read", "orders:write"]))]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyOut {
+    pub id: KeyId,
+    pub name: String,
+    pub mode: Mode,
+    pub scopes: Vec<String>,
+    /// The key's first and last characters.
+    #[schema(example = "ck_test_…3fQa")]
+    pub hint: String,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+}
+
+/// A key as returned by the one response that shows its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyCreatedOut {
+    #[serde(flatten)]
+    pub key: ApiKeyOut,
+    /// The API key. It is shown only in this response and cannot be recovered.
+    #[schema(example = "ck_test_4eC39HqLyjWDarjtT1zdp7dcXYZ3fQa0")]
+    pub secret: String,
+}
+
+impl From<&ApiKeyRecord> for ApiKeyOut {
+    fn from(record: &ApiKeyRecord) -> Self {
+        Self {
+            id: record.key_id,
+            name: record.name.clone(),
+            mode: record.mode,
+            scopes: Scopes::from_joined(&record.scopes).map(|s| s.names()).unwrap_or_default().into_iter().map(str::to_owned).collect(),
+            hint: record.hint.clone(),
+            created_at: record.created_at.clone(),
+            revoked_at: record.revoked_at.clone(),
+        }
+    }
+}
+
+/// A validated request for a new key.
+pub struct NewApiKey {
+    pub name: String,
+    pub scopes: Scopes,
+}
+
+impl ApiKeyIn {
+    /// Checks the fields, and that the caller holds every scope it hands out.
+    pub fn parse(self, granted_by: &Scopes) -> Result<NewApiKey, ApiError> {
+        let mut errors = Vec::new();
+        let name = validate_name(&self.name).map_err(|e| errors.push(e)).ok();
+        let scopes = match Scopes::parse(self.scopes.iter().map(String::as_str)) {
+            Ok(scopes) if scopes.is_empty() => {
+                errors.push(FieldError::new("scopes", "must name at least one scope or preset"));
+                None
+            }
+            Ok(scopes) => Some(scopes),
+            Err(unknown) => {
+                errors.push(FieldError::new("scopes", unknown.to_string()));
+                None
+            }
+        };
+        match (name, scopes) {
+            (Some(name), Some(scopes)) if errors.is_empty() => {
+                if !granted_by.covers(&scopes) {
+                    return Err(ApiError::Forbidden("a key cannot grant scopes it does not hold".into()));
+                }
+                Ok(NewApiKey { name, scopes })
+            }
+            _ => Err(ApiError::Validation(errors)),
+        }
+    }
+}
+
+pub fn validate_name(name: &str) -> Result<String, FieldError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX {
+        return Err(FieldError::new("name", format!("must be 1 to {NAME_MAX} characters")));
+    }
+    Ok(name.to_owned())
+}
+
+/// The record and lookup items of a new key.
+pub fn new_key(
+    store_id: StoreId,
+    mode: Mode,
+    plan: &str,
+    name: String,
+    scopes: &Scopes,
+    created_at: &str,
+) -> (GeneratedKey, ApiKeyRecord, ApiKeyLookup) {
+    let key = generate(mode);
+    let key_id = KeyId::new();
+    let record = ApiKeyRecord {
+        key_id,
+        name,
+        mode,
+        scopes: scopes.to_joined(),
+        hint: hint(&key.secret),
+        hash: key.hash.clone(),
+        created_at: created_at.to_owned(),
+        revoked_at: None,
+        version: 1,
+    };
+    let lookup = ApiKeyLookup {
+        key_id,
+        store_id,
+        mode,
+        scopes: scopes.to_joined(),
+        plan: plan.to_owned(),
+        hash: key.hash.clone(),
+    };
+    (key, record, lookup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_have_the_documented_shape() {
+        let key = generate(Mode::Live);
+        assert!(key.secret.starts_with("ck_live_"));
+        assert_eq!(presented_mode(&key.secret), Some(Mode::Live));
+        assert_eq!(key.hash, hash(&key.secret));
+        assert_eq!(key.hash.len(), 64);
+        assert!(!key.hash.contains(&key.secret[8..]));
+        assert_ne!(generate(Mode::Live).secret, key.secret);
+        assert_eq!(presented_mode(&generate(Mode::Test).secret), Some(Mode::Test));
+    }
+
+    #[test]
+    fn junk_is_not_a_key() {
+        for junk in ["", "ck_live_", "ck_prod_abcdefghijklmnopqrstuvwxyz012345", "ck_live_short", "sk_live_abcdefghijklmnopqrstuvwxyz012345", "ck_test_abcdefghijklmnopqrstuvwxyz01234!"] {
+            assert_eq!(presented_mode(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn hint_hides_the_secret() {
+        let key = generate(Mode::Test);
+        let hint = hint(&key.secret);
+        assert!(hint.starts_with("ck_test_…"));
+        assert_eq!(hint.chars().count(), 8 + 1 + 4);
+    }
+
+    #[test]
+    fn hashes_compare() {
+        let a = hash("ck_test_a");
+        assert!(hashes_match(&a, &hash("ck_test_a")));
+        assert!(!hashes_match(&a, &hash("ck_test_b")));
+    }
+
+    #[test]
+    fn input_is_validated() {
+        let full = Scopes::full();
+        let input = ApiKeyIn { name: " ".into(), scopes: vec!["nope".into()] };
+        match input.parse(&full) {
+            Err(ApiError::Validation(errors)) => {
+                let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, ["name", "scopes"]);
+            }
+            other => panic!("expected validation errors, got {:?}", other.err()),
+        }
+        let read_only = Scopes::parse(["read_only"]).unwrap();
+        let escalation = ApiKeyIn { name: "x".into(), scopes: vec!["write".into()] };
+        assert!(matches!(escalation.parse(&read_only), Err(ApiError::Forbidden(_))));
+        let ok = ApiKeyIn { name: "storefront".into(), scopes: vec!["products:read".into()] };
+        assert!(ok.parse(&read_only).is_ok());
+    }
+}

@@ -1,0 +1,73 @@
+//! Every key format of the table, defined once per entity.
+//!
+//! Store data lives under `S#{store_id}#{mode}#…`, so a key of one store can never name another store's item.
+//! Two platform-level items are the documented exceptions (docs/data-model.md): the store itself, and the API-key
+//! lookup by hash, which the authorizer must find before it knows the store.
+
+use crate::ids::{AuditId, EventId, KeyId, StoreId};
+use crate::tenant::Mode;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+pub const TTL: &str = "ttl";
+
+/// A partition and sort key.
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// The prefix every key of one store's data in one mode begins with.
+pub fn tenant_prefix(store: StoreId, mode: Mode) -> String {
+    format!("S#{store}#{mode}#")
+}
+
+pub fn store(store: StoreId) -> Key {
+    Key { pk: format!("STORE#{store}"), sk: "STORE".into() }
+}
+
+pub fn api_key_lookup(hash: &str) -> Key {
+    Key { pk: format!("APIKEY#{hash}"), sk: "APIKEY".into() }
+}
+
+/// All keys of a store and mode share a partition, newest last (ids are time-ordered).
+pub fn api_key(store: StoreId, mode: Mode, key_id: KeyId) -> Key {
+    Key { pk: api_keys_partition(store, mode), sk: format!("APIKEY#{key_id}") }
+}
+
+pub fn api_keys_partition(store: StoreId, mode: Mode) -> String {
+    format!("{}APIKEYS", tenant_prefix(store, mode))
+}
+
+pub fn rate_window(store: StoreId, mode: Mode, key_id: KeyId, window_start: i64) -> Key {
+    Key { pk: format!("{}RATE#{key_id}", tenant_prefix(store, mode)), sk: format!("W#{window_start}") }
+}
+
+/// `scope` is a tenant prefix, or `PLATFORM#` for the platform routes.
+pub fn idempotency(scope: &str, idempotency_key: &str) -> Key {
+    Key { pk: format!("{scope}IDEM#{idempotency_key}"), sk: "IDEM".into() }
+}
+
+pub fn event(store: StoreId, mode: Mode, id: EventId) -> Key {
+    Key { pk: format!("{}EVENT#{id}", tenant_prefix(store, mode)), sk: "EVENT".into() }
+}
+
+/// GSI1 lists a store's events in time order.
+pub fn events_index(store: StoreId, mode: Mode, id: EventId) -> Key {
+    Key { pk: format!("{}EVENTS", tenant_prefix(store, mode)), sk: id.to_string() }
+}
+
+pub fn audit(store: StoreId, mode: Mode, id: AuditId) -> Key {
+    Key { pk: format!("{}AUDIT", tenant_prefix(store, mode)), sk: id.to_string() }
+}
+
+/// The key read by the health probe; it never exists.
+pub fn health() -> Key {
+    Key { pk: "HEALTH".into(), sk: "HEALTH".into() }
+}

@@ -1,0 +1,292 @@
+//! The only module that talks to DynamoDB: one method per access pattern, the store first.
+//! docs/data-model.md lists each API operation with the calls it makes here.
+
+mod keys;
+mod schema;
+mod tx;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use keys::tenant_prefix;
+pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
+pub use tx::{TxError, WriteTx};
+
+use crate::apikeys::{ApiKeyLookup, ApiKeyRecord};
+use crate::error::ApiError;
+use crate::events::Event;
+use crate::http::pagination::{Cursor, Page, PageOf};
+use crate::ids::{KeyId, StoreId};
+use crate::stores::StoreRecord;
+use crate::tenant::{Mode, Tenant};
+use keys::{Key, PK, SK};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// How long the health probe waits for DynamoDB before it declares it unreachable.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Clone)]
+pub struct Db {
+    client: Client,
+    table: Arc<str>,
+}
+
+/// An entity item: the entity's fields plus its keys.
+fn item<T: Serialize>(key: Key, value: &T) -> Result<Item, ApiError> {
+    let mut item: Item = serde_dynamo::to_item(value).map_err(ApiError::internal)?;
+    item.insert(PK.to_owned(), AttributeValue::S(key.pk));
+    item.insert(SK.to_owned(), AttributeValue::S(key.sk));
+    Ok(item)
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
+    serde_dynamo::from_item(item).map_err(ApiError::internal)
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The stored result of a POST made with an `Idempotency-Key`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub fingerprint: String,
+    /// `in_progress` or `completed`.
+    pub state: String,
+    /// Unix seconds after which an `in_progress` claim is considered abandoned (its request died).
+    pub locked_until: i64,
+    /// Unix seconds after which the record no longer counts.
+    pub expires_at: i64,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+}
+
+/// What claiming an idempotency key found.
+pub enum IdempotencyClaim {
+    /// The key is ours: run the request and then save or release it.
+    Claimed,
+    Existing(IdempotencyRecord),
+}
+
+impl Db {
+    pub fn new(config: &SdkConfig, table: &str) -> Self {
+        Self { client: Client::new(config), table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// True when DynamoDB answers within the health timeout.
+    pub async fn ping(&self) -> bool {
+        let key = keys::health();
+        let probe = self.client.get_item().table_name(self.table()).key(PK, s(key.pk)).key(SK, s(key.sk)).send();
+        match tokio::time::timeout(HEALTH_TIMEOUT, probe).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(error = %DisplayErrorContext(&error), "health probe failed");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("health probe timed out");
+                false
+            }
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: Key, consistent: bool) -> Result<Option<T>, ApiError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// A page of one partition, newest first, resuming after `page.cursor`.
+    async fn query_partition<T: DeserializeOwned>(&self, tenant_prefix: &str, pk: String, page: &Page) -> Result<PageOf<T>, ApiError> {
+        let start = page.cursor.as_ref().map(|cursor| cursor.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
+        let output = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .limit(page.limit as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        let next = output
+            .last_evaluated_key
+            .map(|key| Cursor::from_key(tenant_prefix, key.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|v| (k, v.clone())))));
+        let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(PageOf { items, next_cursor: next.transpose()?, limit: page.limit })
+    }
+
+    // --- stores and API keys -------------------------------------------------------------------------------
+
+    /// Creates a store with its first keys (one per mode), in one transaction.
+    pub async fn create_store(&self, store: &StoreRecord, keys: &[(ApiKeyRecord, ApiKeyLookup)], event: Event) -> Result<(), ApiError> {
+        let mut tx = self.write(event, "platform").put_new(item(keys::store(store.store_id), store)?);
+        for (record, lookup) in keys {
+            tx = tx
+                .put_new(item(keys::api_key(store.store_id, record.mode, record.key_id), record)?)
+                .put_new(item(keys::api_key_lookup(&lookup.hash), lookup)?);
+        }
+        Ok(tx.commit().await?)
+    }
+
+    pub async fn get_store(&self, store: StoreId) -> Result<Option<StoreRecord>, ApiError> {
+        self.get(keys::store(store), false).await
+    }
+
+    /// The key with this hash, read consistently so a revoked key stops working at once.
+    pub async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKeyLookup>, ApiError> {
+        self.get(keys::api_key_lookup(hash), true).await
+    }
+
+    pub async fn create_api_key(&self, tenant: &Tenant, record: &ApiKeyRecord, lookup: &ApiKeyLookup, event: Event) -> Result<(), ApiError> {
+        self.write(event, tenant.key_id.to_string())
+            .put_new(item(keys::api_key(tenant.store_id, tenant.mode, record.key_id), record)?)
+            .put_new(item(keys::api_key_lookup(&lookup.hash), lookup)?)
+            .commit()
+            .await
+            .map_err(ApiError::from)
+    }
+
+    pub async fn get_api_key(&self, store: StoreId, mode: Mode, key_id: KeyId) -> Result<Option<ApiKeyRecord>, ApiError> {
+        self.get(keys::api_key(store, mode, key_id), false).await
+    }
+
+    pub async fn list_api_keys(&self, store: StoreId, mode: Mode, page: &Page) -> Result<PageOf<ApiKeyRecord>, ApiError> {
+        self.query_partition(&tenant_prefix(store, mode), keys::api_keys_partition(store, mode), page).await
+    }
+
+    /// Marks the key revoked and deletes its lookup item, so the authorizer no longer finds it.
+    /// Returns false when the key was already revoked (by a concurrent request).
+    pub async fn revoke_api_key(&self, tenant: &Tenant, record: &ApiKeyRecord, revoked_at: &str, event: Event) -> Result<bool, ApiError> {
+        let result = self
+            .write(event, tenant.key_id.to_string())
+            .update(
+                keys::api_key(tenant.store_id, tenant.mode, record.key_id),
+                "SET revoked_at = :at, version = version + :one",
+                Some("attribute_exists(PK) AND attribute_not_exists(revoked_at)"),
+                HashMap::new(),
+                HashMap::from([(":at".to_owned(), s(revoked_at)), (":one".to_owned(), n(1))]),
+            )
+            .delete(keys::api_key_lookup(&record.hash))
+            .commit()
+            .await;
+        match result {
+            Ok(()) => Ok(true),
+            Err(TxError::ConditionFailed(0)) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    // --- request conventions -------------------------------------------------------------------------------
+
+    /// Counts one request in the key's fixed window and returns the count so far.
+    pub async fn count_request(&self, tenant: &Tenant, window_start: i64, expires_at: i64) -> Result<u32, ApiError> {
+        let key = keys::rate_window(tenant.store_id, tenant.mode, tenant.key_id, window_start);
+        let output = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk))
+            .update_expression("ADD #count :one SET #ttl = if_not_exists(#ttl, :ttl)")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", n(expires_at))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        let count = output.attributes.as_ref().and_then(|a| a.get("count")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
+        count.ok_or_else(|| ApiError::internal("rate counter update returned no count"))
+    }
+
+    /// Claims an idempotency key for a request, unless a live record holds it.
+    pub async fn claim_idempotency_key(&self, scope: &str, idempotency_key: &str, claim: &IdempotencyRecord, now: i64) -> Result<IdempotencyClaim, ApiError> {
+        let mut record = item(keys::idempotency(scope, idempotency_key), claim)?;
+        record.insert(keys::TTL.to_owned(), n(claim.expires_at));
+        let result = self
+            .client
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(record))
+            // Free, expired, or abandoned by a request that died while holding it.
+            .condition_expression("attribute_not_exists(PK) OR expires_at < :now OR (#state = :in_progress AND locked_until < :now)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(IdempotencyClaim::Claimed),
+            Err(error) => match error.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(failed) => match failed.item {
+                    Some(existing) => Ok(IdempotencyClaim::Existing(from_item(existing)?)),
+                    None => Err(ApiError::internal("idempotency condition failed without the existing item")),
+                },
+                other => Err(ApiError::internal(DisplayErrorContext(other))),
+            },
+        }
+    }
+
+    /// Stores the response of a claimed request so that repeats replay it.
+    pub async fn save_idempotent_response(&self, scope: &str, idempotency_key: &str, record: &IdempotencyRecord) -> Result<(), ApiError> {
+        let mut item = item(keys::idempotency(scope, idempotency_key), record)?;
+        item.insert(keys::TTL.to_owned(), n(record.expires_at));
+        self.client
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    /// Gives a claim back (the request failed in a way a retry may fix).
+    pub async fn release_idempotency_key(&self, scope: &str, idempotency_key: &str) -> Result<(), ApiError> {
+        let key = keys::idempotency(scope, idempotency_key);
+        self.client
+            .delete_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk))
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,197 @@
+//! The write path: one `TransactWriteItems` holding the state change, its domain EVENT item and an AUDIT item.
+//! A write cannot be committed without its event: [`WriteTx::new`] takes the event, [`WriteTx::commit`] appends it.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use serde::Serialize;
+
+use super::keys::{self, Key, GSI1PK, GSI1SK, PK, SK, TTL};
+use super::{item, Db, Item};
+use crate::error::ApiError;
+use crate::events::Event;
+use crate::http::request_id;
+use crate::ids::AuditId;
+use crate::time;
+
+/// How long EVENT items stay in the table after publishing (for listing and replay).
+const EVENT_RETENTION_SECS: i64 = 30 * 24 * 3600;
+/// How long AUDIT items are kept.
+const AUDIT_RETENTION_SECS: i64 = 400 * 24 * 3600;
+
+pub struct WriteTx<'a> {
+    db: &'a Db,
+    items: Vec<TransactWriteItem>,
+    event: Event,
+    actor: String,
+    /// The first builder error; reported at commit so that the builder chains without `?` at every step.
+    invalid: Option<ApiError>,
+}
+
+/// Why a transaction did not commit.
+#[derive(Debug)]
+pub enum TxError {
+    /// The condition of the item at this index (in the order added) did not hold.
+    ConditionFailed(usize),
+    /// Another transaction touched the same items at the same time; the client may retry.
+    Conflict,
+    Other(ApiError),
+}
+
+impl From<TxError> for ApiError {
+    fn from(error: TxError) -> Self {
+        match error {
+            TxError::ConditionFailed(_) | TxError::Conflict => {
+                ApiError::conflict("the resource was changed by another request; retry")
+            }
+            TxError::Other(error) => error,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AuditRecord<'a> {
+    audit_id: AuditId,
+    at: &'a str,
+    /// The API key id, or `platform`.
+    actor: &'a str,
+    action: &'a str,
+    resource_type: &'a str,
+    resource_id: &'a str,
+    resource_version: u64,
+    event_id: String,
+    request_id: String,
+}
+
+impl Db {
+    /// Starts a transaction that will carry `event` and an audit entry naming `actor` (a key id, or `platform`).
+    pub fn write(&self, event: Event, actor: impl Into<String>) -> WriteTx<'_> {
+        WriteTx { db: self, items: Vec::new(), event, actor: actor.into(), invalid: None }
+    }
+}
+
+impl WriteTx<'_> {
+    fn push<E: std::fmt::Display>(mut self, item: Result<TransactWriteItem, E>) -> Self {
+        match item {
+            Ok(item) => self.items.push(item),
+            Err(error) => {
+                self.invalid.get_or_insert_with(|| ApiError::internal(error));
+            }
+        }
+        self
+    }
+
+    /// Puts an item that must not exist yet.
+    pub fn put_new(self, item: Item) -> Self {
+        let put = put(self.db.table(), item, Some("attribute_not_exists(PK)"));
+        self.push(put)
+    }
+
+    /// Puts (replaces) an item unconditionally.
+    pub fn put(self, item: Item) -> Self {
+        let put = put(self.db.table(), item, None);
+        self.push(put)
+    }
+
+    /// Updates an item; `condition` guards the invariant the update relies on.
+    pub fn update(
+        self,
+        key: Key,
+        expression: &str,
+        condition: Option<&str>,
+        names: HashMap<String, String>,
+        values: HashMap<String, AttributeValue>,
+    ) -> Self {
+        let update = Update::builder()
+            .table_name(self.db.table())
+            .set_key(Some(key_item(&key)))
+            .update_expression(expression)
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map(|update| TransactWriteItem::builder().update(update).build());
+        self.push(update)
+    }
+
+    pub fn delete(self, key: Key) -> Self {
+        let delete = Delete::builder()
+            .table_name(self.db.table())
+            .set_key(Some(key_item(&key)))
+            .build()
+            .map(|delete| TransactWriteItem::builder().delete(delete).build());
+        self.push(delete)
+    }
+
+    fn event_and_audit(&self) -> Result<[Item; 2], ApiError> {
+        let event = &self.event;
+        let now = time::now().unix_timestamp();
+        let event_key = keys::event(event.store_id, event.mode, event.id);
+        let index = keys::events_index(event.store_id, event.mode, event.id);
+        let mut event_item = HashMap::from([
+            (PK.to_owned(), AttributeValue::S(event_key.pk)),
+            (SK.to_owned(), AttributeValue::S(event_key.sk)),
+            (GSI1PK.to_owned(), AttributeValue::S(index.pk)),
+            (GSI1SK.to_owned(), AttributeValue::S(index.sk)),
+            ("entity".to_owned(), AttributeValue::S("EVENT".into())),
+            ("source".to_owned(), AttributeValue::S(event.source())),
+            (TTL.to_owned(), AttributeValue::N((now + EVENT_RETENTION_SECS).to_string())),
+        ]);
+        let envelope = serde_dynamo::to_attribute_value(event).map_err(ApiError::internal)?;
+        event_item.insert("event".to_owned(), envelope);
+
+        let audit_id = AuditId::new();
+        let record = AuditRecord {
+            audit_id,
+            at: &event.created_at,
+            actor: &self.actor,
+            action: &event.event_type,
+            resource_type: &event.resource.kind,
+            resource_id: &event.resource.id,
+            resource_version: event.resource.version,
+            event_id: event.id.to_string(),
+            request_id: request_id::current(),
+        };
+        let mut audit_item = item(keys::audit(event.store_id, event.mode, audit_id), &record)?;
+        audit_item.insert("entity".to_owned(), AttributeValue::S("AUDIT".into()));
+        audit_item.insert(TTL.to_owned(), AttributeValue::N((now + AUDIT_RETENTION_SECS).to_string()));
+        Ok([event_item, audit_item])
+    }
+
+    pub async fn commit(self) -> Result<(), TxError> {
+        let [event_item, audit_item] = self.event_and_audit().map_err(TxError::Other)?;
+        let mut tx = self.put(event_item).put(audit_item);
+        if let Some(invalid) = tx.invalid.take() {
+            return Err(TxError::Other(invalid));
+        }
+        let result = tx.db.client.transact_write_items().set_transact_items(Some(tx.items)).send().await;
+        let Err(error) = result else { return Ok(()) };
+        Err(match error.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                let reasons = cancelled.cancellation_reasons();
+                match reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+                    Some(index) => TxError::ConditionFailed(index),
+                    None if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) => TxError::Conflict,
+                    None => TxError::Other(ApiError::internal(DisplayErrorContext(&error))),
+                }
+            }
+            Some(TransactWriteItemsError::TransactionInProgressException(_)) => TxError::Conflict,
+            _ => TxError::Other(ApiError::internal(DisplayErrorContext(&error))),
+        })
+    }
+}
+
+fn key_item(key: &Key) -> Item {
+    HashMap::from([(PK.to_owned(), AttributeValue::S(key.pk.clone())), (SK.to_owned(), AttributeValue::S(key.sk.clone()))])
+}
+
+fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, aws_sdk_dynamodb::error::BuildError> {
+    Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map(|put| TransactWriteItem::builder().put(put).build())
+}

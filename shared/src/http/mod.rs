@@ -1,0 +1,107 @@
+//! The HTTP conventions every function shares, and the one way a function is served.
+
+pub mod extract;
+pub mod health;
+mod idempotency;
+pub mod pagination;
+mod rate_limit;
+pub mod request_id;
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use axum::extract::Request;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde::Serialize;
+use tracing_subscriber::EnvFilter;
+use utoipa::ToSchema;
+
+use crate::config::{Config, ConfigError};
+use crate::db::Db;
+use crate::error::ApiError;
+
+pub use extract::{Json, Query};
+
+/// Request bodies above this are refused with `413`.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler may need: storage and configuration, built once per process.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Reads the configuration and builds the AWS clients, once, before the first request.
+    pub async fn from_env() -> Result<(Self, SdkConfig), ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = crate::aws::sdk_config().await;
+        let db = Db::new(&sdk, &config.table);
+        Ok((Self { db, config: Arc::new(config) }, sdk))
+    }
+}
+
+/// `{"data": …}`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DataOut<T: ToSchema> {
+    pub data: T,
+}
+
+impl<T: ToSchema> DataOut<T> {
+    pub fn new(data: T) -> Self {
+        Self { data }
+    }
+}
+
+/// Logs as JSON on Lambda (`CARTWHEEL_LOG_FORMAT=json`), as text locally; level from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("CARTWHEEL_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let result = if json { builder.json().without_time().try_init() } else { builder.try_init() };
+    // A second init (tests) keeps the first subscriber.
+    drop(result);
+}
+
+/// The per-function conventions: rate limits, the body limit and idempotent POSTs, in that order.
+/// Request ids wrap everything, authentication included; see [`with_request_id`].
+pub fn conventions(router: Router, state: &AppState) -> Router {
+    router
+        .layer(from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(from_fn(body_limit))
+        .layer(from_fn_with_state(state.clone(), rate_limit::layer))
+}
+
+/// The outermost layer and the JSON 404 for unknown routes.
+pub fn with_request_id(router: Router) -> Router {
+    router.fallback(unknown_route).layer(from_fn(request_id::layer))
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+/// Buffers the body, refusing anything over [`BODY_LIMIT`] with our `413` before a handler sees it.
+async fn body_limit(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT) {
+        return ApiError::PayloadTooLarge { limit: BODY_LIMIT }.into_response();
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Err(_) => ApiError::PayloadTooLarge { limit: BODY_LIMIT }.into_response(),
+    }
+}
+
+/// Serves `router` as this Lambda function, with every convention applied.
+pub async fn run(router: Router, state: AppState) -> Result<(), lambda_http::Error> {
+    lambda_http::run(with_request_id(conventions(router, &state))).await
+}

@@ -1,0 +1,130 @@
+//! Prefixed, sortable, random ids (`st_01J…`): a ULID behind a prefix that says what the id names.
+//! One macro makes every id type, so each parses and prints the same way.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(ulid::Ulid);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            pub fn new() -> Self {
+                Self(ulid::Ulid::new())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}_{}", Self::PREFIX, self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidId;
+
+            fn from_str(text: &str) -> Result<Self, InvalidId> {
+                text.strip_prefix(Self::PREFIX)
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    .and_then(|ulid| ulid::Ulid::from_string(ulid).ok())
+                    .map(Self)
+                    .ok_or(InvalidId { expected: Self::PREFIX })
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some(concat!("^", $prefix, "_[0-9A-HJKMNP-TV-Z]{26}$")))
+                    .examples([concat!($prefix, "_01JD3M5W7Q6V8X9Y0Z1A2B3C4D")])
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid id: expected `{expected}_` followed by 26 base32 characters")]
+pub struct InvalidId {
+    pub expected: &'static str,
+}
+
+prefixed_id!(
+    /// A store (tenant).
+    StoreId, "st"
+);
+prefixed_id!(
+    /// An API key (the key's id, not the secret).
+    KeyId, "key"
+);
+prefixed_id!(
+    /// A domain event.
+    EventId, "evt"
+);
+prefixed_id!(
+    /// An audit-log entry.
+    AuditId, "aud"
+);
+prefixed_id!(
+    /// A request, when the client sent no usable `X-Request-Id`.
+    RequestId, "req"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_checks_the_prefix() {
+        let id = StoreId::new();
+        let text = id.to_string();
+        assert!(text.starts_with("st_") && text.len() == 29, "{text}");
+        assert_eq!(text.parse::<StoreId>(), Ok(id));
+        assert!(text.parse::<KeyId>().is_err());
+        assert!("st_notaulid".parse::<StoreId>().is_err());
+        assert!("st01JD3M5W7Q6V8X9Y0Z1A2B3C4D".parse::<StoreId>().is_err());
+    }
+
+    #[test]
+    fn sorts_by_creation_time() {
+        let first = EventId::new();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = EventId::new();
+        assert!(first.to_string() < second.to_string());
+    }
+
+    #[test]
+    fn serde_uses_the_text_form() {
+        let id = KeyId::new();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+        assert_eq!(serde_json::from_str::<KeyId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<KeyId>("\"st_01JD3M5W7Q6V8X9Y0Z1A2B3C4D\"").is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! Cartwheel's core, shared by every function and the local gateway.
+//!
+//! Handlers stay thin: they parse input, call a domain function from here and map the result to a response.
+//! Only [`db`] talks to DynamoDB; only [`error`] turns failures into HTTP error bodies.
+
+pub mod apikeys;
+pub mod aws;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod ids;
+pub mod money;
+pub mod openapi;
+pub mod stores;
+pub mod tenant;
+pub mod time;
+
+pub use config::Config;
+pub use db::Db;
+pub use error::{ApiError, FieldError};
+pub use tenant::{Mode, Scope, Scopes, Tenant};

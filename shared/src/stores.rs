@@ -1,0 +1,132 @@
+//! Stores (tenants) and their onboarding by the platform operator.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+
+use crate::apikeys::ApiKeyCreatedOut;
+use crate::error::{ApiError, FieldError};
+use crate::ids::StoreId;
+
+const NAME_MAX: usize = 200;
+const PLAN_MAX: usize = 32;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreRecord {
+    pub store_id: StoreId,
+    pub name: String,
+    pub plan: String,
+    pub created_at: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreIn {
+    #[schema(example = "Acme Coffee")]
+    pub name: String,
+    /// Rate-limit plan; `default` unless given. Plans and their limits come from `CARTWHEEL_RATE_LIMITS`.
+    #[schema(example = "default")]
+    pub plan: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreOut {
+    pub id: StoreId,
+    pub name: String,
+    pub plan: String,
+    pub created_at: String,
+}
+
+/// The onboarding response: the store and its first live and test keys, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreCreatedOut {
+    pub store: StoreOut,
+    pub live_key: ApiKeyCreatedOut,
+    pub test_key: ApiKeyCreatedOut,
+}
+
+impl From<&StoreRecord> for StoreOut {
+    fn from(record: &StoreRecord) -> Self {
+        Self {
+            id: record.store_id,
+            name: record.name.clone(),
+            plan: record.plan.clone(),
+            created_at: record.created_at.clone(),
+        }
+    }
+}
+
+impl StoreIn {
+    pub fn parse(self, created_at: &str) -> Result<StoreRecord, ApiError> {
+        let mut errors = Vec::new();
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > NAME_MAX {
+            errors.push(FieldError::new("name", format!("must be 1 to {NAME_MAX} characters")));
+        }
+        let plan = self.plan.as_deref().unwrap_or("default");
+        let plan_ok = !plan.is_empty()
+            && plan.len() <= PLAN_MAX
+            && plan.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !plan_ok {
+            errors.push(FieldError::new("plan", format!("must be 1 to {PLAN_MAX} of a-z, 0-9, `_` and `-`")));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(StoreRecord {
+            store_id: StoreId::new(),
+            name: name.to_owned(),
+            plan: plan.to_owned(),
+            created_at: created_at.to_owned(),
+            version: 1,
+        })
+    }
+}
+
+/// The platform operator's key, held as its hash so the comparison is constant-time and the plaintext is not kept.
+#[derive(Clone)]
+pub struct PlatformKey([u8; 32]);
+
+impl PlatformKey {
+    pub fn new(secret: &str) -> Self {
+        Self(Sha256::digest(secret.trim().as_bytes()).into())
+    }
+
+    pub fn verify(&self, presented: &str) -> bool {
+        let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        self.0.ct_eq(&presented).into()
+    }
+}
+
+impl std::fmt::Debug for PlatformKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlatformKey(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_input_is_validated() {
+        let ok = StoreIn { name: " Acme ".into(), plan: None }.parse("2026-11-25T00:00:00Z").unwrap();
+        assert_eq!(ok.name, "Acme");
+        assert_eq!(ok.plan, "default");
+        let bad = StoreIn { name: "".into(), plan: Some("Gold Plan!".into()) }.parse("x");
+        match bad {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors.len(), 2),
+            other => panic!("expected validation errors, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn platform_key_verifies_and_hides() {
+        let key = PlatformKey::new("s3cret-platform-key\n");
+        assert!(key.verify("s3cret-platform-key"));
+        assert!(!key.verify("s3cret-platform-kez"));
+        assert!(!format!("{key:?}").contains("s3cret"));
+    }
+}
