@@ -6,9 +6,12 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use crate::db::Db;
 use crate::error::{ApiError, FieldError};
+use crate::events::{Event, ResourceRef};
 use crate::ids::{KeyId, StoreId};
 use crate::tenant::{Mode, Scopes, Tenant};
+use crate::time;
 
 /// Random characters after the `ck_{mode}_` prefix: 32 alphanumerics ≈ 190 bits.
 const SECRET_LEN: usize = 32;
@@ -21,7 +24,10 @@ pub struct GeneratedKey {
 }
 
 pub fn generate(mode: Mode) -> GeneratedKey {
-    let secret = format!("ck_{mode}_{}", Alphanumeric.sample_string(&mut rand::rng(), SECRET_LEN));
+    let secret = format!(
+        "ck_{mode}_{}",
+        Alphanumeric.sample_string(&mut rand::rng(), SECRET_LEN)
+    );
     let hash = hash(&secret);
     GeneratedKey { secret, hash }
 }
@@ -38,7 +44,8 @@ pub fn presented_mode(secret: &str) -> Option<Mode> {
     } else {
         (Mode::Test, secret.strip_prefix("ck_test_")?)
     };
-    (random.len() == SECRET_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(mode)
+    (random.len() == SECRET_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some(mode)
 }
 
 /// Constant-time comparison of two hex hashes.
@@ -133,7 +140,12 @@ impl From<&ApiKeyRecord> for ApiKeyOut {
             id: record.key_id,
             name: record.name.clone(),
             mode: record.mode,
-            scopes: Scopes::from_joined(&record.scopes).map(|s| s.names()).unwrap_or_default().into_iter().map(str::to_owned).collect(),
+            scopes: Scopes::from_joined(&record.scopes)
+                .map(|s| s.names())
+                .unwrap_or_default()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             hint: record.hint.clone(),
             created_at: record.created_at.clone(),
             revoked_at: record.revoked_at.clone(),
@@ -154,7 +166,10 @@ impl ApiKeyIn {
         let name = validate_name(&self.name).map_err(|e| errors.push(e)).ok();
         let scopes = match Scopes::parse(self.scopes.iter().map(String::as_str)) {
             Ok(scopes) if scopes.is_empty() => {
-                errors.push(FieldError::new("scopes", "must name at least one scope or preset"));
+                errors.push(FieldError::new(
+                    "scopes",
+                    "must name at least one scope or preset",
+                ));
                 None
             }
             Ok(scopes) => Some(scopes),
@@ -166,7 +181,9 @@ impl ApiKeyIn {
         match (name, scopes) {
             (Some(name), Some(scopes)) if errors.is_empty() => {
                 if !granted_by.covers(&scopes) {
-                    return Err(ApiError::Forbidden("a key cannot grant scopes it does not hold".into()));
+                    return Err(ApiError::Forbidden(
+                        "a key cannot grant scopes it does not hold".into(),
+                    ));
                 }
                 Ok(NewApiKey { name, scopes })
             }
@@ -178,9 +195,85 @@ impl ApiKeyIn {
 pub fn validate_name(name: &str) -> Result<String, FieldError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(FieldError::new("name", format!("must be 1 to {NAME_MAX} characters")));
+        return Err(FieldError::new(
+            "name",
+            format!("must be 1 to {NAME_MAX} characters"),
+        ));
     }
     Ok(name.to_owned())
+}
+
+/// Creates a key for the caller's store and mode, with its `api_key.created` event.
+pub async fn create(
+    db: &Db,
+    tenant: &Tenant,
+    input: ApiKeyIn,
+) -> Result<ApiKeyCreatedOut, ApiError> {
+    let NewApiKey { name, scopes } = input.parse(&tenant.scopes)?;
+    let created_at = time::rfc3339(time::now());
+    let (key, record, lookup) = new_key(
+        tenant.store_id,
+        tenant.mode,
+        &tenant.plan,
+        name,
+        &scopes,
+        &created_at,
+    );
+    let out = ApiKeyOut::from(&record);
+    db.create_api_key(
+        tenant,
+        &record,
+        &lookup,
+        key_event(tenant, "api_key.created", &out, record.version)?,
+    )
+    .await?;
+    Ok(ApiKeyCreatedOut {
+        key: out,
+        secret: key.secret,
+    })
+}
+
+/// Revokes a key of the caller's store and mode. The authorizer stops accepting it at once (locally) or within its
+/// cache TTL (on AWS). Revoking a revoked key is a no-op; a key cannot revoke itself.
+pub async fn revoke(db: &Db, tenant: &Tenant, key_id: KeyId) -> Result<(), ApiError> {
+    if key_id == tenant.key_id {
+        return Err(ApiError::conflict(
+            "an API key cannot revoke itself; use another key",
+        ));
+    }
+    let record = db
+        .get_api_key(tenant.store_id, tenant.mode, key_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    if record.revoked_at.is_some() {
+        return Ok(());
+    }
+    let revoked_at = time::rfc3339(time::now());
+    let mut out = ApiKeyOut::from(&record);
+    out.revoked_at = Some(revoked_at.clone());
+    let event = key_event(tenant, "api_key.revoked", &out, record.version + 1)?;
+    db.revoke_api_key(tenant, &record, &revoked_at, event)
+        .await?;
+    Ok(())
+}
+
+fn key_event(
+    tenant: &Tenant,
+    event_type: &str,
+    key: &ApiKeyOut,
+    version: u64,
+) -> Result<Event, ApiError> {
+    Ok(Event::new(
+        tenant.store_id,
+        tenant.mode,
+        event_type,
+        ResourceRef {
+            kind: "api_key".into(),
+            id: key.id.to_string(),
+            version,
+        },
+        serde_json::to_value(key).map_err(ApiError::internal)?,
+    ))
 }
 
 /// The record and lookup items of a new key.
@@ -229,12 +322,22 @@ mod tests {
         assert_eq!(key.hash.len(), 64);
         assert!(!key.hash.contains(&key.secret[8..]));
         assert_ne!(generate(Mode::Live).secret, key.secret);
-        assert_eq!(presented_mode(&generate(Mode::Test).secret), Some(Mode::Test));
+        assert_eq!(
+            presented_mode(&generate(Mode::Test).secret),
+            Some(Mode::Test)
+        );
     }
 
     #[test]
     fn junk_is_not_a_key() {
-        for junk in ["", "ck_live_", "ck_prod_abcdefghijklmnopqrstuvwxyz012345", "ck_live_short", "sk_live_abcdefghijklmnopqrstuvwxyz012345", "ck_test_abcdefghijklmnopqrstuvwxyz01234!"] {
+        for junk in [
+            "",
+            "ck_live_",
+            "ck_prod_abcdefghijklmnopqrstuvwxyz012345",
+            "ck_live_short",
+            "sk_live_abcdefghijklmnopqrstuvwxyz012345",
+            "ck_test_abcdefghijklmnopqrstuvwxyz01234!",
+        ] {
             assert_eq!(presented_mode(junk), None, "{junk}");
         }
     }
@@ -257,7 +360,10 @@ mod tests {
     #[test]
     fn input_is_validated() {
         let full = Scopes::full();
-        let input = ApiKeyIn { name: " ".into(), scopes: vec!["nope".into()] };
+        let input = ApiKeyIn {
+            name: " ".into(),
+            scopes: vec!["nope".into()],
+        };
         match input.parse(&full) {
             Err(ApiError::Validation(errors)) => {
                 let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -266,9 +372,18 @@ mod tests {
             other => panic!("expected validation errors, got {:?}", other.err()),
         }
         let read_only = Scopes::parse(["read_only"]).unwrap();
-        let escalation = ApiKeyIn { name: "x".into(), scopes: vec!["write".into()] };
-        assert!(matches!(escalation.parse(&read_only), Err(ApiError::Forbidden(_))));
-        let ok = ApiKeyIn { name: "storefront".into(), scopes: vec!["products:read".into()] };
+        let escalation = ApiKeyIn {
+            name: "x".into(),
+            scopes: vec!["write".into()],
+        };
+        assert!(matches!(
+            escalation.parse(&read_only),
+            Err(ApiError::Forbidden(_))
+        ));
+        let ok = ApiKeyIn {
+            name: "storefront".into(),
+            scopes: vec!["products:read".into()],
+        };
         assert!(ok.parse(&read_only).is_ok());
     }
 }

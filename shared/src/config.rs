@@ -38,7 +38,8 @@ impl Config {
         };
         Ok(Self {
             table: lookup("CARTWHEEL_TABLE").unwrap_or_else(|| format!("cartwheel-{stage}")),
-            event_bus: lookup("CARTWHEEL_EVENT_BUS").unwrap_or_else(|| format!("cartwheel-{stage}")),
+            event_bus: lookup("CARTWHEEL_EVENT_BUS")
+                .unwrap_or_else(|| format!("cartwheel-{stage}")),
             webhook_events_queue_url: lookup("CARTWHEEL_WEBHOOK_EVENTS_QUEUE_URL"),
             webhook_deliveries_queue_url: lookup("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL"),
             platform_key_secret: lookup("CARTWHEEL_PLATFORM_KEY_SECRET")
@@ -59,7 +60,10 @@ pub struct RateLimits {
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { default: DEFAULT_RATE_LIMIT_PER_MINUTE, by_plan: BTreeMap::new() }
+        Self {
+            default: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            by_plan: BTreeMap::new(),
+        }
     }
 }
 
@@ -67,15 +71,21 @@ impl RateLimits {
     pub fn parse(spec: &str) -> Result<Self, ConfigError> {
         let mut limits = Self::default();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (plan, limit) = entry
-                .split_once('=')
-                .ok_or_else(|| ConfigError(format!("CARTWHEEL_RATE_LIMITS entry `{entry}` is not plan=limit")))?;
+            let (plan, limit) = entry.split_once('=').ok_or_else(|| {
+                ConfigError(format!(
+                    "CARTWHEEL_RATE_LIMITS entry `{entry}` is not plan=limit"
+                ))
+            })?;
             let limit: u32 = limit
                 .trim()
                 .parse()
                 .ok()
                 .filter(|l| *l > 0)
-                .ok_or_else(|| ConfigError(format!("CARTWHEEL_RATE_LIMITS limit for `{plan}` is not a positive integer")))?;
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "CARTWHEEL_RATE_LIMITS limit for `{plan}` is not a positive integer"
+                    ))
+                })?;
             match plan.trim() {
                 "default" => limits.default = limit,
                 plan => {
@@ -97,11 +107,16 @@ mod tests {
 
     #[test]
     fn names_default_from_the_stage() {
-        let config = Config::from_lookup(|name| (name == "CARTWHEEL_STAGE").then(|| "prod".to_owned())).unwrap();
+        let config =
+            Config::from_lookup(|name| (name == "CARTWHEEL_STAGE").then(|| "prod".to_owned()))
+                .unwrap();
         assert_eq!(config.table, "cartwheel-prod");
         assert_eq!(config.event_bus, "cartwheel-prod");
         assert_eq!(config.platform_key_secret, "cartwheel/prod/platform-key");
-        assert_eq!(config.rate_limits.per_minute("anything"), DEFAULT_RATE_LIMIT_PER_MINUTE);
+        assert_eq!(
+            config.rate_limits.per_minute("anything"),
+            DEFAULT_RATE_LIMIT_PER_MINUTE
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -39,7 +42,11 @@ pub enum ApiError {
     NotFound(String),
     /// `code` is `conflict` unless a more precise code helps the client (`insufficient_stock`).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String, details: Vec<serde_json::Value> },
+    Conflict {
+        code: &'static str,
+        message: String,
+        details: Vec<serde_json::Value>,
+    },
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("request body is larger than {limit} bytes")]
@@ -49,7 +56,10 @@ pub enum ApiError {
     #[error("rate limit of {limit} requests per minute exceeded")]
     RateLimited { limit: u32, retry_after: u64 },
     #[error("internal error at {location}: {cause}")]
-    Internal { cause: String, location: &'static Location<'static> },
+    Internal {
+        cause: String,
+        location: &'static Location<'static>,
+    },
 }
 
 /// The error body, as documented and as published in the OpenAPI document.
@@ -79,7 +89,10 @@ impl ApiError {
     /// An unexpected failure. The cause goes to the log, never to the client.
     #[track_caller]
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self::Internal { cause: cause.to_string(), location: Location::caller() }
+        Self::Internal {
+            cause: cause.to_string(),
+            location: Location::caller(),
+        }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -87,7 +100,11 @@ impl ApiError {
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::Conflict { code: "conflict", message: message.into(), details: Vec::new() }
+        Self::Conflict {
+            code: "conflict",
+            message: message.into(),
+            details: Vec::new(),
+        }
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -126,11 +143,16 @@ impl ApiError {
 
     pub fn body(&self) -> ErrorBody {
         let message = match self {
-            Self::Internal { .. } => "internal error; quote the request id when you report it".to_owned(),
+            Self::Internal { .. } => {
+                "internal error; quote the request id when you report it".to_owned()
+            }
             other => other.to_string(),
         };
         let details = match self {
-            Self::Validation(fields) => fields.iter().filter_map(|f| serde_json::to_value(f).ok()).collect(),
+            Self::Validation(fields) => fields
+                .iter()
+                .filter_map(|f| serde_json::to_value(f).ok())
+                .collect(),
             Self::Conflict { details, .. } => details.clone(),
             _ => Vec::new(),
         };
@@ -153,7 +175,9 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
         if let Self::RateLimited { retry_after, .. } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }
@@ -183,7 +207,11 @@ mod tests {
 
     #[test]
     fn rate_limited_says_when_to_retry() {
-        let response = ApiError::RateLimited { limit: 10, retry_after: 7 }.into_response();
+        let response = ApiError::RateLimited {
+            limit: 10,
+            retry_after: 7,
+        }
+        .into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "7");
     }

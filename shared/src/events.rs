@@ -41,7 +41,13 @@ pub struct ResourceRef {
 }
 
 impl Event {
-    pub fn new(store_id: StoreId, mode: Mode, event_type: &str, resource: ResourceRef, data: Value) -> Self {
+    pub fn new(
+        store_id: StoreId,
+        mode: Mode,
+        event_type: &str,
+        resource: ResourceRef,
+        data: Value,
+    ) -> Self {
         Self {
             id: EventId::new(),
             event_type: event_type.to_owned(),
@@ -85,11 +91,24 @@ mod tests {
             StoreId::new(),
             Mode::Test,
             "product.created",
-            ResourceRef { kind: "product".into(), id: "prod_1".into(), version: 1 },
+            ResourceRef {
+                kind: "product".into(),
+                id: "prod_1".into(),
+                version: 1,
+            },
             serde_json::json!({"name": "Mug"}),
         );
         let json = serde_json::to_value(&event).unwrap();
-        for field in ["id", "type", "created_at", "store_id", "mode", "api_version", "resource", "data"] {
+        for field in [
+            "id",
+            "type",
+            "created_at",
+            "store_id",
+            "mode",
+            "api_version",
+            "resource",
+            "data",
+        ] {
             assert!(json.get(field).is_some(), "missing {field}");
         }
         assert_eq!(json["mode"], "test");

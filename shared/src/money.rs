@@ -44,7 +44,9 @@ impl Serialize for CurrencyCode {
 impl<'de> Deserialize<'de> for CurrencyCode {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let code = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::parse(&code).ok_or_else(|| serde::de::Error::custom(format!("`{code}` is not an ISO 4217 currency code")))
+        Self::parse(&code).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{code}` is not an ISO 4217 currency code"))
+        })
     }
 }
 
@@ -63,13 +65,18 @@ impl Money {
 
     /// `quantity` times this amount; `None` on overflow.
     pub fn times(self, quantity: u32) -> Option<Money> {
-        self.amount.checked_mul(i64::from(quantity)).map(|amount| Money::new(amount, self.currency))
+        self.amount
+            .checked_mul(i64::from(quantity))
+            .map(|amount| Money::new(amount, self.currency))
     }
 
     /// Checks a price: not negative.
     pub fn validate_price(self, field: &str) -> Result<Self, FieldError> {
         if self.amount < 0 {
-            return Err(FieldError::new(format!("{field}.amount"), "must not be negative"));
+            return Err(FieldError::new(
+                format!("{field}.amount"),
+                "must not be negative",
+            ));
         }
         Ok(self)
     }

@@ -29,13 +29,42 @@ pub struct BaseDoc;
 fn error_response(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
-        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
         .build()
 }
 
 fn is_public(operation: &Operation) -> bool {
     // `security(())` on a path means "no authentication": one empty requirement.
-    operation.security.as_ref().is_some_and(|requirements| requirements.iter().all(|r| *r == SecurityRequirement::default()))
+    operation.security.as_ref().is_some_and(|requirements| {
+        requirements
+            .iter()
+            .all(|r| *r == SecurityRequirement::default())
+    })
+}
+
+/// The (method, path) of every operation the document marks public (`security(())`).
+pub fn public_operations(doc: &OpenApiDoc) -> Vec<(&'static str, String)> {
+    let mut public = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let operations = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, operation) in operations {
+            if operation.as_ref().is_some_and(is_public) {
+                public.push((method, path.clone()));
+            }
+        }
+    }
+    public
 }
 
 /// Merges the shared components into `doc` and completes every operation with its security and error responses.
@@ -46,14 +75,28 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         SECURITY_SCHEME,
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("ck_live_… or ck_test_…").build()),
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("ck_live_… or ck_test_…")
+                .build(),
+        ),
     );
     for item in doc.paths.paths.values_mut() {
-        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
         for operation in operations.into_iter().flatten() {
             let public = is_public(operation);
             if !public {
-                operation.security = Some(vec![SecurityRequirement::new(SECURITY_SCHEME, Vec::<String>::new())]);
+                operation.security = Some(vec![SecurityRequirement::new(
+                    SECURITY_SCHEME,
+                    Vec::<String>::new(),
+                )]);
             }
             let mut standard = vec![
                 ("400", "Malformed request"),
@@ -69,7 +112,11 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
                 standard.push(("422", "Validation failed; `details` names each field"));
             }
             for (status, description) in standard {
-                operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error_response(description).into());
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error_response(description).into());
             }
         }
     }

@@ -5,9 +5,13 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use crate::apikeys::ApiKeyCreatedOut;
+use crate::apikeys::{self, ApiKeyCreatedOut, ApiKeyOut};
+use crate::db::Db;
 use crate::error::{ApiError, FieldError};
+use crate::events::{Event, ResourceRef};
 use crate::ids::StoreId;
+use crate::tenant::{Mode, Scopes};
+use crate::time;
 
 const NAME_MAX: usize = 200;
 const PLAN_MAX: usize = 32;
@@ -63,14 +67,22 @@ impl StoreIn {
         let mut errors = Vec::new();
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > NAME_MAX {
-            errors.push(FieldError::new("name", format!("must be 1 to {NAME_MAX} characters")));
+            errors.push(FieldError::new(
+                "name",
+                format!("must be 1 to {NAME_MAX} characters"),
+            ));
         }
         let plan = self.plan.as_deref().unwrap_or("default");
         let plan_ok = !plan.is_empty()
             && plan.len() <= PLAN_MAX
-            && plan.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            && plan
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !plan_ok {
-            errors.push(FieldError::new("plan", format!("must be 1 to {PLAN_MAX} of a-z, 0-9, `_` and `-`")));
+            errors.push(FieldError::new(
+                "plan",
+                format!("must be 1 to {PLAN_MAX} of a-z, 0-9, `_` and `-`"),
+            ));
         }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
@@ -83,6 +95,62 @@ impl StoreIn {
             version: 1,
         })
     }
+}
+
+/// Creates a store and its first `full` keys, one per mode, in one transaction with its `store.created` event.
+pub async fn onboard(db: &Db, input: StoreIn) -> Result<StoreCreatedOut, ApiError> {
+    let created_at = time::rfc3339(time::now());
+    let store = input.parse(&created_at)?;
+    let scopes = Scopes::full();
+    let [(live, live_record, live_lookup), (test, test_record, test_lookup)] =
+        [Mode::Live, Mode::Test].map(|mode| {
+            apikeys::new_key(
+                store.store_id,
+                mode,
+                &store.plan,
+                format!("{mode} key"),
+                &scopes,
+                &created_at,
+            )
+        });
+    let out = StoreOut::from(&store);
+    let event = Event::new(
+        store.store_id,
+        Mode::Live,
+        "store.created",
+        ResourceRef {
+            kind: "store".into(),
+            id: store.store_id.to_string(),
+            version: store.version,
+        },
+        serde_json::to_value(&out).map_err(ApiError::internal)?,
+    );
+    db.create_store(
+        &store,
+        &[
+            (live_record.clone(), live_lookup),
+            (test_record.clone(), test_lookup),
+        ],
+        event,
+    )
+    .await?;
+    Ok(StoreCreatedOut {
+        store: out,
+        live_key: ApiKeyCreatedOut {
+            key: ApiKeyOut::from(&live_record),
+            secret: live.secret,
+        },
+        test_key: ApiKeyCreatedOut {
+            key: ApiKeyOut::from(&test_record),
+            secret: test.secret,
+        },
+    })
+}
+
+/// A new random platform key, for a local stack started without `CARTWHEEL_PLATFORM_KEY`.
+pub fn generate_platform_key() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    format!("cwp_{}", Alphanumeric.sample_string(&mut rand::rng(), 40))
 }
 
 /// The platform operator's key, held as its hash so the comparison is constant-time and the plaintext is not kept.
@@ -112,10 +180,19 @@ mod tests {
 
     #[test]
     fn store_input_is_validated() {
-        let ok = StoreIn { name: " Acme ".into(), plan: None }.parse("2026-11-25T00:00:00Z").unwrap();
+        let ok = StoreIn {
+            name: " Acme ".into(),
+            plan: None,
+        }
+        .parse("2026-11-25T00:00:00Z")
+        .unwrap();
         assert_eq!(ok.name, "Acme");
         assert_eq!(ok.plan, "default");
-        let bad = StoreIn { name: "".into(), plan: Some("Gold Plan!".into()) }.parse("x");
+        let bad = StoreIn {
+            name: "".into(),
+            plan: Some("Gold Plan!".into()),
+        }
+        .parse("x");
         match bad {
             Err(ApiError::Validation(errors)) => assert_eq!(errors.len(), 2),
             other => panic!("expected validation errors, got {:?}", other.err()),

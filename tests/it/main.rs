@@ -1,1 +1,6 @@
+//! One integration-test binary: every module runs against DynamoDB Local and moto, over real HTTP.
 
+mod auth;
+mod conventions;
+mod documents;
+mod health;

@@ -1,1 +1,182 @@
+//! `spawn_app()`: a gateway of its own for each test, on a free 127.0.0.1 port, over the local stack that
+//! `make test` started (infra/with-stack.sh). Each test works in stores of its own, so tests run in parallel.
 
+use std::sync::Arc;
+
+use cartwheel::http::AppState;
+use cartwheel::{Config, Db};
+use cartwheel_admin::AdminState;
+use serde_json::{json, Value};
+
+/// The platform key of the test stack. Not a secret: it exists only in the throwaway local stack.
+pub const PLATFORM_KEY: &str = "cwp_integration_tests_only_0000000000000000";
+
+pub struct TestApp {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+}
+
+/// A store created through the platform route, with its first keys.
+pub struct TestStore {
+    pub id: String,
+    pub live_key: String,
+    pub test_key: String,
+    pub live_key_id: String,
+    pub test_key_id: String,
+}
+
+#[derive(Default)]
+pub struct Options {
+    /// `CARTWHEEL_RATE_LIMITS` for this app.
+    pub rate_limits: Option<&'static str>,
+}
+
+/// Refuses to run anywhere but against the local stack: no test may reach AWS.
+fn local_only() {
+    for name in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"] {
+        let value = std::env::var(name).unwrap_or_default();
+        assert!(
+            value.starts_with("http://127.0.0.1:"),
+            "{name} is `{value}`: run the tests through `make test` (infra/with-stack.sh), never against AWS"
+        );
+    }
+}
+
+pub async fn sdk() -> aws_config::SdkConfig {
+    local_only();
+    cartwheel::aws::sdk_config().await
+}
+
+pub fn config(options: &Options) -> Config {
+    let rate_limits = options.rate_limits;
+    Config::from_lookup(|name| match name {
+        "CARTWHEEL_STAGE" => Some("it".to_owned()),
+        "CARTWHEEL_RATE_LIMITS" => rate_limits.map(str::to_owned),
+        other => std::env::var(other).ok(),
+    })
+    .expect("test configuration")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let sdk = sdk().await;
+    let config = config(&options);
+    let db = Db::new(&sdk, &config.table);
+    cartwheel_gateway::resources::ensure(&config, &sdk, &db, PLATFORM_KEY)
+        .await
+        .expect("local resources");
+    let state = AppState {
+        db,
+        config: Arc::new(config),
+    };
+    let admin = AdminState::load(state.clone(), &sdk)
+        .await
+        .expect("platform key from Secrets Manager");
+    serve(cartwheel_gateway::router(state.clone(), admin, None), state).await
+}
+
+/// Serves `router` on a free loopback port.
+pub async fn serve(router: axum::Router, state: AppState) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("bound address"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    TestApp {
+        url,
+        http: reqwest::Client::new(),
+        state,
+    }
+}
+
+impl TestApp {
+    pub fn get(&self, path: &str, key: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(key)
+    }
+
+    pub fn post(&self, path: &str, key: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(key)
+            .json(body)
+    }
+
+    pub fn delete(&self, path: &str, key: &str) -> reqwest::RequestBuilder {
+        self.http
+            .delete(format!("{}{path}", self.url))
+            .bearer_auth(key)
+    }
+
+    pub async fn create_store(&self) -> TestStore {
+        let response = self
+            .post(
+                "/v1/platform/stores",
+                PLATFORM_KEY,
+                &json!({"name": "Test store"}),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201, "store creation failed");
+        let body: Value = response.json().await.expect("JSON body");
+        let data = &body["data"];
+        let text = |v: &Value| v.as_str().expect("string field").to_owned();
+        TestStore {
+            id: text(&data["store"]["id"]),
+            live_key: text(&data["live_key"]["secret"]),
+            test_key: text(&data["test_key"]["secret"]),
+            live_key_id: text(&data["live_key"]["id"]),
+            test_key_id: text(&data["test_key"]["id"]),
+        }
+    }
+
+    /// Creates a key with `scopes` using `key`; returns (id, secret).
+    pub async fn create_key(&self, key: &str, scopes: &[&str]) -> (String, String) {
+        let response = self
+            .post(
+                "/v1/api-keys",
+                key,
+                &json!({"name": "test key", "scopes": scopes}),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201, "key creation failed");
+        let body: Value = response.json().await.expect("JSON body");
+        (
+            body["data"]["id"].as_str().expect("id").to_owned(),
+            body["data"]["secret"].as_str().expect("secret").to_owned(),
+        )
+    }
+}
+
+/// Asserts the documented error body and returns it.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = response.json().await.expect("an error body in JSON");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(body["error"]["status"], status, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(
+        body["error"]["request_id"].as_str(),
+        request_id.as_deref(),
+        "request id in body and header differ"
+    );
+    body
+}

@@ -1,1 +1,221 @@
+//! `functions/admin`: store onboarding, API keys, health, and the OpenAPI document on AWS.
 
+use axum::extract::{FromRef, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use cartwheel::apikeys::{self, ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut};
+use cartwheel::db::tenant_prefix;
+use cartwheel::http::health;
+use cartwheel::http::pagination::{ListOut, PageParams};
+use cartwheel::http::{AppState, DataOut, Json, Query};
+use cartwheel::ids::KeyId;
+use cartwheel::stores::{self, PlatformKey, StoreCreatedOut, StoreIn};
+use cartwheel::{ApiError, Scope, Tenant};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct AdminState {
+    pub app: AppState,
+    pub platform_key: PlatformKey,
+}
+
+impl FromRef<AdminState> for AppState {
+    fn from_ref(state: &AdminState) -> AppState {
+        state.app.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not read the platform key secret `{secret}`: {cause}")]
+pub struct PlatformKeyError {
+    secret: String,
+    cause: String,
+}
+
+impl AdminState {
+    /// Reads the platform admin key from Secrets Manager, once per cold start.
+    pub async fn load(
+        app: AppState,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, PlatformKeyError> {
+        let secret = &app.config.platform_key_secret;
+        let client = aws_sdk_secretsmanager::Client::new(sdk);
+        let error = |cause: String| PlatformKeyError {
+            secret: secret.clone(),
+            cause,
+        };
+        let value = client
+            .get_secret_value()
+            .secret_id(secret)
+            .send()
+            .await
+            .map_err(|e| {
+                error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+            })?;
+        let key = value
+            .secret_string()
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| error("the secret is empty".into()))?;
+        Ok(Self {
+            platform_key: PlatformKey::new(key),
+            app,
+        })
+    }
+}
+
+/// Every route of this function, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AdminState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(create_store))
+        .routes(routes!(create_api_key, list_api_keys))
+        .routes(routes!(get_api_key, revoke_api_key))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// Create a store
+///
+/// Platform operators only: authorised by the platform admin key (`Authorization: Bearer <platform key>`).
+/// Returns the store with its first live and test keys (scope `*`); the keys are shown only here.
+#[utoipa::path(
+    post,
+    path = "/v1/platform/stores",
+    tag = "platform",
+    security(()),
+    request_body = StoreIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses(
+        (status = 201, description = "The store and its first keys", body = DataOut<StoreCreatedOut>),
+        (status = 401, description = "Missing or wrong platform key", body = cartwheel::error::ErrorBody),
+    )
+)]
+async fn create_store(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    Json(input): Json<StoreIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<StoreCreatedOut>>), ApiError> {
+    if !bearer(&headers).is_some_and(|key| state.platform_key.verify(key)) {
+        return Err(ApiError::Unauthorized("missing or invalid platform key"));
+    }
+    let created = stores::onboard(&state.app.db, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(created))))
+}
+
+/// Create an API key
+///
+/// The key belongs to the caller's store and mode, and can hold only scopes the caller holds.
+/// Its secret is shown only in this response.
+#[utoipa::path(
+    post,
+    path = "/v1/api-keys",
+    tag = "api-keys",
+    request_body = ApiKeyIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses((status = 201, description = "The key, with its secret", body = DataOut<ApiKeyCreatedOut>))
+)]
+async fn create_api_key(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Json(input): Json<ApiKeyIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<ApiKeyCreatedOut>>), ApiError> {
+    tenant.require(Scope::ApiKeysManage)?;
+    let created = apikeys::create(&state.db, &tenant, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(created))))
+}
+
+/// List API keys
+///
+/// The keys of the caller's store and mode, newest first, revoked ones included.
+#[utoipa::path(
+    get,
+    path = "/v1/api-keys",
+    tag = "api-keys",
+    params(PageParams),
+    responses((status = 200, description = "A page of keys", body = ListOut<ApiKeyOut>))
+)]
+async fn list_api_keys(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<ListOut<ApiKeyOut>>, ApiError> {
+    tenant.require(Scope::ApiKeysManage)?;
+    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    let keys = state
+        .db
+        .list_api_keys(tenant.store_id, tenant.mode, &page)
+        .await?;
+    Ok(axum::Json(
+        keys.into_list(|record| ApiKeyOut::from(&record)),
+    ))
+}
+
+fn key_id(id: &str) -> Result<KeyId, ApiError> {
+    // An id that cannot exist is simply not found, as it would be in another store.
+    id.parse().map_err(|_| ApiError::not_found("API key"))
+}
+
+/// Get an API key
+#[utoipa::path(
+    get,
+    path = "/v1/api-keys/{id}",
+    tag = "api-keys",
+    params(("id" = String, Path, description = "Key id, `key_…`")),
+    responses(
+        (status = 200, description = "The key (never its secret)", body = DataOut<ApiKeyOut>),
+        (status = 404, description = "No such key in this store and mode", body = cartwheel::error::ErrorBody),
+    )
+)]
+async fn get_api_key(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<ApiKeyOut>>, ApiError> {
+    tenant.require(Scope::ApiKeysManage)?;
+    let record = state
+        .db
+        .get_api_key(tenant.store_id, tenant.mode, key_id(&id)?)
+        .await?;
+    let record = record.ok_or_else(|| ApiError::not_found("API key"))?;
+    Ok(axum::Json(DataOut::new(ApiKeyOut::from(&record))))
+}
+
+/// Revoke an API key
+///
+/// The key stops working at once through the local gateway, and within the authorizer cache TTL on AWS.
+#[utoipa::path(
+    delete,
+    path = "/v1/api-keys/{id}",
+    tag = "api-keys",
+    params(("id" = String, Path, description = "Key id, `key_…`")),
+    responses(
+        (status = 204, description = "Revoked (or already revoked)"),
+        (status = 404, description = "No such key in this store and mode", body = cartwheel::error::ErrorBody),
+        (status = 409, description = "A key cannot revoke itself", body = cartwheel::error::ErrorBody),
+    )
+)]
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    tenant.require(Scope::ApiKeysManage)?;
+    apikeys::revoke(&state.db, &tenant, key_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The OpenAPI document of the whole API, as generated by the gateway and committed (a test keeps it current).
+/// On AWS this function serves it; the local gateway serves the live one.
+pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
+
+pub async fn openapi_json() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}

@@ -1,1 +1,197 @@
+//! The local gateway: every function's router on one port, behind the authorizer, as API Gateway routes them.
+//! Nothing here is written twice: the routers, the conventions and the authorizer logic are the functions' own.
 
+pub mod resources;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use cartwheel::http::{conventions, with_request_id, AppState};
+use cartwheel::{openapi, ApiError};
+use cartwheel_admin::AdminState;
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayV2httpRequestContext,
+};
+use lambda_http::request::RequestContext;
+use utoipa::openapi::OpenApi;
+
+/// The OpenAPI document of every function's routes, completed with the shared components.
+pub fn openapi_document() -> OpenApi {
+    let (_, admin) = cartwheel_admin::routes().split_for_parts();
+    openapi::finish(admin)
+}
+
+/// Routes that API Gateway serves without the authorizer: those the document marks public, and the
+/// documentation itself.
+#[derive(Clone, Debug)]
+pub struct PublicRoutes(Vec<(Method, Vec<String>)>);
+
+impl PublicRoutes {
+    pub fn from_document(doc: &OpenApi) -> Self {
+        let routes = openapi::public_operations(doc)
+            .into_iter()
+            .filter_map(|(method, path)| {
+                Some((
+                    method.parse().ok()?,
+                    path.split('/').map(str::to_owned).collect(),
+                ))
+            })
+            .collect();
+        Self(routes)
+    }
+
+    pub fn contains(&self, method: &Method, path: &str) -> bool {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0.iter().any(|(m, template)| {
+            m == method
+                && template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| (t.starts_with('{') && t.ends_with('}')) || t == s)
+        }) || (method == Method::GET
+            && (path == "/v1/openapi.json" || path == "/v1/docs" || path.starts_with("/v1/docs/")))
+    }
+}
+
+#[derive(Clone)]
+struct Gate {
+    state: AppState,
+    public: Arc<PublicRoutes>,
+}
+
+/// What API Gateway does before a function runs: the authorizer, and its context handed to the function.
+async fn authorize(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    if gate.public.contains(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
+    let Some(key) = cartwheel_authorizer::presented_key(request.headers()) else {
+        return ApiError::Unauthorized("missing API key; send `Authorization: Bearer ck_…`")
+            .into_response();
+    };
+    let tenant = match cartwheel_authorizer::authenticate(&gate.state.db, key).await {
+        Ok(Some(tenant)) => tenant,
+        Ok(None) => return ApiError::Unauthorized("invalid or revoked API key").into_response(),
+        Err(error) => return error.into_response(),
+    };
+    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+    authorizer.fields = tenant.to_context();
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.authorizer = Some(authorizer);
+    request
+        .extensions_mut()
+        .insert(RequestContext::ApiGatewayV2(context));
+    next.run(request).await
+}
+
+/// Where the Swagger UI assets are (the `swagger-ui-dist` npm package the local stack installs).
+#[derive(Clone)]
+struct DocsAssets(Option<PathBuf>);
+
+const DOCS_PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Cartwheel API reference</title>
+  <link rel="stylesheet" href="/v1/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="reference"></div>
+  <script src="/v1/docs/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({ url: "/v1/openapi.json", dom_id: "#reference", deepLinking: true });
+  </script>
+</body>
+</html>
+"##;
+
+async fn docs_page() -> Html<&'static str> {
+    Html(DOCS_PAGE)
+}
+
+async fn docs_asset(
+    State(DocsAssets(dir)): State<DocsAssets>,
+    Path(file): Path<String>,
+) -> Response {
+    let content_type = match file.as_str() {
+        "swagger-ui.css" => "text/css",
+        "swagger-ui-bundle.js" => "text/javascript",
+        _ => return ApiError::not_found("documentation asset").into_response(),
+    };
+    let Some(dir) = dir else {
+        return ApiError::not_found("documentation asset").into_response();
+    };
+    match tokio::fs::read(dir.join(&file)).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Err(_) => ApiError::not_found("documentation asset").into_response(),
+    }
+}
+
+/// The whole API on one router: every function's routes with their conventions, the authorizer in front,
+/// request ids around everything, and the live OpenAPI document and reference page.
+pub fn router(state: AppState, admin: AdminState, docs_assets: Option<PathBuf>) -> Router {
+    let doc = openapi_document();
+    let public = Arc::new(PublicRoutes::from_document(&doc));
+    let doc_json = Arc::new(serde_json::to_string_pretty(&doc).unwrap_or_default());
+    let functions = conventions(
+        Router::from(cartwheel_admin::routes().with_state(admin)),
+        &state,
+    );
+    let documentation = Router::new()
+        .route(
+            "/v1/openapi.json",
+            get(move || {
+                let doc_json = Arc::clone(&doc_json);
+                async move {
+                    (
+                        StatusCode::OK,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc_json.as_str().to_owned(),
+                    )
+                }
+            }),
+        )
+        .route("/v1/docs", get(docs_page))
+        .route("/v1/docs/{file}", get(docs_asset))
+        .with_state(DocsAssets(docs_assets));
+    let gate = Gate { state, public };
+    with_request_id(
+        functions
+            .merge(documentation)
+            .layer(from_fn_with_state(gate, authorize)),
+    )
+}
+
+/// Builds the gateway over the configured AWS endpoints: reads the platform key as the admin function does.
+pub async fn build(
+    state: AppState,
+    sdk: &SdkConfig,
+    docs_assets: Option<PathBuf>,
+) -> Result<Router, resources::Error> {
+    let admin = AdminState::load(state.clone(), sdk).await?;
+    Ok(router(state, admin, docs_assets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_routes_come_from_the_document() {
+        let public = PublicRoutes::from_document(&openapi_document());
+        assert!(public.contains(&Method::GET, "/v1/health"));
+        assert!(public.contains(&Method::POST, "/v1/platform/stores"));
+        assert!(public.contains(&Method::GET, "/v1/docs/swagger-ui.css"));
+        assert!(public.contains(&Method::GET, "/v1/openapi.json"));
+        assert!(!public.contains(&Method::GET, "/v1/api-keys"));
+        assert!(!public.contains(&Method::POST, "/v1/health"));
+        assert!(!public.contains(&Method::GET, "/v1/health/x"));
+    }
+}

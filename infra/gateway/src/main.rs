@@ -1,1 +1,64 @@
-fn main(){}
+//! `make dev`: the whole API on `127.0.0.1:${CARTWHEEL_PORT:-3000}` over the local stack (infra/dev.sh starts it).
+//! `cartwheel-gateway --print-openapi` prints the OpenAPI document (`make openapi` commits it).
+
+use std::path::PathBuf;
+
+use cartwheel::http::{init_tracing, AppState};
+use cartwheel::stores::{self, StoreIn};
+use cartwheel_gateway::{build, openapi_document, resources};
+
+#[tokio::main]
+async fn main() -> Result<(), resources::Error> {
+    if std::env::args().any(|arg| arg == "--print-openapi") {
+        println!("{}", serde_json::to_string_pretty(&openapi_document())?);
+        return Ok(());
+    }
+    init_tracing();
+    let port: u16 = std::env::var("CARTWHEEL_PORT")
+        .unwrap_or_else(|_| "3000".into())
+        .parse()?;
+    let (platform_key, generated) = match std::env::var("CARTWHEEL_PLATFORM_KEY") {
+        Ok(key) if !key.trim().is_empty() => (key, false),
+        _ => (stores::generate_platform_key(), true),
+    };
+    let (state, sdk) = AppState::from_env().await?;
+    resources::ensure(&state.config, &sdk, &state.db, &platform_key).await?;
+    let first = stores::onboard(
+        &state.db,
+        StoreIn {
+            name: "Local store".into(),
+            plan: None,
+        },
+    )
+    .await?;
+    let docs_assets = std::env::var_os("CARTWHEEL_DOCS_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".cache/node/node_modules/swagger-ui-dist"));
+    let app = build(state, &sdk, Some(docs_assets)).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let url = format!("http://127.0.0.1:{port}");
+    println!("\nCartwheel is up at {url}  (reference: {url}/v1/docs)");
+    println!("  store     {}", first.store.id);
+    println!("  live key  {}", first.live_key.secret);
+    println!("  test key  {}", first.test_key.secret);
+    if generated {
+        println!("  platform  {platform_key}   (set CARTWHEEL_PLATFORM_KEY to choose it)");
+    }
+    println!(
+        "  try:      curl -H 'Authorization: Bearer {}' {url}/v1/api-keys\n",
+        first.test_key.secret
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+    }
+}

@@ -29,16 +29,25 @@ pub fn tenant_prefix(store: StoreId, mode: Mode) -> String {
 }
 
 pub fn store(store: StoreId) -> Key {
-    Key { pk: format!("STORE#{store}"), sk: "STORE".into() }
+    Key {
+        pk: format!("STORE#{store}"),
+        sk: "STORE".into(),
+    }
 }
 
 pub fn api_key_lookup(hash: &str) -> Key {
-    Key { pk: format!("APIKEY#{hash}"), sk: "APIKEY".into() }
+    Key {
+        pk: format!("APIKEY#{hash}"),
+        sk: "APIKEY".into(),
+    }
 }
 
 /// All keys of a store and mode share a partition, newest last (ids are time-ordered).
 pub fn api_key(store: StoreId, mode: Mode, key_id: KeyId) -> Key {
-    Key { pk: api_keys_partition(store, mode), sk: format!("APIKEY#{key_id}") }
+    Key {
+        pk: api_keys_partition(store, mode),
+        sk: format!("APIKEY#{key_id}"),
+    }
 }
 
 pub fn api_keys_partition(store: StoreId, mode: Mode) -> String {
@@ -46,28 +55,46 @@ pub fn api_keys_partition(store: StoreId, mode: Mode) -> String {
 }
 
 pub fn rate_window(store: StoreId, mode: Mode, key_id: KeyId, window_start: i64) -> Key {
-    Key { pk: format!("{}RATE#{key_id}", tenant_prefix(store, mode)), sk: format!("W#{window_start}") }
+    Key {
+        pk: format!("{}RATE#{key_id}", tenant_prefix(store, mode)),
+        sk: format!("W#{window_start}"),
+    }
 }
 
 /// `scope` is a tenant prefix, or `PLATFORM#` for the platform routes.
 pub fn idempotency(scope: &str, idempotency_key: &str) -> Key {
-    Key { pk: format!("{scope}IDEM#{idempotency_key}"), sk: "IDEM".into() }
+    Key {
+        pk: format!("{scope}IDEM#{idempotency_key}"),
+        sk: "IDEM".into(),
+    }
 }
 
 pub fn event(store: StoreId, mode: Mode, id: EventId) -> Key {
-    Key { pk: format!("{}EVENT#{id}", tenant_prefix(store, mode)), sk: "EVENT".into() }
+    Key {
+        pk: format!("{}EVENT#{id}", tenant_prefix(store, mode)),
+        sk: "EVENT".into(),
+    }
 }
 
 /// GSI1 lists a store's events in time order.
 pub fn events_index(store: StoreId, mode: Mode, id: EventId) -> Key {
-    Key { pk: format!("{}EVENTS", tenant_prefix(store, mode)), sk: id.to_string() }
+    Key {
+        pk: format!("{}EVENTS", tenant_prefix(store, mode)),
+        sk: id.to_string(),
+    }
 }
 
 pub fn audit(store: StoreId, mode: Mode, id: AuditId) -> Key {
-    Key { pk: format!("{}AUDIT", tenant_prefix(store, mode)), sk: id.to_string() }
+    Key {
+        pk: format!("{}AUDIT", tenant_prefix(store, mode)),
+        sk: id.to_string(),
+    }
 }
 
 /// The key read by the health probe; it never exists.
 pub fn health() -> Key {
-    Key { pk: "HEALTH".into(), sk: "HEALTH".into() }
+    Key {
+        pk: "HEALTH".into(),
+        sk: "HEALTH".into(),
+    }
 }

@@ -88,7 +88,18 @@ pub enum IdempotencyClaim {
 
 impl Db {
     pub fn new(config: &SdkConfig, table: &str) -> Self {
-        Self { client: Client::new(config), table: table.into() }
+        Self {
+            client: Client::new(config),
+            table: table.into(),
+        }
+    }
+
+    /// A store over a client built elsewhere (a test pointing one client at another endpoint).
+    pub fn from_client(client: Client, table: &str) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -98,7 +109,13 @@ impl Db {
     /// True when DynamoDB answers within the health timeout.
     pub async fn ping(&self) -> bool {
         let key = keys::health();
-        let probe = self.client.get_item().table_name(self.table()).key(PK, s(key.pk)).key(SK, s(key.sk)).send();
+        let probe = self
+            .client
+            .get_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk))
+            .send();
         match tokio::time::timeout(HEALTH_TIMEOUT, probe).await {
             Ok(Ok(_)) => true,
             Ok(Err(error)) => {
@@ -112,7 +129,11 @@ impl Db {
         }
     }
 
-    async fn get<T: DeserializeOwned>(&self, key: Key, consistent: bool) -> Result<Option<T>, ApiError> {
+    async fn get<T: DeserializeOwned>(
+        &self,
+        key: Key,
+        consistent: bool,
+    ) -> Result<Option<T>, ApiError> {
         let output = self
             .client
             .get_item()
@@ -127,8 +148,18 @@ impl Db {
     }
 
     /// A page of one partition, newest first, resuming after `page.cursor`.
-    async fn query_partition<T: DeserializeOwned>(&self, tenant_prefix: &str, pk: String, page: &Page) -> Result<PageOf<T>, ApiError> {
-        let start = page.cursor.as_ref().map(|cursor| cursor.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
+    async fn query_partition<T: DeserializeOwned>(
+        &self,
+        tenant_prefix: &str,
+        pk: String,
+        page: &Page,
+    ) -> Result<PageOf<T>, ApiError> {
+        let start = page.cursor.as_ref().map(|cursor| {
+            cursor
+                .iter()
+                .map(|(k, v)| (k.clone(), s(v.clone())))
+                .collect()
+        });
         let output = self
             .client
             .query()
@@ -141,21 +172,44 @@ impl Db {
             .send()
             .await
             .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-        let next = output
-            .last_evaluated_key
-            .map(|key| Cursor::from_key(tenant_prefix, key.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|v| (k, v.clone())))));
-        let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        Ok(PageOf { items, next_cursor: next.transpose()?, limit: page.limit })
+        let next = output.last_evaluated_key.map(|key| {
+            Cursor::from_key(
+                tenant_prefix,
+                key.into_iter()
+                    .filter_map(|(k, v)| v.as_s().ok().map(|v| (k, v.clone()))),
+            )
+        });
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
+        Ok(PageOf {
+            items,
+            next_cursor: next.transpose()?,
+            limit: page.limit,
+        })
     }
 
     // --- stores and API keys -------------------------------------------------------------------------------
 
     /// Creates a store with its first keys (one per mode), in one transaction.
-    pub async fn create_store(&self, store: &StoreRecord, keys: &[(ApiKeyRecord, ApiKeyLookup)], event: Event) -> Result<(), ApiError> {
-        let mut tx = self.write(event, "platform").put_new(item(keys::store(store.store_id), store)?);
+    pub async fn create_store(
+        &self,
+        store: &StoreRecord,
+        keys: &[(ApiKeyRecord, ApiKeyLookup)],
+        event: Event,
+    ) -> Result<(), ApiError> {
+        let mut tx = self
+            .write(event, "platform")
+            .put_new(item(keys::store(store.store_id), store)?);
         for (record, lookup) in keys {
             tx = tx
-                .put_new(item(keys::api_key(store.store_id, record.mode, record.key_id), record)?)
+                .put_new(item(
+                    keys::api_key(store.store_id, record.mode, record.key_id),
+                    record,
+                )?)
                 .put_new(item(keys::api_key_lookup(&lookup.hash), lookup)?);
         }
         Ok(tx.commit().await?)
@@ -170,26 +224,56 @@ impl Db {
         self.get(keys::api_key_lookup(hash), true).await
     }
 
-    pub async fn create_api_key(&self, tenant: &Tenant, record: &ApiKeyRecord, lookup: &ApiKeyLookup, event: Event) -> Result<(), ApiError> {
+    pub async fn create_api_key(
+        &self,
+        tenant: &Tenant,
+        record: &ApiKeyRecord,
+        lookup: &ApiKeyLookup,
+        event: Event,
+    ) -> Result<(), ApiError> {
         self.write(event, tenant.key_id.to_string())
-            .put_new(item(keys::api_key(tenant.store_id, tenant.mode, record.key_id), record)?)
+            .put_new(item(
+                keys::api_key(tenant.store_id, tenant.mode, record.key_id),
+                record,
+            )?)
             .put_new(item(keys::api_key_lookup(&lookup.hash), lookup)?)
             .commit()
             .await
             .map_err(ApiError::from)
     }
 
-    pub async fn get_api_key(&self, store: StoreId, mode: Mode, key_id: KeyId) -> Result<Option<ApiKeyRecord>, ApiError> {
+    pub async fn get_api_key(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        key_id: KeyId,
+    ) -> Result<Option<ApiKeyRecord>, ApiError> {
         self.get(keys::api_key(store, mode, key_id), false).await
     }
 
-    pub async fn list_api_keys(&self, store: StoreId, mode: Mode, page: &Page) -> Result<PageOf<ApiKeyRecord>, ApiError> {
-        self.query_partition(&tenant_prefix(store, mode), keys::api_keys_partition(store, mode), page).await
+    pub async fn list_api_keys(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        page: &Page,
+    ) -> Result<PageOf<ApiKeyRecord>, ApiError> {
+        self.query_partition(
+            &tenant_prefix(store, mode),
+            keys::api_keys_partition(store, mode),
+            page,
+        )
+        .await
     }
 
     /// Marks the key revoked and deletes its lookup item, so the authorizer no longer finds it.
     /// Returns false when the key was already revoked (by a concurrent request).
-    pub async fn revoke_api_key(&self, tenant: &Tenant, record: &ApiKeyRecord, revoked_at: &str, event: Event) -> Result<bool, ApiError> {
+    pub async fn revoke_api_key(
+        &self,
+        tenant: &Tenant,
+        record: &ApiKeyRecord,
+        revoked_at: &str,
+        event: Event,
+    ) -> Result<bool, ApiError> {
         let result = self
             .write(event, tenant.key_id.to_string())
             .update(
@@ -212,7 +296,12 @@ impl Db {
     // --- request conventions -------------------------------------------------------------------------------
 
     /// Counts one request in the key's fixed window and returns the count so far.
-    pub async fn count_request(&self, tenant: &Tenant, window_start: i64, expires_at: i64) -> Result<u32, ApiError> {
+    pub async fn count_request(
+        &self,
+        tenant: &Tenant,
+        window_start: i64,
+        expires_at: i64,
+    ) -> Result<u32, ApiError> {
         let key = keys::rate_window(tenant.store_id, tenant.mode, tenant.key_id, window_start);
         let output = self
             .client
@@ -229,12 +318,23 @@ impl Db {
             .send()
             .await
             .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-        let count = output.attributes.as_ref().and_then(|a| a.get("count")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
+        let count = output
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("count"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok());
         count.ok_or_else(|| ApiError::internal("rate counter update returned no count"))
     }
 
     /// Claims an idempotency key for a request, unless a live record holds it.
-    pub async fn claim_idempotency_key(&self, scope: &str, idempotency_key: &str, claim: &IdempotencyRecord, now: i64) -> Result<IdempotencyClaim, ApiError> {
+    pub async fn claim_idempotency_key(
+        &self,
+        scope: &str,
+        idempotency_key: &str,
+        claim: &IdempotencyRecord,
+        now: i64,
+    ) -> Result<IdempotencyClaim, ApiError> {
         let mut record = item(keys::idempotency(scope, idempotency_key), claim)?;
         record.insert(keys::TTL.to_owned(), n(claim.expires_at));
         let result = self
@@ -255,7 +355,9 @@ impl Db {
             Err(error) => match error.into_service_error() {
                 PutItemError::ConditionalCheckFailedException(failed) => match failed.item {
                     Some(existing) => Ok(IdempotencyClaim::Existing(from_item(existing)?)),
-                    None => Err(ApiError::internal("idempotency condition failed without the existing item")),
+                    None => Err(ApiError::internal(
+                        "idempotency condition failed without the existing item",
+                    )),
                 },
                 other => Err(ApiError::internal(DisplayErrorContext(other))),
             },
@@ -263,7 +365,12 @@ impl Db {
     }
 
     /// Stores the response of a claimed request so that repeats replay it.
-    pub async fn save_idempotent_response(&self, scope: &str, idempotency_key: &str, record: &IdempotencyRecord) -> Result<(), ApiError> {
+    pub async fn save_idempotent_response(
+        &self,
+        scope: &str,
+        idempotency_key: &str,
+        record: &IdempotencyRecord,
+    ) -> Result<(), ApiError> {
         let mut item = item(keys::idempotency(scope, idempotency_key), record)?;
         item.insert(keys::TTL.to_owned(), n(record.expires_at));
         self.client
@@ -277,7 +384,11 @@ impl Db {
     }
 
     /// Gives a claim back (the request failed in a way a retry may fix).
-    pub async fn release_idempotency_key(&self, scope: &str, idempotency_key: &str) -> Result<(), ApiError> {
+    pub async fn release_idempotency_key(
+        &self,
+        scope: &str,
+        idempotency_key: &str,
+    ) -> Result<(), ApiError> {
         let key = keys::idempotency(scope, idempotency_key);
         self.client
             .delete_item()

@@ -68,7 +68,13 @@ struct AuditRecord<'a> {
 impl Db {
     /// Starts a transaction that will carry `event` and an audit entry naming `actor` (a key id, or `platform`).
     pub fn write(&self, event: Event, actor: impl Into<String>) -> WriteTx<'_> {
-        WriteTx { db: self, items: Vec::new(), event, actor: actor.into(), invalid: None }
+        WriteTx {
+            db: self,
+            items: Vec::new(),
+            event,
+            actor: actor.into(),
+            invalid: None,
+        }
     }
 }
 
@@ -77,7 +83,8 @@ impl WriteTx<'_> {
         match item {
             Ok(item) => self.items.push(item),
             Err(error) => {
-                self.invalid.get_or_insert_with(|| ApiError::internal(error));
+                self.invalid
+                    .get_or_insert_with(|| ApiError::internal(error));
             }
         }
         self
@@ -137,7 +144,10 @@ impl WriteTx<'_> {
             (GSI1SK.to_owned(), AttributeValue::S(index.sk)),
             ("entity".to_owned(), AttributeValue::S("EVENT".into())),
             ("source".to_owned(), AttributeValue::S(event.source())),
-            (TTL.to_owned(), AttributeValue::N((now + EVENT_RETENTION_SECS).to_string())),
+            (
+                TTL.to_owned(),
+                AttributeValue::N((now + EVENT_RETENTION_SECS).to_string()),
+            ),
         ]);
         let envelope = serde_dynamo::to_attribute_value(event).map_err(ApiError::internal)?;
         event_item.insert("event".to_owned(), envelope);
@@ -156,7 +166,10 @@ impl WriteTx<'_> {
         };
         let mut audit_item = item(keys::audit(event.store_id, event.mode, audit_id), &record)?;
         audit_item.insert("entity".to_owned(), AttributeValue::S("AUDIT".into()));
-        audit_item.insert(TTL.to_owned(), AttributeValue::N((now + AUDIT_RETENTION_SECS).to_string()));
+        audit_item.insert(
+            TTL.to_owned(),
+            AttributeValue::N((now + AUDIT_RETENTION_SECS).to_string()),
+        );
         Ok([event_item, audit_item])
     }
 
@@ -166,14 +179,28 @@ impl WriteTx<'_> {
         if let Some(invalid) = tx.invalid.take() {
             return Err(TxError::Other(invalid));
         }
-        let result = tx.db.client.transact_write_items().set_transact_items(Some(tx.items)).send().await;
+        let result = tx
+            .db
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(tx.items))
+            .send()
+            .await;
         let Err(error) = result else { return Ok(()) };
         Err(match error.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
                 let reasons = cancelled.cancellation_reasons();
-                match reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+                match reasons
+                    .iter()
+                    .position(|r| r.code() == Some("ConditionalCheckFailed"))
+                {
                     Some(index) => TxError::ConditionFailed(index),
-                    None if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) => TxError::Conflict,
+                    None if reasons
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict")) =>
+                    {
+                        TxError::Conflict
+                    }
                     None => TxError::Other(ApiError::internal(DisplayErrorContext(&error))),
                 }
             }
@@ -184,10 +211,17 @@ impl WriteTx<'_> {
 }
 
 fn key_item(key: &Key) -> Item {
-    HashMap::from([(PK.to_owned(), AttributeValue::S(key.pk.clone())), (SK.to_owned(), AttributeValue::S(key.sk.clone()))])
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(key.pk.clone())),
+        (SK.to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
 }
 
-fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, aws_sdk_dynamodb::error::BuildError> {
+fn put(
+    table: &str,
+    item: Item,
+    condition: Option<&str>,
+) -> Result<TransactWriteItem, aws_sdk_dynamodb::error::BuildError> {
     Put::builder()
         .table_name(table)
         .set_item(Some(item))

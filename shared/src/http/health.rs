@@ -34,8 +34,20 @@ pub struct HealthOut {
 )]
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     if state.db.ping().await {
-        (StatusCode::OK, axum::Json(HealthOut { status: "ok", database: "reachable" }))
+        (
+            StatusCode::OK,
+            axum::Json(HealthOut {
+                status: "ok",
+                database: "reachable",
+            }),
+        )
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(HealthOut { status: "error", database: "unreachable" }))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(HealthOut {
+                status: "error",
+                database: "unreachable",
+            }),
+        )
     }
 }

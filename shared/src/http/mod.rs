@@ -40,7 +40,13 @@ impl AppState {
         let config = Config::from_env()?;
         let sdk = crate::aws::sdk_config().await;
         let db = Db::new(&sdk, &config.table);
-        Ok((Self { db, config: Arc::new(config) }, sdk))
+        Ok((
+            Self {
+                db,
+                config: Arc::new(config),
+            },
+            sdk,
+        ))
     }
 }
 
@@ -60,8 +66,14 @@ impl<T: ToSchema> DataOut<T> {
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("CARTWHEEL_LOG_FORMAT").is_ok_and(|f| f == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    let result = if json { builder.json().without_time().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let result = if json {
+        builder.json().without_time().try_init()
+    } else {
+        builder.try_init()
+    };
     // A second init (tests) keeps the first subscriber.
     drop(result);
 }
@@ -77,7 +89,9 @@ pub fn conventions(router: Router, state: &AppState) -> Router {
 
 /// The outermost layer and the JSON 404 for unknown routes.
 pub fn with_request_id(router: Router) -> Router {
-    router.fallback(unknown_route).layer(from_fn(request_id::layer))
+    router
+        .fallback(unknown_route)
+        .layer(from_fn(request_id::layer))
 }
 
 async fn unknown_route() -> ApiError {
@@ -96,7 +110,10 @@ async fn body_limit(request: Request, next: Next) -> Response {
     }
     let (parts, body) = request.into_parts();
     match axum::body::to_bytes(body, BODY_LIMIT).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
         Err(_) => ApiError::PayloadTooLarge { limit: BODY_LIMIT }.into_response(),
     }
 }

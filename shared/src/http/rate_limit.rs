@@ -45,7 +45,11 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     let now = time::now().unix_timestamp();
     let limit = state.config.rate_limits.per_minute(&tenant.plan);
     let start = window_start(now);
-    let verdict = match state.db.count_request(&tenant, start, start + 2 * WINDOW_SECS).await {
+    let verdict = match state
+        .db
+        .count_request(&tenant, start, start + 2 * WINDOW_SECS)
+        .await
+    {
         Ok(count) => judge(limit, count, now),
         Err(error) => {
             // Counting failed (DynamoDB trouble): let the request through rather than refuse a paying client;
@@ -58,11 +62,18 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     let mut response = if verdict.allowed {
         next.run(request).await
     } else {
-        ApiError::RateLimited { limit, retry_after: (verdict.reset - now).max(1) as u64 }.into_response()
+        ApiError::RateLimited {
+            limit,
+            retry_after: (verdict.reset - now).max(1) as u64,
+        }
+        .into_response()
     };
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(verdict.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(verdict.remaining));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(verdict.remaining),
+    );
     headers.insert("x-ratelimit-reset", HeaderValue::from(verdict.reset));
     response
 }
@@ -81,7 +92,15 @@ mod tests {
     #[test]
     fn the_limit_is_inclusive() {
         let at = 1_000_010;
-        assert_eq!(judge(3, 3, at), Verdict { limit: 3, remaining: 0, reset: 1_000_020, allowed: true });
+        assert_eq!(
+            judge(3, 3, at),
+            Verdict {
+                limit: 3,
+                remaining: 0,
+                reset: 1_000_020,
+                allowed: true
+            }
+        );
         assert!(!judge(3, 4, at).allowed);
         assert_eq!(judge(3, 4, at).remaining, 0);
         assert_eq!(judge(1000, 1, at).remaining, 999);

@@ -17,11 +17,17 @@ tokio::task_local! {
 
 /// The current request's id, or `-` outside a request.
 pub fn current() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
 }
 
 fn usable(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    !id.is_empty()
+        && id.len() <= MAX_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 pub async fn layer(request: Request, next: Next) -> Response {
@@ -33,7 +39,12 @@ pub async fn layer(request: Request, next: Next) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| RequestId::new().to_string());
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
-    let mut response = REQUEST_ID.scope(id.clone(), tracing::Instrument::instrument(next.run(request), span)).await;
+    let mut response = REQUEST_ID
+        .scope(
+            id.clone(),
+            tracing::Instrument::instrument(next.run(request), span),
+        )
+        .await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
     }
@@ -57,7 +68,9 @@ mod tests {
     #[tokio::test]
     async fn current_is_scoped() {
         assert_eq!(current(), "-");
-        let inside = REQUEST_ID.scope("req_1".to_owned(), async { current() }).await;
+        let inside = REQUEST_ID
+            .scope("req_1".to_owned(), async { current() })
+            .await;
         assert_eq!(inside, "req_1");
     }
 }

@@ -1,0 +1,38 @@
+# Cartwheel: `make dev` runs the whole system locally; `make test` runs every check CI runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+# nextest runs each test in its own process (parallel, isolated); cargo test is the fallback.
+TEST_RUNNER := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "nextest run --no-tests=fail"; else echo test; fi)
+
+.PHONY: dev test fmt lint clippy lint-template unit-and-integration openapi setup lambda-arm64
+
+dev:
+	bash infra/dev.sh
+
+test: fmt clippy lint-template unit-and-integration
+
+fmt:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+lint-template:
+	bash infra/lint-template.sh
+
+# Unit tests and the integration/end-to-end tests, against a fresh DynamoDB Local + moto stack.
+unit-and-integration:
+	bash infra/setup.sh
+	bash infra/with-stack.sh cargo $(TEST_RUNNER) --workspace
+
+setup:
+	bash infra/setup.sh
+
+# Regenerates docs/openapi.json from the code (a test fails while it is stale).
+openapi:
+	cargo run -q -p cartwheel-gateway -- --print-openapi > docs/openapi.json
+
+# Optional: arm64 Lambda bundles (needs `pip install cargo-lambda` and the aarch64 std; see README).
+lambda-arm64:
+	cargo lambda build --release --arm64 --bin admin --bin authorizer

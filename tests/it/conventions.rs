@@ -1,0 +1,284 @@
+use cartwheel_tests::{assert_error, spawn_app, spawn_app_with, Options};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn every_response_has_a_request_id_and_a_sane_one_is_kept() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let response = app
+        .get("/v1/api-keys", &store.test_key)
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-abc-123");
+    let response = app
+        .get("/v1/api-keys", &store.test_key)
+        .header("x-request-id", "bad id!")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .starts_with("req_"));
+    let response = app
+        .get("/v1/api-keys", "ck_test_nope")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .starts_with("req_"));
+}
+
+#[tokio::test]
+async fn rate_limits_are_announced_and_enforced_per_key() {
+    let app = spawn_app_with(Options {
+        rate_limits: Some("default=5"),
+    })
+    .await;
+    let store = app.create_store().await;
+    for expected_remaining in (0..5).rev() {
+        let response = app
+            .get("/v1/api-keys", &store.test_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-ratelimit-limit"], "5");
+        // Fixed windows: a request can land in a new minute and find the window fresh again.
+        let remaining: u32 = response.headers()["x-ratelimit-remaining"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(remaining >= expected_remaining, "remaining {remaining}");
+        assert!(response.headers().contains_key("x-ratelimit-reset"));
+    }
+    let mut limited = None;
+    for _ in 0..6 {
+        let response = app
+            .get("/v1/api-keys", &store.test_key)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            limited = Some(response);
+            break;
+        }
+    }
+    let response = limited.expect("a 429 after the limit");
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after));
+    assert_eq!(response.headers()["x-ratelimit-remaining"], "0");
+    assert_error(response, 429, "rate_limited").await;
+    // Another key of the same store has its own window.
+    assert_eq!(
+        app.get("/v1/api-keys", &store.live_key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_post_replays_the_first_response() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let body = json!({"name": "storefront", "scopes": ["read_only"]});
+    let first = app
+        .post("/v1/api-keys", &store.test_key, &body)
+        .header("idempotency-key", "create-storefront-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = app
+        .post("/v1/api-keys", &store.test_key, &body)
+        .header("idempotency-key", "create-storefront-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(
+        first, again,
+        "the replay is the first response, secret included"
+    );
+
+    let listed: Value = app
+        .get("/v1/api-keys?limit=100", &store.test_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let named = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["name"] == "storefront")
+        .count();
+    assert_eq!(named, 1, "the repeat created nothing");
+
+    let other = json!({"name": "other", "scopes": ["read_only"]});
+    let response = app
+        .post("/v1/api-keys", &store.test_key, &other)
+        .header("idempotency-key", "create-storefront-key")
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 409, "conflict").await;
+}
+
+#[tokio::test]
+async fn concurrent_repeats_create_one_resource() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let body = json!({"name": "racer", "scopes": ["read_only"]});
+    let send = || {
+        app.post("/v1/api-keys", &store.test_key, &body)
+            .header("idempotency-key", "race-1")
+            .send()
+    };
+    let responses = futures_join(send(), send()).await;
+    let statuses: Vec<u16> = responses
+        .iter()
+        .map(|r| r.as_ref().unwrap().status().as_u16())
+        .collect();
+    assert!(statuses.contains(&201), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    let listed: Value = app
+        .get("/v1/api-keys?limit=100", &store.test_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let named = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["name"] == "racer")
+        .count();
+    assert_eq!(named, 1);
+}
+
+async fn futures_join<F: std::future::Future>(a: F, b: F) -> [F::Output; 2] {
+    let (a, b) = tokio::join!(a, b);
+    [a, b]
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_per_store() {
+    let app = spawn_app().await;
+    let a = app.create_store().await;
+    let b = app.create_store().await;
+    let body = json!({"name": "same", "scopes": ["read_only"]});
+    for store in [&a, &b] {
+        let response = app
+            .post("/v1/api-keys", &store.test_key, &body)
+            .header("idempotency-key", "shared-key")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        assert!(response.headers().get("idempotent-replayed").is_none());
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_one_megabyte_are_413() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let huge = json!({"name": "x".repeat(1024 * 1024), "scopes": ["read_only"]});
+    let response = app
+        .post("/v1/api-keys", &store.test_key, &huge)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 413, "payload_too_large").await;
+    // Also when the client streams without declaring a length.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        vec![Ok(vec![b' '; 700 * 1024]), Ok(vec![b' '; 700 * 1024])];
+    let stream = reqwest::Body::wrap_stream(futures_stream(chunks));
+    let response = app
+        .http
+        .post(format!("{}/v1/api-keys", app.url))
+        .bearer_auth(&store.test_key)
+        .header("content-type", "application/json")
+        .body(stream)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 413, "payload_too_large").await;
+}
+
+fn futures_stream(
+    chunks: Vec<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + Sync + 'static {
+    tokio_stream::iter(chunks)
+}
+
+#[tokio::test]
+async fn malformed_and_invalid_bodies_are_400_and_422() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let url = format!("{}/v1/api-keys", app.url);
+    let malformed = app
+        .http
+        .post(&url)
+        .bearer_auth(&store.test_key)
+        .header("content-type", "application/json")
+        .body("{\"name\":")
+        .send()
+        .await
+        .unwrap();
+    assert_error(malformed, 400, "bad_request").await;
+    let not_json = app
+        .http
+        .post(&url)
+        .bearer_auth(&store.test_key)
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
+    assert_error(not_json, 400, "bad_request").await;
+    let wrong_type = app
+        .post(
+            "/v1/api-keys",
+            &store.test_key,
+            &json!({"name": 5, "scopes": []}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(wrong_type, 422, "validation_failed").await;
+    assert_eq!(body["error"]["details"][0]["field"], "name");
+    let unknown_field = app
+        .post(
+            "/v1/api-keys",
+            &store.test_key,
+            &json!({"name": "x", "scopes": ["read_only"], "admin": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error(unknown_field, 422, "validation_failed").await;
+}
