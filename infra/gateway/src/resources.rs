@@ -143,19 +143,21 @@ async fn ensure_bus_and_rule(
     urls: &QueueUrls,
 ) -> Result<(), Error> {
     let events = aws_sdk_eventbridge::Client::new(sdk);
-    let exists = events
-        .describe_event_bus()
+    match events
+        .create_event_bus()
         .name(&config.event_bus)
         .send()
         .await
-        .is_ok();
-    if !exists {
-        events
-            .create_event_bus()
-            .name(&config.event_bus)
-            .send()
-            .await?;
+    {
+        Ok(_) => {}
+        // Already there: a parallel test, or a restart.
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+        Err(error) => return Err(error.into()),
     }
+
     let rule = &STORE_EVENTS_RULE;
     let pattern = serde_json::json!({"source": [{"prefix": rule.source_prefix}]});
     let rule_name = name(&config.stage, rule.suffix);
