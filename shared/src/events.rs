@@ -28,6 +28,9 @@ pub struct Event {
     pub resource: ResourceRef,
     /// The resource after the change.
     pub data: Value,
+    /// For `*.updated` events: the names of the fields that changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_fields: Option<Vec<String>>,
 }
 
 /// The entity an event is about. `version` is the entity's own version after the change, so a consumer that sees
@@ -57,7 +60,13 @@ impl Event {
             api_version: API_VERSION.to_owned(),
             resource,
             data,
+            changed_fields: None,
         }
+    }
+
+    pub fn with_changes(mut self, fields: &[&str]) -> Self {
+        self.changed_fields = Some(fields.iter().map(|f| (*f).to_owned()).collect());
+        self
     }
 
     /// The EventBridge `source`: `cartwheel.{group}`, the group being the first word of the type's function group.

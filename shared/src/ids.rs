@@ -95,6 +95,28 @@ prefixed_id!(
     /// A request, when the client sent no usable `X-Request-Id`.
     RequestId, "req"
 );
+prefixed_id!(
+    /// A product of the catalog.
+    ProductId, "prod"
+);
+prefixed_id!(
+    /// A catalog category.
+    CategoryId, "cat"
+);
+prefixed_id!(
+    /// A brand.
+    BrandId, "brand"
+);
+
+impl ProductId {
+    /// The smallest and largest ids that can have been made at `unix_ms`: bounds for a creation-time range.
+    pub fn bounds_at(unix_ms: u64) -> (Self, Self) {
+        (
+            Self(ulid::Ulid::from_parts(unix_ms, 0)),
+            Self(ulid::Ulid::from_parts(unix_ms, u128::MAX)),
+        )
+    }
+}
 
 #[cfg(test)]
 mod tests {

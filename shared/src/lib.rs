@@ -5,6 +5,7 @@
 
 pub mod apikeys;
 pub mod aws;
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod error;

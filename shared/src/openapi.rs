@@ -22,6 +22,11 @@ pub const SECURITY_SCHEME: &str = "api_key";
     tags(
         (name = "platform", description = "Health, documentation and store onboarding"),
         (name = "api-keys", description = "A store's API keys"),
+        (name = "products", description = "The catalog's products and their status"),
+        (name = "categories", description = "Nested product categories"),
+        (name = "brands", description = "Brands"),
+        (name = "search", description = "Product search, facets and suggestions"),
+
     )
 )]
 pub struct BaseDoc;

@@ -1,6 +1,7 @@
 //! One integration-test binary: every module runs against DynamoDB Local and moto, over real HTTP.
 
 mod auth;
+mod catalog;
 mod conventions;
 mod documents;
 mod health;

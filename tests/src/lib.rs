@@ -180,3 +180,25 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     );
     body
 }
+
+/// The envelopes of a store's events in one mode, oldest first (read from the outbox index).
+pub async fn events(app: &TestApp, store_id: &str, mode: &str) -> Vec<Value> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk().await);
+    let output = dynamodb
+        .query()
+        .table_name(&app.state.config.table)
+        .index_name("GSI1")
+        .key_condition_expression("GSI1PK = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("S#{store_id}#{mode}#EVENTS")),
+        )
+        .send()
+        .await
+        .expect("events query");
+    output
+        .items()
+        .iter()
+        .filter_map(|item| serde_dynamo::from_attribute_value(item.get("event")?.clone()).ok())
+        .collect()
+}

@@ -24,8 +24,9 @@ use utoipa::openapi::OpenApi;
 
 /// The OpenAPI document of every function's routes, completed with the shared components.
 pub fn openapi_document() -> OpenApi {
-    let (_, admin) = cartwheel_admin::routes().split_for_parts();
-    openapi::finish(admin)
+    let (_, mut doc) = cartwheel_admin::routes().split_for_parts();
+    doc.merge(cartwheel_catalog::routes().split_for_parts().1);
+    openapi::finish(doc)
 }
 
 /// Routes that API Gateway serves without the authorizer: those the document marks public, and the
@@ -140,10 +141,16 @@ pub fn router(state: AppState, admin: AdminState, docs_assets: Option<PathBuf>) 
     let doc = openapi_document();
     let public = Arc::new(PublicRoutes::from_document(&doc));
     let doc_json = Arc::new(serde_json::to_string_pretty(&doc).unwrap_or_default());
-    let functions = conventions(
+    // Each function keeps its own conventions, as it would in its own Lambda.
+    let functions = [
         Router::from(cartwheel_admin::routes().with_state(admin)),
-        &state,
-    );
+        Router::from(cartwheel_catalog::routes().with_state(state.clone())),
+    ]
+    .into_iter()
+    .fold(Router::new(), |all, function| {
+        all.merge(conventions(function, &state))
+    });
+
     let documentation = Router::new()
         .route(
             "/v1/openapi.json",

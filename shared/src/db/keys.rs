@@ -4,7 +4,7 @@
 //! Two platform-level items are the documented exceptions (docs/data-model.md): the store itself, and the API-key
 //! lookup by hash, which the authorizer must find before it knows the store.
 
-use crate::ids::{AuditId, EventId, KeyId, StoreId};
+use crate::ids::{AuditId, BrandId, CategoryId, EventId, KeyId, ProductId, StoreId};
 use crate::tenant::Mode;
 
 pub const PK: &str = "PK";
@@ -97,4 +97,84 @@ pub fn health() -> Key {
         pk: "HEALTH".into(),
         sk: "HEALTH".into(),
     }
+}
+
+// --- catalog ----------------------------------------------------------------------------------------------
+
+pub fn product(store: StoreId, mode: Mode, id: ProductId) -> Key {
+    Key {
+        pk: format!("{}PRODUCT#{id}", tenant_prefix(store, mode)),
+        sk: "PRODUCT".into(),
+    }
+}
+
+/// Uniqueness guard of a product slug; holds the product id.
+pub fn product_slug(store: StoreId, mode: Mode, slug: &str) -> Key {
+    Key {
+        pk: format!("{}SLUG#{slug}", tenant_prefix(store, mode)),
+        sk: "SLUG".into(),
+    }
+}
+
+/// Uniqueness guard of a SKU (products and variants share the namespace); holds the product id.
+pub fn sku(store: StoreId, mode: Mode, sku: &str) -> Key {
+    Key {
+        pk: format!("{}SKU#{sku}", tenant_prefix(store, mode)),
+        sk: "SKU".into(),
+    }
+}
+
+/// A listing entry: the product in one list (`all`, `status=active`, `category=cat_…`, …) under one sort order.
+pub fn product_listing(
+    store: StoreId,
+    mode: Mode,
+    list: &str,
+    sort_tag: &str,
+    sort_value: &str,
+    id: ProductId,
+) -> Key {
+    Key {
+        pk: product_listing_partition(store, mode, list),
+        sk: format!("{sort_tag}#{sort_value}#{id}"),
+    }
+}
+
+pub fn product_listing_partition(store: StoreId, mode: Mode, list: &str) -> String {
+    format!("{}PLIST#{list}", tenant_prefix(store, mode))
+}
+
+/// A search-token entry, partitioned by the token's first character so a prefix query reads one partition.
+pub fn product_token(store: StoreId, mode: Mode, token: &str, id: ProductId) -> Key {
+    Key {
+        pk: product_token_partition(store, mode, token),
+        sk: format!("{token}#{id}"),
+    }
+}
+
+pub fn product_token_partition(store: StoreId, mode: Mode, token: &str) -> String {
+    let first: String = token.chars().take(1).collect();
+    format!("{}PTOK#{first}", tenant_prefix(store, mode))
+}
+
+/// Categories and brands of a store each share one partition: they are few, and listed whole.
+pub fn category(store: StoreId, mode: Mode, id: CategoryId) -> Key {
+    Key {
+        pk: categories_partition(store, mode),
+        sk: format!("CATEGORY#{id}"),
+    }
+}
+
+pub fn categories_partition(store: StoreId, mode: Mode) -> String {
+    format!("{}CATEGORIES", tenant_prefix(store, mode))
+}
+
+pub fn brand(store: StoreId, mode: Mode, id: BrandId) -> Key {
+    Key {
+        pk: brands_partition(store, mode),
+        sk: format!("BRAND#{id}"),
+    }
+}
+
+pub fn brands_partition(store: StoreId, mode: Mode) -> String {
+    format!("{}BRANDS", tenant_prefix(store, mode))
 }

@@ -1,6 +1,7 @@
 //! The only module that talks to DynamoDB: one method per access pattern, the store first.
 //! docs/data-model.md lists each API operation with the calls it makes here.
 
+mod catalog;
 mod keys;
 mod schema;
 mod tx;
@@ -17,6 +18,7 @@ use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use catalog::ProductConflict;
 pub use keys::tenant_prefix;
 pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
 pub use tx::{TxError, WriteTx};
@@ -153,6 +155,7 @@ impl Db {
         tenant_prefix: &str,
         pk: String,
         page: &Page,
+        newest_first: bool,
     ) -> Result<PageOf<T>, ApiError> {
         let start = page.cursor.as_ref().map(|cursor| {
             cursor
@@ -166,7 +169,7 @@ impl Db {
             .table_name(self.table())
             .key_condition_expression("PK = :pk")
             .expression_attribute_values(":pk", s(pk))
-            .scan_index_forward(false)
+            .scan_index_forward(!newest_first)
             .limit(page.limit as i32)
             .set_exclusive_start_key(start)
             .send()
@@ -261,6 +264,7 @@ impl Db {
             &tenant_prefix(store, mode),
             keys::api_keys_partition(store, mode),
             page,
+            true,
         )
         .await
     }

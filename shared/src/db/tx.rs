@@ -20,11 +20,15 @@ use crate::time;
 const EVENT_RETENTION_SECS: i64 = 30 * 24 * 3600;
 /// How long AUDIT items are kept.
 const AUDIT_RETENTION_SECS: i64 = 400 * 24 * 3600;
+/// DynamoDB takes at most 100 items in one transaction; the audit item and up to two events take three.
+pub const MAX_STATE_ITEMS: usize = 100 - 3;
 
 pub struct WriteTx<'a> {
     db: &'a Db,
     items: Vec<TransactWriteItem>,
     event: Event,
+    /// Further events of the same change (a recall is also a product update).
+    more_events: Vec<Event>,
     actor: String,
     /// The first builder error; reported at commit so that the builder chains without `?` at every step.
     invalid: Option<ApiError>,
@@ -72,6 +76,7 @@ impl Db {
             db: self,
             items: Vec::new(),
             event,
+            more_events: Vec::new(),
             actor: actor.into(),
             invalid: None,
         }
@@ -100,6 +105,49 @@ impl WriteTx<'_> {
     pub fn put(self, item: Item) -> Self {
         let put = put(self.db.table(), item, None);
         self.push(put)
+    }
+
+    /// Puts (replaces) an item if `condition` holds.
+    pub fn put_if(
+        self,
+        item: Item,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+    ) -> Self {
+        let put = Put::builder()
+            .table_name(self.db.table())
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map(|put| TransactWriteItem::builder().put(put).build());
+        self.push(put)
+    }
+
+    /// Deletes an item if `condition` holds.
+    pub fn delete_if(
+        self,
+        key: Key,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+    ) -> Self {
+        let delete = Delete::builder()
+            .table_name(self.db.table())
+            .set_key(Some(key_item(&key)))
+            .condition_expression(condition)
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map(|delete| TransactWriteItem::builder().delete(delete).build());
+        self.push(delete)
+    }
+
+    /// Items added so far (the event and audit items come on top at commit).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
     }
 
     /// Updates an item; `condition` guards the invariant the update relies on.
@@ -132,26 +180,14 @@ impl WriteTx<'_> {
         self.push(delete)
     }
 
-    fn event_and_audit(&self) -> Result<[Item; 2], ApiError> {
-        let event = &self.event;
-        let now = time::now().unix_timestamp();
-        let event_key = keys::event(event.store_id, event.mode, event.id);
-        let index = keys::events_index(event.store_id, event.mode, event.id);
-        let mut event_item = HashMap::from([
-            (PK.to_owned(), AttributeValue::S(event_key.pk)),
-            (SK.to_owned(), AttributeValue::S(event_key.sk)),
-            (GSI1PK.to_owned(), AttributeValue::S(index.pk)),
-            (GSI1SK.to_owned(), AttributeValue::S(index.sk)),
-            ("entity".to_owned(), AttributeValue::S("EVENT".into())),
-            ("source".to_owned(), AttributeValue::S(event.source())),
-            (
-                TTL.to_owned(),
-                AttributeValue::N((now + EVENT_RETENTION_SECS).to_string()),
-            ),
-        ]);
-        let envelope = serde_dynamo::to_attribute_value(event).map_err(ApiError::internal)?;
-        event_item.insert("event".to_owned(), envelope);
+    /// Adds another event of the same change; the audit entry names the first.
+    pub fn and_event(mut self, event: Event) -> Self {
+        self.more_events.push(event);
+        self
+    }
 
+    fn audit_item(&self, now: i64) -> Result<Item, ApiError> {
+        let event = &self.event;
         let audit_id = AuditId::new();
         let record = AuditRecord {
             audit_id,
@@ -170,12 +206,19 @@ impl WriteTx<'_> {
             TTL.to_owned(),
             AttributeValue::N((now + AUDIT_RETENTION_SECS).to_string()),
         );
-        Ok([event_item, audit_item])
+        Ok(audit_item)
     }
 
     pub async fn commit(self) -> Result<(), TxError> {
-        let [event_item, audit_item] = self.event_and_audit().map_err(TxError::Other)?;
-        let mut tx = self.put(event_item).put(audit_item);
+        let now = time::now().unix_timestamp();
+        let mut appended = vec![self.audit_item(now).map_err(TxError::Other)?];
+        for event in std::iter::once(&self.event).chain(&self.more_events) {
+            appended.push(event_item(event, now).map_err(TxError::Other)?);
+        }
+        let mut tx = self;
+        for item in appended {
+            tx = tx.put(item);
+        }
         if let Some(invalid) = tx.invalid.take() {
             return Err(TxError::Other(invalid));
         }
@@ -208,6 +251,27 @@ impl WriteTx<'_> {
             _ => TxError::Other(ApiError::internal(DisplayErrorContext(&error))),
         })
     }
+}
+
+/// The outbox item of one event.
+fn event_item(event: &Event, now: i64) -> Result<Item, ApiError> {
+    let event_key = keys::event(event.store_id, event.mode, event.id);
+    let index = keys::events_index(event.store_id, event.mode, event.id);
+    let mut event_item = HashMap::from([
+        (PK.to_owned(), AttributeValue::S(event_key.pk)),
+        (SK.to_owned(), AttributeValue::S(event_key.sk)),
+        (GSI1PK.to_owned(), AttributeValue::S(index.pk)),
+        (GSI1SK.to_owned(), AttributeValue::S(index.sk)),
+        ("entity".to_owned(), AttributeValue::S("EVENT".into())),
+        ("source".to_owned(), AttributeValue::S(event.source())),
+        (
+            TTL.to_owned(),
+            AttributeValue::N((now + EVENT_RETENTION_SECS).to_string()),
+        ),
+    ]);
+    let envelope = serde_dynamo::to_attribute_value(event).map_err(ApiError::internal)?;
+    event_item.insert("event".to_owned(), envelope);
+    Ok(event_item)
 }
 
 fn key_item(key: &Key) -> Item {

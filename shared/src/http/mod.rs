@@ -6,6 +6,7 @@ mod idempotency;
 pub mod pagination;
 mod rate_limit;
 pub mod request_id;
+pub mod versioning;
 
 use std::sync::Arc;
 

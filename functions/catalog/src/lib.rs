@@ -1,0 +1,457 @@
+//! `functions/catalog`: products, categories, brands and search. Handlers parse, call `cartwheel::catalog`, and
+//! answer; every rule lives there.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use cartwheel::catalog::products::{Action, Product, ProductIn, ProductListParams, ProductPatch};
+use cartwheel::catalog::taxonomy::{
+    Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch,
+};
+use cartwheel::catalog::{self, SearchOut, SearchParams, SuggestParams, Suggestion};
+use cartwheel::db::tenant_prefix;
+use cartwheel::error::ErrorBody;
+use cartwheel::http::extract::parse_json;
+use cartwheel::http::pagination::{ListOut, PageParams};
+use cartwheel::http::versioning::{IfMatch, Tagged};
+use cartwheel::http::{AppState, DataOut, Json, Query};
+use cartwheel::{ApiError, Scope, Tenant};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Every route of this function, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_product, list_products))
+        .routes(routes!(get_product))
+        .routes(routes!(update_product, delete_product))
+        .routes(routes!(act_on_product))
+        .routes(routes!(add_product_category, remove_product_category))
+        .routes(routes!(create_category, list_categories))
+        .routes(routes!(get_category, update_category, delete_category))
+        .routes(routes!(create_brand, list_brands))
+        .routes(routes!(get_brand, update_brand, delete_brand))
+        .routes(routes!(search))
+        .routes(routes!(suggest))
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+fn tagged_product(status: StatusCode, product: Product) -> Tagged<Product> {
+    let version = product.version;
+    Tagged(status, product, version)
+}
+
+/// Create a product
+#[utoipa::path(post, path = "/v1/products", tag = "products", request_body = ProductIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses(
+        (status = 201, description = "Created; `ETag` holds its version", body = DataOut<Product>),
+        (status = 409, description = "Slug or SKU already used", body = ErrorBody),
+    ))]
+async fn create_product(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Json(input): Json<ProductIn>,
+) -> Result<Tagged<Product>> {
+    tenant.require(Scope::ProductsWrite)?;
+    Ok(tagged_product(
+        StatusCode::CREATED,
+        catalog::create_product(&state.db, &tenant, input).await?,
+    ))
+}
+
+/// List products
+///
+/// Filters combine; the most selective one picks the index, the others are checked on each product.
+#[utoipa::path(get, path = "/v1/products", tag = "products", params(ProductListParams),
+    responses((status = 200, description = "A page of products", body = ListOut<Product>)))]
+async fn list_products(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(params): Query<ProductListParams>,
+) -> Result<axum::Json<ListOut<Product>>> {
+    tenant.require(Scope::ProductsRead)?;
+    Ok(axum::Json(
+        catalog::list_products(&state.db, &tenant, &params).await?,
+    ))
+}
+
+/// Get a product by id or slug
+#[utoipa::path(get, path = "/v1/products/{id}", tag = "products",
+    params(("id" = String, Path, description = "`prod_…`, or the product's slug")),
+    responses(
+        (status = 200, description = "The product; `ETag` holds its version", body = DataOut<Product>),
+        (status = 404, description = "No such product in this store and mode", body = ErrorBody),
+    ))]
+async fn get_product(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id_or_slug): Path<String>,
+) -> Result<Tagged<Product>> {
+    tenant.require(Scope::ProductsRead)?;
+    Ok(tagged_product(
+        StatusCode::OK,
+        catalog::get_product(&state.db, &tenant, &id_or_slug).await?,
+    ))
+}
+
+/// Update a product
+///
+/// Partial: absent fields are kept, `null` clears. Send `If-Match` with the `ETag` you read to refuse
+/// overwriting someone else's change (`412`). Status changes go through the action routes.
+#[utoipa::path(patch, path = "/v1/products/{id}", tag = "products", request_body = ProductPatch,
+    params(("id" = String, Path, description = "`prod_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The product after the change", body = DataOut<Product>),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 409, description = "Slug or SKU already used, or a concurrent change", body = ErrorBody),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_product(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<ProductPatch>,
+) -> Result<Tagged<Product>> {
+    tenant.require(Scope::ProductsWrite)?;
+    Ok(tagged_product(
+        StatusCode::OK,
+        catalog::update_product(&state.db, &tenant, &id, patch, if_match).await?,
+    ))
+}
+
+/// Delete a product
+///
+/// Removes the product, its slug and SKU, and its index entries. Orders keep their own copy of what was sold,
+/// so a deleted product never changes an order.
+#[utoipa::path(delete, path = "/v1/products/{id}", tag = "products",
+    params(("id" = String, Path, description = "`prod_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn delete_product(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+) -> Result<StatusCode> {
+    tenant.require(Scope::ProductsWrite)?;
+    catalog::delete_product(&state.db, &tenant, &id, if_match).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum ProductAction {
+    Publish,
+    Archive,
+    Discontinue,
+    Recall,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ActionIn {
+    /// Required for `recall`.
+    reason: Option<String>,
+}
+
+/// Change a product's status
+///
+/// `publish` (draft, archived → active), `archive` (draft, active, discontinued → archived), `discontinue`
+/// (active, archived → discontinued), `recall` (any but recalled → recalled; needs `reason`; emits
+/// `recall.created`). Any other move is `409`, naming the actions allowed.
+#[utoipa::path(post, path = "/v1/products/{id}/{action}", tag = "products", request_body(content = ActionIn, description = "Optional except for `recall`"),
+    params(("id" = String, Path, description = "`prod_…`"),
+           ("action" = ProductAction, Path, description = "publish, archive, discontinue or recall"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The product after the change", body = DataOut<Product>),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 409, description = "Not allowed from the current status", body = ErrorBody),
+    ))]
+async fn act_on_product(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path((id, action)): Path<(String, String)>,
+    IfMatch(if_match): IfMatch,
+    body: Bytes,
+) -> Result<Tagged<Product>> {
+    tenant.require(Scope::ProductsWrite)?;
+    let action = match action.as_str() {
+        "publish" => Action::Publish,
+        "archive" => Action::Archive,
+        "discontinue" => Action::Discontinue,
+        "recall" => Action::Recall,
+        _ => return Err(ApiError::NotFound("no such route".into())),
+    };
+    let input: ActionIn = if body.iter().all(u8::is_ascii_whitespace) {
+        ActionIn::default()
+    } else {
+        parse_json(&body)?
+    };
+    let product =
+        catalog::act_on_product(&state.db, &tenant, &id, action, input.reason, if_match).await?;
+    Ok(tagged_product(StatusCode::OK, product))
+}
+
+/// Add a product to a category
+#[utoipa::path(post, path = "/v1/products/{id}/categories/{category_id}", tag = "products",
+    params(("id" = String, Path), ("category_id" = String, Path)),
+    responses(
+        (status = 200, description = "The product", body = DataOut<Product>),
+        (status = 404, description = "No such product", body = ErrorBody),
+    ))]
+async fn add_product_category(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path((id, category)): Path<(String, String)>,
+) -> Result<Tagged<Product>> {
+    tenant.require(Scope::ProductsWrite)?;
+    Ok(tagged_product(
+        StatusCode::OK,
+        catalog::set_product_category(&state.db, &tenant, &id, &category, true).await?,
+    ))
+}
+
+/// Take a product out of a category
+#[utoipa::path(delete, path = "/v1/products/{id}/categories/{category_id}", tag = "products",
+    params(("id" = String, Path), ("category_id" = String, Path)),
+    responses(
+        (status = 200, description = "The product", body = DataOut<Product>),
+        (status = 404, description = "No such product", body = ErrorBody),
+    ))]
+async fn remove_product_category(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path((id, category)): Path<(String, String)>,
+) -> Result<Tagged<Product>> {
+    tenant.require(Scope::ProductsWrite)?;
+    Ok(tagged_product(
+        StatusCode::OK,
+        catalog::set_product_category(&state.db, &tenant, &id, &category, false).await?,
+    ))
+}
+
+/// Create a category
+#[utoipa::path(post, path = "/v1/categories", tag = "categories", request_body = CategoryIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses((status = 201, description = "Created", body = DataOut<Category>)))]
+async fn create_category(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Json(input): Json<CategoryIn>,
+) -> Result<Tagged<Category>> {
+    tenant.require(Scope::ProductsWrite)?;
+    let category = catalog::create_category(&state.db, &tenant, input).await?;
+    let version = category.version;
+    Ok(Tagged(StatusCode::CREATED, category, version))
+}
+
+/// List categories
+#[utoipa::path(get, path = "/v1/categories", tag = "categories", params(PageParams),
+    responses((status = 200, description = "A page of categories, oldest first", body = ListOut<Category>)))]
+async fn list_categories(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Category>>> {
+    tenant.require(Scope::ProductsRead)?;
+    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    Ok(axum::Json(
+        state
+            .db
+            .list_categories(tenant.store_id, tenant.mode, &page)
+            .await?
+            .into_list(|c| c),
+    ))
+}
+
+/// Get a category
+#[utoipa::path(get, path = "/v1/categories/{id}", tag = "categories", params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The category", body = DataOut<Category>),
+        (status = 404, description = "No such category", body = ErrorBody),
+    ))]
+async fn get_category(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Tagged<Category>> {
+    tenant.require(Scope::ProductsRead)?;
+    let category = catalog::get_category(&state.db, &tenant, &id).await?;
+    let version = category.version;
+    Ok(Tagged(StatusCode::OK, category, version))
+}
+
+/// Update a category
+///
+/// Moving it (`parent_id`) under itself or one of its subcategories is refused.
+#[utoipa::path(patch, path = "/v1/categories/{id}", tag = "categories", request_body = CategoryPatch,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The category", body = DataOut<Category>),
+        (status = 404, description = "No such category", body = ErrorBody),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_category(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<CategoryPatch>,
+) -> Result<Tagged<Category>> {
+    tenant.require(Scope::ProductsWrite)?;
+    let category = catalog::update_category(&state.db, &tenant, &id, patch, if_match).await?;
+    let version = category.version;
+    Ok(Tagged(StatusCode::OK, category, version))
+}
+
+/// Delete a category
+///
+/// Only an empty one: `409` while products or subcategories are in it.
+#[utoipa::path(delete, path = "/v1/categories/{id}", tag = "categories", params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such category", body = ErrorBody),
+        (status = 409, description = "Still has products or subcategories", body = ErrorBody),
+    ))]
+async fn delete_category(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    tenant.require(Scope::ProductsWrite)?;
+    catalog::delete_category(&state.db, &tenant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a brand
+#[utoipa::path(post, path = "/v1/brands", tag = "brands", request_body = BrandIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses((status = 201, description = "Created", body = DataOut<Brand>)))]
+async fn create_brand(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Json(input): Json<BrandIn>,
+) -> Result<Tagged<Brand>> {
+    tenant.require(Scope::ProductsWrite)?;
+    let brand = catalog::create_brand(&state.db, &tenant, input).await?;
+    let version = brand.version;
+    Ok(Tagged(StatusCode::CREATED, brand, version))
+}
+
+/// List brands
+#[utoipa::path(get, path = "/v1/brands", tag = "brands", params(PageParams),
+    responses((status = 200, description = "A page of brands, oldest first", body = ListOut<Brand>)))]
+async fn list_brands(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Brand>>> {
+    tenant.require(Scope::ProductsRead)?;
+    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    Ok(axum::Json(
+        state
+            .db
+            .list_brands(tenant.store_id, tenant.mode, &page)
+            .await?
+            .into_list(|b| b),
+    ))
+}
+
+/// Get a brand
+#[utoipa::path(get, path = "/v1/brands/{id}", tag = "brands", params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The brand", body = DataOut<Brand>),
+        (status = 404, description = "No such brand", body = ErrorBody),
+    ))]
+async fn get_brand(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Tagged<Brand>> {
+    tenant.require(Scope::ProductsRead)?;
+    let brand = catalog::get_brand(&state.db, &tenant, &id).await?;
+    let version = brand.version;
+    Ok(Tagged(StatusCode::OK, brand, version))
+}
+
+/// Update a brand
+#[utoipa::path(patch, path = "/v1/brands/{id}", tag = "brands", request_body = BrandPatch,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The brand", body = DataOut<Brand>),
+        (status = 404, description = "No such brand", body = ErrorBody),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_brand(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<BrandPatch>,
+) -> Result<Tagged<Brand>> {
+    tenant.require(Scope::ProductsWrite)?;
+    let brand = catalog::update_brand(&state.db, &tenant, &id, patch, if_match).await?;
+    let version = brand.version;
+    Ok(Tagged(StatusCode::OK, brand, version))
+}
+
+/// Delete a brand
+///
+/// Only one no product uses: `409` otherwise.
+#[utoipa::path(delete, path = "/v1/brands/{id}", tag = "brands", params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such brand", body = ErrorBody),
+        (status = 409, description = "Products use it", body = ErrorBody),
+    ))]
+async fn delete_brand(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    tenant.require(Scope::ProductsWrite)?;
+    catalog::delete_brand(&state.db, &tenant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Search products
+///
+/// Prefix match on the words of names and SKUs, accent- and case-insensitive, with optional facet counts.
+#[utoipa::path(get, path = "/v1/search", tag = "search", params(SearchParams),
+    responses((status = 200, description = "Matching products, and facet counts when asked", body = SearchOut)))]
+async fn search(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(params): Query<SearchParams>,
+) -> Result<axum::Json<SearchOut>> {
+    tenant.require(Scope::ProductsRead)?;
+    Ok(axum::Json(
+        catalog::search_products(&state.db, &tenant, params).await?,
+    ))
+}
+
+/// Suggest product names
+#[utoipa::path(get, path = "/v1/search/suggest", tag = "search", params(SuggestParams),
+    responses((status = 200, description = "Product names starting with a word that starts with `prefix`", body = DataOut<Vec<Suggestion>>)))]
+async fn suggest(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(params): Query<SuggestParams>,
+) -> Result<axum::Json<DataOut<Vec<Suggestion>>>> {
+    tenant.require(Scope::ProductsRead)?;
+    Ok(axum::Json(DataOut::new(
+        catalog::suggest_products(&state.db, &tenant, params).await?,
+    )))
+}

@@ -1,0 +1,775 @@
+//! The catalog: products, categories, brands and search. Pure rules live in the submodules; the functions here
+//! put them together with storage, and are what the `catalog` function's handlers call.
+
+pub mod products;
+pub mod taxonomy;
+pub mod text;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::distr::{Alphanumeric, SampleString};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::{tenant_prefix, Db, ProductConflict};
+use crate::error::ApiError;
+use crate::events::{Event, ResourceRef};
+use crate::http::pagination::{ListMeta, ListOut, PageParams, Pagination};
+use crate::ids::{BrandId, CategoryId, ProductId};
+use crate::tenant::Tenant;
+use crate::time;
+use products::{Action, ListSource, Product, ProductIn, ProductListParams, ProductPatch};
+use taxonomy::{Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch};
+
+/// `Some(None)` for an explicit `null` (clear the field), `None` when the field is absent (keep it).
+pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Index reads one list request may make before it answers with a partial page and a cursor.
+const MAX_LIST_ROUNDS: usize = 5;
+/// Products read to count facets.
+pub const MAX_FACET_SCAN: usize = 500;
+/// `page=N` is walked with the cursor; beyond this, use the cursor.
+const MAX_COMPAT_PAGE: u32 = 50;
+
+fn now() -> String {
+    time::rfc3339(time::now())
+}
+
+fn event<T: Serialize>(
+    tenant: &Tenant,
+    event_type: &str,
+    kind: &str,
+    id: String,
+    version: u64,
+    data: &T,
+) -> Result<Event, ApiError> {
+    let data = serde_json::to_value(data).map_err(ApiError::internal)?;
+    Ok(Event::new(
+        tenant.store_id,
+        tenant.mode,
+        event_type,
+        ResourceRef {
+            kind: kind.into(),
+            id,
+            version,
+        },
+        data,
+    ))
+}
+
+fn product_event(tenant: &Tenant, event_type: &str, product: &Product) -> Result<Event, ApiError> {
+    event(
+        tenant,
+        event_type,
+        "product",
+        product.id.to_string(),
+        product.version,
+        product,
+    )
+}
+
+/// `412` when the client's `If-Match` version is not the current one.
+fn check_if_match(if_match: Option<u64>, version: u64) -> Result<(), ApiError> {
+    match if_match {
+        Some(expected) if expected != version => Err(ApiError::PreconditionFailed(format!(
+            "the resource is at version {version}, not {expected}; read it again"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn product_conflict(
+    conflict: ProductConflict,
+    product: &Product,
+    if_match: Option<u64>,
+) -> ApiError {
+    match conflict {
+        ProductConflict::Slug => ApiError::conflict(format!("slug `{}` is already used by another product", product.slug)),
+        ProductConflict::Sku => ApiError::conflict(format!(
+            "SKU `{}` is already used by another product or variant",
+            product.sku.as_deref().unwrap_or_default()
+        )),
+        ProductConflict::MissingCategory(id) => {
+            let index = product.category_ids.iter().position(|c| *c == id).unwrap_or_default();
+            ApiError::invalid(format!("category_ids[{index}]"), format!("category {id} does not exist"))
+        }
+        ProductConflict::MissingBrand(id) => ApiError::invalid("brand_id", format!("brand {id} does not exist")),
+        ProductConflict::Stale if if_match.is_some() => {
+            ApiError::PreconditionFailed("the product changed since you read it; read it again".into())
+        }
+        ProductConflict::Stale => ApiError::conflict("the product was changed by another request; retry"),
+        ProductConflict::TooLarge => ApiError::invalid(
+            "body",
+            "this change touches more index entries than one transaction holds; split it into smaller patches",
+        ),
+    }
+}
+
+// --- products ---------------------------------------------------------------------------------------------
+
+pub async fn create_product(
+    db: &Db,
+    tenant: &Tenant,
+    input: ProductIn,
+) -> Result<Product, ApiError> {
+    let (mut product, slug_generated) = input.into_product(ProductId::new(), &now())?;
+    let base_slug = product.slug.clone();
+    for attempt in 0..3 {
+        let created = product_event(tenant, "product.created", &product)?;
+        match db.put_product(tenant, None, &product, created, None).await {
+            Ok(()) => return Ok(product),
+            // A slug made from the name clashed: keep the name's slug, made unique.
+            Err(Ok(ProductConflict::Slug)) if slug_generated && attempt < 2 => {
+                let suffix = Alphanumeric
+                    .sample_string(&mut rand::rng(), 5)
+                    .to_lowercase();
+                product.slug = format!(
+                    "{}-{suffix}",
+                    &base_slug[..base_slug.len().min(text::MAX_SLUG_LEN - 6)]
+                );
+            }
+            Err(Ok(conflict)) => return Err(product_conflict(conflict, &product, None)),
+            Err(Err(error)) => return Err(error),
+        }
+    }
+    Err(product_conflict(ProductConflict::Slug, &product, None))
+}
+
+/// A product by id, or by slug.
+pub async fn get_product(db: &Db, tenant: &Tenant, id_or_slug: &str) -> Result<Product, ApiError> {
+    let id = match id_or_slug.parse::<ProductId>() {
+        Ok(id) => Some(id),
+        Err(_) if text::is_slug(id_or_slug) => {
+            db.find_product_by_slug(tenant.store_id, tenant.mode, id_or_slug)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let product = match id {
+        Some(id) => db.get_product(tenant.store_id, tenant.mode, id).await?,
+        None => None,
+    };
+    product.ok_or_else(|| ApiError::not_found("product"))
+}
+
+async fn product_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Product, ApiError> {
+    let id: ProductId = id.parse().map_err(|_| ApiError::not_found("product"))?;
+    db.get_product(tenant.store_id, tenant.mode, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))
+}
+
+async fn save_product(
+    db: &Db,
+    tenant: &Tenant,
+    before: &Product,
+    after: Product,
+    event: Event,
+    extra: Option<Event>,
+    if_match: Option<u64>,
+) -> Result<Product, ApiError> {
+    match db
+        .put_product(tenant, Some(before), &after, event, extra)
+        .await
+    {
+        Ok(()) => Ok(after),
+        Err(Ok(conflict)) => Err(product_conflict(conflict, &after, if_match)),
+        Err(Err(error)) => Err(error),
+    }
+}
+
+pub async fn update_product(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    patch: ProductPatch,
+    if_match: Option<u64>,
+) -> Result<Product, ApiError> {
+    let before = product_by_id(db, tenant, id).await?;
+    check_if_match(if_match, before.version)?;
+    let (after, changed) = patch.apply(&before, &now())?;
+    if changed.is_empty() {
+        return Ok(before);
+    }
+    let updated = product_event(tenant, "product.updated", &after)?.with_changes(&changed);
+    save_product(db, tenant, &before, after, updated, None, if_match).await
+}
+
+pub async fn delete_product(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    if_match: Option<u64>,
+) -> Result<(), ApiError> {
+    let product = product_by_id(db, tenant, id).await?;
+    check_if_match(if_match, product.version)?;
+    let mut deleted = product.clone();
+    deleted.version += 1;
+    let event = product_event(tenant, "product.deleted", &deleted)?;
+    match db.delete_product(tenant, &product, event).await {
+        Ok(()) => Ok(()),
+        Err(Ok(conflict)) => Err(product_conflict(conflict, &product, if_match)),
+        Err(Err(error)) => Err(error),
+    }
+}
+
+/// Publish, archive, discontinue or recall. A recall also emits `recall.created`.
+pub async fn act_on_product(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    action: Action,
+    reason: Option<String>,
+    if_match: Option<u64>,
+) -> Result<Product, ApiError> {
+    let before = product_by_id(db, tenant, id).await?;
+    check_if_match(if_match, before.version)?;
+    let after = products::transition(&before, action, reason, &now())?;
+    let changed = before.changed_fields(&after);
+    let updated = product_event(tenant, "product.updated", &after)?.with_changes(&changed);
+    let recall = match action {
+        Action::Recall => Some(event(
+            tenant,
+            "recall.created",
+            "product",
+            after.id.to_string(),
+            after.version,
+            &serde_json::json!({"product": &after, "reason": &after.recall_reason}),
+        )?),
+        _ => None,
+    };
+    save_product(db, tenant, &before, after, updated, recall, if_match).await
+}
+
+/// Adds a product to a category, or takes it out.
+pub async fn set_product_category(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    category: &str,
+    add: bool,
+) -> Result<Product, ApiError> {
+    let category: CategoryId = category
+        .parse()
+        .map_err(|_| ApiError::not_found("category"))?;
+    let product = product_by_id(db, tenant, id).await?;
+    if add == product.category_ids.contains(&category) {
+        return Ok(product);
+    }
+    let patch = taxonomy::category_patch(product.category_ids.clone(), category, add);
+    update_product(db, tenant, id, patch, None).await
+}
+
+/// One list page: reads the chosen index, then the products, keeping those every other filter accepts.
+pub async fn list_products(
+    db: &Db,
+    tenant: &Tenant,
+    params: &ProductListParams,
+) -> Result<ListOut<Product>, ApiError> {
+    let plan = params.plan()?;
+    let prefix = tenant_prefix(tenant.store_id, tenant.mode);
+    let mut page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor.clone(),
+    }
+    .parse(&prefix)?;
+    let (store, mode) = (tenant.store_id, tenant.mode);
+
+    if let ListSource::Sku(sku) = &plan.source {
+        let found = match db.find_product_by_sku(store, mode, sku).await? {
+            Some(id) => db.get_product(store, mode, id).await?,
+            None => None,
+        };
+        let data: Vec<Product> = found
+            .into_iter()
+            .filter(|p| plan.filter.matches(p))
+            .collect();
+        return Ok(ListOut {
+            data,
+            meta: ListMeta {
+                pagination: Pagination {
+                    limit: page.limit,
+                    next_cursor: None,
+                    has_more: false,
+                },
+            },
+        });
+    }
+
+    // `page=N` (compatibility): walk N-1 pages with the cursor.
+    let skip_pages = match (params.page, &params.cursor) {
+        (Some(0), _) => return Err(ApiError::invalid("page", "pages start at 1")),
+        (Some(n), None) if n > MAX_COMPAT_PAGE => {
+            return Err(ApiError::invalid("page", "at most 50; use `cursor` beyond"))
+        }
+        (Some(n), None) => n - 1,
+        _ => 0,
+    };
+    let mut out = Vec::new();
+    let mut next = None;
+    for walked in 0..=skip_pages {
+        out.clear();
+        next = None;
+        for _round in 0..MAX_LIST_ROUNDS {
+            let want = page.limit - out.len() as u32;
+            let (ids, cursor) = match &plan.source {
+                ListSource::Index(scan) => {
+                    db.list_product_ids(store, mode, scan, want, page.cursor.as_ref())
+                        .await?
+                }
+                ListSource::Search { prefix, .. } => {
+                    db.search_product_ids(store, mode, prefix, want, page.cursor.as_ref())
+                        .await?
+                }
+                ListSource::Sku(_) => unreachable_source()?,
+            };
+            let mut seen: BTreeSet<ProductId> = out.iter().map(|p: &Product| p.id).collect();
+            let ids: Vec<ProductId> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
+            out.extend(
+                db.get_products(store, mode, &ids)
+                    .await?
+                    .into_iter()
+                    .filter(|p| plan.filter.matches(p)),
+            );
+            next = cursor;
+            page.cursor = next
+                .as_deref()
+                .map(|c| crate::http::pagination::Cursor::decode(&prefix, c))
+                .transpose()?;
+            if next.is_none() || out.len() as u32 >= page.limit {
+                break;
+            }
+        }
+        if next.is_none() && walked < skip_pages {
+            out.clear();
+            break;
+        }
+    }
+    Ok(ListOut {
+        data: out,
+        meta: ListMeta {
+            pagination: Pagination {
+                limit: page.limit,
+                has_more: next.is_some(),
+                next_cursor: next,
+            },
+        },
+    })
+}
+
+fn unreachable_source() -> Result<(Vec<ProductId>, Option<String>), ApiError> {
+    Err(ApiError::internal(
+        "SKU lists are answered before the index loop",
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words to find in product names and SKUs (prefix match, accent- and case-insensitive).
+    pub q: String,
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<products::ProductType>,
+    pub category_id: Option<CategoryId>,
+    pub brand_id: Option<BrandId>,
+    pub status: Option<products::ProductStatus>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// Comma-separated: `category_id`, `brand_id`, `status`.
+    pub facets: Option<String>,
+}
+
+/// Counts per value of each requested facet, over the first [`MAX_FACET_SCAN`] matches.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Facets {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<BTreeMap<String, u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<BTreeMap<String, u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<BTreeMap<String, u64>>,
+    /// False when more than 500 products matched and the counts cover the first 500.
+    pub complete: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchMeta {
+    pub pagination: Pagination,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<Facets>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchOut {
+    pub data: Vec<Product>,
+    pub meta: SearchMeta,
+}
+
+pub async fn search_products(
+    db: &Db,
+    tenant: &Tenant,
+    params: SearchParams,
+) -> Result<SearchOut, ApiError> {
+    let mut wanted = (false, false, false);
+    for facet in params
+        .facets
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        match facet {
+            "category_id" => wanted.0 = true,
+            "brand_id" => wanted.1 = true,
+            "status" => wanted.2 = true,
+            other => {
+                return Err(ApiError::invalid(
+                    "facets",
+                    format!("unknown facet `{other}`; use category_id, brand_id, status"),
+                ))
+            }
+        }
+    }
+    let list = ProductListParams {
+        q: Some(params.q),
+        kind: params.kind,
+        category_id: params.category_id,
+        brand_id: params.brand_id,
+        status: params.status,
+        limit: params.limit,
+        cursor: params.cursor,
+        ..Default::default()
+    };
+    let page = list_products(db, tenant, &list).await?;
+    let facets = if wanted == (false, false, false) {
+        None
+    } else {
+        let scan = ProductListParams {
+            limit: Some(100),
+            cursor: None,
+            ..list
+        };
+        Some(count_facets(db, tenant, scan, wanted).await?)
+    };
+    Ok(SearchOut {
+        data: page.data,
+        meta: SearchMeta {
+            pagination: page.meta.pagination,
+            facets,
+        },
+    })
+}
+
+async fn count_facets(
+    db: &Db,
+    tenant: &Tenant,
+    mut scan: ProductListParams,
+    wanted: (bool, bool, bool),
+) -> Result<Facets, ApiError> {
+    let mut facets = Facets {
+        category_id: wanted.0.then(BTreeMap::new),
+        brand_id: wanted.1.then(BTreeMap::new),
+        status: wanted.2.then(BTreeMap::new),
+        complete: true,
+    };
+    let mut counted = 0;
+    loop {
+        let page = list_products(db, tenant, &scan).await?;
+        for product in &page.data {
+            if let Some(counts) = facets.category_id.as_mut() {
+                for category in &product.category_ids {
+                    *counts.entry(category.to_string()).or_default() += 1;
+                }
+            }
+            if let (Some(counts), Some(brand)) = (facets.brand_id.as_mut(), product.brand_id) {
+                *counts.entry(brand.to_string()).or_default() += 1;
+            }
+            if let Some(counts) = facets.status.as_mut() {
+                *counts
+                    .entry(product.status.as_str().to_owned())
+                    .or_default() += 1;
+            }
+        }
+        counted += page.data.len();
+        match page.meta.pagination.next_cursor {
+            Some(cursor) if counted < MAX_FACET_SCAN => scan.cursor = Some(cursor),
+            Some(_) => {
+                facets.complete = false;
+                return Ok(facets);
+            }
+            None => return Ok(facets),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestParams {
+    /// The start of a word, e.g. `mu`.
+    pub prefix: String,
+    /// At most 50 (default 10).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestion {
+    /// The product's name.
+    pub text: String,
+    pub product_id: ProductId,
+}
+
+pub async fn suggest_products(
+    db: &Db,
+    tenant: &Tenant,
+    params: SuggestParams,
+) -> Result<Vec<Suggestion>, ApiError> {
+    let limit = params.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 50"));
+    }
+    let Some(prefix) = text::words(&params.prefix).next() else {
+        return Err(ApiError::invalid(
+            "prefix",
+            "must contain a letter or digit",
+        ));
+    };
+    // A product can match through several tokens: read a few more and keep each product once.
+    let found = db
+        .suggest_products(tenant.store_id, tenant.mode, &prefix, limit * 3)
+        .await?;
+    let mut seen = BTreeSet::new();
+    Ok(found
+        .into_iter()
+        .filter(|(_, id, _)| seen.insert(*id))
+        .take(limit as usize)
+        .map(|(_, product_id, text)| Suggestion { text, product_id })
+        .collect())
+}
+
+// --- categories -------------------------------------------------------------------------------------------
+
+/// The ancestors of `category`, nearest first, at most [`taxonomy::MAX_DEPTH`].
+async fn ancestors(
+    db: &Db,
+    tenant: &Tenant,
+    category: &Category,
+) -> Result<Vec<CategoryId>, ApiError> {
+    let mut chain = Vec::new();
+    let mut parent = category.parent_id;
+    while let Some(id) = parent {
+        if chain.len() >= taxonomy::MAX_DEPTH || chain.contains(&id) {
+            break;
+        }
+        chain.push(id);
+        parent = db
+            .get_category(tenant.store_id, tenant.mode, id)
+            .await?
+            .and_then(|c| c.parent_id);
+    }
+    Ok(chain)
+}
+
+async fn category_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Category, ApiError> {
+    let id: CategoryId = id.parse().map_err(|_| ApiError::not_found("category"))?;
+    db.get_category(tenant.store_id, tenant.mode, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("category"))
+}
+
+/// Checks a (new) parent: it exists, and the move makes no cycle and no nesting deeper than allowed.
+async fn check_parent(db: &Db, tenant: &Tenant, category: &Category) -> Result<(), ApiError> {
+    let Some(parent_id) = category.parent_id else {
+        return Ok(());
+    };
+    let parent = db
+        .get_category(tenant.store_id, tenant.mode, parent_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid("parent_id", format!("category {parent_id} does not exist"))
+        })?;
+    taxonomy::check_move(
+        category.id,
+        parent_id,
+        &ancestors(db, tenant, &parent).await?,
+    )
+}
+
+fn category_event(
+    tenant: &Tenant,
+    event_type: &str,
+    category: &Category,
+) -> Result<Event, ApiError> {
+    event(
+        tenant,
+        event_type,
+        "category",
+        category.id.to_string(),
+        category.version,
+        category,
+    )
+}
+
+pub async fn create_category(
+    db: &Db,
+    tenant: &Tenant,
+    input: CategoryIn,
+) -> Result<Category, ApiError> {
+    let category = input.into_category(CategoryId::new(), &now())?;
+    check_parent(db, tenant, &category).await?;
+    let created = category_event(tenant, "category.created", &category)?;
+    if !db.put_category(tenant, None, &category, created).await? {
+        return Err(ApiError::invalid(
+            "parent_id",
+            "the parent category was deleted meanwhile",
+        ));
+    }
+    Ok(category)
+}
+
+pub async fn get_category(db: &Db, tenant: &Tenant, id: &str) -> Result<Category, ApiError> {
+    category_by_id(db, tenant, id).await
+}
+
+pub async fn update_category(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    patch: CategoryPatch,
+    if_match: Option<u64>,
+) -> Result<Category, ApiError> {
+    let before = category_by_id(db, tenant, id).await?;
+    check_if_match(if_match, before.version)?;
+    let after = patch.apply(&before, &now())?;
+    if after == before {
+        return Ok(before);
+    }
+    if after.parent_id != before.parent_id {
+        check_parent(db, tenant, &after).await?;
+    }
+    let updated = category_event(tenant, "category.updated", &after)?;
+    if !db
+        .put_category(tenant, Some(&before), &after, updated)
+        .await?
+    {
+        return Err(stale(if_match, "category"));
+    }
+    Ok(after)
+}
+
+fn stale(if_match: Option<u64>, what: &str) -> ApiError {
+    match if_match {
+        Some(_) => ApiError::PreconditionFailed(format!(
+            "the {what} changed since you read it; read it again"
+        )),
+        None => ApiError::conflict(format!("the {what} was changed by another request; retry")),
+    }
+}
+
+pub async fn delete_category(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiError> {
+    let category = category_by_id(db, tenant, id).await?;
+    if category.product_count > 0 || category.child_count > 0 {
+        return Err(ApiError::conflict(format!(
+            "the category still has {} products and {} subcategories; move them first",
+            category.product_count, category.child_count
+        )));
+    }
+    let deleted = category_event(tenant, "category.deleted", &category)?;
+    if !db.delete_category(tenant, &category, deleted).await? {
+        return Err(ApiError::conflict(
+            "the category gained products or subcategories meanwhile; move them first",
+        ));
+    }
+    Ok(())
+}
+
+// --- brands -----------------------------------------------------------------------------------------------
+
+async fn brand_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiError> {
+    let id: BrandId = id.parse().map_err(|_| ApiError::not_found("brand"))?;
+    db.get_brand(tenant.store_id, tenant.mode, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("brand"))
+}
+
+fn brand_event(tenant: &Tenant, event_type: &str, brand: &Brand) -> Result<Event, ApiError> {
+    event(
+        tenant,
+        event_type,
+        "brand",
+        brand.id.to_string(),
+        brand.version,
+        brand,
+    )
+}
+
+pub async fn create_brand(db: &Db, tenant: &Tenant, input: BrandIn) -> Result<Brand, ApiError> {
+    let brand = input.into_brand(BrandId::new(), &now())?;
+    db.put_brand(
+        tenant,
+        None,
+        &brand,
+        brand_event(tenant, "brand.created", &brand)?,
+    )
+    .await?;
+    Ok(brand)
+}
+
+pub async fn get_brand(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiError> {
+    brand_by_id(db, tenant, id).await
+}
+
+pub async fn update_brand(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    patch: BrandPatch,
+    if_match: Option<u64>,
+) -> Result<Brand, ApiError> {
+    let before = brand_by_id(db, tenant, id).await?;
+    check_if_match(if_match, before.version)?;
+    let after = patch.apply(&before, &now())?;
+    if after == before {
+        return Ok(before);
+    }
+    if !db
+        .put_brand(
+            tenant,
+            Some(&before),
+            &after,
+            brand_event(tenant, "brand.updated", &after)?,
+        )
+        .await?
+    {
+        return Err(stale(if_match, "brand"));
+    }
+    Ok(after)
+}
+
+pub async fn delete_brand(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiError> {
+    let brand = brand_by_id(db, tenant, id).await?;
+    if brand.product_count > 0 {
+        return Err(ApiError::conflict(format!(
+            "{} products use this brand; change them first",
+            brand.product_count
+        )));
+    }
+    if !db
+        .delete_brand(
+            tenant,
+            &brand,
+            brand_event(tenant, "brand.deleted", &brand)?,
+        )
+        .await?
+    {
+        return Err(ApiError::conflict(
+            "products started using this brand meanwhile; change them first",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,1082 @@
+//! Products: the entity, its validation, its status machine, and the index entries that serve its lists.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::text;
+use crate::error::{ApiError, FieldError};
+use crate::ids::{BrandId, CategoryId, ProductId};
+use crate::money::Money;
+
+pub const MAX_CATEGORIES: usize = 5;
+const MAX_IMAGES: usize = 20;
+const MAX_METADATA: usize = 50;
+const MAX_LOCALES: usize = 20;
+const MAX_NAME: usize = 255;
+const MAX_DESCRIPTION: usize = 20_000;
+const MAX_SKU: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductType {
+    Physical,
+    Digital,
+    Service,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductStatus {
+    Draft,
+    Active,
+    Archived,
+    Discontinued,
+    Recalled,
+}
+
+impl ProductStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Active => "active",
+            Self::Archived => "archived",
+            Self::Discontinued => "discontinued",
+            Self::Recalled => "recalled",
+        }
+    }
+}
+
+impl ProductType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Physical => "physical",
+            Self::Digital => "digital",
+            Self::Service => "service",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Image {
+    #[schema(example = "https://cdn.example.com/mug.jpg")]
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt: Option<String>,
+    #[serde(default)]
+    pub position: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dimensions {
+    pub length_mm: u32,
+    pub width_mm: u32,
+    pub height_mm: u32,
+}
+
+/// Per-locale texts (`en`, `fr-CA`, …).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Localized {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seo_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seo_description: Option<String>,
+}
+
+/// A product, as stored and as returned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Product {
+    pub id: ProductId,
+    #[schema(example = "Blue mug")]
+    pub name: String,
+    #[schema(example = "blue-mug")]
+    pub slug: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: ProductType,
+    pub status: ProductStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "MUG-BL-01")]
+    pub sku: Option<String>,
+    pub price: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_at_price: Option<Money>,
+    #[serde(default)]
+    pub category_ids: Vec<CategoryId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<BrandId>,
+    #[serde(default)]
+    pub images: Vec<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_grams: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<Dimensions>,
+    pub is_visible: bool,
+    /// The marketplace vendor selling it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub localized: BTreeMap<String, Localized>,
+    /// Why the product was recalled (status `recalled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Increases with every change; send it back as `If-Match` to update only what you read.
+    pub version: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductIn {
+    pub name: String,
+    /// Unique in the store; made from the name when absent.
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<ProductType>,
+    /// `draft` (default) or `active`; later changes go through the action routes.
+    pub status: Option<ProductStatus>,
+    /// Unique in the store (across products and variants).
+    pub sku: Option<String>,
+    pub price: Money,
+    pub compare_at_price: Option<Money>,
+    #[serde(default)]
+    pub category_ids: Vec<CategoryId>,
+    pub brand_id: Option<BrandId>,
+    #[serde(default)]
+    pub images: Vec<Image>,
+    pub weight_grams: Option<u32>,
+    pub dimensions: Option<Dimensions>,
+    pub is_visible: Option<bool>,
+    pub vendor_id: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub localized: BTreeMap<String, Localized>,
+}
+
+/// A partial update: absent fields are kept, `null` clears an optional field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(rename = "type")]
+    pub kind: Option<ProductType>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub sku: Option<Option<String>>,
+    pub price: Option<Money>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<Money>)]
+    pub compare_at_price: Option<Option<Money>>,
+    pub category_ids: Option<Vec<CategoryId>>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<BrandId>)]
+    pub brand_id: Option<Option<BrandId>>,
+    pub images: Option<Vec<Image>>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub weight_grams: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<Dimensions>)]
+    pub dimensions: Option<Option<Dimensions>>,
+    pub is_visible: Option<bool>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub vendor_id: Option<Option<String>>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub localized: Option<BTreeMap<String, Localized>>,
+}
+
+impl ProductIn {
+    /// The new product, validated. `slug_generated` tells the caller it may retry with a suffix on a clash.
+    pub fn into_product(self, id: ProductId, now: &str) -> Result<(Product, bool), ApiError> {
+        let slug_generated = self.slug.is_none();
+        let status = self.status.unwrap_or(ProductStatus::Draft);
+        let mut errors = Vec::new();
+        if !matches!(status, ProductStatus::Draft | ProductStatus::Active) {
+            errors.push(FieldError::new(
+                "status",
+                "a new product is `draft` or `active`",
+            ));
+        }
+        let product = Product {
+            id,
+            slug: self.slug.unwrap_or_else(|| text::slugify(&self.name)),
+            name: self.name.trim().to_owned(),
+            description: self.description,
+            kind: self.kind.unwrap_or(ProductType::Physical),
+            status,
+            sku: self.sku.map(|s| s.trim().to_owned()),
+            price: self.price,
+            compare_at_price: self.compare_at_price,
+            category_ids: self.category_ids,
+            brand_id: self.brand_id,
+            images: self.images,
+            weight_grams: self.weight_grams,
+            dimensions: self.dimensions,
+            is_visible: self.is_visible.unwrap_or(true),
+            vendor_id: self.vendor_id,
+            metadata: self.metadata,
+            localized: self.localized,
+            recall_reason: None,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+            version: 1,
+        };
+        errors.extend(product.problems());
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok((product, slug_generated))
+    }
+}
+
+impl ProductPatch {
+    /// The product after the patch, validated, and the names of the fields that changed.
+    pub fn apply(
+        self,
+        before: &Product,
+        now: &str,
+    ) -> Result<(Product, Vec<&'static str>), ApiError> {
+        let mut after = before.clone();
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(value) = self.$field { after.$field = value; } )* };
+        }
+        set!(
+            name,
+            slug,
+            description,
+            kind,
+            price,
+            compare_at_price,
+            category_ids,
+            brand_id,
+            images
+        );
+        set!(
+            weight_grams,
+            dimensions,
+            is_visible,
+            vendor_id,
+            metadata,
+            localized
+        );
+        if let Some(sku) = self.sku {
+            after.sku = sku.map(|s| s.trim().to_owned());
+        }
+        after.name = after.name.trim().to_owned();
+        let problems = after.problems();
+        if !problems.is_empty() {
+            return Err(ApiError::Validation(problems));
+        }
+        let changed = before.changed_fields(&after);
+        if !changed.is_empty() {
+            after.updated_at = now.to_owned();
+            after.version = before.version + 1;
+        }
+        Ok((after, changed))
+    }
+}
+
+fn too_long(text: &str, max: usize) -> bool {
+    text.chars().count() > max
+}
+
+fn valid_url(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2048
+        && !url.contains(char::is_whitespace)
+}
+
+/// `en`, `fr`, `fr-CA`, `zh-Hant`.
+fn valid_locale(locale: &str) -> bool {
+    let mut parts = locale.split('-');
+    let language = parts.next().unwrap_or_default();
+    let region = parts.next();
+    parts.next().is_none()
+        && (2..=3).contains(&language.len())
+        && language.bytes().all(|b| b.is_ascii_lowercase())
+        && region.is_none_or(|r| {
+            (2..=4).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+}
+
+impl Product {
+    /// Every problem with the product's fields, each naming its field.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut check = |ok: bool, field: &str, message: &str| {
+            if !ok {
+                errors.push(FieldError::new(field, message));
+            }
+        };
+        check(
+            !self.name.is_empty() && !too_long(&self.name, MAX_NAME),
+            "name",
+            "must be 1 to 255 characters",
+        );
+        check(
+            text::is_slug(&self.slug),
+            "slug",
+            "must be 1 to 100 of a-z, 0-9 and single hyphens",
+        );
+        check(
+            self.description
+                .as_deref()
+                .is_none_or(|d| !too_long(d, MAX_DESCRIPTION)),
+            "description",
+            "must be at most 20000 characters",
+        );
+        check(
+            self.sku.as_deref().is_none_or(|s| {
+                !s.is_empty()
+                    && s.len() <= MAX_SKU
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+            }),
+            "sku",
+            "must be 1 to 64 of A-Z, a-z, 0-9, `-`, `_`, `.`, `/`",
+        );
+        check(
+            self.price.amount >= 0,
+            "price.amount",
+            "must not be negative",
+        );
+        if let Some(compare) = self.compare_at_price {
+            check(
+                compare.currency == self.price.currency,
+                "compare_at_price.currency",
+                "must be the price's currency",
+            );
+            check(
+                compare.amount >= self.price.amount,
+                "compare_at_price.amount",
+                "must be at least the price",
+            );
+        }
+        let distinct: BTreeSet<_> = self.category_ids.iter().collect();
+        check(
+            self.category_ids.len() <= MAX_CATEGORIES,
+            "category_ids",
+            "at most 5 categories",
+        );
+        check(
+            distinct.len() == self.category_ids.len(),
+            "category_ids",
+            "must not repeat a category",
+        );
+        check(
+            self.images.len() <= MAX_IMAGES,
+            "images",
+            "at most 20 images",
+        );
+        for (i, image) in self.images.iter().enumerate() {
+            check(
+                valid_url(&image.url),
+                &format!("images[{i}].url"),
+                "must be an http(s) URL of at most 2048 characters",
+            );
+            check(
+                image.alt.as_deref().is_none_or(|a| !too_long(a, 500)),
+                &format!("images[{i}].alt"),
+                "must be at most 500 characters",
+            );
+        }
+        let physical = self.kind == ProductType::Physical;
+        check(
+            physical || self.weight_grams.is_none(),
+            "weight_grams",
+            "only physical products have a weight",
+        );
+        check(
+            physical || self.dimensions.is_none(),
+            "dimensions",
+            "only physical products have dimensions",
+        );
+        check(
+            self.vendor_id
+                .as_deref()
+                .is_none_or(|v| !v.is_empty() && v.len() <= 64),
+            "vendor_id",
+            "must be 1 to 64 characters",
+        );
+        check(
+            self.metadata.len() <= MAX_METADATA,
+            "metadata",
+            "at most 50 keys",
+        );
+        for (key, value) in &self.metadata {
+            let ok = !key.is_empty() && key.len() <= 40 && value.len() <= 500;
+            check(
+                ok,
+                &format!("metadata.{key}"),
+                "keys are 1 to 40 characters, values at most 500",
+            );
+        }
+        check(
+            self.localized.len() <= MAX_LOCALES,
+            "localized",
+            "at most 20 locales",
+        );
+        for (locale, texts) in &self.localized {
+            check(
+                valid_locale(locale),
+                &format!("localized.{locale}"),
+                "locale must look like `en` or `fr-CA`",
+            );
+            let lengths = [
+                (&texts.title, 255),
+                (&texts.seo_title, 255),
+                (&texts.seo_description, 1000),
+                (&texts.description, MAX_DESCRIPTION),
+            ];
+            let ok = lengths
+                .iter()
+                .all(|(text, max)| text.as_deref().is_none_or(|t| !too_long(t, *max)));
+            check(
+                ok,
+                &format!("localized.{locale}"),
+                "a localized text is too long",
+            );
+        }
+        errors
+    }
+
+    /// The names of the fields that differ between `self` and `other`.
+    pub fn changed_fields(&self, other: &Product) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        macro_rules! compare {
+            ($($field:ident => $name:literal),*) => { $( if self.$field != other.$field { changed.push($name); } )* };
+        }
+        compare!(name => "name", slug => "slug", description => "description", kind => "type", status => "status",
+            sku => "sku", price => "price", compare_at_price => "compare_at_price", category_ids => "category_ids",
+            brand_id => "brand_id", images => "images", weight_grams => "weight_grams", dimensions => "dimensions",
+            is_visible => "is_visible", vendor_id => "vendor_id", metadata => "metadata", localized => "localized",
+            recall_reason => "recall_reason");
+        changed
+    }
+
+    /// The lists this product appears in.
+    pub fn listings(&self) -> Vec<Listing> {
+        let mut listings = vec![
+            Listing::All,
+            Listing::Status(self.status),
+            Listing::Type(self.kind),
+            Listing::Visible(self.is_visible),
+        ];
+        listings.extend(self.brand_id.map(Listing::Brand));
+        listings.extend(self.category_ids.iter().copied().map(Listing::Category));
+        listings
+    }
+
+    /// The sortable value of this product for each sort field.
+    pub fn sort_value(&self, field: SortField) -> String {
+        match field {
+            SortField::CreatedAt => self.id.to_string(),
+            SortField::Name => {
+                let mut name = text::fold(&self.name);
+                name.truncate(100);
+                name
+            }
+            // Non-negative (checked), so zero-padding sorts numerically.
+            SortField::Price => format!("{:019}", self.price.amount.max(0)),
+        }
+    }
+
+    pub fn tokens(&self) -> BTreeSet<String> {
+        text::tokens(&self.name, self.sku.as_deref())
+    }
+}
+
+/// A list a product can be found in: the whole catalog, or one value of one filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Listing {
+    All,
+    Status(ProductStatus),
+    Type(ProductType),
+    Visible(bool),
+    Brand(BrandId),
+    Category(CategoryId),
+}
+
+impl Listing {
+    /// The name of the list, as stored in its index partition key.
+    pub fn name(&self) -> String {
+        match self {
+            Self::All => "all".to_owned(),
+            Self::Status(status) => format!("status={}", status.as_str()),
+            Self::Type(kind) => format!("type={}", kind.as_str()),
+            Self::Visible(visible) => format!("visible={visible}"),
+            Self::Brand(brand) => format!("brand={brand}"),
+            Self::Category(category) => format!("category={category}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SortField {
+    CreatedAt,
+    Name,
+    Price,
+}
+
+impl SortField {
+    pub const ALL: [SortField; 3] = [SortField::CreatedAt, SortField::Name, SortField::Price];
+
+    /// The one-letter tag the index sort key starts with.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "c",
+            Self::Name => "n",
+            Self::Price => "p",
+        }
+    }
+}
+
+// --- status actions ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Publish,
+    Archive,
+    Discontinue,
+    Recall,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [
+        Action::Publish,
+        Action::Archive,
+        Action::Discontinue,
+        Action::Recall,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Publish => "publish",
+            Self::Archive => "archive",
+            Self::Discontinue => "discontinue",
+            Self::Recall => "recall",
+        }
+    }
+
+    pub fn target(self) -> ProductStatus {
+        match self {
+            Self::Publish => ProductStatus::Active,
+            Self::Archive => ProductStatus::Archived,
+            Self::Discontinue => ProductStatus::Discontinued,
+            Self::Recall => ProductStatus::Recalled,
+        }
+    }
+
+    fn allowed_from(self, status: ProductStatus) -> bool {
+        use ProductStatus::*;
+        match self {
+            Self::Publish => matches!(status, Draft | Archived),
+            Self::Archive => matches!(status, Draft | Active | Discontinued),
+            Self::Discontinue => matches!(status, Active | Archived),
+            Self::Recall => !matches!(status, Recalled),
+        }
+    }
+}
+
+/// The product after `action`, or `409` naming the actions its status allows.
+pub fn transition(
+    before: &Product,
+    action: Action,
+    reason: Option<String>,
+    now: &str,
+) -> Result<Product, ApiError> {
+    if !action.allowed_from(before.status) {
+        let allowed: Vec<_> = Action::ALL
+            .iter()
+            .filter(|a| a.allowed_from(before.status))
+            .map(|a| a.name())
+            .collect();
+        let allowed = if allowed.is_empty() {
+            "none".to_owned()
+        } else {
+            allowed.join(", ")
+        };
+        return Err(ApiError::conflict(format!(
+            "cannot {} a product that is {}; allowed actions: {allowed}",
+            action.name(),
+            before.status.as_str()
+        )));
+    }
+    let mut after = before.clone();
+    after.status = action.target();
+    if action == Action::Recall {
+        let reason = reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty() && r.chars().count() <= 1000);
+        after.recall_reason = Some(reason.ok_or_else(|| {
+            ApiError::invalid("reason", "a recall needs a reason of 1 to 1000 characters")
+        })?);
+    }
+    after.updated_at = now.to_owned();
+    after.version = before.version + 1;
+    Ok(after)
+}
+
+// --- lists ------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductListParams {
+    pub status: Option<ProductStatus>,
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<ProductType>,
+    pub category_id: Option<CategoryId>,
+    pub brand_id: Option<BrandId>,
+    pub is_visible: Option<bool>,
+    pub sku: Option<String>,
+    /// Name or SKU prefix search (accent- and case-insensitive), e.g. `q=blue mu`.
+    pub q: Option<String>,
+    /// RFC 3339; products created at or after.
+    pub created_from: Option<String>,
+    /// RFC 3339; products created before.
+    pub created_to: Option<String>,
+    /// `created_at`, `name` or `price`, with `:asc` or `:desc` (default `created_at:desc`).
+    pub sort: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// Accepted for compatibility: page N of `limit` items (walks the cursor; prefer `cursor`).
+    pub page: Option<u32>,
+}
+
+/// How a list request is served: the index read, and the filters checked on each product read.
+#[derive(Debug, PartialEq)]
+pub struct ListPlan {
+    pub source: ListSource,
+    pub filter: ListFilter,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum ListSource {
+    /// One product by its SKU (the uniqueness guard).
+    Sku(String),
+    /// The token index, by the longest query word.
+    Search { prefix: String, words: Vec<String> },
+    /// A listing index.
+    Index(IndexScan),
+}
+
+/// A read of one listing index, in a sort order, optionally within an id range (creation time).
+#[derive(Debug, PartialEq)]
+pub struct IndexScan {
+    pub listing: Listing,
+    pub sort: SortField,
+    pub descending: bool,
+    pub range: Option<(ProductId, ProductId)>,
+}
+
+/// The predicates a product read from the source must also meet.
+#[derive(Debug, Default, PartialEq)]
+pub struct ListFilter {
+    status: Option<ProductStatus>,
+    kind: Option<ProductType>,
+    category: Option<CategoryId>,
+    brand: Option<BrandId>,
+    visible: Option<bool>,
+    words: Vec<String>,
+    created: Option<(ProductId, ProductId)>,
+}
+
+impl ListFilter {
+    pub fn matches(&self, product: &Product) -> bool {
+        let tokens = if self.words.is_empty() {
+            BTreeSet::new()
+        } else {
+            product.tokens()
+        };
+        self.status.is_none_or(|s| s == product.status)
+            && self.kind.is_none_or(|k| k == product.kind)
+            && self
+                .category
+                .is_none_or(|c| product.category_ids.contains(&c))
+            && self.brand.is_none_or(|b| product.brand_id == Some(b))
+            && self.visible.is_none_or(|v| v == product.is_visible)
+            && self
+                .words
+                .iter()
+                .all(|w| tokens.iter().any(|t| t.starts_with(w.as_str())))
+            && self
+                .created
+                .is_none_or(|(from, to)| from <= product.id && product.id <= to)
+    }
+}
+
+fn parse_time_ms(field: &str, text: &str) -> Result<u64, ApiError> {
+    let at = crate::time::parse_rfc3339(text)
+        .ok_or_else(|| ApiError::invalid(field, "must be an RFC 3339 time"))?;
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| ApiError::invalid(field, "must be after 1970"))
+}
+
+pub fn parse_sort(sort: Option<&str>) -> Result<(SortField, bool), ApiError> {
+    let Some(sort) = sort else {
+        return Ok((SortField::CreatedAt, true));
+    };
+    let (field, direction) = sort.split_once(':').unwrap_or((sort, "asc"));
+    let field = match field {
+        "created_at" => SortField::CreatedAt,
+        "name" => SortField::Name,
+        "price" => SortField::Price,
+        _ => {
+            return Err(ApiError::invalid(
+                "sort",
+                "sort by created_at, name or price",
+            ))
+        }
+    };
+    let descending = match direction {
+        "asc" => false,
+        "desc" => true,
+        _ => return Err(ApiError::invalid("sort", "direction is asc or desc")),
+    };
+    Ok((field, descending))
+}
+
+impl ProductListParams {
+    /// Chooses the most selective index for the request; every other filter is checked on the products read.
+    pub fn plan(&self) -> Result<ListPlan, ApiError> {
+        let (sort, descending) = parse_sort(self.sort.as_deref())?;
+        let from = self
+            .created_from
+            .as_deref()
+            .map(|t| parse_time_ms("created_from", t))
+            .transpose()?;
+        let to = self
+            .created_to
+            .as_deref()
+            .map(|t| parse_time_ms("created_to", t))
+            .transpose()?;
+        let created = match (from, to) {
+            (None, None) => None,
+            (from, to) => Some((
+                ProductId::bounds_at(from.unwrap_or(0)).0,
+                ProductId::bounds_at(
+                    to.unwrap_or((1u64 << 48) - 1)
+                        .saturating_sub(u64::from(to.is_some())),
+                )
+                .1,
+            )),
+        };
+        let words: Vec<String> = self
+            .q
+            .as_deref()
+            .map(|q| text::words(q).collect())
+            .unwrap_or_default();
+        let mut filter = ListFilter {
+            status: self.status,
+            kind: self.kind,
+            category: self.category_id,
+            brand: self.brand_id,
+            visible: self.is_visible,
+            words: words.clone(),
+            created,
+        };
+        if let Some(sku) = &self.sku {
+            return Ok(ListPlan {
+                source: ListSource::Sku(sku.trim().to_owned()),
+                filter,
+            });
+        }
+        if self.q.is_some() {
+            if self.sort.is_some() {
+                return Err(ApiError::invalid(
+                    "sort",
+                    "results of `q` come in index order; sort is not available with q",
+                ));
+            }
+            let Some(prefix) = words.iter().max_by_key(|w| w.len()).cloned() else {
+                return Err(ApiError::invalid("q", "must contain a letter or digit"));
+            };
+            return Ok(ListPlan {
+                source: ListSource::Search { prefix, words },
+                filter,
+            });
+        }
+        let listing = if let Some(category) = filter.category.take() {
+            Listing::Category(category)
+        } else if let Some(brand) = filter.brand.take() {
+            Listing::Brand(brand)
+        } else if let Some(status) = filter.status.take() {
+            Listing::Status(status)
+        } else if let Some(kind) = filter.kind.take() {
+            Listing::Type(kind)
+        } else if let Some(visible) = filter.visible.take() {
+            Listing::Visible(visible)
+        } else {
+            Listing::All
+        };
+        // A creation-time range is a key range when the list is sorted by creation time.
+        let range = if sort == SortField::CreatedAt {
+            filter.created.take()
+        } else {
+            None
+        };
+        Ok(ListPlan {
+            source: ListSource::Index(IndexScan {
+                listing,
+                sort,
+                descending,
+                range,
+            }),
+            filter,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::CurrencyCode;
+
+    fn input() -> ProductIn {
+        serde_json::from_value(serde_json::json!({
+            "name": "Crème Mug", "sku": "MUG-1", "price": {"amount": 1200, "currency": "EUR"}
+        }))
+        .unwrap()
+    }
+
+    fn product() -> Product {
+        input()
+            .into_product(ProductId::new(), "2026-11-25T00:00:00Z")
+            .unwrap()
+            .0
+    }
+
+    fn fields(error: ApiError) -> Vec<String> {
+        match error {
+            ApiError::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_new_product_gets_defaults() {
+        let (product, generated) = input().into_product(ProductId::new(), "t").unwrap();
+        assert!(generated);
+        assert_eq!(product.slug, "creme-mug");
+        assert_eq!(product.status, ProductStatus::Draft);
+        assert_eq!(product.kind, ProductType::Physical);
+        assert!(product.is_visible);
+        assert_eq!(product.version, 1);
+    }
+
+    #[test]
+    fn fields_are_validated() {
+        let mut input = input();
+        input.name = " ".into();
+        input.slug = Some("Not A Slug".into());
+        input.sku = Some("has space".into());
+        input.price.amount = -1;
+        input.status = Some(ProductStatus::Recalled);
+        input.kind = Some(ProductType::Digital);
+        input.weight_grams = Some(10);
+        input.images = vec![Image {
+            url: "ftp://x".into(),
+            alt: None,
+            position: 0,
+        }];
+        input
+            .localized
+            .insert("english".into(), Localized::default());
+        let fields = fields(input.into_product(ProductId::new(), "t").unwrap_err());
+        for expected in [
+            "status",
+            "name",
+            "slug",
+            "sku",
+            "price.amount",
+            "images[0].url",
+            "weight_grams",
+            "localized.english",
+        ] {
+            assert!(
+                fields.iter().any(|f| f == expected),
+                "{expected} not in {fields:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn compare_at_price_must_match() {
+        let mut input = input();
+        input.compare_at_price = Some(Money::new(100, CurrencyCode::parse("USD").unwrap()));
+        let fields = fields(input.into_product(ProductId::new(), "t").unwrap_err());
+        assert_eq!(
+            fields,
+            ["compare_at_price.currency", "compare_at_price.amount"]
+        );
+    }
+
+    #[test]
+    fn patches_change_only_what_they_name() {
+        let before = product();
+        let patch: ProductPatch =
+            serde_json::from_value(serde_json::json!({"name": "Big mug", "sku": null})).unwrap();
+        let (after, changed) = patch.apply(&before, "later").unwrap();
+        assert_eq!(changed, ["name", "sku"]);
+        assert_eq!(after.slug, before.slug, "the slug is not regenerated");
+        assert_eq!(after.sku, None);
+        assert_eq!(after.version, 2);
+        let (same, nothing) = ProductPatch::default().apply(&before, "later").unwrap();
+        assert!(nothing.is_empty());
+        assert_eq!(same, before);
+        assert!(
+            serde_json::from_value::<ProductPatch>(serde_json::json!({"status": "active"}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_status_machine_names_the_allowed_actions() {
+        let draft = product();
+        let active = transition(&draft, Action::Publish, None, "t").unwrap();
+        assert_eq!(active.status, ProductStatus::Active);
+        match transition(&active, Action::Publish, None, "t") {
+            Err(ApiError::Conflict { message, .. }) => {
+                assert!(
+                    message.contains("archive, discontinue, recall"),
+                    "{message}"
+                )
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        assert!(matches!(
+            transition(&active, Action::Recall, None, "t"),
+            Err(ApiError::Validation(_))
+        ));
+        let recalled =
+            transition(&active, Action::Recall, Some("lead in glaze".into()), "t").unwrap();
+        assert_eq!(recalled.recall_reason.as_deref(), Some("lead in glaze"));
+        match transition(&recalled, Action::Publish, None, "t") {
+            Err(ApiError::Conflict { message, .. }) => {
+                assert!(message.ends_with("allowed actions: none"), "{message}")
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sort_values_order_correctly() {
+        let mut cheap = product();
+        cheap.price.amount = 99;
+        let mut dear = product();
+        dear.price.amount = 1000;
+        assert!(cheap.sort_value(SortField::Price) < dear.sort_value(SortField::Price));
+        assert_eq!(cheap.sort_value(SortField::Name), "creme mug");
+    }
+
+    #[test]
+    fn plans_pick_the_most_selective_index() {
+        let params = ProductListParams {
+            status: Some(ProductStatus::Active),
+            category_id: Some(CategoryId::new()),
+            ..Default::default()
+        };
+        let plan = params.plan().unwrap();
+        assert!(matches!(
+            plan.source,
+            ListSource::Index(IndexScan {
+                listing: Listing::Category(_),
+                ..
+            })
+        ));
+        let mut draft = product();
+        draft.status = ProductStatus::Draft;
+        assert!(
+            !plan.filter.matches(&draft),
+            "the status filter still applies"
+        );
+
+        let plan = ProductListParams {
+            q: Some("Crè mu".into()),
+            ..Default::default()
+        }
+        .plan()
+        .unwrap();
+        assert_eq!(
+            plan.source,
+            ListSource::Search {
+                prefix: "cre".into(),
+                words: vec!["cre".into(), "mu".into()]
+            }
+        );
+        assert!(plan.filter.matches(&product()));
+
+        let plan = ProductListParams {
+            sort: Some("price:asc".into()),
+            ..Default::default()
+        }
+        .plan()
+        .unwrap();
+        assert_eq!(
+            plan.source,
+            ListSource::Index(IndexScan {
+                listing: Listing::All,
+                sort: SortField::Price,
+                descending: false,
+                range: None
+            })
+        );
+        assert!(ProductListParams {
+            sort: Some("weight".into()),
+            ..Default::default()
+        }
+        .plan()
+        .is_err());
+        assert!(ProductListParams {
+            q: Some("x".into()),
+            sort: Some("name".into()),
+            ..Default::default()
+        }
+        .plan()
+        .is_err());
+        assert!(ProductListParams {
+            created_from: Some("yesterday".into()),
+            ..Default::default()
+        }
+        .plan()
+        .is_err());
+    }
+
+    #[test]
+    fn creation_ranges_use_id_bounds() {
+        let plan = ProductListParams {
+            created_from: Some("2026-11-25T00:00:00Z".into()),
+            ..Default::default()
+        }
+        .plan()
+        .unwrap();
+        let ListSource::Index(IndexScan {
+            range: Some((from, _)),
+            ..
+        }) = plan.source
+        else {
+            panic!("expected a range")
+        };
+        assert!(product().id > from);
+    }
+}

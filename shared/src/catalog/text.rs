@@ -1,0 +1,124 @@
+//! Text folding for slugs and the search index: accents off, lower case, ASCII tokens.
+
+use std::collections::BTreeSet;
+
+/// Longest token kept in the index; longer words are cut (a prefix search still finds them).
+pub const MAX_TOKEN_LEN: usize = 40;
+/// Most tokens one product puts in the index (bounds the write transaction).
+pub const MAX_TOKENS: usize = 12;
+pub const MAX_SLUG_LEN: usize = 100;
+
+/// "Crème Brûlée" → "creme brulee".
+pub fn fold(text: &str) -> String {
+    deunicode::deunicode(text).to_lowercase()
+}
+
+/// "Crème Brûlée — 250 g" → "creme-brulee-250-g".
+pub fn slugify(text: &str) -> String {
+    let folded = fold(text);
+    let mut slug = String::with_capacity(folded.len());
+    for word in folded
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(word);
+    }
+    slug.truncate(MAX_SLUG_LEN);
+    slug.trim_end_matches('-').to_owned()
+}
+
+pub fn is_slug(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_SLUG_LEN
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+        && !text.contains("--")
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The words of `text`, folded: "Blue Mug (XL)" → {"blue", "mug", "xl"}.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    fold(text)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().take(MAX_TOKEN_LEN).collect::<String>())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// The index tokens of a product: the words of its name, its whole SKU and the SKU's parts, at most
+/// [`MAX_TOKENS`], name words first.
+pub fn tokens(name: &str, sku: Option<&str>) -> BTreeSet<String> {
+    let mut ordered: Vec<String> = words(name).collect();
+    if let Some(sku) = sku {
+        let whole: String = fold(sku)
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(MAX_TOKEN_LEN)
+            .collect();
+        ordered.push(whole);
+        ordered.extend(words(sku));
+    }
+    let mut tokens = BTreeSet::new();
+    for token in ordered.into_iter().filter(|t| !t.is_empty()) {
+        if tokens.len() == MAX_TOKENS {
+            break;
+        }
+        tokens.insert(token);
+    }
+    tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_accents_and_case() {
+        assert_eq!(fold("Crème BRÛLÉE"), "creme brulee");
+        assert_eq!(slugify("Crème Brûlée — 250 g!"), "creme-brulee-250-g");
+        assert_eq!(slugify("  --Ünïcödé--  "), "unicode");
+        assert_eq!(slugify("!!!"), "");
+    }
+
+    #[test]
+    fn slugs_are_checked() {
+        assert!(is_slug("blue-mug-2"));
+        for bad in [
+            "",
+            "Blue",
+            "blue_mug",
+            "-blue",
+            "blue-",
+            "blue--mug",
+            &"a".repeat(101),
+        ] {
+            assert!(!is_slug(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tokens_cover_name_and_sku() {
+        let tokens = tokens("Blue Café Mug", Some("MUG-BL-01"));
+        for expected in ["blue", "cafe", "mug", "mugbl01", "bl", "01"] {
+            assert!(
+                tokens.contains(expected),
+                "{expected} missing from {tokens:?}"
+            );
+        }
+        let many = super::tokens(
+            &"word "
+                .repeat(5)
+                .chars()
+                .chain("a b c d e f g h i j k l m n".chars())
+                .collect::<String>(),
+            None,
+        );
+        assert!(many.len() <= MAX_TOKENS);
+    }
+}

@@ -1,0 +1,680 @@
+//! Catalog access patterns: products with their uniqueness guards and index entries, categories, brands.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+
+use super::keys::{self, Key, PK, SK};
+use super::tx::MAX_STATE_ITEMS;
+use super::{from_item, item, n, s, tenant_prefix, Db, Item, TxError};
+use crate::catalog::products::{IndexScan, Product, SortField};
+use crate::catalog::taxonomy::{Brand, Category};
+use crate::error::ApiError;
+use crate::events::Event;
+use crate::http::pagination::{Cursor, Page, PageOf};
+use crate::ids::StoreId;
+use crate::ids::{BrandId, CategoryId, ProductId};
+use crate::tenant::{Mode, Tenant};
+
+/// Why a product write did not commit.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ProductConflict {
+    Slug,
+    Sku,
+    MissingCategory(CategoryId),
+    MissingBrand(BrandId),
+    /// The product changed (or vanished) since it was read.
+    Stale,
+    /// The change touches more items than one transaction holds.
+    TooLarge,
+}
+
+/// What each item of a product transaction guards, to explain a failed condition.
+#[derive(Clone, Copy)]
+enum Guard {
+    Product,
+    Slug,
+    Sku,
+    Category(CategoryId),
+    Brand(BrandId),
+    Nothing,
+}
+
+impl Guard {
+    fn conflict(self) -> Option<ProductConflict> {
+        Some(match self {
+            Guard::Product => ProductConflict::Stale,
+            Guard::Slug => ProductConflict::Slug,
+            Guard::Sku => ProductConflict::Sku,
+            Guard::Category(id) => ProductConflict::MissingCategory(id),
+            Guard::Brand(id) => ProductConflict::MissingBrand(id),
+            Guard::Nothing => return None,
+        })
+    }
+}
+
+/// An index entry of a product: its key, and the name a token entry carries for suggestions.
+type Entries = BTreeMap<(String, String), Option<String>>;
+
+fn entries(store: StoreId, mode: Mode, product: &Product) -> Entries {
+    let mut entries = Entries::new();
+    for listing in product.listings() {
+        for sort in SortField::ALL {
+            let key = keys::product_listing(
+                store,
+                mode,
+                &listing.name(),
+                sort.tag(),
+                &product.sort_value(sort),
+                product.id,
+            );
+            entries.insert((key.pk, key.sk), None);
+        }
+    }
+    for token in product.tokens() {
+        let key = keys::product_token(store, mode, &token, product.id);
+        entries.insert((key.pk, key.sk), Some(product.name.clone()));
+    }
+    entries
+}
+
+fn entry_item(pk: &str, sk: &str, id: ProductId, name: Option<&String>) -> Item {
+    let mut item = HashMap::from([
+        (PK.to_owned(), s(pk)),
+        (SK.to_owned(), s(sk)),
+        ("product_id".to_owned(), s(id.to_string())),
+    ]);
+    if let Some(name) = name {
+        item.insert("name".to_owned(), s(name.clone()));
+    }
+    item
+}
+
+fn guard_item(key: Key, id: ProductId) -> Item {
+    HashMap::from([
+        (PK.to_owned(), s(key.pk)),
+        (SK.to_owned(), s(key.sk)),
+        ("product_id".to_owned(), s(id.to_string())),
+    ])
+}
+
+fn counter(delta: i64) -> HashMap<String, AttributeValue> {
+    HashMap::from([(":delta".to_owned(), n(delta))])
+}
+
+fn version_is(version: u64) -> HashMap<String, AttributeValue> {
+    HashMap::from([(":version".to_owned(), n(version))])
+}
+
+const ADD_PRODUCT: &str = "ADD product_count :delta";
+const EXISTS: &str = "attribute_exists(PK)";
+
+impl Db {
+    pub async fn get_product(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        id: ProductId,
+    ) -> Result<Option<Product>, ApiError> {
+        self.get(keys::product(store, mode, id), false).await
+    }
+
+    async fn guarded_id(&self, key: Key) -> Result<Option<ProductId>, ApiError> {
+        let found: Option<HashMap<String, String>> = self.get(key, false).await?;
+        Ok(found.and_then(|g| g.get("product_id")?.parse().ok()))
+    }
+
+    pub async fn find_product_by_slug(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        slug: &str,
+    ) -> Result<Option<ProductId>, ApiError> {
+        self.guarded_id(keys::product_slug(store, mode, slug)).await
+    }
+
+    pub async fn find_product_by_sku(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        sku: &str,
+    ) -> Result<Option<ProductId>, ApiError> {
+        self.guarded_id(keys::sku(store, mode, sku)).await
+    }
+
+    /// Creates (`before` = `None`) or updates a product in one transaction: the product (conditional on its
+    /// version), its slug and SKU guards, the product counts of its categories and brand (each conditional on
+    /// the category or brand existing), and exactly the index entries that changed.
+    pub async fn put_product(
+        &self,
+        tenant: &Tenant,
+        before: Option<&Product>,
+        after: &Product,
+        event: Event,
+        extra_event: Option<Event>,
+    ) -> Result<(), Result<ProductConflict, ApiError>> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let mut guards = Vec::new();
+        let mut tx = self.write(event, tenant.key_id.to_string());
+        if let Some(extra) = extra_event {
+            tx = tx.and_event(extra);
+        }
+        let product_item = item(keys::product(store, mode, after.id), after).map_err(Err)?;
+        tx = match before {
+            None => tx.put_new(product_item),
+            Some(before) => tx.put_if(
+                product_item,
+                "version = :version",
+                version_is(before.version),
+            ),
+        };
+        guards.push(Guard::Product);
+
+        let old_slug = before.map(|b| b.slug.as_str());
+        if old_slug != Some(after.slug.as_str()) {
+            tx = tx.put_new(guard_item(
+                keys::product_slug(store, mode, &after.slug),
+                after.id,
+            ));
+            guards.push(Guard::Slug);
+            if let Some(old) = old_slug {
+                tx = tx.delete(keys::product_slug(store, mode, old));
+                guards.push(Guard::Nothing);
+            }
+        }
+        let old_sku = before.and_then(|b| b.sku.as_deref());
+        if old_sku != after.sku.as_deref() {
+            if let Some(sku) = &after.sku {
+                tx = tx.put_new(guard_item(keys::sku(store, mode, sku), after.id));
+                guards.push(Guard::Sku);
+            }
+            if let Some(old) = old_sku {
+                tx = tx.delete(keys::sku(store, mode, old));
+                guards.push(Guard::Nothing);
+            }
+        }
+
+        let old_categories = before
+            .map(|b| b.category_ids.as_slice())
+            .unwrap_or_default();
+        for added in after
+            .category_ids
+            .iter()
+            .filter(|c| !old_categories.contains(c))
+        {
+            tx = tx.update(
+                keys::category(store, mode, *added),
+                ADD_PRODUCT,
+                Some(EXISTS),
+                HashMap::new(),
+                counter(1),
+            );
+            guards.push(Guard::Category(*added));
+        }
+        for removed in old_categories
+            .iter()
+            .filter(|c| !after.category_ids.contains(c))
+        {
+            tx = tx.update(
+                keys::category(store, mode, *removed),
+                ADD_PRODUCT,
+                Some(EXISTS),
+                HashMap::new(),
+                counter(-1),
+            );
+            guards.push(Guard::Nothing);
+        }
+        let old_brand = before.and_then(|b| b.brand_id);
+        if old_brand != after.brand_id {
+            if let Some(brand) = after.brand_id {
+                tx = tx.update(
+                    keys::brand(store, mode, brand),
+                    ADD_PRODUCT,
+                    Some(EXISTS),
+                    HashMap::new(),
+                    counter(1),
+                );
+                guards.push(Guard::Brand(brand));
+            }
+            if let Some(old) = old_brand {
+                tx = tx.update(
+                    keys::brand(store, mode, old),
+                    ADD_PRODUCT,
+                    Some(EXISTS),
+                    HashMap::new(),
+                    counter(-1),
+                );
+                guards.push(Guard::Nothing);
+            }
+        }
+
+        let old_entries = before.map(|b| entries(store, mode, b)).unwrap_or_default();
+        let new_entries = entries(store, mode, after);
+        for (key, _) in old_entries
+            .iter()
+            .filter(|(key, _)| !new_entries.contains_key(*key))
+        {
+            tx = tx.delete(Key {
+                pk: key.0.clone(),
+                sk: key.1.clone(),
+            });
+        }
+        for ((pk, sk), name) in new_entries
+            .iter()
+            .filter(|(key, name)| old_entries.get(*key) != Some(name))
+        {
+            tx = tx.put(entry_item(pk, sk, after.id, name.as_ref()));
+        }
+        if tx.len() > MAX_STATE_ITEMS {
+            return Err(Ok(ProductConflict::TooLarge));
+        }
+        match tx.commit().await {
+            Ok(()) => Ok(()),
+            Err(TxError::ConditionFailed(index)) => {
+                match guards.get(index).and_then(|g| g.conflict()) {
+                    Some(conflict) => Err(Ok(conflict)),
+                    None => Err(Err(ApiError::internal(format!(
+                        "unexpected condition failure at item {index}"
+                    )))),
+                }
+            }
+            Err(TxError::Conflict) => Err(Ok(ProductConflict::Stale)),
+            Err(TxError::Other(error)) => Err(Err(error)),
+        }
+    }
+
+    /// Deletes a product, its guards and index entries, and gives back its category and brand counts.
+    pub async fn delete_product(
+        &self,
+        tenant: &Tenant,
+        product: &Product,
+        event: Event,
+    ) -> Result<(), Result<ProductConflict, ApiError>> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let mut tx = self
+            .write(event, tenant.key_id.to_string())
+            .delete_if(
+                keys::product(store, mode, product.id),
+                "version = :version",
+                version_is(product.version),
+            )
+            .delete(keys::product_slug(store, mode, &product.slug));
+        if let Some(sku) = &product.sku {
+            tx = tx.delete(keys::sku(store, mode, sku));
+        }
+        for category in &product.category_ids {
+            tx = tx.update(
+                keys::category(store, mode, *category),
+                ADD_PRODUCT,
+                Some(EXISTS),
+                HashMap::new(),
+                counter(-1),
+            );
+        }
+        if let Some(brand) = product.brand_id {
+            tx = tx.update(
+                keys::brand(store, mode, brand),
+                ADD_PRODUCT,
+                Some(EXISTS),
+                HashMap::new(),
+                counter(-1),
+            );
+        }
+        for (pk, sk) in entries(store, mode, product).into_keys() {
+            tx = tx.delete(Key { pk, sk });
+        }
+        match tx.commit().await {
+            Ok(()) => Ok(()),
+            Err(TxError::ConditionFailed(_) | TxError::Conflict) => Err(Ok(ProductConflict::Stale)),
+            Err(TxError::Other(error)) => Err(Err(error)),
+        }
+    }
+
+    /// A page of product ids from one listing index, in one sort order.
+    pub async fn list_product_ids(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        scan: &IndexScan,
+        limit: u32,
+        start: Option<&Cursor>,
+    ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
+        let IndexScan {
+            listing,
+            sort,
+            descending,
+            range,
+        } = scan;
+        let partition = keys::product_listing_partition(store, mode, &listing.name());
+        let mut query = self
+            .client
+            .query()
+            .table_name(self.table())
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(!descending)
+            .limit(limit as i32);
+        query = match range {
+            Some((from, to)) => query
+                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+                .expression_attribute_values(":from", s(format!("{}#{from}", sort.tag())))
+                .expression_attribute_values(":to", s(format!("{}#{to}~", sort.tag()))),
+            None => query
+                .key_condition_expression("PK = :pk AND begins_with(SK, :sort)")
+                .expression_attribute_values(":sort", s(format!("{}#", sort.tag()))),
+        };
+        self.product_ids(store, mode, query, start).await
+    }
+
+    /// A page of product ids whose search tokens start with `prefix`.
+    pub async fn search_product_ids(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        prefix: &str,
+        limit: u32,
+        start: Option<&Cursor>,
+    ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
+        let query = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(
+                ":pk",
+                s(keys::product_token_partition(store, mode, prefix)),
+            )
+            .expression_attribute_values(":prefix", s(prefix))
+            .limit(limit as i32);
+        self.product_ids(store, mode, query, start).await
+    }
+
+    /// Product names whose search tokens start with `prefix`: (token, product id, name).
+    pub async fn suggest_products(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, ProductId, String)>, ApiError> {
+        let output = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(
+                ":pk",
+                s(keys::product_token_partition(store, mode, prefix)),
+            )
+            .expression_attribute_values(":prefix", s(prefix))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        let mut suggestions = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let token =
+                text(SK).and_then(|sk| sk.rsplit_once('#').map(|(token, _)| token.to_owned()));
+            if let (Some(token), Some(Ok(id)), Some(name)) =
+                (token, text("product_id").map(|id| id.parse()), text("name"))
+            {
+                suggestions.push((token, id, name));
+            }
+        }
+        Ok(suggestions)
+    }
+
+    async fn product_ids(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        start: Option<&Cursor>,
+    ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
+        let start = start.map(|cursor| {
+            cursor
+                .iter()
+                .map(|(k, v)| (k.clone(), s(v.clone())))
+                .collect()
+        });
+        let output = query
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        let ids = output
+            .items()
+            .iter()
+            .filter_map(|item| item.get("product_id")?.as_s().ok()?.parse().ok())
+            .collect();
+        let next = output
+            .last_evaluated_key
+            .map(|key| {
+                Cursor::from_key(
+                    &tenant_prefix(store, mode),
+                    key.into_iter()
+                        .filter_map(|(k, v)| v.as_s().ok().map(|v| (k, v.clone()))),
+                )
+            })
+            .transpose()?;
+        Ok((ids, next))
+    }
+
+    /// The products with these ids, in the same order (ids without a product are skipped). One `BatchGetItem`
+    /// per 100 ids, retrying what DynamoDB leaves unprocessed.
+    pub async fn get_products(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        ids: &[ProductId],
+    ) -> Result<Vec<Product>, ApiError> {
+        let mut found: HashMap<ProductId, Product> = HashMap::new();
+        for chunk in ids.chunks(100) {
+            let mut keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| {
+                    let key = keys::product(store, mode, *id);
+                    HashMap::from([(PK.to_owned(), s(key.pk)), (SK.to_owned(), s(key.sk))])
+                })
+                .collect();
+            keys.dedup();
+            for _attempt in 0..5 {
+                if keys.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut keys)))
+                    .build()
+                    .map_err(ApiError::internal)?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(self.table(), request)
+                    .send()
+                    .await
+                    .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+                for item in output
+                    .responses
+                    .and_then(|mut r| r.remove(self.table()))
+                    .unwrap_or_default()
+                {
+                    let product: Product = from_item(item)?;
+                    found.insert(product.id, product);
+                }
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(self.table()))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+            if !keys.is_empty() {
+                return Err(ApiError::internal(
+                    "BatchGetItem left keys unprocessed after 5 attempts",
+                ));
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+    }
+
+    // --- categories -------------------------------------------------------------------------------------
+
+    pub async fn get_category(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        id: CategoryId,
+    ) -> Result<Option<Category>, ApiError> {
+        self.get(keys::category(store, mode, id), false).await
+    }
+
+    pub async fn list_categories(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        page: &Page,
+    ) -> Result<PageOf<Category>, ApiError> {
+        self.query_partition(
+            &tenant_prefix(store, mode),
+            keys::categories_partition(store, mode),
+            page,
+            false,
+        )
+        .await
+    }
+
+    /// Creates or updates a category; a new parent's `child_count` goes up (on condition it exists), the old one's
+    /// down. Returns `Ok(false)` when a condition failed: the category changed, or the parent is gone.
+    pub async fn put_category(
+        &self,
+        tenant: &Tenant,
+        before: Option<&Category>,
+        after: &Category,
+        event: Event,
+    ) -> Result<bool, ApiError> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let record = item(keys::category(store, mode, after.id), after)?;
+        let mut tx = self.write(event, tenant.key_id.to_string());
+        tx = match before {
+            None => tx.put_new(record),
+            Some(before) => tx.put_if(record, "version = :version", version_is(before.version)),
+        };
+        let old_parent = before.and_then(|b| b.parent_id);
+        if old_parent != after.parent_id {
+            if let Some(parent) = after.parent_id {
+                tx = tx.update(
+                    keys::category(store, mode, parent),
+                    "ADD child_count :delta",
+                    Some(EXISTS),
+                    HashMap::new(),
+                    counter(1),
+                );
+            }
+            if let Some(old) = old_parent {
+                tx = tx.update(
+                    keys::category(store, mode, old),
+                    "ADD child_count :delta",
+                    Some(EXISTS),
+                    HashMap::new(),
+                    counter(-1),
+                );
+            }
+        }
+        committed(tx.commit().await)
+    }
+
+    /// Deletes a category that has no products and no subcategories (checked in the same write).
+    pub async fn delete_category(
+        &self,
+        tenant: &Tenant,
+        category: &Category,
+        event: Event,
+    ) -> Result<bool, ApiError> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let mut values = version_is(category.version);
+        values.insert(":zero".to_owned(), n(0));
+        let mut tx = self.write(event, tenant.key_id.to_string()).delete_if(
+            keys::category(store, mode, category.id),
+            "version = :version AND (attribute_not_exists(product_count) OR product_count = :zero) AND (attribute_not_exists(child_count) OR child_count = :zero)",
+            values,
+        );
+        if let Some(parent) = category.parent_id {
+            tx = tx.update(
+                keys::category(store, mode, parent),
+                "ADD child_count :delta",
+                Some(EXISTS),
+                HashMap::new(),
+                counter(-1),
+            );
+        }
+        committed(tx.commit().await)
+    }
+
+    // --- brands -----------------------------------------------------------------------------------------
+
+    pub async fn get_brand(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        id: BrandId,
+    ) -> Result<Option<Brand>, ApiError> {
+        self.get(keys::brand(store, mode, id), false).await
+    }
+
+    pub async fn list_brands(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        page: &Page,
+    ) -> Result<PageOf<Brand>, ApiError> {
+        self.query_partition(
+            &tenant_prefix(store, mode),
+            keys::brands_partition(store, mode),
+            page,
+            false,
+        )
+        .await
+    }
+
+    pub async fn put_brand(
+        &self,
+        tenant: &Tenant,
+        before: Option<&Brand>,
+        after: &Brand,
+        event: Event,
+    ) -> Result<bool, ApiError> {
+        let record = item(keys::brand(tenant.store_id, tenant.mode, after.id), after)?;
+        let tx = self.write(event, tenant.key_id.to_string());
+        let tx = match before {
+            None => tx.put_new(record),
+            Some(before) => tx.put_if(record, "version = :version", version_is(before.version)),
+        };
+        committed(tx.commit().await)
+    }
+
+    /// Deletes a brand no product uses (checked in the same write).
+    pub async fn delete_brand(
+        &self,
+        tenant: &Tenant,
+        brand: &Brand,
+        event: Event,
+    ) -> Result<bool, ApiError> {
+        let mut values = version_is(brand.version);
+        values.insert(":zero".to_owned(), n(0));
+        let tx = self.write(event, tenant.key_id.to_string()).delete_if(
+            keys::brand(tenant.store_id, tenant.mode, brand.id),
+            "version = :version AND (attribute_not_exists(product_count) OR product_count = :zero)",
+            values,
+        );
+        committed(tx.commit().await)
+    }
+}
+
+/// `Ok(true)` committed, `Ok(false)` a condition did not hold.
+fn committed(result: Result<(), TxError>) -> Result<bool, ApiError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(TxError::ConditionFailed(_) | TxError::Conflict) => Ok(false),
+        Err(TxError::Other(error)) => Err(error),
+    }
+}
