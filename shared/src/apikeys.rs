@@ -24,10 +24,7 @@ pub struct GeneratedKey {
 }
 
 pub fn generate(mode: Mode) -> GeneratedKey {
-    let secret = format!(
-        "ck_{mode}_{}",
-        Alphanumeric.sample_string(&mut rand::rng(), SECRET_LEN)
-    );
+    let secret = format!("ck_{mode}_{}", Alphanumeric.sample_string(&mut rand::rng(), SECRET_LEN));
     let hash = hash(&secret);
     GeneratedKey { secret, hash }
 }
@@ -44,8 +41,7 @@ pub fn presented_mode(secret: &str) -> Option<Mode> {
     } else {
         (Mode::Test, secret.strip_prefix("ck_test_")?)
     };
-    (random.len() == SECRET_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then_some(mode)
+    (random.len() == SECRET_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(mode)
 }
 
 /// Constant-time comparison of two hex hashes.
@@ -166,10 +162,7 @@ impl ApiKeyIn {
         let name = validate_name(&self.name).map_err(|e| errors.push(e)).ok();
         let scopes = match Scopes::parse(self.scopes.iter().map(String::as_str)) {
             Ok(scopes) if scopes.is_empty() => {
-                errors.push(FieldError::new(
-                    "scopes",
-                    "must name at least one scope or preset",
-                ));
+                errors.push(FieldError::new("scopes", "must name at least one scope or preset"));
                 None
             }
             Ok(scopes) => Some(scopes),
@@ -181,9 +174,7 @@ impl ApiKeyIn {
         match (name, scopes) {
             (Some(name), Some(scopes)) if errors.is_empty() => {
                 if !granted_by.covers(&scopes) {
-                    return Err(ApiError::Forbidden(
-                        "a key cannot grant scopes it does not hold".into(),
-                    ));
+                    return Err(ApiError::Forbidden("a key cannot grant scopes it does not hold".into()));
                 }
                 Ok(NewApiKey { name, scopes })
             }
@@ -195,30 +186,16 @@ impl ApiKeyIn {
 pub fn validate_name(name: &str) -> Result<String, FieldError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(FieldError::new(
-            "name",
-            format!("must be 1 to {NAME_MAX} characters"),
-        ));
+        return Err(FieldError::new("name", format!("must be 1 to {NAME_MAX} characters")));
     }
     Ok(name.to_owned())
 }
 
 /// Creates a key for the caller's store and mode, with its `api_key.created` event.
-pub async fn create(
-    db: &Db,
-    tenant: &Tenant,
-    input: ApiKeyIn,
-) -> Result<ApiKeyCreatedOut, ApiError> {
+pub async fn create(db: &Db, tenant: &Tenant, input: ApiKeyIn) -> Result<ApiKeyCreatedOut, ApiError> {
     let NewApiKey { name, scopes } = input.parse(&tenant.scopes)?;
     let created_at = time::rfc3339(time::now());
-    let (key, record, lookup) = new_key(
-        tenant.store_id,
-        tenant.mode,
-        &tenant.plan,
-        name,
-        &scopes,
-        &created_at,
-    );
+    let (key, record, lookup) = new_key(tenant.store_id, tenant.mode, &tenant.plan, name, &scopes, &created_at);
     let out = ApiKeyOut::from(&record);
     db.create_api_key(
         tenant,
@@ -237,9 +214,7 @@ pub async fn create(
 /// cache TTL (on AWS). Revoking a revoked key is a no-op; a key cannot revoke itself.
 pub async fn revoke(db: &Db, tenant: &Tenant, key_id: KeyId) -> Result<(), ApiError> {
     if key_id == tenant.key_id {
-        return Err(ApiError::conflict(
-            "an API key cannot revoke itself; use another key",
-        ));
+        return Err(ApiError::conflict("an API key cannot revoke itself; use another key"));
     }
     let record = db
         .get_api_key(tenant.store_id, tenant.mode, key_id)
@@ -252,17 +227,11 @@ pub async fn revoke(db: &Db, tenant: &Tenant, key_id: KeyId) -> Result<(), ApiEr
     let mut out = ApiKeyOut::from(&record);
     out.revoked_at = Some(revoked_at.clone());
     let event = key_event(tenant, "api_key.revoked", &out, record.version + 1)?;
-    db.revoke_api_key(tenant, &record, &revoked_at, event)
-        .await?;
+    db.revoke_api_key(tenant, &record, &revoked_at, event).await?;
     Ok(())
 }
 
-fn key_event(
-    tenant: &Tenant,
-    event_type: &str,
-    key: &ApiKeyOut,
-    version: u64,
-) -> Result<Event, ApiError> {
+fn key_event(tenant: &Tenant, event_type: &str, key: &ApiKeyOut, version: u64) -> Result<Event, ApiError> {
     Ok(Event::new(
         tenant.store_id,
         tenant.mode,
@@ -322,10 +291,7 @@ mod tests {
         assert_eq!(key.hash.len(), 64);
         assert!(!key.hash.contains(&key.secret[8..]));
         assert_ne!(generate(Mode::Live).secret, key.secret);
-        assert_eq!(
-            presented_mode(&generate(Mode::Test).secret),
-            Some(Mode::Test)
-        );
+        assert_eq!(presented_mode(&generate(Mode::Test).secret), Some(Mode::Test));
     }
 
     #[test]
@@ -376,10 +342,7 @@ mod tests {
             name: "x".into(),
             scopes: vec!["write".into()],
         };
-        assert!(matches!(
-            escalation.parse(&read_only),
-            Err(ApiError::Forbidden(_))
-        ));
+        assert!(matches!(escalation.parse(&read_only), Err(ApiError::Forbidden(_))));
         let ok = ApiKeyIn {
             name: "storefront".into(),
             scopes: vec!["products:read".into()],

@@ -17,7 +17,6 @@ pub struct Config {
     /// Secrets Manager id (name or ARN) of the platform admin key.
     pub platform_key_secret: String,
     pub rate_limits: RateLimits,
-    pub log_json: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,13 +37,11 @@ impl Config {
         };
         Ok(Self {
             table: lookup("CARTWHEEL_TABLE").unwrap_or_else(|| format!("cartwheel-{stage}")),
-            event_bus: lookup("CARTWHEEL_EVENT_BUS")
-                .unwrap_or_else(|| format!("cartwheel-{stage}")),
+            event_bus: lookup("CARTWHEEL_EVENT_BUS").unwrap_or_else(|| format!("cartwheel-{stage}")),
             webhook_events_queue_url: lookup("CARTWHEEL_WEBHOOK_EVENTS_QUEUE_URL"),
             webhook_deliveries_queue_url: lookup("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL"),
             platform_key_secret: lookup("CARTWHEEL_PLATFORM_KEY_SECRET")
                 .unwrap_or_else(|| format!("cartwheel/{stage}/platform-key")),
-            log_json: lookup("CARTWHEEL_LOG_FORMAT").is_some_and(|f| f == "json"),
             rate_limits,
             stage,
         })
@@ -71,21 +68,14 @@ impl RateLimits {
     pub fn parse(spec: &str) -> Result<Self, ConfigError> {
         let mut limits = Self::default();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (plan, limit) = entry.split_once('=').ok_or_else(|| {
+            let (plan, limit) = entry
+                .split_once('=')
+                .ok_or_else(|| ConfigError(format!("CARTWHEEL_RATE_LIMITS entry `{entry}` is not plan=limit")))?;
+            let limit: u32 = limit.trim().parse().ok().filter(|l| *l > 0).ok_or_else(|| {
                 ConfigError(format!(
-                    "CARTWHEEL_RATE_LIMITS entry `{entry}` is not plan=limit"
+                    "CARTWHEEL_RATE_LIMITS limit for `{plan}` is not a positive integer"
                 ))
             })?;
-            let limit: u32 = limit
-                .trim()
-                .parse()
-                .ok()
-                .filter(|l| *l > 0)
-                .ok_or_else(|| {
-                    ConfigError(format!(
-                        "CARTWHEEL_RATE_LIMITS limit for `{plan}` is not a positive integer"
-                    ))
-                })?;
             match plan.trim() {
                 "default" => limits.default = limit,
                 plan => {
@@ -107,16 +97,11 @@ mod tests {
 
     #[test]
     fn names_default_from_the_stage() {
-        let config =
-            Config::from_lookup(|name| (name == "CARTWHEEL_STAGE").then(|| "prod".to_owned()))
-                .unwrap();
+        let config = Config::from_lookup(|name| (name == "CARTWHEEL_STAGE").then(|| "prod".to_owned())).unwrap();
         assert_eq!(config.table, "cartwheel-prod");
         assert_eq!(config.event_bus, "cartwheel-prod");
         assert_eq!(config.platform_key_secret, "cartwheel/prod/platform-key");
-        assert_eq!(
-            config.rate_limits.per_minute("anything"),
-            DEFAULT_RATE_LIMIT_PER_MINUTE
-        );
+        assert_eq!(config.rate_limits.per_minute("anything"), DEFAULT_RATE_LIMIT_PER_MINUTE);
     }
 
     #[test]

@@ -143,16 +143,11 @@ impl ApiError {
 
     pub fn body(&self) -> ErrorBody {
         let message = match self {
-            Self::Internal { .. } => {
-                "internal error; quote the request id when you report it".to_owned()
-            }
+            Self::Internal { .. } => "internal error; quote the request id when you report it".to_owned(),
             other => other.to_string(),
         };
         let details = match self {
-            Self::Validation(fields) => fields
-                .iter()
-                .filter_map(|f| serde_json::to_value(f).ok())
-                .collect(),
+            Self::Validation(fields) => fields.iter().filter_map(|f| serde_json::to_value(f).ok()).collect(),
             Self::Conflict { details, .. } => details.clone(),
             _ => Vec::new(),
         };

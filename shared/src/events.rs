@@ -44,13 +44,7 @@ pub struct ResourceRef {
 }
 
 impl Event {
-    pub fn new(
-        store_id: StoreId,
-        mode: Mode,
-        event_type: &str,
-        resource: ResourceRef,
-        data: Value,
-    ) -> Self {
+    pub fn new(store_id: StoreId, mode: Mode, event_type: &str, resource: ResourceRef, data: Value) -> Self {
         Self {
             id: EventId::new(),
             event_type: event_type.to_owned(),
@@ -78,7 +72,7 @@ impl Event {
 /// Which endpoint group an event type comes from (`product.created` → `catalog`).
 pub fn source_group(event_type: &str) -> &'static str {
     match event_type.split('.').next().unwrap_or_default() {
-        "product" | "recall" | "category" | "brand" => "catalog",
+        "product" | "variant" | "recall" | "category" | "brand" => "catalog",
         "inventory" | "warehouse" | "reservation" => "inventory",
         "order" | "payment" | "refund" | "fulfillment" => "orders",
         "customer" => "customers",

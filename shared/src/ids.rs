@@ -107,6 +107,10 @@ prefixed_id!(
     /// A brand.
     BrandId, "brand"
 );
+prefixed_id!(
+    /// A variant of a product.
+    VariantId, "var"
+);
 
 impl ProductId {
     /// The smallest and largest ids that can have been made at `unix_ms`: bounds for a creation-time range.

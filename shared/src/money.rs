@@ -44,9 +44,7 @@ impl Serialize for CurrencyCode {
 impl<'de> Deserialize<'de> for CurrencyCode {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let code = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::parse(&code).ok_or_else(|| {
-            serde::de::Error::custom(format!("`{code}` is not an ISO 4217 currency code"))
-        })
+        Self::parse(&code).ok_or_else(|| serde::de::Error::custom(format!("`{code}` is not an ISO 4217 currency code")))
     }
 }
 
@@ -73,10 +71,7 @@ impl Money {
     /// Checks a price: not negative.
     pub fn validate_price(self, field: &str) -> Result<Self, FieldError> {
         if self.amount < 0 {
-            return Err(FieldError::new(
-                format!("{field}.amount"),
-                "must not be negative",
-            ));
+            return Err(FieldError::new(format!("{field}.amount"), "must not be negative"));
         }
         Ok(self)
     }

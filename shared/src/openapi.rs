@@ -23,7 +23,11 @@ pub const SECURITY_SCHEME: &str = "api_key";
         (name = "platform", description = "Health, documentation and store onboarding"),
         (name = "api-keys", description = "A store's API keys"),
         (name = "products", description = "The catalog's products and their status"),
+        (name = "variants", description = "A product's options and variants"),
+        (name = "variants", description = "A product's options and variants"),
         (name = "categories", description = "Nested product categories"),
+
+
         (name = "brands", description = "Brands"),
         (name = "search", description = "Product search, facets and suggestions"),
 
@@ -45,11 +49,10 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
 
 fn is_public(operation: &Operation) -> bool {
     // `security(())` on a path means "no authentication": one empty requirement.
-    operation.security.as_ref().is_some_and(|requirements| {
-        requirements
-            .iter()
-            .all(|r| *r == SecurityRequirement::default())
-    })
+    operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| requirements.iter().all(|r| *r == SecurityRequirement::default()))
 }
 
 /// The (method, path) of every operation the document marks public (`security(())`).
@@ -98,10 +101,7 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
         for operation in operations.into_iter().flatten() {
             let public = is_public(operation);
             if !public {
-                operation.security = Some(vec![SecurityRequirement::new(
-                    SECURITY_SCHEME,
-                    Vec::<String>::new(),
-                )]);
+                operation.security = Some(vec![SecurityRequirement::new(SECURITY_SCHEME, Vec::<String>::new())]);
             }
             let mut standard = vec![
                 ("400", "Malformed request"),

@@ -67,10 +67,7 @@ impl StoreIn {
         let mut errors = Vec::new();
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > NAME_MAX {
-            errors.push(FieldError::new(
-                "name",
-                format!("must be 1 to {NAME_MAX} characters"),
-            ));
+            errors.push(FieldError::new("name", format!("must be 1 to {NAME_MAX} characters")));
         }
         let plan = self.plan.as_deref().unwrap_or("default");
         let plan_ok = !plan.is_empty()
@@ -102,17 +99,16 @@ pub async fn onboard(db: &Db, input: StoreIn) -> Result<StoreCreatedOut, ApiErro
     let created_at = time::rfc3339(time::now());
     let store = input.parse(&created_at)?;
     let scopes = Scopes::full();
-    let [(live, live_record, live_lookup), (test, test_record, test_lookup)] =
-        [Mode::Live, Mode::Test].map(|mode| {
-            apikeys::new_key(
-                store.store_id,
-                mode,
-                &store.plan,
-                format!("{mode} key"),
-                &scopes,
-                &created_at,
-            )
-        });
+    let [(live, live_record, live_lookup), (test, test_record, test_lookup)] = [Mode::Live, Mode::Test].map(|mode| {
+        apikeys::new_key(
+            store.store_id,
+            mode,
+            &store.plan,
+            format!("{mode} key"),
+            &scopes,
+            &created_at,
+        )
+    });
     let out = StoreOut::from(&store);
     let event = Event::new(
         store.store_id,
@@ -127,10 +123,7 @@ pub async fn onboard(db: &Db, input: StoreIn) -> Result<StoreCreatedOut, ApiErro
     );
     db.create_store(
         &store,
-        &[
-            (live_record.clone(), live_lookup),
-            (test_record.clone(), test_lookup),
-        ],
+        &[(live_record.clone(), live_lookup), (test_record.clone(), test_lookup)],
         event,
     )
     .await?;

@@ -139,9 +139,7 @@ impl Scopes {
                 "full" => {
                     scopes.insert(Scope::Everything);
                 }
-                "read_only" => {
-                    scopes.extend(Scope::ALL.iter().filter(|s| s.level() == Level::Read))
-                }
+                "read_only" => scopes.extend(Scope::ALL.iter().filter(|s| s.level() == Level::Read)),
                 "write" => scopes.extend(
                     Scope::ALL
                         .iter()
@@ -200,19 +198,14 @@ impl Tenant {
         if self.scopes.allows(scope) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
-                "this API key lacks the `{scope}` scope"
-            )))
+            Err(ApiError::Forbidden(format!("this API key lacks the `{scope}` scope")))
         }
     }
 
     /// The authorizer context, as API Gateway passes it to the functions (`requestContext.authorizer.lambda`).
     pub fn to_context(&self) -> HashMap<String, Value> {
         HashMap::from([
-            (
-                "store_id".to_owned(),
-                Value::String(self.store_id.to_string()),
-            ),
+            ("store_id".to_owned(), Value::String(self.store_id.to_string())),
             ("mode".to_owned(), Value::String(self.mode.to_string())),
             ("key_id".to_owned(), Value::String(self.key_id.to_string())),
             ("scopes".to_owned(), Value::String(self.scopes.to_joined())),
@@ -234,9 +227,7 @@ impl Tenant {
     /// Reads the tenant from the API Gateway request context among `extensions`, if the request was authorized.
     pub fn from_request_context(extensions: &http::Extensions) -> Option<Self> {
         match extensions.get::<RequestContext>()? {
-            RequestContext::ApiGatewayV2(context) => {
-                Self::from_context(&context.authorizer.as_ref()?.fields)
-            }
+            RequestContext::ApiGatewayV2(context) => Self::from_context(&context.authorizer.as_ref()?.fields),
             #[allow(unreachable_patterns)]
             _ => None,
         }
@@ -271,10 +262,7 @@ mod tests {
         assert!(!write.allows(Scope::ApiKeysManage) && !write.allows(Scope::JobsAdmin));
         let full = Scopes::parse(["full"]).unwrap();
         assert!(Scope::ALL.iter().all(|s| full.allows(*s)));
-        assert_eq!(
-            Scopes::parse(["products:read", "*"]).unwrap(),
-            Scopes::full()
-        );
+        assert_eq!(Scopes::parse(["products:read", "*"]).unwrap(), Scopes::full());
         assert_eq!(
             Scopes::parse(["products:admin"]),
             Err(UnknownScope("products:admin".into()))
@@ -298,10 +286,7 @@ mod tests {
             scopes: Scopes::parse(["products:read", "orders:write"]).unwrap(),
             plan: "pro".into(),
         };
-        assert_eq!(
-            Tenant::from_context(&tenant.to_context()),
-            Some(tenant.clone())
-        );
+        assert_eq!(Tenant::from_context(&tenant.to_context()), Some(tenant.clone()));
         let mut forged = tenant.to_context();
         forged.insert("store_id".into(), Value::String("../other".into()));
         assert_eq!(Tenant::from_context(&forged), None);

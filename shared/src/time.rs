@@ -9,8 +9,7 @@ pub fn now() -> OffsetDateTime {
 
 pub fn rfc3339(at: OffsetDateTime) -> String {
     // Formatting a UTC OffsetDateTime as RFC 3339 only fails for years outside 0..=9999.
-    at.format(&Rfc3339)
-        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+    at.format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {

@@ -43,17 +43,15 @@ async fn products_are_created_read_by_id_and_slug_updated_and_deleted() {
     assert_eq!(product["type"], "physical");
     let id = product["id"].as_str().unwrap();
 
-    for path in [
-        format!("/v1/products/{id}"),
-        "/v1/products/creme-mug".to_owned(),
-    ] {
+    for path in [format!("/v1/products/{id}"), "/v1/products/creme-mug".to_owned()] {
         let response = app.get(&path, key).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["etag"], "\"1\"");
         assert_eq!(json_of(response).await["data"]["id"], id);
     }
 
-    let patch = json!({"name": "Big Crème Mug", "description": "Holds a lot", "price": {"amount": 1500, "currency": "USD"}});
+    let patch =
+        json!({"name": "Big Crème Mug", "description": "Holds a lot", "price": {"amount": 1500, "currency": "USD"}});
     let response = app
         .http
         .patch(format!("{}/v1/products/{id}", app.url))
@@ -100,10 +98,7 @@ async fn products_are_created_read_by_id_and_slug_updated_and_deleted() {
         204
     );
     assert_error(
-        app.get(&format!("/v1/products/{id}"), key)
-            .send()
-            .await
-            .unwrap(),
+        app.get(&format!("/v1/products/{id}"), key).send().await.unwrap(),
         404,
         "not_found",
     )
@@ -130,27 +125,18 @@ async fn duplicate_skus_and_slugs_are_409_and_generated_slugs_step_aside() {
         .await
         .unwrap();
     let body = assert_error(response, 409, "conflict").await;
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("MUG-BL"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("MUG-BL"));
     let mut explicit = mug("Other", "MUG-OT", 900);
     explicit["slug"] = json!("blue-mug");
     assert_error(
-        app.post("/v1/products", key, &explicit)
-            .send()
-            .await
-            .unwrap(),
+        app.post("/v1/products", key, &explicit).send().await.unwrap(),
         409,
         "conflict",
     )
     .await;
     // Same name, no slug given: the generated slug gets a suffix instead of failing.
     let twin = create(&app, key, &mug("Blue Mug", "MUG-BL-2", 900)).await;
-    assert!(
-        twin["slug"].as_str().unwrap().starts_with("blue-mug-"),
-        "{twin}"
-    );
+    assert!(twin["slug"].as_str().unwrap().starts_with("blue-mug-"), "{twin}");
     // Changing a SKU to a taken one is refused too.
     let twin_id = twin["id"].as_str().unwrap();
     let response = app
@@ -172,28 +158,16 @@ async fn duplicate_skus_and_slugs_are_409_and_generated_slugs_step_aside() {
 #[tokio::test]
 async fn concurrent_creates_with_one_sku_make_one_product() {
     let (app, store) = setup().await;
-    let bodies: Vec<Value> = (0..8)
-        .map(|i| mug(&format!("Racer {i}"), "RACE-1", 100))
-        .collect();
+    let bodies: Vec<Value> = (0..8).map(|i| mug(&format!("Racer {i}"), "RACE-1", 100)).collect();
     let responses = futures_join_all(
         bodies
             .iter()
             .map(|b| app.post("/v1/products", &store.test_key, b).send()),
     )
     .await;
-    let statuses: Vec<u16> = responses
-        .into_iter()
-        .map(|r| r.unwrap().status().as_u16())
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 201 || *s == 409),
-        "{statuses:?}"
-    );
+    let statuses: Vec<u16> = responses.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
     let list = json_of(
         app.get("/v1/products?sku=RACE-1", &store.test_key)
             .send()
@@ -204,9 +178,7 @@ async fn concurrent_creates_with_one_sku_make_one_product() {
     assert_eq!(ids(&list).len(), 1);
 }
 
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
     let handles: Vec<_> = futures.collect();
     let mut out = Vec::new();
     // Polled together so the requests overlap.
@@ -241,10 +213,7 @@ async fn validation_errors_name_each_field() {
         "price": {"amount": -1, "currency": "USD"}, "images": [{"url": "ftp://x"}], "status": "recalled"
     });
     let body = assert_error(
-        app.post("/v1/products", &store.test_key, &bad)
-            .send()
-            .await
-            .unwrap(),
+        app.post("/v1/products", &store.test_key, &bad).send().await.unwrap(),
         422,
         "validation_failed",
     )
@@ -264,10 +233,7 @@ async fn validation_errors_name_each_field() {
         "images[0].url",
         "weight_grams",
     ] {
-        assert!(
-            fields.contains(&expected),
-            "{expected} missing from {fields:?}"
-        );
+        assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
     }
     let wrong_currency = json!({"name": "x", "price": {"amount": 1, "currency": "XYZ"}});
     let body = assert_error(
@@ -337,21 +303,11 @@ async fn status_actions_follow_the_machine_and_recalls_emit_their_event() {
     let events = cartwheel_tests::events(&app, &store.id, "test").await;
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     for expected in ["product.created", "product.updated", "recall.created"] {
-        assert!(
-            types.contains(&expected),
-            "{expected} missing from {types:?}"
-        );
+        assert!(types.contains(&expected), "{expected} missing from {types:?}");
     }
-    let recall = events
-        .iter()
-        .find(|e| e["type"] == "recall.created")
-        .unwrap();
+    let recall = events.iter().find(|e| e["type"] == "recall.created").unwrap();
     assert_eq!(recall["data"]["reason"], "lead in the glaze");
-    let update = events
-        .iter()
-        .rev()
-        .find(|e| e["type"] == "product.updated")
-        .unwrap();
+    let update = events.iter().rev().find(|e| e["type"] == "product.updated").unwrap();
     assert_eq!(update["changed_fields"], json!(["status", "recall_reason"]));
 }
 
@@ -388,12 +344,7 @@ async fn lists_filter_sort_and_page_through_their_indexes() {
             body["brand_id"] = brand.clone();
             body["category_ids"] = json!([category.clone()]);
         }
-        made.push(
-            create(&app, key, &body).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        made.push(create(&app, key, &body).await["id"].as_str().unwrap().to_owned());
     }
     let list = |query: &str| app.get(&format!("/v1/products?{query}"), key).send();
     let names = |list: &Value| -> Vec<String> {
@@ -406,10 +357,7 @@ async fn lists_filter_sort_and_page_through_their_indexes() {
     };
 
     let newest_first = json_of(list("").await.unwrap()).await;
-    assert_eq!(
-        ids(&newest_first),
-        made.iter().rev().cloned().collect::<Vec<_>>()
-    );
+    assert_eq!(ids(&newest_first), made.iter().rev().cloned().collect::<Vec<_>>());
     assert_eq!(
         names(&json_of(list("sort=name:asc").await.unwrap()).await),
         ["Alder", "Birch", "Cedar", "Dogwood"]
@@ -435,40 +383,21 @@ async fn lists_filter_sort_and_page_through_their_indexes() {
     assert_eq!(
         names(
             &json_of(
-                list(&format!(
-                    "brand_id={}&sort=name:desc",
-                    brand.as_str().unwrap()
-                ))
-                .await
-                .unwrap()
+                list(&format!("brand_id={}&sort=name:desc", brand.as_str().unwrap()))
+                    .await
+                    .unwrap()
             )
             .await
         ),
         ["Cedar", "Birch", "Alder"]
     );
+    assert_eq!(names(&json_of(list("sku=SKU-Birch").await.unwrap()).await), ["Birch"]);
+    assert_eq!(names(&json_of(list("q=ced").await.unwrap()).await), ["Cedar"]);
     assert_eq!(
-        names(&json_of(list("sku=SKU-Birch").await.unwrap()).await),
-        ["Birch"]
-    );
-    assert_eq!(
-        names(&json_of(list("q=ced").await.unwrap()).await),
-        ["Cedar"]
-    );
-    assert_eq!(
-        names(
-            &json_of(
-                list("is_visible=true&type=physical&sort=name:asc")
-                    .await
-                    .unwrap()
-            )
-            .await
-        )
-        .len(),
+        names(&json_of(list("is_visible=true&type=physical&sort=name:asc").await.unwrap()).await).len(),
         4
     );
-    assert!(
-        names(&json_of(list("created_to=2000-01-01T00:00:00Z").await.unwrap()).await).is_empty()
-    );
+    assert!(names(&json_of(list("created_to=2000-01-01T00:00:00Z").await.unwrap()).await).is_empty());
     assert_eq!(
         names(&json_of(list("created_from=2000-01-01T00:00:00Z").await.unwrap()).await).len(),
         4
@@ -478,12 +407,7 @@ async fn lists_filter_sort_and_page_through_their_indexes() {
     assert_eq!(names(&first), ["Alder", "Birch", "Cedar"]);
     assert_eq!(first["meta"]["pagination"]["has_more"], true);
     let cursor = first["meta"]["pagination"]["next_cursor"].as_str().unwrap();
-    let second = json_of(
-        list(&format!("sort=name:asc&limit=3&cursor={cursor}"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let second = json_of(list(&format!("sort=name:asc&limit=3&cursor={cursor}")).await.unwrap()).await;
     assert_eq!(names(&second), ["Dogwood"]);
     let page_two = json_of(list("sort=name:asc&limit=3&page=2").await.unwrap()).await;
     assert_eq!(names(&page_two), ["Dogwood"]);
@@ -540,13 +464,7 @@ async fn categories_nest_without_cycles_and_stay_while_used() {
         .unwrap();
     assert_error(missing_parent, 422, "validation_failed").await;
 
-    let top_now = json_of(
-        app.get(&format!("/v1/categories/{top_id}"), key)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let top_now = json_of(app.get(&format!("/v1/categories/{top_id}"), key).send().await.unwrap()).await;
     assert_eq!(top_now["data"]["child_count"], 1);
     assert_error(
         app.delete(&format!("/v1/categories/{top_id}"), key)
@@ -569,17 +487,8 @@ async fn categories_nest_without_cycles_and_stay_while_used() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        json_of(attached).await["data"]["category_ids"],
-        json!([leaf_id])
-    );
-    let leaf_now = json_of(
-        app.get(&format!("/v1/categories/{leaf_id}"), key)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    assert_eq!(json_of(attached).await["data"]["category_ids"], json!([leaf_id]));
+    let leaf_now = json_of(app.get(&format!("/v1/categories/{leaf_id}"), key).send().await.unwrap()).await;
     assert_eq!(leaf_now["data"]["product_count"], 1);
     assert_error(
         app.delete(&format!("/v1/categories/{leaf_id}"), key)
@@ -591,10 +500,7 @@ async fn categories_nest_without_cycles_and_stay_while_used() {
     )
     .await;
     let detached = app
-        .delete(
-            &format!("/v1/products/{product_id}/categories/{leaf_id}"),
-            key,
-        )
+        .delete(&format!("/v1/products/{product_id}/categories/{leaf_id}"), key)
         .send()
         .await
         .unwrap();
@@ -674,11 +580,7 @@ async fn brands_are_managed_and_kept_while_used() {
         .unwrap();
     assert_error(stale, 412, "precondition_failed").await;
     let bad = app
-        .post(
-            "/v1/brands",
-            key,
-            &json!({"name": "x", "logo_url": "http://insecure"}),
-        )
+        .post("/v1/brands", key, &json!({"name": "x", "logo_url": "http://insecure"}))
         .send()
         .await
         .unwrap();
@@ -688,10 +590,7 @@ async fn brands_are_managed_and_kept_while_used() {
     body["brand_id"] = json!(id);
     let product = create(&app, key, &body).await;
     assert_error(
-        app.delete(&format!("/v1/brands/{id}"), key)
-            .send()
-            .await
-            .unwrap(),
+        app.delete(&format!("/v1/brands/{id}"), key).send().await.unwrap(),
         409,
         "conflict",
     )
@@ -715,20 +614,15 @@ async fn brands_are_managed_and_kept_while_used() {
         204
     );
     assert_error(
-        app.get(&format!("/v1/brands/{id}"), key)
-            .send()
-            .await
-            .unwrap(),
+        app.get(&format!("/v1/brands/{id}"), key).send().await.unwrap(),
         404,
         "not_found",
     )
     .await;
-    assert!(
-        json_of(app.get("/v1/brands", key).send().await.unwrap()).await["data"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(json_of(app.get("/v1/brands", key).send().await.unwrap()).await["data"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -772,10 +666,7 @@ async fn search_matches_prefixes_without_accents_and_counts_facets() {
         names(&json_of(search("q=cre%20cup").await.unwrap()).await),
         ["Crème Brûlée Cup"]
     );
-    assert_eq!(
-        names(&json_of(search("q=tp-300").await.unwrap()).await),
-        ["Teapot"]
-    );
+    assert_eq!(names(&json_of(search("q=tp-300").await.unwrap()).await), ["Teapot"]);
     assert!(names(&json_of(search("q=zebra").await.unwrap()).await).is_empty());
 
     let faceted = json_of(search("q=cr&facets=category_id,status").await.unwrap()).await;
@@ -783,26 +674,12 @@ async fn search_matches_prefixes_without_accents_and_counts_facets() {
     assert_eq!(facets["category_id"][category.as_str().unwrap()], 1);
     assert_eq!(facets["status"]["draft"], 2);
     assert_eq!(facets["complete"], true);
-    assert_error(
-        search("q=cr&facets=colour").await.unwrap(),
-        422,
-        "validation_failed",
-    )
-    .await;
+    assert_error(search("q=cr&facets=colour").await.unwrap(), 422, "validation_failed").await;
 
-    let suggestions = json_of(
-        app.get("/v1/search/suggest?prefix=Te", key)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let suggestions = json_of(app.get("/v1/search/suggest?prefix=Te", key).send().await.unwrap()).await;
     assert_eq!(suggestions["data"][0]["text"], "Teapot");
     assert_error(
-        app.get("/v1/search/suggest?prefix=%20", key)
-            .send()
-            .await
-            .unwrap(),
+        app.get("/v1/search/suggest?prefix=%20", key).send().await.unwrap(),
         422,
         "validation_failed",
     )
@@ -817,12 +694,7 @@ async fn catalog_routes_need_keys_and_scopes_and_stay_in_their_store() {
     let (_, reader) = app.create_key(&store.test_key, &["products:read"]).await;
     let (_, orders_only) = app.create_key(&store.test_key, &["orders:read"]).await;
 
-    let no_key = app
-        .http
-        .get(format!("{}/v1/products", app.url))
-        .send()
-        .await
-        .unwrap();
+    let no_key = app.http.get(format!("{}/v1/products", app.url)).send().await.unwrap();
     assert_error(no_key, 401, "unauthorized").await;
     assert_eq!(
         app.get(&format!("/v1/products/{id}"), &reader)
@@ -858,25 +730,14 @@ async fn catalog_routes_need_keys_and_scopes_and_stay_in_their_store() {
     let other = app.create_store().await;
     for key in [&store.live_key, &other.test_key] {
         assert_error(
-            app.get(&format!("/v1/products/{id}"), key)
-                .send()
-                .await
-                .unwrap(),
+            app.get(&format!("/v1/products/{id}"), key).send().await.unwrap(),
             404,
             "not_found",
         )
         .await;
+        assert_error(app.get("/v1/products/mug", key).send().await.unwrap(), 404, "not_found").await;
         assert_error(
-            app.get("/v1/products/mug", key).send().await.unwrap(),
-            404,
-            "not_found",
-        )
-        .await;
-        assert_error(
-            app.delete(&format!("/v1/products/{id}"), key)
-                .send()
-                .await
-                .unwrap(),
+            app.delete(&format!("/v1/products/{id}"), key).send().await.unwrap(),
             404,
             "not_found",
         )
@@ -891,9 +752,7 @@ async fn catalog_routes_need_keys_and_scopes_and_stay_in_their_store() {
             .unwrap();
         assert_error(patch, 404, "not_found").await;
         assert!(ids(&json_of(app.get("/v1/products", key).send().await.unwrap()).await).is_empty());
-        assert!(
-            ids(&json_of(app.get("/v1/search?q=mug", key).send().await.unwrap()).await).is_empty()
-        );
+        assert!(ids(&json_of(app.get("/v1/search?q=mug", key).send().await.unwrap()).await).is_empty());
     }
     assert_eq!(
         app.get(&format!("/v1/products/{id}"), &store.test_key)
@@ -903,4 +762,197 @@ async fn catalog_routes_need_keys_and_scopes_and_stay_in_their_store() {
             .status(),
         200
     );
+}
+
+#[tokio::test]
+async fn options_and_variants_with_unique_skus_and_combinations() {
+    let (app, store) = setup().await;
+    let key = &store.test_key;
+    let mut body = mug("Tee", "TEE", 2000);
+    body["options"] = json!([{"name": "Size", "values": ["S", "M"]}]);
+    let product = create(&app, key, &body).await;
+    let id = product["id"].as_str().unwrap().to_owned();
+    let url = |path: &str| format!("/v1/products/{id}{path}");
+
+    let with_color = app
+        .post(
+            &url("/options"),
+            key,
+            &json!({"name": "Color", "values": ["Red", "Blue"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_color.status(), 201);
+    assert_eq!(json_of(with_color).await["data"]["options"][1]["name"], "Color");
+    let duplicate_option = app
+        .post(&url("/options"), key, &json!({"name": "Color", "values": ["Green"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(duplicate_option, 409, "conflict").await;
+
+    let first = json!({"sku": "TEE-M-BLUE", "price": {"amount": 2500, "currency": "USD"}, "option_values": {"Size": "M", "Color": "Blue"}});
+    let created = app.post(&url("/variants"), key, &first).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let variant = json_of(created).await["data"].clone();
+    let variant_id = variant["id"].as_str().unwrap().to_owned();
+    assert!(variant_id.starts_with("var_"));
+
+    let same_values = json!({"option_values": {"Size": "M", "Color": "Blue"}});
+    assert_error(
+        app.post(&url("/variants"), key, &same_values).send().await.unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
+    let product_sku = json!({"sku": "TEE", "option_values": {"Size": "S", "Color": "Red"}});
+    assert_error(
+        app.post(&url("/variants"), key, &product_sku).send().await.unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_error(
+        app.post("/v1/products", key, &mug("Other", "TEE-M-BLUE", 1))
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
+    let bad = json!({"price": {"amount": 1, "currency": "EUR"}, "option_values": {"Size": "XL"}});
+    let body = assert_error(
+        app.post(&url("/variants"), key, &bad).send().await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["option_values.Size", "option_values.Color", "price.currency"]);
+    let late_option = app
+        .post(&url("/options"), key, &json!({"name": "Fit", "values": ["Slim"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(late_option, 409, "conflict").await;
+
+    let generated = app
+        .post(&url("/variants/generate"), key, &json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(generated.status(), 201);
+    assert_eq!(json_of(generated).await["data"].as_array().unwrap().len(), 3);
+    let again = json_of(
+        app.post(&url("/variants/generate"), key, &json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(again["data"].as_array().unwrap().is_empty());
+    let listed = json_of(app.get(&url("/variants"), key).send().await.unwrap()).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 4);
+
+    let variant_url = format!("{}/v1/products/{id}/variants/{variant_id}", app.url);
+    let patched = app
+        .http
+        .patch(&variant_url)
+        .bearer_auth(key)
+        .header("if-match", "\"1\"")
+        .json(&json!({"sku": "TEE-MB", "price": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    assert_eq!(patched.headers()["etag"], "\"2\"");
+    let patched = json_of(patched).await;
+    assert_eq!(patched["data"]["sku"], "TEE-MB");
+    assert!(patched["data"].get("price").is_none());
+    let stale = app
+        .http
+        .patch(&variant_url)
+        .bearer_auth(key)
+        .header("if-match", "\"1\"")
+        .json(&json!({"sku": "X"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(stale, 412, "precondition_failed").await;
+    // The old SKU is free again, the new one is taken.
+    create(&app, key, &mug("Reuse", "TEE-M-BLUE", 1)).await;
+    assert_error(
+        app.post("/v1/products", key, &mug("Clash", "TEE-MB", 1))
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
+
+    let other = app.create_store().await;
+    assert_error(
+        app.get(&url("/variants"), &other.test_key).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.delete(&url(&format!("/variants/{variant_id}")), &other.test_key)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+
+    assert_eq!(
+        app.delete(&url(&format!("/variants/{variant_id}")), key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_error(
+        app.get(&url(&format!("/variants/{variant_id}")), key)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    // Deleting the product takes its variants along, and frees their SKUs and combinations.
+    assert_eq!(
+        app.delete(&format!("/v1/products/{id}"), key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    create(&app, key, &mug("Free again", "TEE-MB", 1)).await;
+    let types: Vec<String> = cartwheel_tests::events(&app, &store.id, "test")
+        .await
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
+    for expected in [
+        "variant.created",
+        "variant.updated",
+        "variant.deleted",
+        "product.deleted",
+    ] {
+        assert!(types.iter().any(|t| t == expected), "{expected} missing");
+    }
 }

@@ -18,19 +18,9 @@ async fn every_response_has_a_request_id_and_a_sane_one_is_kept() {
         .send()
         .await
         .unwrap();
-    assert!(response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .starts_with("req_"));
-    let response = app
-        .get("/v1/api-keys", "ck_test_nope")
-        .send()
-        .await
-        .unwrap();
-    assert!(response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .starts_with("req_"));
+    assert!(response.headers()["x-request-id"].to_str().unwrap().starts_with("req_"));
+    let response = app.get("/v1/api-keys", "ck_test_nope").send().await.unwrap();
+    assert!(response.headers()["x-request-id"].to_str().unwrap().starts_with("req_"));
 }
 
 #[tokio::test]
@@ -41,11 +31,7 @@ async fn rate_limits_are_announced_and_enforced_per_key() {
     .await;
     let store = app.create_store().await;
     for expected_remaining in (0..5).rev() {
-        let response = app
-            .get("/v1/api-keys", &store.test_key)
-            .send()
-            .await
-            .unwrap();
+        let response = app.get("/v1/api-keys", &store.test_key).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["x-ratelimit-limit"], "5");
         // Fixed windows: a request can land in a new minute and find the window fresh again.
@@ -59,32 +45,20 @@ async fn rate_limits_are_announced_and_enforced_per_key() {
     }
     let mut limited = None;
     for _ in 0..6 {
-        let response = app
-            .get("/v1/api-keys", &store.test_key)
-            .send()
-            .await
-            .unwrap();
+        let response = app.get("/v1/api-keys", &store.test_key).send().await.unwrap();
         if response.status() == 429 {
             limited = Some(response);
             break;
         }
     }
     let response = limited.expect("a 429 after the limit");
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after));
     assert_eq!(response.headers()["x-ratelimit-remaining"], "0");
     assert_error(response, 429, "rate_limited").await;
     // Another key of the same store has its own window.
     assert_eq!(
-        app.get("/v1/api-keys", &store.live_key)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get("/v1/api-keys", &store.live_key).send().await.unwrap().status(),
         200
     );
 }
@@ -112,10 +86,7 @@ async fn a_repeated_post_replays_the_first_response() {
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let again: Value = again.json().await.unwrap();
-    assert_eq!(
-        first, again,
-        "the replay is the first response, secret included"
-    );
+    assert_eq!(first, again, "the replay is the first response, secret included");
 
     let listed: Value = app
         .get("/v1/api-keys?limit=100", &store.test_key)
@@ -159,10 +130,7 @@ async fn concurrent_repeats_create_one_resource() {
         .map(|r| r.as_ref().unwrap().status().as_u16())
         .collect();
     assert!(statuses.contains(&201), "{statuses:?}");
-    assert!(
-        statuses.iter().all(|s| *s == 201 || *s == 409),
-        "{statuses:?}"
-    );
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
     let listed: Value = app
         .get("/v1/api-keys?limit=100", &store.test_key)
         .send()
@@ -208,15 +176,10 @@ async fn bodies_over_one_megabyte_are_413() {
     let app = spawn_app().await;
     let store = app.create_store().await;
     let huge = json!({"name": "x".repeat(1024 * 1024), "scopes": ["read_only"]});
-    let response = app
-        .post("/v1/api-keys", &store.test_key, &huge)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post("/v1/api-keys", &store.test_key, &huge).send().await.unwrap();
     assert_error(response, 413, "payload_too_large").await;
     // Also when the client streams without declaring a length.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        vec![Ok(vec![b' '; 700 * 1024]), Ok(vec![b' '; 700 * 1024])];
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(vec![b' '; 700 * 1024]), Ok(vec![b' '; 700 * 1024])];
     let stream = reqwest::Body::wrap_stream(futures_stream(chunks));
     let response = app
         .http
@@ -261,11 +224,7 @@ async fn malformed_and_invalid_bodies_are_400_and_422() {
         .unwrap();
     assert_error(not_json, 400, "bad_request").await;
     let wrong_type = app
-        .post(
-            "/v1/api-keys",
-            &store.test_key,
-            &json!({"name": 5, "scopes": []}),
-        )
+        .post("/v1/api-keys", &store.test_key, &json!({"name": 5, "scopes": []}))
         .send()
         .await
         .unwrap();

@@ -8,12 +8,7 @@ use serde_json::Value;
 use serde_yaml::Value as Yaml;
 
 fn repo_file(path: &str) -> String {
-    std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(path),
-    )
-    .unwrap()
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)).unwrap()
 }
 
 #[tokio::test]
@@ -50,12 +45,7 @@ async fn the_served_document_lists_every_route_with_errors() {
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
 
-    let page = app
-        .http
-        .get(format!("{}/v1/docs", app.url))
-        .send()
-        .await
-        .unwrap();
+    let page = app.http.get(format!("{}/v1/docs", app.url)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("/v1/openapi.json"));
 }
@@ -90,14 +80,7 @@ fn the_template_declares_the_table_the_stack_creates() {
     let table = &template["Resources"]["Table"]["Properties"];
     let keys = |schema: &Yaml| -> (String, String) {
         let elements = schema.as_sequence().unwrap();
-        let of = |kind: &str| {
-            text(
-                &elements
-                    .iter()
-                    .find(|e| text(&e["KeyType"]) == kind)
-                    .unwrap()["AttributeName"],
-            )
-        };
+        let of = |kind: &str| text(&elements.iter().find(|e| text(&e["KeyType"]) == kind).unwrap()["AttributeName"]);
         (of("HASH"), of("RANGE"))
     };
     for (index, hash, range) in KEY_SCHEMA {
@@ -119,14 +102,8 @@ fn the_template_declares_the_table_the_stack_creates() {
         table["GlobalSecondaryIndexes"].as_sequence().unwrap().len(),
         KEY_SCHEMA.len() - 1
     );
-    assert_eq!(
-        text(&table["TimeToLiveSpecification"]["AttributeName"]),
-        TTL_ATTRIBUTE
-    );
-    assert_eq!(
-        text(&table["StreamSpecification"]["StreamViewType"]),
-        STREAM_VIEW
-    );
+    assert_eq!(text(&table["TimeToLiveSpecification"]["AttributeName"]), TTL_ATTRIBUTE);
+    assert_eq!(text(&table["StreamSpecification"]["StreamViewType"]), STREAM_VIEW);
 }
 
 #[test]
@@ -143,10 +120,7 @@ fn the_template_declares_the_queues_and_rule_the_stack_creates() {
             text(&properties["VisibilityTimeout"]),
             queue.visibility_timeout.to_string()
         );
-        assert_eq!(
-            text(&properties["MessageRetentionPeriod"]),
-            queue.retention.to_string()
-        );
+        assert_eq!(text(&properties["MessageRetentionPeriod"]), queue.retention.to_string());
         assert_eq!(
             text(&properties["RedrivePolicy"]["maxReceiveCount"]),
             queue.max_receive_count.to_string()

@@ -12,12 +12,7 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn health_reports_a_reachable_database() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .get(format!("{}/v1/health", app.url))
-        .send()
-        .await
-        .unwrap();
+    let response = app.http.get(format!("{}/v1/health", app.url)).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("x-request-id").is_some());
     let body: Value = response.json().await.unwrap();
@@ -29,10 +24,7 @@ async fn unknown_routes_get_the_error_body() {
     let app = spawn_app().await;
     let store = app.create_store().await;
     assert_error(
-        app.get("/v1/nothing-here", &store.test_key)
-            .send()
-            .await
-            .unwrap(),
+        app.get("/v1/nothing-here", &store.test_key).send().await.unwrap(),
         404,
         "not_found",
     )
@@ -59,10 +51,7 @@ impl Stack {
 
     fn port(&self) -> String {
         let env = std::fs::read_to_string(self.0.join("env")).unwrap();
-        let line = env
-            .lines()
-            .find(|l| l.contains("CARTWHEEL_DYNAMODB_PORT="))
-            .unwrap();
+        let line = env.lines().find(|l| l.contains("CARTWHEEL_DYNAMODB_PORT=")).unwrap();
         line.rsplit('=').next().unwrap().trim().to_owned()
     }
 

@@ -81,9 +81,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
 /// Serves `router` on a free loopback port.
 pub async fn serve(router: axum::Router, state: AppState) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let url = format!("http://{}", listener.local_addr().expect("bound address"));
     tokio::spawn(async move { axum::serve(listener, router).await });
     TestApp {
@@ -95,9 +93,7 @@ pub async fn serve(router: axum::Router, state: AppState) -> TestApp {
 
 impl TestApp {
     pub fn get(&self, path: &str, key: &str) -> reqwest::RequestBuilder {
-        self.http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(key)
+        self.http.get(format!("{}{path}", self.url)).bearer_auth(key)
     }
 
     pub fn post(&self, path: &str, key: &str, body: &Value) -> reqwest::RequestBuilder {
@@ -108,18 +104,12 @@ impl TestApp {
     }
 
     pub fn delete(&self, path: &str, key: &str) -> reqwest::RequestBuilder {
-        self.http
-            .delete(format!("{}{path}", self.url))
-            .bearer_auth(key)
+        self.http.delete(format!("{}{path}", self.url)).bearer_auth(key)
     }
 
     pub async fn create_store(&self) -> TestStore {
         let response = self
-            .post(
-                "/v1/platform/stores",
-                PLATFORM_KEY,
-                &json!({"name": "Test store"}),
-            )
+            .post("/v1/platform/stores", PLATFORM_KEY, &json!({"name": "Test store"}))
             .send()
             .await
             .expect("request");
@@ -139,11 +129,7 @@ impl TestApp {
     /// Creates a key with `scopes` using `key`; returns (id, secret).
     pub async fn create_key(&self, key: &str, scopes: &[&str]) -> (String, String) {
         let response = self
-            .post(
-                "/v1/api-keys",
-                key,
-                &json!({"name": "test key", "scopes": scopes}),
-            )
+            .post("/v1/api-keys", key, &json!({"name": "test key", "scopes": scopes}))
             .send()
             .await
             .expect("request");
@@ -168,9 +154,7 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert_eq!(body["error"]["code"], code, "{body}");
     assert_eq!(body["error"]["status"], status, "{body}");
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
+        body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{body}"
     );
     assert_eq!(

@@ -35,10 +35,7 @@ pub struct PlatformKeyError {
 
 impl AdminState {
     /// Reads the platform admin key from Secrets Manager, once per cold start.
-    pub async fn load(
-        app: AppState,
-        sdk: &aws_config::SdkConfig,
-    ) -> Result<Self, PlatformKeyError> {
+    pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> Result<Self, PlatformKeyError> {
         let secret = &app.config.platform_key_secret;
         let client = aws_sdk_secretsmanager::Client::new(sdk);
         let error = |cause: String| PlatformKeyError {
@@ -50,9 +47,7 @@ impl AdminState {
             .secret_id(secret)
             .send()
             .await
-            .map_err(|e| {
-                error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(|e| error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
         let key = value
             .secret_string()
             .filter(|k| !k.trim().is_empty())
@@ -149,13 +144,8 @@ async fn list_api_keys(
 ) -> Result<axum::Json<ListOut<ApiKeyOut>>, ApiError> {
     tenant.require(Scope::ApiKeysManage)?;
     let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
-    let keys = state
-        .db
-        .list_api_keys(tenant.store_id, tenant.mode, &page)
-        .await?;
-    Ok(axum::Json(
-        keys.into_list(|record| ApiKeyOut::from(&record)),
-    ))
+    let keys = state.db.list_api_keys(tenant.store_id, tenant.mode, &page).await?;
+    Ok(axum::Json(keys.into_list(|record| ApiKeyOut::from(&record))))
 }
 
 fn key_id(id: &str) -> Result<KeyId, ApiError> {
@@ -180,10 +170,7 @@ async fn get_api_key(
     Path(id): Path<String>,
 ) -> Result<axum::Json<DataOut<ApiKeyOut>>, ApiError> {
     tenant.require(Scope::ApiKeysManage)?;
-    let record = state
-        .db
-        .get_api_key(tenant.store_id, tenant.mode, key_id(&id)?)
-        .await?;
+    let record = state.db.get_api_key(tenant.store_id, tenant.mode, key_id(&id)?).await?;
     let record = record.ok_or_else(|| ApiError::not_found("API key"))?;
     Ok(axum::Json(DataOut::new(ApiKeyOut::from(&record))))
 }

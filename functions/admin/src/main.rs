@@ -7,7 +7,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     http::init_tracing();
     let (state, sdk) = AppState::from_env().await?;
     let admin = AdminState::load(state.clone(), &sdk).await?;
-    let routes =
-        axum::Router::from(routes().with_state(admin)).route("/v1/openapi.json", get(openapi_json));
+    let routes = axum::Router::from(routes().with_state(admin)).route("/v1/openapi.json", get(openapi_json));
     http::run(routes, state).await
 }

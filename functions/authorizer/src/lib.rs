@@ -8,9 +8,7 @@
 
 use std::collections::HashMap;
 
-use aws_lambda_events::apigw::{
-    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
-};
+use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
 use cartwheel::apikeys;
 use cartwheel::{ApiError, Db, Tenant};
 use http::{header, HeaderMap};
@@ -43,8 +41,7 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<Tenant>, Ap
 pub async fn handle(
     db: &Db,
     event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
-) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse<HashMap<String, Value>>, lambda_runtime::Error>
-{
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse<HashMap<String, Value>>, lambda_runtime::Error> {
     let tenant = match presented_key(&event.payload.headers) {
         Some(key) => authenticate(db, key).await.map_err(|error| {
             // Logged with its cause; API Gateway answers 500 and the client may retry.
@@ -69,10 +66,7 @@ mod tests {
         assert_eq!(presented_key(&headers), None);
         headers.insert(header::AUTHORIZATION, "Bearer ck_test_abc".parse().unwrap());
         assert_eq!(presented_key(&headers), Some("ck_test_abc"));
-        headers.insert(
-            header::AUTHORIZATION,
-            "bearer  ck_test_abc ".parse().unwrap(),
-        );
+        headers.insert(header::AUTHORIZATION, "bearer  ck_test_abc ".parse().unwrap());
         assert_eq!(presented_key(&headers), Some("ck_test_abc"));
         headers.insert(header::AUTHORIZATION, "Basic dXNlcjpwYXNz".parse().unwrap());
         assert_eq!(presented_key(&headers), None);

@@ -6,9 +6,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use bytes::Bytes;
 use cartwheel::catalog::products::{Action, Product, ProductIn, ProductListParams, ProductPatch};
-use cartwheel::catalog::taxonomy::{
-    Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch,
-};
+use cartwheel::catalog::taxonomy::{Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch};
+use cartwheel::catalog::variants::{OptionIn, Variant, VariantIn, VariantPatch};
 use cartwheel::catalog::{self, SearchOut, SearchParams, SuggestParams, Suggestion};
 use cartwheel::db::tenant_prefix;
 use cartwheel::error::ErrorBody;
@@ -30,6 +29,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_product, delete_product))
         .routes(routes!(act_on_product))
         .routes(routes!(add_product_category, remove_product_category))
+        .routes(routes!(add_option))
+        .routes(routes!(create_variant, list_variants))
+        .routes(routes!(generate_variants))
+        .routes(routes!(get_variant, update_variant, delete_variant))
         .routes(routes!(create_category, list_categories))
         .routes(routes!(get_category, update_category, delete_category))
         .routes(routes!(create_brand, list_brands))
@@ -75,9 +78,7 @@ async fn list_products(
     Query(params): Query<ProductListParams>,
 ) -> Result<axum::Json<ListOut<Product>>> {
     tenant.require(Scope::ProductsRead)?;
-    Ok(axum::Json(
-        catalog::list_products(&state.db, &tenant, &params).await?,
-    ))
+    Ok(axum::Json(catalog::list_products(&state.db, &tenant, &params).await?))
 }
 
 /// Get a product by id or slug
@@ -199,8 +200,7 @@ async fn act_on_product(
     } else {
         parse_json(&body)?
     };
-    let product =
-        catalog::act_on_product(&state.db, &tenant, &id, action, input.reason, if_match).await?;
+    let product = catalog::act_on_product(&state.db, &tenant, &id, action, input.reason, if_match).await?;
     Ok(tagged_product(StatusCode::OK, product))
 }
 
@@ -240,6 +240,156 @@ async fn remove_product_category(
         StatusCode::OK,
         catalog::set_product_category(&state.db, &tenant, &id, &category, false).await?,
     ))
+}
+
+/// Add an option to a product
+///
+/// `{"name": "Size", "values": ["S", "M", "L"]}`; at most 3 options, and only while the product has no variants.
+#[utoipa::path(post, path = "/v1/products/{id}/options", tag = "variants", request_body = OptionIn,
+    params(("id" = String, Path, description = "`prod_…`")),
+    responses(
+        (status = 201, description = "The product with its new option", body = DataOut<Product>),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 409, description = "The option exists, or the product has variants", body = ErrorBody),
+    ))]
+async fn add_option(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    Json(input): Json<OptionIn>,
+) -> Result<Tagged<Product>> {
+    tenant.require(Scope::ProductsWrite)?;
+    Ok(tagged_product(
+        StatusCode::CREATED,
+        catalog::add_option(&state.db, &tenant, &id, input).await?,
+    ))
+}
+
+fn tagged_variant(status: StatusCode, variant: Variant) -> Tagged<Variant> {
+    let version = variant.version;
+    Tagged(status, variant, version)
+}
+
+/// Create a variant
+///
+/// One value for each of the product's options; its own SKU (unique across products and variants) and,
+/// optionally, its own price in the product's currency.
+#[utoipa::path(post, path = "/v1/products/{id}/variants", tag = "variants", request_body = VariantIn,
+    params(("id" = String, Path, description = "`prod_…`"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses(
+        (status = 201, description = "The variant", body = DataOut<Variant>),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 409, description = "SKU used, or these option values taken", body = ErrorBody),
+    ))]
+async fn create_variant(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    Json(input): Json<VariantIn>,
+) -> Result<Tagged<Variant>> {
+    tenant.require(Scope::ProductsWrite)?;
+    Ok(tagged_variant(
+        StatusCode::CREATED,
+        catalog::create_variant(&state.db, &tenant, &id, input).await?,
+    ))
+}
+
+/// List a product's variants
+#[utoipa::path(get, path = "/v1/products/{id}/variants", tag = "variants",
+    params(("id" = String, Path, description = "`prod_…`")),
+    responses(
+        (status = 200, description = "All its variants (at most 100), oldest first", body = DataOut<Vec<Variant>>),
+        (status = 404, description = "No such product", body = ErrorBody),
+    ))]
+async fn list_variants(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<Vec<Variant>>>> {
+    tenant.require(Scope::ProductsRead)?;
+    Ok(axum::Json(DataOut::new(
+        catalog::list_variants(&state.db, &tenant, &id).await?,
+    )))
+}
+
+/// Generate the missing variants
+///
+/// Creates one variant for every combination of option values that has none yet (the cartesian product of the
+/// options, skipping existing ones), without SKU or price override.
+#[utoipa::path(post, path = "/v1/products/{id}/variants/generate", tag = "variants",
+    params(("id" = String, Path, description = "`prod_…`")),
+    responses(
+        (status = 201, description = "The variants created (possibly none)", body = DataOut<Vec<Variant>>),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 409, description = "No options, or over 100 variants", body = ErrorBody),
+    ))]
+async fn generate_variants(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, axum::Json<DataOut<Vec<Variant>>>)> {
+    tenant.require(Scope::ProductsWrite)?;
+    let created = catalog::generate_variants(&state.db, &tenant, &id).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(created))))
+}
+
+/// Get a variant
+#[utoipa::path(get, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants",
+    params(("id" = String, Path), ("variant_id" = String, Path)),
+    responses(
+        (status = 200, description = "The variant", body = DataOut<Variant>),
+        (status = 404, description = "No such product or variant", body = ErrorBody),
+    ))]
+async fn get_variant(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path((id, variant)): Path<(String, String)>,
+) -> Result<Tagged<Variant>> {
+    tenant.require(Scope::ProductsRead)?;
+    Ok(tagged_variant(
+        StatusCode::OK,
+        catalog::get_variant(&state.db, &tenant, &id, &variant).await?,
+    ))
+}
+
+/// Update a variant's SKU or price
+#[utoipa::path(patch, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants", request_body = VariantPatch,
+    params(("id" = String, Path), ("variant_id" = String, Path),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The variant", body = DataOut<Variant>),
+        (status = 404, description = "No such product or variant", body = ErrorBody),
+        (status = 409, description = "SKU used", body = ErrorBody),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_variant(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path((id, variant)): Path<(String, String)>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<VariantPatch>,
+) -> Result<Tagged<Variant>> {
+    tenant.require(Scope::ProductsWrite)?;
+    let variant = catalog::update_variant(&state.db, &tenant, &id, &variant, patch, if_match).await?;
+    Ok(tagged_variant(StatusCode::OK, variant))
+}
+
+/// Delete a variant
+#[utoipa::path(delete, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants",
+    params(("id" = String, Path), ("variant_id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such product or variant", body = ErrorBody),
+    ))]
+async fn delete_variant(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path((id, variant)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    tenant.require(Scope::ProductsWrite)?;
+    catalog::delete_variant(&state.db, &tenant, &id, &variant).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Create a category
@@ -325,11 +475,7 @@ async fn update_category(
         (status = 404, description = "No such category", body = ErrorBody),
         (status = 409, description = "Still has products or subcategories", body = ErrorBody),
     ))]
-async fn delete_category(
-    State(state): State<AppState>,
-    tenant: Tenant,
-    Path(id): Path<String>,
-) -> Result<StatusCode> {
+async fn delete_category(State(state): State<AppState>, tenant: Tenant, Path(id): Path<String>) -> Result<StatusCode> {
     tenant.require(Scope::ProductsWrite)?;
     catalog::delete_category(&state.db, &tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -375,11 +521,7 @@ async fn list_brands(
         (status = 200, description = "The brand", body = DataOut<Brand>),
         (status = 404, description = "No such brand", body = ErrorBody),
     ))]
-async fn get_brand(
-    State(state): State<AppState>,
-    tenant: Tenant,
-    Path(id): Path<String>,
-) -> Result<Tagged<Brand>> {
+async fn get_brand(State(state): State<AppState>, tenant: Tenant, Path(id): Path<String>) -> Result<Tagged<Brand>> {
     tenant.require(Scope::ProductsRead)?;
     let brand = catalog::get_brand(&state.db, &tenant, &id).await?;
     let version = brand.version;
@@ -437,9 +579,7 @@ async fn search(
     Query(params): Query<SearchParams>,
 ) -> Result<axum::Json<SearchOut>> {
     tenant.require(Scope::ProductsRead)?;
-    Ok(axum::Json(
-        catalog::search_products(&state.db, &tenant, params).await?,
-    ))
+    Ok(axum::Json(catalog::search_products(&state.db, &tenant, params).await?))
 }
 
 /// Suggest product names

@@ -16,9 +16,7 @@ use axum::Router;
 use cartwheel::http::{conventions, with_request_id, AppState};
 use cartwheel::{openapi, ApiError};
 use cartwheel_admin::AdminState;
-use lambda_http::aws_lambda_events::apigw::{
-    ApiGatewayRequestAuthorizer, ApiGatewayV2httpRequestContext,
-};
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayRequestAuthorizer, ApiGatewayV2httpRequestContext};
 use lambda_http::request::RequestContext;
 use utoipa::openapi::OpenApi;
 
@@ -38,12 +36,7 @@ impl PublicRoutes {
     pub fn from_document(doc: &OpenApi) -> Self {
         let routes = openapi::public_operations(doc)
             .into_iter()
-            .filter_map(|(method, path)| {
-                Some((
-                    method.parse().ok()?,
-                    path.split('/').map(str::to_owned).collect(),
-                ))
-            })
+            .filter_map(|(method, path)| Some((method.parse().ok()?, path.split('/').map(str::to_owned).collect())))
             .collect();
         Self(routes)
     }
@@ -74,8 +67,7 @@ async fn authorize(State(gate): State<Gate>, mut request: Request, next: Next) -
         return next.run(request).await;
     }
     let Some(key) = cartwheel_authorizer::presented_key(request.headers()) else {
-        return ApiError::Unauthorized("missing API key; send `Authorization: Bearer ck_…`")
-            .into_response();
+        return ApiError::Unauthorized("missing API key; send `Authorization: Bearer ck_…`").into_response();
     };
     let tenant = match cartwheel_authorizer::authenticate(&gate.state.db, key).await {
         Ok(Some(tenant)) => tenant,
@@ -86,9 +78,7 @@ async fn authorize(State(gate): State<Gate>, mut request: Request, next: Next) -
     authorizer.fields = tenant.to_context();
     let mut context = ApiGatewayV2httpRequestContext::default();
     context.authorizer = Some(authorizer);
-    request
-        .extensions_mut()
-        .insert(RequestContext::ApiGatewayV2(context));
+    request.extensions_mut().insert(RequestContext::ApiGatewayV2(context));
     next.run(request).await
 }
 
@@ -117,10 +107,7 @@ async fn docs_page() -> Html<&'static str> {
     Html(DOCS_PAGE)
 }
 
-async fn docs_asset(
-    State(DocsAssets(dir)): State<DocsAssets>,
-    Path(file): Path<String>,
-) -> Response {
+async fn docs_asset(State(DocsAssets(dir)): State<DocsAssets>, Path(file): Path<String>) -> Response {
     let content_type = match file.as_str() {
         "swagger-ui.css" => "text/css",
         "swagger-ui-bundle.js" => "text/javascript",
@@ -147,9 +134,7 @@ pub fn router(state: AppState, admin: AdminState, docs_assets: Option<PathBuf>) 
         Router::from(cartwheel_catalog::routes().with_state(state.clone())),
     ]
     .into_iter()
-    .fold(Router::new(), |all, function| {
-        all.merge(conventions(function, &state))
-    });
+    .fold(Router::new(), |all, function| all.merge(conventions(function, &state)));
 
     let documentation = Router::new()
         .route(
@@ -177,11 +162,7 @@ pub fn router(state: AppState, admin: AdminState, docs_assets: Option<PathBuf>) 
 }
 
 /// Builds the gateway over the configured AWS endpoints: reads the platform key as the admin function does.
-pub async fn build(
-    state: AppState,
-    sdk: &SdkConfig,
-    docs_assets: Option<PathBuf>,
-) -> Result<Router, resources::Error> {
+pub async fn build(state: AppState, sdk: &SdkConfig, docs_assets: Option<PathBuf>) -> Result<Router, resources::Error> {
     let admin = AdminState::load(state.clone(), sdk).await?;
     Ok(router(state, admin, docs_assets))
 }

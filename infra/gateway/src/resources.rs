@@ -66,12 +66,7 @@ pub fn name(stage: &str, suffix: &str) -> String {
 pub type QueueUrls = HashMap<&'static str, String>;
 
 /// Creates the table, queues, bus, rule and platform-key secret unless they exist.
-pub async fn ensure(
-    config: &Config,
-    sdk: &SdkConfig,
-    db: &Db,
-    platform_key: &str,
-) -> Result<QueueUrls, Error> {
+pub async fn ensure(config: &Config, sdk: &SdkConfig, db: &Db, platform_key: &str) -> Result<QueueUrls, Error> {
     db.ensure_table().await?;
     let urls = ensure_queues(config, sdk).await?;
     ensure_bus_and_rule(config, sdk, &urls).await?;
@@ -100,10 +95,7 @@ async fn ensure_queues(config: &Config, sdk: &SdkConfig) -> Result<QueueUrls, Er
         let dlq = sqs
             .create_queue()
             .queue_name(name(&config.stage, queue.dlq_suffix))
-            .attributes(
-                QueueAttributeName::MessageRetentionPeriod,
-                DLQ_RETENTION.to_string(),
-            )
+            .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION.to_string())
             .send()
             .await?;
         let dlq_url = dlq.queue_url().ok_or("created DLQ has no URL")?.to_owned();
@@ -118,37 +110,22 @@ async fn ensure_queues(config: &Config, sdk: &SdkConfig) -> Result<QueueUrls, Er
                 QueueAttributeName::VisibilityTimeout,
                 queue.visibility_timeout.to_string(),
             )
-            .attributes(
-                QueueAttributeName::MessageRetentionPeriod,
-                queue.retention.to_string(),
-            )
+            .attributes(QueueAttributeName::MessageRetentionPeriod, queue.retention.to_string())
             .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
             .send()
             .await?;
         urls.insert(
             queue.logical_id,
-            created
-                .queue_url()
-                .ok_or("created queue has no URL")?
-                .to_owned(),
+            created.queue_url().ok_or("created queue has no URL")?.to_owned(),
         );
         urls.insert(queue.dlq_logical_id, dlq_url);
     }
     Ok(urls)
 }
 
-async fn ensure_bus_and_rule(
-    config: &Config,
-    sdk: &SdkConfig,
-    urls: &QueueUrls,
-) -> Result<(), Error> {
+async fn ensure_bus_and_rule(config: &Config, sdk: &SdkConfig, urls: &QueueUrls) -> Result<(), Error> {
     let events = aws_sdk_eventbridge::Client::new(sdk);
-    match events
-        .create_event_bus()
-        .name(&config.event_bus)
-        .send()
-        .await
-    {
+    match events.create_event_bus().name(&config.event_bus).send().await {
         Ok(_) => {}
         // Already there: a parallel test, or a restart.
         Err(error)
@@ -186,11 +163,7 @@ async fn ensure_bus_and_rule(
     Ok(())
 }
 
-async fn ensure_platform_key(
-    config: &Config,
-    sdk: &SdkConfig,
-    platform_key: &str,
-) -> Result<(), Error> {
+async fn ensure_platform_key(config: &Config, sdk: &SdkConfig, platform_key: &str) -> Result<(), Error> {
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
     let created = secrets
         .create_secret()

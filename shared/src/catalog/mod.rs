@@ -4,6 +4,7 @@
 pub mod products;
 pub mod taxonomy;
 pub mod text;
+pub mod variants;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,15 +12,16 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{tenant_prefix, Db, ProductConflict};
+use crate::db::{tenant_prefix, Db, ProductConflict, VariantConflict};
 use crate::error::ApiError;
 use crate::events::{Event, ResourceRef};
 use crate::http::pagination::{ListMeta, ListOut, PageParams, Pagination};
-use crate::ids::{BrandId, CategoryId, ProductId};
+use crate::ids::{BrandId, CategoryId, ProductId, VariantId};
 use crate::tenant::Tenant;
 use crate::time;
 use products::{Action, ListSource, Product, ProductIn, ProductListParams, ProductPatch};
 use taxonomy::{Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch};
+use variants::{OptionIn, Variant, VariantIn, VariantPatch};
 
 /// `Some(None)` for an explicit `null` (clear the field), `None` when the field is absent (keep it).
 pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -82,20 +84,21 @@ fn check_if_match(if_match: Option<u64>, version: u64) -> Result<(), ApiError> {
     }
 }
 
-fn product_conflict(
-    conflict: ProductConflict,
-    product: &Product,
-    if_match: Option<u64>,
-) -> ApiError {
+fn product_conflict(conflict: ProductConflict, product: &Product, if_match: Option<u64>) -> ApiError {
     match conflict {
-        ProductConflict::Slug => ApiError::conflict(format!("slug `{}` is already used by another product", product.slug)),
+        ProductConflict::Slug => {
+            ApiError::conflict(format!("slug `{}` is already used by another product", product.slug))
+        }
         ProductConflict::Sku => ApiError::conflict(format!(
             "SKU `{}` is already used by another product or variant",
             product.sku.as_deref().unwrap_or_default()
         )),
         ProductConflict::MissingCategory(id) => {
             let index = product.category_ids.iter().position(|c| *c == id).unwrap_or_default();
-            ApiError::invalid(format!("category_ids[{index}]"), format!("category {id} does not exist"))
+            ApiError::invalid(
+                format!("category_ids[{index}]"),
+                format!("category {id} does not exist"),
+            )
         }
         ProductConflict::MissingBrand(id) => ApiError::invalid("brand_id", format!("brand {id} does not exist")),
         ProductConflict::Stale if if_match.is_some() => {
@@ -111,11 +114,7 @@ fn product_conflict(
 
 // --- products ---------------------------------------------------------------------------------------------
 
-pub async fn create_product(
-    db: &Db,
-    tenant: &Tenant,
-    input: ProductIn,
-) -> Result<Product, ApiError> {
+pub async fn create_product(db: &Db, tenant: &Tenant, input: ProductIn) -> Result<Product, ApiError> {
     let (mut product, slug_generated) = input.into_product(ProductId::new(), &now())?;
     let base_slug = product.slug.clone();
     for attempt in 0..3 {
@@ -124,13 +123,8 @@ pub async fn create_product(
             Ok(()) => return Ok(product),
             // A slug made from the name clashed: keep the name's slug, made unique.
             Err(Ok(ProductConflict::Slug)) if slug_generated && attempt < 2 => {
-                let suffix = Alphanumeric
-                    .sample_string(&mut rand::rng(), 5)
-                    .to_lowercase();
-                product.slug = format!(
-                    "{}-{suffix}",
-                    &base_slug[..base_slug.len().min(text::MAX_SLUG_LEN - 6)]
-                );
+                let suffix = Alphanumeric.sample_string(&mut rand::rng(), 5).to_lowercase();
+                product.slug = format!("{}-{suffix}", &base_slug[..base_slug.len().min(text::MAX_SLUG_LEN - 6)]);
             }
             Err(Ok(conflict)) => return Err(product_conflict(conflict, &product, None)),
             Err(Err(error)) => return Err(error),
@@ -172,10 +166,7 @@ async fn save_product(
     extra: Option<Event>,
     if_match: Option<u64>,
 ) -> Result<Product, ApiError> {
-    match db
-        .put_product(tenant, Some(before), &after, event, extra)
-        .await
-    {
+    match db.put_product(tenant, Some(before), &after, event, extra).await {
         Ok(()) => Ok(after),
         Err(Ok(conflict)) => Err(product_conflict(conflict, &after, if_match)),
         Err(Err(error)) => Err(error),
@@ -199,19 +190,18 @@ pub async fn update_product(
     save_product(db, tenant, &before, after, updated, None, if_match).await
 }
 
-pub async fn delete_product(
-    db: &Db,
-    tenant: &Tenant,
-    id: &str,
-    if_match: Option<u64>,
-) -> Result<(), ApiError> {
+pub async fn delete_product(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
     let product = product_by_id(db, tenant, id).await?;
     check_if_match(if_match, product.version)?;
     let mut deleted = product.clone();
     deleted.version += 1;
     let event = product_event(tenant, "product.deleted", &deleted)?;
-    match db.delete_product(tenant, &product, event).await {
+    let variants = db.list_variants(tenant.store_id, tenant.mode, product.id).await?;
+    match db.delete_product(tenant, &product, &variants, event).await {
         Ok(()) => Ok(()),
+        Err(Ok(ProductConflict::TooLarge)) => Err(ApiError::conflict(
+            "the product has too many variants to delete in one step; delete some variants first",
+        )),
         Err(Ok(conflict)) => Err(product_conflict(conflict, &product, if_match)),
         Err(Err(error)) => Err(error),
     }
@@ -253,9 +243,7 @@ pub async fn set_product_category(
     category: &str,
     add: bool,
 ) -> Result<Product, ApiError> {
-    let category: CategoryId = category
-        .parse()
-        .map_err(|_| ApiError::not_found("category"))?;
+    let category: CategoryId = category.parse().map_err(|_| ApiError::not_found("category"))?;
     let product = product_by_id(db, tenant, id).await?;
     if add == product.category_ids.contains(&category) {
         return Ok(product);
@@ -265,11 +253,7 @@ pub async fn set_product_category(
 }
 
 /// One list page: reads the chosen index, then the products, keeping those every other filter accepts.
-pub async fn list_products(
-    db: &Db,
-    tenant: &Tenant,
-    params: &ProductListParams,
-) -> Result<ListOut<Product>, ApiError> {
+pub async fn list_products(db: &Db, tenant: &Tenant, params: &ProductListParams) -> Result<ListOut<Product>, ApiError> {
     let plan = params.plan()?;
     let prefix = tenant_prefix(tenant.store_id, tenant.mode);
     let mut page = PageParams {
@@ -284,10 +268,7 @@ pub async fn list_products(
             Some(id) => db.get_product(store, mode, id).await?,
             None => None,
         };
-        let data: Vec<Product> = found
-            .into_iter()
-            .filter(|p| plan.filter.matches(p))
-            .collect();
+        let data: Vec<Product> = found.into_iter().filter(|p| plan.filter.matches(p)).collect();
         return Ok(ListOut {
             data,
             meta: ListMeta {
@@ -362,9 +343,7 @@ pub async fn list_products(
 }
 
 fn unreachable_source() -> Result<(Vec<ProductId>, Option<String>), ApiError> {
-    Err(ApiError::internal(
-        "SKU lists are answered before the index loop",
-    ))
+    Err(ApiError::internal("SKU lists are answered before the index loop"))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -410,11 +389,7 @@ pub struct SearchOut {
     pub meta: SearchMeta,
 }
 
-pub async fn search_products(
-    db: &Db,
-    tenant: &Tenant,
-    params: SearchParams,
-) -> Result<SearchOut, ApiError> {
+pub async fn search_products(db: &Db, tenant: &Tenant, params: SearchParams) -> Result<SearchOut, ApiError> {
     let mut wanted = (false, false, false);
     for facet in params
         .facets
@@ -491,9 +466,7 @@ async fn count_facets(
                 *counts.entry(brand.to_string()).or_default() += 1;
             }
             if let Some(counts) = facets.status.as_mut() {
-                *counts
-                    .entry(product.status.as_str().to_owned())
-                    .or_default() += 1;
+                *counts.entry(product.status.as_str().to_owned()).or_default() += 1;
             }
         }
         counted += page.data.len();
@@ -524,20 +497,13 @@ pub struct Suggestion {
     pub product_id: ProductId,
 }
 
-pub async fn suggest_products(
-    db: &Db,
-    tenant: &Tenant,
-    params: SuggestParams,
-) -> Result<Vec<Suggestion>, ApiError> {
+pub async fn suggest_products(db: &Db, tenant: &Tenant, params: SuggestParams) -> Result<Vec<Suggestion>, ApiError> {
     let limit = params.limit.unwrap_or(10);
     if !(1..=50).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 50"));
     }
     let Some(prefix) = text::words(&params.prefix).next() else {
-        return Err(ApiError::invalid(
-            "prefix",
-            "must contain a letter or digit",
-        ));
+        return Err(ApiError::invalid("prefix", "must contain a letter or digit"));
     };
     // A product can match through several tokens: read a few more and keep each product once.
     let found = db
@@ -552,14 +518,169 @@ pub async fn suggest_products(
         .collect())
 }
 
+// --- options and variants -------------------------------------------------------------------------------
+
+/// Variants created by one transaction of `generate` (each is 2 or 3 items and an event).
+const VARIANTS_PER_WRITE: usize = 30;
+
+pub async fn add_option(db: &Db, tenant: &Tenant, product_id: &str, input: OptionIn) -> Result<Product, ApiError> {
+    let before = product_by_id(db, tenant, product_id).await?;
+    let has_variants = !db
+        .list_variants(tenant.store_id, tenant.mode, before.id)
+        .await?
+        .is_empty();
+    let after = variants::add_option(&before, input, has_variants, &now())?;
+    let updated = product_event(tenant, "product.updated", &after)?.with_changes(&["options"]);
+    save_product(db, tenant, &before, after, updated, None, None).await
+}
+
+fn variant_event(tenant: &Tenant, event_type: &str, variant: &Variant) -> Result<Event, ApiError> {
+    event(
+        tenant,
+        event_type,
+        "variant",
+        variant.id.to_string(),
+        variant.version,
+        variant,
+    )
+}
+
+fn variant_conflict(conflict: VariantConflict, variant: &Variant, if_match: Option<u64>) -> ApiError {
+    match conflict {
+        VariantConflict::Combination => ApiError::conflict("another variant of this product has these option values"),
+        VariantConflict::Sku => ApiError::conflict(format!(
+            "SKU `{}` is already used by another product or variant",
+            variant.sku.as_deref().unwrap_or_default()
+        )),
+        VariantConflict::Stale => stale(if_match, "variant"),
+    }
+}
+
+async fn variant_by_id(db: &Db, tenant: &Tenant, product: ProductId, id: &str) -> Result<Variant, ApiError> {
+    let id: VariantId = id.parse().map_err(|_| ApiError::not_found("variant"))?;
+    db.get_variant(tenant.store_id, tenant.mode, product, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("variant"))
+}
+
+pub async fn create_variant(db: &Db, tenant: &Tenant, product_id: &str, input: VariantIn) -> Result<Variant, ApiError> {
+    let product = product_by_id(db, tenant, product_id).await?;
+    let existing = db.list_variants(tenant.store_id, tenant.mode, product.id).await?;
+    if existing.len() >= variants::MAX_VARIANTS {
+        return Err(ApiError::conflict(format!(
+            "a product has at most {} variants",
+            variants::MAX_VARIANTS
+        )));
+    }
+    let variant = input.into_variant(&product, &now())?;
+    let created = variant_event(tenant, "variant.created", &variant)?;
+    match db
+        .create_variants(tenant, &product, std::slice::from_ref(&variant), created, Vec::new())
+        .await
+    {
+        Ok(()) => Ok(variant),
+        Err(Ok(VariantConflict::Stale)) => Err(ApiError::not_found("product")),
+        Err(Ok(conflict)) => Err(variant_conflict(conflict, &variant, None)),
+        Err(Err(error)) => Err(error),
+    }
+}
+
+/// Creates a variant for every combination of option values that has none yet.
+pub async fn generate_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Result<Vec<Variant>, ApiError> {
+    let product = product_by_id(db, tenant, product_id).await?;
+    if product.options.is_empty() {
+        return Err(ApiError::conflict(
+            "the product has no options to combine; add one first",
+        ));
+    }
+    let existing = db.list_variants(tenant.store_id, tenant.mode, product.id).await?;
+    let missing = variants::missing_combinations(&product, &existing);
+    if existing.len() + missing.len() > variants::MAX_VARIANTS {
+        return Err(ApiError::conflict(format!(
+            "{} more variants would exceed the limit of {} per product",
+            missing.len(),
+            variants::MAX_VARIANTS
+        )));
+    }
+    let now = now();
+    let created: Vec<Variant> = missing
+        .into_iter()
+        .map(|option_values| {
+            VariantIn {
+                sku: None,
+                price: None,
+                option_values,
+            }
+            .into_variant(&product, &now)
+        })
+        .collect::<Result<_, _>>()?;
+    for chunk in created.chunks(VARIANTS_PER_WRITE) {
+        let mut events = chunk
+            .iter()
+            .map(|v| variant_event(tenant, "variant.created", v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = events.remove(0);
+        match db.create_variants(tenant, &product, chunk, first, events).await {
+            Ok(()) => {}
+            // A concurrent request created one of these combinations: the others are still missing.
+            Err(Ok(VariantConflict::Combination)) => {
+                return Err(ApiError::conflict("variants were created meanwhile; generate again"))
+            }
+            Err(Ok(conflict)) => return Err(variant_conflict(conflict, &chunk[0], None)),
+            Err(Err(error)) => return Err(error),
+        }
+    }
+    Ok(created)
+}
+
+pub async fn list_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Result<Vec<Variant>, ApiError> {
+    let product = product_by_id(db, tenant, product_id).await?;
+    db.list_variants(tenant.store_id, tenant.mode, product.id).await
+}
+
+pub async fn get_variant(db: &Db, tenant: &Tenant, product_id: &str, id: &str) -> Result<Variant, ApiError> {
+    let product = product_by_id(db, tenant, product_id).await?;
+    variant_by_id(db, tenant, product.id, id).await
+}
+
+pub async fn update_variant(
+    db: &Db,
+    tenant: &Tenant,
+    product_id: &str,
+    id: &str,
+    patch: VariantPatch,
+    if_match: Option<u64>,
+) -> Result<Variant, ApiError> {
+    let product = product_by_id(db, tenant, product_id).await?;
+    let before = variant_by_id(db, tenant, product.id, id).await?;
+    check_if_match(if_match, before.version)?;
+    let after = patch.apply(&before, &product, &now())?;
+    if after == before {
+        return Ok(before);
+    }
+    let updated = variant_event(tenant, "variant.updated", &after)?;
+    match db.update_variant(tenant, &before, &after, updated).await {
+        Ok(()) => Ok(after),
+        Err(Ok(conflict)) => Err(variant_conflict(conflict, &after, if_match)),
+        Err(Err(error)) => Err(error),
+    }
+}
+
+pub async fn delete_variant(db: &Db, tenant: &Tenant, product_id: &str, id: &str) -> Result<(), ApiError> {
+    let product = product_by_id(db, tenant, product_id).await?;
+    let variant = variant_by_id(db, tenant, product.id, id).await?;
+    let deleted = variant_event(tenant, "variant.deleted", &variant)?;
+    match db.delete_variant(tenant, &product, &variant, deleted).await {
+        Ok(()) => Ok(()),
+        Err(Ok(conflict)) => Err(variant_conflict(conflict, &variant, None)),
+        Err(Err(error)) => Err(error),
+    }
+}
+
 // --- categories -------------------------------------------------------------------------------------------
 
 /// The ancestors of `category`, nearest first, at most [`taxonomy::MAX_DEPTH`].
-async fn ancestors(
-    db: &Db,
-    tenant: &Tenant,
-    category: &Category,
-) -> Result<Vec<CategoryId>, ApiError> {
+async fn ancestors(db: &Db, tenant: &Tenant, category: &Category) -> Result<Vec<CategoryId>, ApiError> {
     let mut chain = Vec::new();
     let mut parent = category.parent_id;
     while let Some(id) = parent {
@@ -590,21 +711,11 @@ async fn check_parent(db: &Db, tenant: &Tenant, category: &Category) -> Result<(
     let parent = db
         .get_category(tenant.store_id, tenant.mode, parent_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::invalid("parent_id", format!("category {parent_id} does not exist"))
-        })?;
-    taxonomy::check_move(
-        category.id,
-        parent_id,
-        &ancestors(db, tenant, &parent).await?,
-    )
+        .ok_or_else(|| ApiError::invalid("parent_id", format!("category {parent_id} does not exist")))?;
+    taxonomy::check_move(category.id, parent_id, &ancestors(db, tenant, &parent).await?)
 }
 
-fn category_event(
-    tenant: &Tenant,
-    event_type: &str,
-    category: &Category,
-) -> Result<Event, ApiError> {
+fn category_event(tenant: &Tenant, event_type: &str, category: &Category) -> Result<Event, ApiError> {
     event(
         tenant,
         event_type,
@@ -615,11 +726,7 @@ fn category_event(
     )
 }
 
-pub async fn create_category(
-    db: &Db,
-    tenant: &Tenant,
-    input: CategoryIn,
-) -> Result<Category, ApiError> {
+pub async fn create_category(db: &Db, tenant: &Tenant, input: CategoryIn) -> Result<Category, ApiError> {
     let category = input.into_category(CategoryId::new(), &now())?;
     check_parent(db, tenant, &category).await?;
     let created = category_event(tenant, "category.created", &category)?;
@@ -653,10 +760,7 @@ pub async fn update_category(
         check_parent(db, tenant, &after).await?;
     }
     let updated = category_event(tenant, "category.updated", &after)?;
-    if !db
-        .put_category(tenant, Some(&before), &after, updated)
-        .await?
-    {
+    if !db.put_category(tenant, Some(&before), &after, updated).await? {
         return Err(stale(if_match, "category"));
     }
     Ok(after)
@@ -664,9 +768,7 @@ pub async fn update_category(
 
 fn stale(if_match: Option<u64>, what: &str) -> ApiError {
     match if_match {
-        Some(_) => ApiError::PreconditionFailed(format!(
-            "the {what} changed since you read it; read it again"
-        )),
+        Some(_) => ApiError::PreconditionFailed(format!("the {what} changed since you read it; read it again")),
         None => ApiError::conflict(format!("the {what} was changed by another request; retry")),
     }
 }
@@ -698,25 +800,13 @@ async fn brand_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiErr
 }
 
 fn brand_event(tenant: &Tenant, event_type: &str, brand: &Brand) -> Result<Event, ApiError> {
-    event(
-        tenant,
-        event_type,
-        "brand",
-        brand.id.to_string(),
-        brand.version,
-        brand,
-    )
+    event(tenant, event_type, "brand", brand.id.to_string(), brand.version, brand)
 }
 
 pub async fn create_brand(db: &Db, tenant: &Tenant, input: BrandIn) -> Result<Brand, ApiError> {
     let brand = input.into_brand(BrandId::new(), &now())?;
-    db.put_brand(
-        tenant,
-        None,
-        &brand,
-        brand_event(tenant, "brand.created", &brand)?,
-    )
-    .await?;
+    db.put_brand(tenant, None, &brand, brand_event(tenant, "brand.created", &brand)?)
+        .await?;
     Ok(brand)
 }
 
@@ -760,11 +850,7 @@ pub async fn delete_brand(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiE
         )));
     }
     if !db
-        .delete_brand(
-            tenant,
-            &brand,
-            brand_event(tenant, "brand.deleted", &brand)?,
-        )
+        .delete_brand(tenant, &brand, brand_event(tenant, "brand.deleted", &brand)?)
         .await?
     {
         return Err(ApiError::conflict(

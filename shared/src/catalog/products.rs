@@ -131,6 +131,9 @@ pub struct Product {
     /// Why the product was recalled (status `recalled`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recall_reason: Option<String>,
+    /// Its options (`Size: S, M, L`), at most 3; each variant picks one value of each.
+    #[serde(default)]
+    pub options: Vec<ProductOption>,
     pub created_at: String,
     pub updated_at: String,
     /// Increases with every change; send it back as `If-Match` to update only what you read.
@@ -165,7 +168,23 @@ pub struct ProductIn {
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
     pub localized: BTreeMap<String, Localized>,
+    /// Options to start with; more can be added with `POST /v1/products/{id}/options`.
+    #[serde(default)]
+    pub options: Vec<ProductOption>,
 }
+
+/// A product option and its values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductOption {
+    #[schema(example = "Size")]
+    pub name: String,
+    #[schema(example = json!(["S", "M", "L"]))]
+    pub values: Vec<String>,
+}
+
+pub const MAX_OPTIONS: usize = 3;
+const MAX_OPTION_VALUES: usize = 50;
 
 /// A partial update: absent fields are kept, `null` clears an optional field.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -211,10 +230,7 @@ impl ProductIn {
         let status = self.status.unwrap_or(ProductStatus::Draft);
         let mut errors = Vec::new();
         if !matches!(status, ProductStatus::Draft | ProductStatus::Active) {
-            errors.push(FieldError::new(
-                "status",
-                "a new product is `draft` or `active`",
-            ));
+            errors.push(FieldError::new("status", "a new product is `draft` or `active`"));
         }
         let product = Product {
             id,
@@ -236,6 +252,7 @@ impl ProductIn {
             metadata: self.metadata,
             localized: self.localized,
             recall_reason: None,
+            options: self.options,
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
             version: 1,
@@ -250,11 +267,7 @@ impl ProductIn {
 
 impl ProductPatch {
     /// The product after the patch, validated, and the names of the fields that changed.
-    pub fn apply(
-        self,
-        before: &Product,
-        now: &str,
-    ) -> Result<(Product, Vec<&'static str>), ApiError> {
+    pub fn apply(self, before: &Product, now: &str) -> Result<(Product, Vec<&'static str>), ApiError> {
         let mut after = before.clone();
         macro_rules! set {
             ($($field:ident),*) => { $( if let Some(value) = self.$field { after.$field = value; } )* };
@@ -270,14 +283,7 @@ impl ProductPatch {
             brand_id,
             images
         );
-        set!(
-            weight_grams,
-            dimensions,
-            is_visible,
-            vendor_id,
-            metadata,
-            localized
-        );
+        set!(weight_grams, dimensions, is_visible, vendor_id, metadata, localized);
         if let Some(sku) = self.sku {
             after.sku = sku.map(|s| s.trim().to_owned());
         }
@@ -293,6 +299,12 @@ impl ProductPatch {
         }
         Ok((after, changed))
     }
+}
+
+pub(crate) const SKU_RULE: &str = "must be 1 to 64 of A-Z, a-z, 0-9, `-`, `_`, `.`, `/`";
+
+pub(crate) fn valid_sku(sku: &str) -> bool {
+    !sku.is_empty() && sku.len() <= MAX_SKU && sku.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
 }
 
 fn too_long(text: &str, max: usize) -> bool {
@@ -313,9 +325,7 @@ fn valid_locale(locale: &str) -> bool {
     parts.next().is_none()
         && (2..=3).contains(&language.len())
         && language.bytes().all(|b| b.is_ascii_lowercase())
-        && region.is_none_or(|r| {
-            (2..=4).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric())
-        })
+        && region.is_none_or(|r| (2..=4).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 impl Product {
@@ -344,21 +354,8 @@ impl Product {
             "description",
             "must be at most 20000 characters",
         );
-        check(
-            self.sku.as_deref().is_none_or(|s| {
-                !s.is_empty()
-                    && s.len() <= MAX_SKU
-                    && s.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
-            }),
-            "sku",
-            "must be 1 to 64 of A-Z, a-z, 0-9, `-`, `_`, `.`, `/`",
-        );
-        check(
-            self.price.amount >= 0,
-            "price.amount",
-            "must not be negative",
-        );
+        check(self.sku.as_deref().is_none_or(valid_sku), "sku", SKU_RULE);
+        check(self.price.amount >= 0, "price.amount", "must not be negative");
         if let Some(compare) = self.compare_at_price {
             check(
                 compare.currency == self.price.currency,
@@ -382,11 +379,7 @@ impl Product {
             "category_ids",
             "must not repeat a category",
         );
-        check(
-            self.images.len() <= MAX_IMAGES,
-            "images",
-            "at most 20 images",
-        );
+        check(self.images.len() <= MAX_IMAGES, "images", "at most 20 images");
         for (i, image) in self.images.iter().enumerate() {
             check(
                 valid_url(&image.url),
@@ -411,17 +404,11 @@ impl Product {
             "only physical products have dimensions",
         );
         check(
-            self.vendor_id
-                .as_deref()
-                .is_none_or(|v| !v.is_empty() && v.len() <= 64),
+            self.vendor_id.as_deref().is_none_or(|v| !v.is_empty() && v.len() <= 64),
             "vendor_id",
             "must be 1 to 64 characters",
         );
-        check(
-            self.metadata.len() <= MAX_METADATA,
-            "metadata",
-            "at most 50 keys",
-        );
+        check(self.metadata.len() <= MAX_METADATA, "metadata", "at most 50 keys");
         for (key, value) in &self.metadata {
             let ok = !key.is_empty() && key.len() <= 40 && value.len() <= 500;
             check(
@@ -430,11 +417,24 @@ impl Product {
                 "keys are 1 to 40 characters, values at most 500",
             );
         }
-        check(
-            self.localized.len() <= MAX_LOCALES,
-            "localized",
-            "at most 20 locales",
-        );
+        check(self.localized.len() <= MAX_LOCALES, "localized", "at most 20 locales");
+        check(self.options.len() <= MAX_OPTIONS, "options", "at most 3 options");
+        let names: BTreeSet<_> = self.options.iter().map(|o| o.name.as_str()).collect();
+        check(names.len() == self.options.len(), "options", "option names must differ");
+        for (i, option) in self.options.iter().enumerate() {
+            let name_ok = !option.name.trim().is_empty() && !too_long(&option.name, 50);
+            check(name_ok, &format!("options[{i}].name"), "must be 1 to 50 characters");
+            let values: BTreeSet<_> = option.values.iter().collect();
+            let values_ok = !option.values.is_empty()
+                && option.values.len() <= MAX_OPTION_VALUES
+                && values.len() == option.values.len()
+                && option.values.iter().all(|v| !v.trim().is_empty() && !too_long(v, 100));
+            check(
+                values_ok,
+                &format!("options[{i}].values"),
+                "1 to 50 distinct values of 1 to 100 characters",
+            );
+        }
         for (locale, texts) in &self.localized {
             check(
                 valid_locale(locale),
@@ -450,11 +450,7 @@ impl Product {
             let ok = lengths
                 .iter()
                 .all(|(text, max)| text.as_deref().is_none_or(|t| !too_long(t, *max)));
-            check(
-                ok,
-                &format!("localized.{locale}"),
-                "a localized text is too long",
-            );
+            check(ok, &format!("localized.{locale}"), "a localized text is too long");
         }
         errors
     }
@@ -469,7 +465,7 @@ impl Product {
             sku => "sku", price => "price", compare_at_price => "compare_at_price", category_ids => "category_ids",
             brand_id => "brand_id", images => "images", weight_grams => "weight_grams", dimensions => "dimensions",
             is_visible => "is_visible", vendor_id => "vendor_id", metadata => "metadata", localized => "localized",
-            recall_reason => "recall_reason");
+            recall_reason => "recall_reason", options => "options");
         changed
     }
 
@@ -561,12 +557,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [
-        Action::Publish,
-        Action::Archive,
-        Action::Discontinue,
-        Action::Recall,
-    ];
+    pub const ALL: [Action; 4] = [Action::Publish, Action::Archive, Action::Discontinue, Action::Recall];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -598,12 +589,7 @@ impl Action {
 }
 
 /// The product after `action`, or `409` naming the actions its status allows.
-pub fn transition(
-    before: &Product,
-    action: Action,
-    reason: Option<String>,
-    now: &str,
-) -> Result<Product, ApiError> {
+pub fn transition(before: &Product, action: Action, reason: Option<String>, now: &str) -> Result<Product, ApiError> {
     if !action.allowed_from(before.status) {
         let allowed: Vec<_> = Action::ALL
             .iter()
@@ -627,9 +613,8 @@ pub fn transition(
         let reason = reason
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty() && r.chars().count() <= 1000);
-        after.recall_reason = Some(reason.ok_or_else(|| {
-            ApiError::invalid("reason", "a recall needs a reason of 1 to 1000 characters")
-        })?);
+        after.recall_reason =
+            Some(reason.ok_or_else(|| ApiError::invalid("reason", "a recall needs a reason of 1 to 1000 characters"))?);
     }
     after.updated_at = now.to_owned();
     after.version = before.version + 1;
@@ -710,9 +695,7 @@ impl ListFilter {
         };
         self.status.is_none_or(|s| s == product.status)
             && self.kind.is_none_or(|k| k == product.kind)
-            && self
-                .category
-                .is_none_or(|c| product.category_ids.contains(&c))
+            && self.category.is_none_or(|c| product.category_ids.contains(&c))
             && self.brand.is_none_or(|b| product.brand_id == Some(b))
             && self.visible.is_none_or(|v| v == product.is_visible)
             && self
@@ -726,10 +709,8 @@ impl ListFilter {
 }
 
 fn parse_time_ms(field: &str, text: &str) -> Result<u64, ApiError> {
-    let at = crate::time::parse_rfc3339(text)
-        .ok_or_else(|| ApiError::invalid(field, "must be an RFC 3339 time"))?;
-    u64::try_from(at.unix_timestamp_nanos() / 1_000_000)
-        .map_err(|_| ApiError::invalid(field, "must be after 1970"))
+    let at = crate::time::parse_rfc3339(text).ok_or_else(|| ApiError::invalid(field, "must be an RFC 3339 time"))?;
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).map_err(|_| ApiError::invalid(field, "must be after 1970"))
 }
 
 pub fn parse_sort(sort: Option<&str>) -> Result<(SortField, bool), ApiError> {
@@ -741,12 +722,7 @@ pub fn parse_sort(sort: Option<&str>) -> Result<(SortField, bool), ApiError> {
         "created_at" => SortField::CreatedAt,
         "name" => SortField::Name,
         "price" => SortField::Price,
-        _ => {
-            return Err(ApiError::invalid(
-                "sort",
-                "sort by created_at, name or price",
-            ))
-        }
+        _ => return Err(ApiError::invalid("sort", "sort by created_at, name or price")),
     };
     let descending = match direction {
         "asc" => false,
@@ -774,18 +750,10 @@ impl ProductListParams {
             (None, None) => None,
             (from, to) => Some((
                 ProductId::bounds_at(from.unwrap_or(0)).0,
-                ProductId::bounds_at(
-                    to.unwrap_or((1u64 << 48) - 1)
-                        .saturating_sub(u64::from(to.is_some())),
-                )
-                .1,
+                ProductId::bounds_at(to.unwrap_or((1u64 << 48) - 1).saturating_sub(u64::from(to.is_some()))).1,
             )),
         };
-        let words: Vec<String> = self
-            .q
-            .as_deref()
-            .map(|q| text::words(q).collect())
-            .unwrap_or_default();
+        let words: Vec<String> = self.q.as_deref().map(|q| text::words(q).collect()).unwrap_or_default();
         let mut filter = ListFilter {
             status: self.status,
             kind: self.kind,
@@ -899,9 +867,7 @@ mod tests {
             alt: None,
             position: 0,
         }];
-        input
-            .localized
-            .insert("english".into(), Localized::default());
+        input.localized.insert("english".into(), Localized::default());
         let fields = fields(input.into_product(ProductId::new(), "t").unwrap_err());
         for expected in [
             "status",
@@ -913,10 +879,7 @@ mod tests {
             "weight_grams",
             "localized.english",
         ] {
-            assert!(
-                fields.iter().any(|f| f == expected),
-                "{expected} not in {fields:?}"
-            );
+            assert!(fields.iter().any(|f| f == expected), "{expected} not in {fields:?}");
         }
     }
 
@@ -925,17 +888,13 @@ mod tests {
         let mut input = input();
         input.compare_at_price = Some(Money::new(100, CurrencyCode::parse("USD").unwrap()));
         let fields = fields(input.into_product(ProductId::new(), "t").unwrap_err());
-        assert_eq!(
-            fields,
-            ["compare_at_price.currency", "compare_at_price.amount"]
-        );
+        assert_eq!(fields, ["compare_at_price.currency", "compare_at_price.amount"]);
     }
 
     #[test]
     fn patches_change_only_what_they_name() {
         let before = product();
-        let patch: ProductPatch =
-            serde_json::from_value(serde_json::json!({"name": "Big mug", "sku": null})).unwrap();
+        let patch: ProductPatch = serde_json::from_value(serde_json::json!({"name": "Big mug", "sku": null})).unwrap();
         let (after, changed) = patch.apply(&before, "later").unwrap();
         assert_eq!(changed, ["name", "sku"]);
         assert_eq!(after.slug, before.slug, "the slug is not regenerated");
@@ -944,10 +903,7 @@ mod tests {
         let (same, nothing) = ProductPatch::default().apply(&before, "later").unwrap();
         assert!(nothing.is_empty());
         assert_eq!(same, before);
-        assert!(
-            serde_json::from_value::<ProductPatch>(serde_json::json!({"status": "active"}))
-                .is_err()
-        );
+        assert!(serde_json::from_value::<ProductPatch>(serde_json::json!({"status": "active"})).is_err());
     }
 
     #[test]
@@ -957,10 +913,7 @@ mod tests {
         assert_eq!(active.status, ProductStatus::Active);
         match transition(&active, Action::Publish, None, "t") {
             Err(ApiError::Conflict { message, .. }) => {
-                assert!(
-                    message.contains("archive, discontinue, recall"),
-                    "{message}"
-                )
+                assert!(message.contains("archive, discontinue, recall"), "{message}")
             }
             other => panic!("expected a conflict, got {other:?}"),
         }
@@ -968,8 +921,7 @@ mod tests {
             transition(&active, Action::Recall, None, "t"),
             Err(ApiError::Validation(_))
         ));
-        let recalled =
-            transition(&active, Action::Recall, Some("lead in glaze".into()), "t").unwrap();
+        let recalled = transition(&active, Action::Recall, Some("lead in glaze".into()), "t").unwrap();
         assert_eq!(recalled.recall_reason.as_deref(), Some("lead in glaze"));
         match transition(&recalled, Action::Publish, None, "t") {
             Err(ApiError::Conflict { message, .. }) => {
@@ -1006,10 +958,7 @@ mod tests {
         ));
         let mut draft = product();
         draft.status = ProductStatus::Draft;
-        assert!(
-            !plan.filter.matches(&draft),
-            "the status filter still applies"
-        );
+        assert!(!plan.filter.matches(&draft), "the status filter still applies");
 
         let plan = ProductListParams {
             q: Some("Crè mu".into()),
@@ -1071,8 +1020,7 @@ mod tests {
         .plan()
         .unwrap();
         let ListSource::Index(IndexScan {
-            range: Some((from, _)),
-            ..
+            range: Some((from, _)), ..
         }) = plan.source
         else {
             panic!("expected a range")

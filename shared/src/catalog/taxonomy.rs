@@ -94,10 +94,7 @@ fn check_texts(name: &str, description: Option<&str>, errors: &mut Vec<FieldErro
         errors.push(FieldError::new("name", "must be 1 to 255 characters"));
     }
     if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION) {
-        errors.push(FieldError::new(
-            "description",
-            "must be at most 5000 characters",
-        ));
+        errors.push(FieldError::new("description", "must be at most 5000 characters"));
     }
 }
 
@@ -143,10 +140,7 @@ impl CategoryPatch {
         let mut errors = Vec::new();
         check_texts(&after.name, after.description.as_deref(), &mut errors);
         if after.parent_id == Some(before.id) {
-            errors.push(FieldError::new(
-                "parent_id",
-                "a category cannot be its own parent",
-            ));
+            errors.push(FieldError::new("parent_id", "a category cannot be its own parent"));
         }
         if after != *before {
             after.updated_at = now.to_owned();
@@ -157,9 +151,7 @@ impl CategoryPatch {
 }
 
 fn valid_logo(url: Option<&str>) -> bool {
-    url.is_none_or(|u| {
-        u.starts_with("https://") && u.len() <= 2048 && !u.contains(char::is_whitespace)
-    })
+    url.is_none_or(|u| u.starts_with("https://") && u.len() <= 2048 && !u.contains(char::is_whitespace))
 }
 
 impl BrandIn {
@@ -210,11 +202,7 @@ impl BrandPatch {
 
 /// Refuses a move that would put `category` under one of its own descendants. `ancestors` are the new parent's
 /// ancestors, nearest first, as read from storage (at most [`MAX_DEPTH`]).
-pub fn check_move(
-    category: CategoryId,
-    new_parent: CategoryId,
-    ancestors: &[CategoryId],
-) -> Result<(), ApiError> {
+pub fn check_move(category: CategoryId, new_parent: CategoryId, ancestors: &[CategoryId]) -> Result<(), ApiError> {
     if new_parent == category || ancestors.contains(&category) {
         return Err(ApiError::invalid(
             "parent_id",
@@ -231,11 +219,7 @@ pub fn check_move(
 }
 
 /// A patch that only edits a product's category list (the `POST/DELETE /products/{id}/categories/{cid}` routes).
-pub fn category_patch(
-    mut categories: Vec<CategoryId>,
-    category: CategoryId,
-    add: bool,
-) -> ProductPatch {
+pub fn category_patch(mut categories: Vec<CategoryId>, category: CategoryId, add: bool) -> ProductPatch {
     categories.retain(|c| *c != category);
     if add {
         categories.push(category);
@@ -292,13 +276,7 @@ mod tests {
         }
         .into_category(CategoryId::new(), "t")
         .unwrap();
-        assert_eq!(
-            CategoryPatch::default()
-                .apply(&category, "later")
-                .unwrap()
-                .version,
-            1
-        );
+        assert_eq!(CategoryPatch::default().apply(&category, "later").unwrap().version, 1);
         let renamed = CategoryPatch {
             name: Some("Cups".into()),
             ..Default::default()

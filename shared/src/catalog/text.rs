@@ -89,15 +89,7 @@ mod tests {
     #[test]
     fn slugs_are_checked() {
         assert!(is_slug("blue-mug-2"));
-        for bad in [
-            "",
-            "Blue",
-            "blue_mug",
-            "-blue",
-            "blue-",
-            "blue--mug",
-            &"a".repeat(101),
-        ] {
+        for bad in ["", "Blue", "blue_mug", "-blue", "blue-", "blue--mug", &"a".repeat(101)] {
             assert!(!is_slug(bad), "{bad}");
         }
     }
@@ -106,10 +98,7 @@ mod tests {
     fn tokens_cover_name_and_sku() {
         let tokens = tokens("Blue Café Mug", Some("MUG-BL-01"));
         for expected in ["blue", "cafe", "mug", "mugbl01", "bl", "01"] {
-            assert!(
-                tokens.contains(expected),
-                "{expected} missing from {tokens:?}"
-            );
+            assert!(tokens.contains(expected), "{expected} missing from {tokens:?}");
         }
         let many = super::tokens(
             &"word "

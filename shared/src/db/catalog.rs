@@ -7,14 +7,15 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::keys::{self, Key, PK, SK};
 use super::tx::MAX_STATE_ITEMS;
-use super::{from_item, item, n, s, tenant_prefix, Db, Item, TxError};
+use super::{from_item, item, n, s, tenant_prefix, Db, Item, TxError, WriteTx};
 use crate::catalog::products::{IndexScan, Product, SortField};
 use crate::catalog::taxonomy::{Brand, Category};
+use crate::catalog::variants::{self, Variant};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
 use crate::ids::StoreId;
-use crate::ids::{BrandId, CategoryId, ProductId};
+use crate::ids::{BrandId, CategoryId, ProductId, VariantId};
 use crate::tenant::{Mode, Tenant};
 
 /// Why a product write did not commit.
@@ -111,12 +112,7 @@ const ADD_PRODUCT: &str = "ADD product_count :delta";
 const EXISTS: &str = "attribute_exists(PK)";
 
 impl Db {
-    pub async fn get_product(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        id: ProductId,
-    ) -> Result<Option<Product>, ApiError> {
+    pub async fn get_product(&self, store: StoreId, mode: Mode, id: ProductId) -> Result<Option<Product>, ApiError> {
         self.get(keys::product(store, mode, id), false).await
     }
 
@@ -163,20 +159,13 @@ impl Db {
         let product_item = item(keys::product(store, mode, after.id), after).map_err(Err)?;
         tx = match before {
             None => tx.put_new(product_item),
-            Some(before) => tx.put_if(
-                product_item,
-                "version = :version",
-                version_is(before.version),
-            ),
+            Some(before) => tx.put_if(product_item, "version = :version", version_is(before.version)),
         };
         guards.push(Guard::Product);
 
         let old_slug = before.map(|b| b.slug.as_str());
         if old_slug != Some(after.slug.as_str()) {
-            tx = tx.put_new(guard_item(
-                keys::product_slug(store, mode, &after.slug),
-                after.id,
-            ));
+            tx = tx.put_new(guard_item(keys::product_slug(store, mode, &after.slug), after.id));
             guards.push(Guard::Slug);
             if let Some(old) = old_slug {
                 tx = tx.delete(keys::product_slug(store, mode, old));
@@ -195,14 +184,8 @@ impl Db {
             }
         }
 
-        let old_categories = before
-            .map(|b| b.category_ids.as_slice())
-            .unwrap_or_default();
-        for added in after
-            .category_ids
-            .iter()
-            .filter(|c| !old_categories.contains(c))
-        {
+        let old_categories = before.map(|b| b.category_ids.as_slice()).unwrap_or_default();
+        for added in after.category_ids.iter().filter(|c| !old_categories.contains(c)) {
             tx = tx.update(
                 keys::category(store, mode, *added),
                 ADD_PRODUCT,
@@ -212,10 +195,7 @@ impl Db {
             );
             guards.push(Guard::Category(*added));
         }
-        for removed in old_categories
-            .iter()
-            .filter(|c| !after.category_ids.contains(c))
-        {
+        for removed in old_categories.iter().filter(|c| !after.category_ids.contains(c)) {
             tx = tx.update(
                 keys::category(store, mode, *removed),
                 ADD_PRODUCT,
@@ -251,10 +231,7 @@ impl Db {
 
         let old_entries = before.map(|b| entries(store, mode, b)).unwrap_or_default();
         let new_entries = entries(store, mode, after);
-        for (key, _) in old_entries
-            .iter()
-            .filter(|(key, _)| !new_entries.contains_key(*key))
-        {
+        for (key, _) in old_entries.iter().filter(|(key, _)| !new_entries.contains_key(*key)) {
             tx = tx.delete(Key {
                 pk: key.0.clone(),
                 sk: key.1.clone(),
@@ -271,24 +248,24 @@ impl Db {
         }
         match tx.commit().await {
             Ok(()) => Ok(()),
-            Err(TxError::ConditionFailed(index)) => {
-                match guards.get(index).and_then(|g| g.conflict()) {
-                    Some(conflict) => Err(Ok(conflict)),
-                    None => Err(Err(ApiError::internal(format!(
-                        "unexpected condition failure at item {index}"
-                    )))),
-                }
-            }
+            Err(TxError::ConditionFailed(index)) => match guards.get(index).and_then(|g| g.conflict()) {
+                Some(conflict) => Err(Ok(conflict)),
+                None => Err(Err(ApiError::internal(format!(
+                    "unexpected condition failure at item {index}"
+                )))),
+            },
             Err(TxError::Conflict) => Err(Ok(ProductConflict::Stale)),
             Err(TxError::Other(error)) => Err(Err(error)),
         }
     }
 
-    /// Deletes a product, its guards and index entries, and gives back its category and brand counts.
+    /// Deletes a product with its variants, guards and index entries, and gives back its category and brand
+    /// counts.
     pub async fn delete_product(
         &self,
         tenant: &Tenant,
         product: &Product,
+        variants: &[Variant],
         event: Event,
     ) -> Result<(), Result<ProductConflict, ApiError>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
@@ -323,6 +300,12 @@ impl Db {
         }
         for (pk, sk) in entries(store, mode, product).into_keys() {
             tx = tx.delete(Key { pk, sk });
+        }
+        for variant in variants {
+            tx = self.variant_deletes(tx, tenant, product, variant);
+        }
+        if tx.len() > MAX_STATE_ITEMS {
+            return Err(Ok(ProductConflict::TooLarge));
         }
         match tx.commit().await {
             Ok(()) => Ok(()),
@@ -380,10 +363,7 @@ impl Db {
             .query()
             .table_name(self.table())
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(
-                ":pk",
-                s(keys::product_token_partition(store, mode, prefix)),
-            )
+            .expression_attribute_values(":pk", s(keys::product_token_partition(store, mode, prefix)))
             .expression_attribute_values(":prefix", s(prefix))
             .limit(limit as i32);
         self.product_ids(store, mode, query, start).await
@@ -402,10 +382,7 @@ impl Db {
             .query()
             .table_name(self.table())
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(
-                ":pk",
-                s(keys::product_token_partition(store, mode, prefix)),
-            )
+            .expression_attribute_values(":pk", s(keys::product_token_partition(store, mode, prefix)))
             .expression_attribute_values(":prefix", s(prefix))
             .limit(limit as i32)
             .send()
@@ -414,8 +391,7 @@ impl Db {
         let mut suggestions = Vec::new();
         for item in output.items.unwrap_or_default() {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-            let token =
-                text(SK).and_then(|sk| sk.rsplit_once('#').map(|(token, _)| token.to_owned()));
+            let token = text(SK).and_then(|sk| sk.rsplit_once('#').map(|(token, _)| token.to_owned()));
             if let (Some(token), Some(Ok(id)), Some(name)) =
                 (token, text("product_id").map(|id| id.parse()), text("name"))
             {
@@ -432,12 +408,7 @@ impl Db {
         query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
         start: Option<&Cursor>,
     ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
-        let start = start.map(|cursor| {
-            cursor
-                .iter()
-                .map(|(k, v)| (k.clone(), s(v.clone())))
-                .collect()
-        });
+        let start = start.map(|cursor| cursor.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
         let output = query
             .set_exclusive_start_key(start)
             .send()
@@ -463,12 +434,7 @@ impl Db {
 
     /// The products with these ids, in the same order (ids without a product are skipped). One `BatchGetItem`
     /// per 100 ids, retrying what DynamoDB leaves unprocessed.
-    pub async fn get_products(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        ids: &[ProductId],
-    ) -> Result<Vec<Product>, ApiError> {
+    pub async fn get_products(&self, store: StoreId, mode: Mode, ids: &[ProductId]) -> Result<Vec<Product>, ApiError> {
         let mut found: HashMap<ProductId, Product> = HashMap::new();
         for chunk in ids.chunks(100) {
             let mut keys: Vec<Item> = chunk
@@ -517,23 +483,152 @@ impl Db {
         Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
     }
 
-    // --- categories -------------------------------------------------------------------------------------
+    // --- variants ---------------------------------------------------------------------------------------
 
-    pub async fn get_category(
+    pub async fn get_variant(
         &self,
         store: StoreId,
         mode: Mode,
-        id: CategoryId,
-    ) -> Result<Option<Category>, ApiError> {
+        product: ProductId,
+        id: VariantId,
+    ) -> Result<Option<Variant>, ApiError> {
+        self.get(keys::variant(store, mode, product, id), false).await
+    }
+
+    /// Every variant of a product (at most a hundred), oldest first.
+    pub async fn list_variants(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        product: ProductId,
+    ) -> Result<Vec<Variant>, ApiError> {
+        let mut variants = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(keys::product(store, mode, product).pk))
+                .expression_attribute_values(":prefix", s(keys::variants_prefix()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+            for item in output.items.unwrap_or_default() {
+                variants.push(from_item(item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(variants);
+            }
+        }
+    }
+
+    /// Creates variants of an existing product in one transaction: each variant with its combination guard and
+    /// SKU guard, and its `variant.created` event (the first is `event`, the others come in `more`).
+    pub async fn create_variants(
+        &self,
+        tenant: &Tenant,
+        product: &Product,
+        created: &[Variant],
+        event: Event,
+        more: Vec<Event>,
+    ) -> Result<(), Result<VariantConflict, ApiError>> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let mut guards = vec![VariantConflict::Stale];
+        let mut tx = self
+            .write(event, tenant.key_id.to_string())
+            .check_exists(keys::product(store, mode, product.id));
+        for extra in more {
+            tx = tx.and_event(extra);
+        }
+        for variant in created {
+            let record = item(keys::variant(store, mode, product.id, variant.id), variant).map_err(Err)?;
+            let combination = variants::combination(product, &variant.option_values);
+            tx = tx.put_new(record).put_new(guard_item(
+                keys::variant_combination(store, mode, product.id, &combination),
+                product.id,
+            ));
+            guards.extend([VariantConflict::Stale, VariantConflict::Combination]);
+            if let Some(sku) = &variant.sku {
+                tx = tx.put_new(variant_sku_item(store, mode, sku, variant));
+                guards.push(VariantConflict::Sku);
+            }
+        }
+        variant_commit(tx, guards).await
+    }
+
+    pub async fn update_variant(
+        &self,
+        tenant: &Tenant,
+        before: &Variant,
+        after: &Variant,
+        event: Event,
+    ) -> Result<(), Result<VariantConflict, ApiError>> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let record = item(keys::variant(store, mode, after.product_id, after.id), after).map_err(Err)?;
+        let mut guards = vec![VariantConflict::Stale];
+        let mut tx = self.write(event, tenant.key_id.to_string()).put_if(
+            record,
+            "version = :version",
+            version_is(before.version),
+        );
+        if before.sku != after.sku {
+            if let Some(sku) = &after.sku {
+                tx = tx.put_new(variant_sku_item(store, mode, sku, after));
+                guards.push(VariantConflict::Sku);
+            }
+            if let Some(old) = &before.sku {
+                tx = tx.delete(keys::sku(store, mode, old));
+                guards.push(VariantConflict::Stale);
+            }
+        }
+        variant_commit(tx, guards).await
+    }
+
+    pub async fn delete_variant(
+        &self,
+        tenant: &Tenant,
+        product: &Product,
+        variant: &Variant,
+        event: Event,
+    ) -> Result<(), Result<VariantConflict, ApiError>> {
+        let tx = self.write(event, tenant.key_id.to_string());
+        let tx = self.variant_deletes(tx, tenant, product, variant);
+        variant_commit(tx, vec![VariantConflict::Stale]).await
+    }
+
+    fn variant_deletes<'a>(
+        &self,
+        tx: WriteTx<'a>,
+        tenant: &Tenant,
+        product: &Product,
+        variant: &Variant,
+    ) -> WriteTx<'a> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let combination = variants::combination(product, &variant.option_values);
+        let mut tx = tx
+            .delete_if(
+                keys::variant(store, mode, product.id, variant.id),
+                "version = :version",
+                version_is(variant.version),
+            )
+            .delete(keys::variant_combination(store, mode, product.id, &combination));
+        if let Some(sku) = &variant.sku {
+            tx = tx.delete(keys::sku(store, mode, sku));
+        }
+        tx
+    }
+
+    // --- categories -------------------------------------------------------------------------------------
+
+    pub async fn get_category(&self, store: StoreId, mode: Mode, id: CategoryId) -> Result<Option<Category>, ApiError> {
         self.get(keys::category(store, mode, id), false).await
     }
 
-    pub async fn list_categories(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        page: &Page,
-    ) -> Result<PageOf<Category>, ApiError> {
+    pub async fn list_categories(&self, store: StoreId, mode: Mode, page: &Page) -> Result<PageOf<Category>, ApiError> {
         self.query_partition(
             &tenant_prefix(store, mode),
             keys::categories_partition(store, mode),
@@ -584,12 +679,7 @@ impl Db {
     }
 
     /// Deletes a category that has no products and no subcategories (checked in the same write).
-    pub async fn delete_category(
-        &self,
-        tenant: &Tenant,
-        category: &Category,
-        event: Event,
-    ) -> Result<bool, ApiError> {
+    pub async fn delete_category(&self, tenant: &Tenant, category: &Category, event: Event) -> Result<bool, ApiError> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let mut values = version_is(category.version);
         values.insert(":zero".to_owned(), n(0));
@@ -612,21 +702,11 @@ impl Db {
 
     // --- brands -----------------------------------------------------------------------------------------
 
-    pub async fn get_brand(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        id: BrandId,
-    ) -> Result<Option<Brand>, ApiError> {
+    pub async fn get_brand(&self, store: StoreId, mode: Mode, id: BrandId) -> Result<Option<Brand>, ApiError> {
         self.get(keys::brand(store, mode, id), false).await
     }
 
-    pub async fn list_brands(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        page: &Page,
-    ) -> Result<PageOf<Brand>, ApiError> {
+    pub async fn list_brands(&self, store: StoreId, mode: Mode, page: &Page) -> Result<PageOf<Brand>, ApiError> {
         self.query_partition(
             &tenant_prefix(store, mode),
             keys::brands_partition(store, mode),
@@ -653,12 +733,7 @@ impl Db {
     }
 
     /// Deletes a brand no product uses (checked in the same write).
-    pub async fn delete_brand(
-        &self,
-        tenant: &Tenant,
-        brand: &Brand,
-        event: Event,
-    ) -> Result<bool, ApiError> {
+    pub async fn delete_brand(&self, tenant: &Tenant, brand: &Brand, event: Event) -> Result<bool, ApiError> {
         let mut values = version_is(brand.version);
         values.insert(":zero".to_owned(), n(0));
         let tx = self.write(event, tenant.key_id.to_string()).delete_if(
@@ -667,6 +742,37 @@ impl Db {
             values,
         );
         committed(tx.commit().await)
+    }
+}
+
+/// Why a variant write did not commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VariantConflict {
+    /// Another variant of the product has these option values.
+    Combination,
+    Sku,
+    /// The variant or its product changed or vanished since it was read.
+    Stale,
+}
+
+fn variant_sku_item(store: StoreId, mode: Mode, sku: &str, variant: &Variant) -> Item {
+    let mut guard = guard_item(keys::sku(store, mode, sku), variant.product_id);
+    guard.insert("variant_id".to_owned(), s(variant.id.to_string()));
+    guard
+}
+
+async fn variant_commit(
+    tx: WriteTx<'_>,
+    guards: Vec<VariantConflict>,
+) -> Result<(), Result<VariantConflict, ApiError>> {
+    if tx.len() > MAX_STATE_ITEMS {
+        return Err(Err(ApiError::internal("variant transaction over the item limit")));
+    }
+    match tx.commit().await {
+        Ok(()) => Ok(()),
+        Err(TxError::ConditionFailed(index)) => Err(Ok(guards.get(index).copied().unwrap_or(VariantConflict::Stale))),
+        Err(TxError::Conflict) => Err(Ok(VariantConflict::Stale)),
+        Err(TxError::Other(error)) => Err(Err(error)),
     }
 }
 

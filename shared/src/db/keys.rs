@@ -4,7 +4,7 @@
 //! Two platform-level items are the documented exceptions (docs/data-model.md): the store itself, and the API-key
 //! lookup by hash, which the authorizer must find before it knows the store.
 
-use crate::ids::{AuditId, BrandId, CategoryId, EventId, KeyId, ProductId, StoreId};
+use crate::ids::{AuditId, BrandId, CategoryId, EventId, KeyId, ProductId, StoreId, VariantId};
 use crate::tenant::Mode;
 
 pub const PK: &str = "PK";
@@ -125,14 +125,7 @@ pub fn sku(store: StoreId, mode: Mode, sku: &str) -> Key {
 }
 
 /// A listing entry: the product in one list (`all`, `status=active`, `category=cat_…`, …) under one sort order.
-pub fn product_listing(
-    store: StoreId,
-    mode: Mode,
-    list: &str,
-    sort_tag: &str,
-    sort_value: &str,
-    id: ProductId,
-) -> Key {
+pub fn product_listing(store: StoreId, mode: Mode, list: &str, sort_tag: &str, sort_value: &str, id: ProductId) -> Key {
     Key {
         pk: product_listing_partition(store, mode, list),
         sk: format!("{sort_tag}#{sort_value}#{id}"),
@@ -177,4 +170,24 @@ pub fn brand(store: StoreId, mode: Mode, id: BrandId) -> Key {
 
 pub fn brands_partition(store: StoreId, mode: Mode) -> String {
     format!("{}BRANDS", tenant_prefix(store, mode))
+}
+
+/// Variants live in their product's partition, so one query reads them all.
+pub fn variant(store: StoreId, mode: Mode, product_id: ProductId, id: VariantId) -> Key {
+    Key {
+        pk: product(store, mode, product_id).pk,
+        sk: format!("VARIANT#{id}"),
+    }
+}
+
+pub fn variants_prefix() -> &'static str {
+    "VARIANT#"
+}
+
+/// Uniqueness guard of one combination of option values within a product.
+pub fn variant_combination(store: StoreId, mode: Mode, product_id: ProductId, combination: &str) -> Key {
+    Key {
+        pk: product(store, mode, product_id).pk,
+        sk: format!("VCOMBO#{combination}"),
+    }
 }

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-pub use catalog::ProductConflict;
+pub use catalog::{ProductConflict, VariantConflict};
 pub use keys::tenant_prefix;
 pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
 pub use tx::{TxError, WriteTx};
@@ -131,11 +131,7 @@ impl Db {
         }
     }
 
-    async fn get<T: DeserializeOwned>(
-        &self,
-        key: Key,
-        consistent: bool,
-    ) -> Result<Option<T>, ApiError> {
+    async fn get<T: DeserializeOwned>(&self, key: Key, consistent: bool) -> Result<Option<T>, ApiError> {
         let output = self
             .client
             .get_item()
@@ -157,12 +153,10 @@ impl Db {
         page: &Page,
         newest_first: bool,
     ) -> Result<PageOf<T>, ApiError> {
-        let start = page.cursor.as_ref().map(|cursor| {
-            cursor
-                .iter()
-                .map(|(k, v)| (k.clone(), s(v.clone())))
-                .collect()
-        });
+        let start = page
+            .cursor
+            .as_ref()
+            .map(|cursor| cursor.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
         let output = self
             .client
             .query()
@@ -209,10 +203,7 @@ impl Db {
             .put_new(item(keys::store(store.store_id), store)?);
         for (record, lookup) in keys {
             tx = tx
-                .put_new(item(
-                    keys::api_key(store.store_id, record.mode, record.key_id),
-                    record,
-                )?)
+                .put_new(item(keys::api_key(store.store_id, record.mode, record.key_id), record)?)
                 .put_new(item(keys::api_key_lookup(&lookup.hash), lookup)?);
         }
         Ok(tx.commit().await?)
@@ -300,12 +291,7 @@ impl Db {
     // --- request conventions -------------------------------------------------------------------------------
 
     /// Counts one request in the key's fixed window and returns the count so far.
-    pub async fn count_request(
-        &self,
-        tenant: &Tenant,
-        window_start: i64,
-        expires_at: i64,
-    ) -> Result<u32, ApiError> {
+    pub async fn count_request(&self, tenant: &Tenant, window_start: i64, expires_at: i64) -> Result<u32, ApiError> {
         let key = keys::rate_window(tenant.store_id, tenant.mode, tenant.key_id, window_start);
         let output = self
             .client
@@ -347,7 +333,9 @@ impl Db {
             .table_name(self.table())
             .set_item(Some(record))
             // Free, expired, or abandoned by a request that died while holding it.
-            .condition_expression("attribute_not_exists(PK) OR expires_at < :now OR (#state = :in_progress AND locked_until < :now)")
+            .condition_expression(
+                "attribute_not_exists(PK) OR expires_at < :now OR (#state = :in_progress AND locked_until < :now)",
+            )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":in_progress", s("in_progress"))
@@ -388,11 +376,7 @@ impl Db {
     }
 
     /// Gives a claim back (the request failed in a way a retry may fix).
-    pub async fn release_idempotency_key(
-        &self,
-        scope: &str,
-        idempotency_key: &str,
-    ) -> Result<(), ApiError> {
+    pub async fn release_idempotency_key(&self, scope: &str, idempotency_key: &str) -> Result<(), ApiError> {
         let key = keys::idempotency(scope, idempotency_key);
         self.client
             .delete_item()

@@ -2,9 +2,8 @@
 //! checks that the template says the same.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 use super::keys::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TTL};
@@ -20,10 +19,7 @@ pub const TTL_ATTRIBUTE: &str = TTL;
 pub const STREAM_VIEW: &str = "NEW_AND_OLD_IMAGES";
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, aws_sdk_dynamodb::error::BuildError> {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build()
 }
 
 impl Db {
@@ -31,13 +27,7 @@ impl Db {
     /// on AWS the template creates it.
     pub async fn ensure_table(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let client = &self.client;
-        if client
-            .describe_table()
-            .table_name(self.table())
-            .send()
-            .await
-            .is_ok()
-        {
+        if client.describe_table().table_name(self.table()).send().await.is_ok() {
             return Ok(());
         }
         let mut request = client
@@ -71,11 +61,7 @@ impl Db {
                             .index_name(*index)
                             .key_schema(key(hash, KeyType::Hash)?)
                             .key_schema(key(range, KeyType::Range)?)
-                            .projection(
-                                Projection::builder()
-                                    .projection_type(ProjectionType::All)
-                                    .build(),
-                            )
+                            .projection(Projection::builder().projection_type(ProjectionType::All).build())
                             .build()?,
                     )
                 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use serde::Serialize;
 
 use super::keys::{self, Key, GSI1PK, GSI1SK, PK, SK, TTL};
@@ -88,8 +88,7 @@ impl WriteTx<'_> {
         match item {
             Ok(item) => self.items.push(item),
             Err(error) => {
-                self.invalid
-                    .get_or_insert_with(|| ApiError::internal(error));
+                self.invalid.get_or_insert_with(|| ApiError::internal(error));
             }
         }
         self
@@ -108,12 +107,7 @@ impl WriteTx<'_> {
     }
 
     /// Puts (replaces) an item if `condition` holds.
-    pub fn put_if(
-        self,
-        item: Item,
-        condition: &str,
-        values: HashMap<String, AttributeValue>,
-    ) -> Self {
+    pub fn put_if(self, item: Item, condition: &str, values: HashMap<String, AttributeValue>) -> Self {
         let put = Put::builder()
             .table_name(self.db.table())
             .set_item(Some(item))
@@ -125,12 +119,7 @@ impl WriteTx<'_> {
     }
 
     /// Deletes an item if `condition` holds.
-    pub fn delete_if(
-        self,
-        key: Key,
-        condition: &str,
-        values: HashMap<String, AttributeValue>,
-    ) -> Self {
+    pub fn delete_if(self, key: Key, condition: &str, values: HashMap<String, AttributeValue>) -> Self {
         let delete = Delete::builder()
             .table_name(self.db.table())
             .set_key(Some(key_item(&key)))
@@ -139,6 +128,17 @@ impl WriteTx<'_> {
             .build()
             .map(|delete| TransactWriteItem::builder().delete(delete).build());
         self.push(delete)
+    }
+
+    /// Makes the transaction depend on an item existing, without writing it.
+    pub fn check_exists(self, key: Key) -> Self {
+        let check = ConditionCheck::builder()
+            .table_name(self.db.table())
+            .set_key(Some(key_item(&key)))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map(|check| TransactWriteItem::builder().condition_check(check).build());
+        self.push(check)
     }
 
     /// Items added so far (the event and audit items come on top at commit).
@@ -233,17 +233,9 @@ impl WriteTx<'_> {
         Err(match error.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
                 let reasons = cancelled.cancellation_reasons();
-                match reasons
-                    .iter()
-                    .position(|r| r.code() == Some("ConditionalCheckFailed"))
-                {
+                match reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
                     Some(index) => TxError::ConditionFailed(index),
-                    None if reasons
-                        .iter()
-                        .any(|r| r.code() == Some("TransactionConflict")) =>
-                    {
-                        TxError::Conflict
-                    }
+                    None if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) => TxError::Conflict,
                     None => TxError::Other(ApiError::internal(DisplayErrorContext(&error))),
                 }
             }

@@ -22,8 +22,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .and_then(|v| v.split(';').next())
             .is_some_and(|mime| {
                 let mime = mime.trim();
-                mime.eq_ignore_ascii_case("application/json")
-                    || mime.to_ascii_lowercase().ends_with("+json")
+                mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json")
             });
         if !is_json {
             return Err(ApiError::BadRequest(
@@ -46,11 +45,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if field == "." {
-                    "body".to_owned()
-                } else {
-                    field
-                };
+                let field = if field == "." { "body".to_owned() } else { field };
                 ApiError::Validation(vec![FieldError::new(field, clean_message(&inner))])
             }
             _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
@@ -105,11 +100,7 @@ mod tests {
         match parse_json::<Thing>(br#"{"name": "mug", "price": {"amount": "cheap"}}"#) {
             Err(ApiError::Validation(errors)) => {
                 assert_eq!(errors[0].field, "price.amount");
-                assert!(
-                    errors[0].message.starts_with("invalid type"),
-                    "{}",
-                    errors[0].message
-                );
+                assert!(errors[0].message.starts_with("invalid type"), "{}", errors[0].message);
             }
             other => panic!("expected a validation error, got {:?}", other.err()),
         }
@@ -127,9 +118,6 @@ mod tests {
             parse_json::<Thing>(b"{\"name\": "),
             Err(ApiError::BadRequest(_))
         ));
-        assert!(matches!(
-            parse_json::<Thing>(b"not json"),
-            Err(ApiError::BadRequest(_))
-        ));
+        assert!(matches!(parse_json::<Thing>(b"not json"), Err(ApiError::BadRequest(_))));
     }
 }

@@ -44,24 +44,16 @@ pub fn fingerprint(method: &Method, path_and_query: &str, body: &[u8]) -> String
 /// The answer to a repeat of a key that is already held.
 pub fn replay(record: IdempotencyRecord, fingerprint: &str) -> Response {
     if record.fingerprint != fingerprint {
-        return ApiError::conflict("this Idempotency-Key was already used for a different request")
-            .into_response();
+        return ApiError::conflict("this Idempotency-Key was already used for a different request").into_response();
     }
     let (Some(status), COMPLETED) = (record.status, record.state.as_str()) else {
-        return ApiError::conflict(
-            "a request with this Idempotency-Key is still in progress; retry later",
-        )
-        .into_response();
+        return ApiError::conflict("a request with this Idempotency-Key is still in progress; retry later")
+            .into_response();
     };
     let mut response = Response::new(Body::from(record.body.unwrap_or_default()));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    if let Some(content_type) = record
-        .content_type
-        .and_then(|c| HeaderValue::from_str(&c).ok())
-    {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, content_type);
+    if let Some(content_type) = record.content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
     }
     response
         .headers_mut()
@@ -76,12 +68,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let Some(key) = request.headers().get(HEADER) else {
         return next.run(request).await;
     };
-    let Some(key) = key
-        .to_str()
-        .ok()
-        .filter(|k| valid_key(k))
-        .map(str::to_owned)
-    else {
+    let Some(key) = key.to_str().ok().filter(|k| valid_key(k)).map(str::to_owned) else {
         return ApiError::BadRequest(format!(
             "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
         ))
@@ -95,11 +82,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return ApiError::PayloadTooLarge { limit: BODY_LIMIT }.into_response();
     };
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let fingerprint = fingerprint(&parts.method, path, &bytes);
     let now = time::now().unix_timestamp();
     let claim = IdempotencyRecord {
@@ -111,24 +94,16 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         body: None,
         content_type: None,
     };
-    match state
-        .db
-        .claim_idempotency_key(&scope, &key, &claim, now)
-        .await
-    {
+    match state.db.claim_idempotency_key(&scope, &key, &claim, now).await {
         Ok(IdempotencyClaim::Claimed) => {}
         Ok(IdempotencyClaim::Existing(record)) => return replay(record, &fingerprint),
         Err(error) => return error.into_response(),
     }
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let status = response.status();
     let (parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let storable = !status.is_server_error()
         && status != StatusCode::TOO_MANY_REQUESTS
         && body.len() <= MAX_STORED_BODY
@@ -145,10 +120,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
                 .map(str::to_owned),
             ..claim
         };
-        state
-            .db
-            .save_idempotent_response(&scope, &key, &record)
-            .await
+        state.db.save_idempotent_response(&scope, &key, &record).await
     } else {
         // A failure a retry may fix: let the next attempt with this key run for real.
         state.db.release_idempotency_key(&scope, &key).await

@@ -67,9 +67,7 @@ impl<T: ToSchema> DataOut<T> {
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("CARTWHEEL_LOG_FORMAT").is_ok_and(|f| f == "json");
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let result = if json {
         builder.json().without_time().try_init()
     } else {
@@ -90,9 +88,7 @@ pub fn conventions(router: Router, state: &AppState) -> Router {
 
 /// The outermost layer and the JSON 404 for unknown routes.
 pub fn with_request_id(router: Router) -> Router {
-    router
-        .fallback(unknown_route)
-        .layer(from_fn(request_id::layer))
+    router.fallback(unknown_route).layer(from_fn(request_id::layer))
 }
 
 async fn unknown_route() -> ApiError {

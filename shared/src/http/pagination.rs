@@ -28,29 +28,20 @@ pub struct Cursor(BTreeMap<String, String>);
 
 impl Cursor {
     /// Wraps the last evaluated key of a query on `tenant_prefix`'s items.
-    pub fn from_key(
-        tenant_prefix: &str,
-        key: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<String, ApiError> {
+    pub fn from_key(tenant_prefix: &str, key: impl IntoIterator<Item = (String, String)>) -> Result<String, ApiError> {
         let cursor = Cursor(key.into_iter().collect());
         if !cursor.belongs_to(tenant_prefix) {
-            return Err(ApiError::internal(
-                "query returned a key outside the tenant",
-            ));
+            return Err(ApiError::internal("query returned a key outside the tenant"));
         }
         let json = serde_json::to_vec(&cursor.0).map_err(ApiError::internal)?;
         Ok(URL_SAFE_NO_PAD.encode(json))
     }
 
     pub fn decode(tenant_prefix: &str, text: &str) -> Result<Self, ApiError> {
-        let invalid = || {
-            ApiError::BadRequest(
-                "invalid cursor; pass `next_cursor` from the previous page unchanged".into(),
-            )
-        };
+        let invalid =
+            || ApiError::BadRequest("invalid cursor; pass `next_cursor` from the previous page unchanged".into());
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
-        let key: BTreeMap<String, String> =
-            serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        let key: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
         let cursor = Cursor(key);
         if !cursor.belongs_to(tenant_prefix) {
             return Err(invalid());
@@ -60,15 +51,8 @@ impl Cursor {
 
     /// Every partition key in the cursor must be one of the tenant's.
     fn belongs_to(&self, tenant_prefix: &str) -> bool {
-        let partitions: Vec<_> = self
-            .0
-            .iter()
-            .filter(|(name, _)| name.ends_with("PK"))
-            .collect();
-        !partitions.is_empty()
-            && partitions
-                .iter()
-                .all(|(_, value)| value.starts_with(tenant_prefix))
+        let partitions: Vec<_> = self.0.iter().filter(|(name, _)| name.ends_with("PK")).collect();
+        !partitions.is_empty() && partitions.iter().all(|(_, value)| value.starts_with(tenant_prefix))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
@@ -87,10 +71,7 @@ impl PageParams {
     pub fn parse(&self, tenant_prefix: &str) -> Result<Page, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid(
-                "limit",
-                format!("must be between 1 and {MAX_LIMIT}"),
-            ));
+            return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
         }
         let cursor = self
             .cursor
@@ -167,10 +148,7 @@ mod tests {
 
     #[test]
     fn limits_are_checked() {
-        assert_eq!(
-            PageParams::default().parse(MINE).unwrap().limit,
-            DEFAULT_LIMIT
-        );
+        assert_eq!(PageParams::default().parse(MINE).unwrap().limit, DEFAULT_LIMIT);
         for bad in [0, 101] {
             let params = PageParams {
                 limit: Some(bad),

@@ -45,11 +45,7 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     let now = time::now().unix_timestamp();
     let limit = state.config.rate_limits.per_minute(&tenant.plan);
     let start = window_start(now);
-    let verdict = match state
-        .db
-        .count_request(&tenant, start, start + 2 * WINDOW_SECS)
-        .await
-    {
+    let verdict = match state.db.count_request(&tenant, start, start + 2 * WINDOW_SECS).await {
         Ok(count) => judge(limit, count, now),
         Err(error) => {
             // Counting failed (DynamoDB trouble): let the request through rather than refuse a paying client;
@@ -70,10 +66,7 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     };
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(verdict.limit));
-    headers.insert(
-        "x-ratelimit-remaining",
-        HeaderValue::from(verdict.remaining),
-    );
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(verdict.remaining));
     headers.insert("x-ratelimit-reset", HeaderValue::from(verdict.reset));
     response
 }

@@ -17,9 +17,7 @@ tokio::task_local! {
 
 /// The current request's id, or `-` outside a request.
 pub fn current() -> String {
-    REQUEST_ID
-        .try_with(Clone::clone)
-        .unwrap_or_else(|_| "-".to_owned())
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
 }
 
 fn usable(id: &str) -> bool {
@@ -38,12 +36,10 @@ pub async fn layer(request: Request, next: Next) -> Response {
         .filter(|id| usable(id))
         .map(str::to_owned)
         .unwrap_or_else(|| RequestId::new().to_string());
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
     let mut response = REQUEST_ID
-        .scope(
-            id.clone(),
-            tracing::Instrument::instrument(next.run(request), span),
-        )
+        .scope(id.clone(), tracing::Instrument::instrument(next.run(request), span))
         .await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
@@ -68,9 +64,7 @@ mod tests {
     #[tokio::test]
     async fn current_is_scoped() {
         assert_eq!(current(), "-");
-        let inside = REQUEST_ID
-            .scope("req_1".to_owned(), async { current() })
-            .await;
+        let inside = REQUEST_ID.scope("req_1".to_owned(), async { current() }).await;
         assert_eq!(inside, "req_1");
     }
 }

@@ -19,9 +19,9 @@ pub fn parse_if_match(value: &str) -> Result<Option<u64>, ApiError> {
         return Ok(None);
     }
     let tag = value.strip_prefix("W/").unwrap_or(value).trim_matches('"');
-    tag.parse().map(Some).map_err(|_| {
-        ApiError::BadRequest("If-Match must be the ETag of the resource, e.g. \"3\"".into())
-    })
+    tag.parse()
+        .map(Some)
+        .map_err(|_| ApiError::BadRequest("If-Match must be the ETag of the resource, e.g. \"3\"".into()))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
