@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::marker::PhantomData;
 use std::str::FromStr;
 
 use axum::extract::FromRequestParts;
@@ -245,6 +246,42 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
             .ok_or(ApiError::Unauthorized("missing or invalid API key"))?;
         parts.extensions.insert(tenant.clone());
         Ok(tenant)
+    }
+}
+
+/// The scopes a route can require, as types: `Can<ProductsWrite>` in a handler's arguments checks the scope before
+/// the body is read, so a key without it gets `403` whatever it sent.
+pub mod can {
+    use super::Scope;
+
+    pub trait RequiredScope {
+        const SCOPE: Scope;
+    }
+
+    macro_rules! required {
+        ($($name:ident),*) => {
+            $(
+                pub struct $name;
+                impl RequiredScope for $name {
+                    const SCOPE: Scope = Scope::$name;
+                }
+            )*
+        };
+    }
+
+    required!(ProductsRead, ProductsWrite, ApiKeysManage);
+}
+
+/// The caller, known to hold the scope `S`.
+pub struct Can<S>(pub Tenant, pub PhantomData<S>);
+
+impl<S: can::RequiredScope, St: Send + Sync> FromRequestParts<St> for Can<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        let tenant = Tenant::from_request_parts(parts, state).await?;
+        tenant.require(S::SCOPE)?;
+        Ok(Can(tenant, PhantomData))
     }
 }
 

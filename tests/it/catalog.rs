@@ -956,3 +956,112 @@ async fn options_and_variants_with_unique_skus_and_combinations() {
         assert!(types.iter().any(|t| t == expected), "{expected} missing");
     }
 }
+
+/// Every catalog route in the OpenAPI document: 401 without a key, 403 without its scope (before any body is
+/// read), and 404 for a resource of another store.
+#[tokio::test]
+async fn every_catalog_route_needs_a_key_and_its_scope_and_stays_in_its_store() {
+    let (app, store) = setup().await;
+    let key = &store.test_key;
+    let category = json_of(
+        app.post("/v1/categories", key, &json!({"name": "Mugs"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let brand = json_of(
+        app.post("/v1/brands", key, &json!({"name": "Acme"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut body = mug("Mug", "M-1", 100);
+    body["options"] = json!([{"name": "Size", "values": ["S"]}]);
+    let product = create(&app, key, &body).await;
+    let product_id = product["id"].as_str().unwrap();
+    let variants = app
+        .post(&format!("/v1/products/{product_id}/variants/generate"), key, &json!({}))
+        .send()
+        .await
+        .unwrap();
+    let variant = json_of(variants).await["data"][0]["id"].as_str().unwrap().to_owned();
+    let (category, brand) = (
+        category["data"]["id"].as_str().unwrap(),
+        brand["data"]["id"].as_str().unwrap(),
+    );
+    let (_, orders_only) = app.create_key(key, &["orders:read"]).await;
+    let other = app.create_store().await;
+
+    let doc = cartwheel_gateway::openapi_document();
+    let mut checked = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        if !["/v1/products", "/v1/categories", "/v1/brands", "/v1/search"]
+            .iter()
+            .any(|p| path.starts_with(p))
+        {
+            continue;
+        }
+        let id = if path.starts_with("/v1/categories") {
+            category
+        } else if path.starts_with("/v1/brands") {
+            brand
+        } else {
+            product_id
+        };
+        let concrete = path
+            .replace("{id}", id)
+            .replace("{variant_id}", &variant)
+            .replace("{category_id}", category)
+            .replace("{action}", "publish");
+        let query = if path.starts_with("/v1/search") {
+            "?q=mug&prefix=mu"
+        } else {
+            ""
+        };
+        let url = format!("{}{concrete}{query}", app.url);
+        let operations = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, _) in operations.into_iter().filter(|(_, operation)| operation.is_some()) {
+            let request = |key: Option<&str>| {
+                let request = app.http.request(method.parse().unwrap(), &url).json(&json!({}));
+                match key {
+                    Some(key) => request.bearer_auth(key),
+                    None => request,
+                }
+                .send()
+            };
+            assert_error(request(None).await.unwrap(), 401, "unauthorized").await;
+            let forbidden = request(Some(&orders_only)).await.unwrap();
+            assert_eq!(forbidden.status(), 403, "{method} {path} without its scope");
+            if path.contains('{') && (method == "GET" || method == "DELETE") {
+                let response = request(Some(&other.test_key)).await.unwrap();
+                assert_eq!(response.status(), 404, "{method} {path} from another store");
+            }
+            checked.push(format!("{method} {path}"));
+        }
+    }
+    assert!(checked.len() >= 24, "{checked:?}");
+    // Nothing of the store was touched by the refused requests.
+    assert_eq!(
+        app.get(&format!("/v1/products/{product_id}"), key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get(&format!("/v1/products/{product_id}/variants/{variant}"), key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

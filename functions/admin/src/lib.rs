@@ -10,7 +10,8 @@ use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{AppState, DataOut, Json, Query};
 use cartwheel::ids::KeyId;
 use cartwheel::stores::{self, PlatformKey, StoreCreatedOut, StoreIn};
-use cartwheel::{ApiError, Scope, Tenant};
+use cartwheel::tenant::{can, Can};
+use cartwheel::ApiError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -119,10 +120,9 @@ async fn create_store(
 )]
 async fn create_api_key(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ApiKeysManage>,
     Json(input): Json<ApiKeyIn>,
 ) -> Result<(StatusCode, axum::Json<DataOut<ApiKeyCreatedOut>>), ApiError> {
-    tenant.require(Scope::ApiKeysManage)?;
     let created = apikeys::create(&state.db, &tenant, input).await?;
     Ok((StatusCode::CREATED, axum::Json(DataOut::new(created))))
 }
@@ -139,10 +139,9 @@ async fn create_api_key(
 )]
 async fn list_api_keys(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ApiKeysManage>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<ApiKeyOut>>, ApiError> {
-    tenant.require(Scope::ApiKeysManage)?;
     let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
     let keys = state.db.list_api_keys(tenant.store_id, tenant.mode, &page).await?;
     Ok(axum::Json(keys.into_list(|record| ApiKeyOut::from(&record))))
@@ -166,10 +165,9 @@ fn key_id(id: &str) -> Result<KeyId, ApiError> {
 )]
 async fn get_api_key(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ApiKeysManage>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<DataOut<ApiKeyOut>>, ApiError> {
-    tenant.require(Scope::ApiKeysManage)?;
     let record = state.db.get_api_key(tenant.store_id, tenant.mode, key_id(&id)?).await?;
     let record = record.ok_or_else(|| ApiError::not_found("API key"))?;
     Ok(axum::Json(DataOut::new(ApiKeyOut::from(&record))))
@@ -191,10 +189,9 @@ async fn get_api_key(
 )]
 async fn revoke_api_key(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ApiKeysManage>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    tenant.require(Scope::ApiKeysManage)?;
     apikeys::revoke(&state.db, &tenant, key_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,7 +15,8 @@ use cartwheel::http::extract::parse_json;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
 use cartwheel::http::{AppState, DataOut, Json, Query};
-use cartwheel::{ApiError, Scope, Tenant};
+use cartwheel::tenant::{can, Can};
+use cartwheel::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -57,10 +58,9 @@ fn tagged_product(status: StatusCode, product: Product) -> Tagged<Product> {
     ))]
 async fn create_product(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Json(input): Json<ProductIn>,
 ) -> Result<Tagged<Product>> {
-    tenant.require(Scope::ProductsWrite)?;
     Ok(tagged_product(
         StatusCode::CREATED,
         catalog::create_product(&state.db, &tenant, input).await?,
@@ -74,10 +74,9 @@ async fn create_product(
     responses((status = 200, description = "A page of products", body = ListOut<Product>)))]
 async fn list_products(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsRead>,
     Query(params): Query<ProductListParams>,
 ) -> Result<axum::Json<ListOut<Product>>> {
-    tenant.require(Scope::ProductsRead)?;
     Ok(axum::Json(catalog::list_products(&state.db, &tenant, &params).await?))
 }
 
@@ -90,10 +89,9 @@ async fn list_products(
     ))]
 async fn get_product(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsRead>,
     Path(id_or_slug): Path<String>,
 ) -> Result<Tagged<Product>> {
-    tenant.require(Scope::ProductsRead)?;
     Ok(tagged_product(
         StatusCode::OK,
         catalog::get_product(&state.db, &tenant, &id_or_slug).await?,
@@ -115,12 +113,11 @@ async fn get_product(
     ))]
 async fn update_product(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
     Json(patch): Json<ProductPatch>,
 ) -> Result<Tagged<Product>> {
-    tenant.require(Scope::ProductsWrite)?;
     Ok(tagged_product(
         StatusCode::OK,
         catalog::update_product(&state.db, &tenant, &id, patch, if_match).await?,
@@ -141,11 +138,10 @@ async fn update_product(
     ))]
 async fn delete_product(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
 ) -> Result<StatusCode> {
-    tenant.require(Scope::ProductsWrite)?;
     catalog::delete_product(&state.db, &tenant, &id, if_match).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -182,12 +178,11 @@ struct ActionIn {
     ))]
 async fn act_on_product(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path((id, action)): Path<(String, String)>,
     IfMatch(if_match): IfMatch,
     body: Bytes,
 ) -> Result<Tagged<Product>> {
-    tenant.require(Scope::ProductsWrite)?;
     let action = match action.as_str() {
         "publish" => Action::Publish,
         "archive" => Action::Archive,
@@ -213,10 +208,9 @@ async fn act_on_product(
     ))]
 async fn add_product_category(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path((id, category)): Path<(String, String)>,
 ) -> Result<Tagged<Product>> {
-    tenant.require(Scope::ProductsWrite)?;
     Ok(tagged_product(
         StatusCode::OK,
         catalog::set_product_category(&state.db, &tenant, &id, &category, true).await?,
@@ -232,10 +226,9 @@ async fn add_product_category(
     ))]
 async fn remove_product_category(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path((id, category)): Path<(String, String)>,
 ) -> Result<Tagged<Product>> {
-    tenant.require(Scope::ProductsWrite)?;
     Ok(tagged_product(
         StatusCode::OK,
         catalog::set_product_category(&state.db, &tenant, &id, &category, false).await?,
@@ -254,11 +247,10 @@ async fn remove_product_category(
     ))]
 async fn add_option(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path(id): Path<String>,
     Json(input): Json<OptionIn>,
 ) -> Result<Tagged<Product>> {
-    tenant.require(Scope::ProductsWrite)?;
     Ok(tagged_product(
         StatusCode::CREATED,
         catalog::add_option(&state.db, &tenant, &id, input).await?,
@@ -284,11 +276,10 @@ fn tagged_variant(status: StatusCode, variant: Variant) -> Tagged<Variant> {
     ))]
 async fn create_variant(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path(id): Path<String>,
     Json(input): Json<VariantIn>,
 ) -> Result<Tagged<Variant>> {
-    tenant.require(Scope::ProductsWrite)?;
     Ok(tagged_variant(
         StatusCode::CREATED,
         catalog::create_variant(&state.db, &tenant, &id, input).await?,
@@ -304,10 +295,9 @@ async fn create_variant(
     ))]
 async fn list_variants(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsRead>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<DataOut<Vec<Variant>>>> {
-    tenant.require(Scope::ProductsRead)?;
     Ok(axum::Json(DataOut::new(
         catalog::list_variants(&state.db, &tenant, &id).await?,
     )))
@@ -326,10 +316,9 @@ async fn list_variants(
     ))]
 async fn generate_variants(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, axum::Json<DataOut<Vec<Variant>>>)> {
-    tenant.require(Scope::ProductsWrite)?;
     let created = catalog::generate_variants(&state.db, &tenant, &id).await?;
     Ok((StatusCode::CREATED, axum::Json(DataOut::new(created))))
 }
@@ -343,10 +332,9 @@ async fn generate_variants(
     ))]
 async fn get_variant(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsRead>,
     Path((id, variant)): Path<(String, String)>,
 ) -> Result<Tagged<Variant>> {
-    tenant.require(Scope::ProductsRead)?;
     Ok(tagged_variant(
         StatusCode::OK,
         catalog::get_variant(&state.db, &tenant, &id, &variant).await?,
@@ -365,12 +353,11 @@ async fn get_variant(
     ))]
 async fn update_variant(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path((id, variant)): Path<(String, String)>,
     IfMatch(if_match): IfMatch,
     Json(patch): Json<VariantPatch>,
 ) -> Result<Tagged<Variant>> {
-    tenant.require(Scope::ProductsWrite)?;
     let variant = catalog::update_variant(&state.db, &tenant, &id, &variant, patch, if_match).await?;
     Ok(tagged_variant(StatusCode::OK, variant))
 }
@@ -384,10 +371,9 @@ async fn update_variant(
     ))]
 async fn delete_variant(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path((id, variant)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    tenant.require(Scope::ProductsWrite)?;
     catalog::delete_variant(&state.db, &tenant, &id, &variant).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -398,10 +384,9 @@ async fn delete_variant(
     responses((status = 201, description = "Created", body = DataOut<Category>)))]
 async fn create_category(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Json(input): Json<CategoryIn>,
 ) -> Result<Tagged<Category>> {
-    tenant.require(Scope::ProductsWrite)?;
     let category = catalog::create_category(&state.db, &tenant, input).await?;
     let version = category.version;
     Ok(Tagged(StatusCode::CREATED, category, version))
@@ -412,10 +397,9 @@ async fn create_category(
     responses((status = 200, description = "A page of categories, oldest first", body = ListOut<Category>)))]
 async fn list_categories(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsRead>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<Category>>> {
-    tenant.require(Scope::ProductsRead)?;
     let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
     Ok(axum::Json(
         state
@@ -434,10 +418,9 @@ async fn list_categories(
     ))]
 async fn get_category(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsRead>,
     Path(id): Path<String>,
 ) -> Result<Tagged<Category>> {
-    tenant.require(Scope::ProductsRead)?;
     let category = catalog::get_category(&state.db, &tenant, &id).await?;
     let version = category.version;
     Ok(Tagged(StatusCode::OK, category, version))
@@ -455,12 +438,11 @@ async fn get_category(
     ))]
 async fn update_category(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
     Json(patch): Json<CategoryPatch>,
 ) -> Result<Tagged<Category>> {
-    tenant.require(Scope::ProductsWrite)?;
     let category = catalog::update_category(&state.db, &tenant, &id, patch, if_match).await?;
     let version = category.version;
     Ok(Tagged(StatusCode::OK, category, version))
@@ -475,8 +457,11 @@ async fn update_category(
         (status = 404, description = "No such category", body = ErrorBody),
         (status = 409, description = "Still has products or subcategories", body = ErrorBody),
     ))]
-async fn delete_category(State(state): State<AppState>, tenant: Tenant, Path(id): Path<String>) -> Result<StatusCode> {
-    tenant.require(Scope::ProductsWrite)?;
+async fn delete_category(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::ProductsWrite>,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
     catalog::delete_category(&state.db, &tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -487,10 +472,9 @@ async fn delete_category(State(state): State<AppState>, tenant: Tenant, Path(id)
     responses((status = 201, description = "Created", body = DataOut<Brand>)))]
 async fn create_brand(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Json(input): Json<BrandIn>,
 ) -> Result<Tagged<Brand>> {
-    tenant.require(Scope::ProductsWrite)?;
     let brand = catalog::create_brand(&state.db, &tenant, input).await?;
     let version = brand.version;
     Ok(Tagged(StatusCode::CREATED, brand, version))
@@ -501,10 +485,9 @@ async fn create_brand(
     responses((status = 200, description = "A page of brands, oldest first", body = ListOut<Brand>)))]
 async fn list_brands(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsRead>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<Brand>>> {
-    tenant.require(Scope::ProductsRead)?;
     let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
     Ok(axum::Json(
         state
@@ -521,8 +504,11 @@ async fn list_brands(
         (status = 200, description = "The brand", body = DataOut<Brand>),
         (status = 404, description = "No such brand", body = ErrorBody),
     ))]
-async fn get_brand(State(state): State<AppState>, tenant: Tenant, Path(id): Path<String>) -> Result<Tagged<Brand>> {
-    tenant.require(Scope::ProductsRead)?;
+async fn get_brand(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::ProductsRead>,
+    Path(id): Path<String>,
+) -> Result<Tagged<Brand>> {
     let brand = catalog::get_brand(&state.db, &tenant, &id).await?;
     let version = brand.version;
     Ok(Tagged(StatusCode::OK, brand, version))
@@ -538,12 +524,11 @@ async fn get_brand(State(state): State<AppState>, tenant: Tenant, Path(id): Path
     ))]
 async fn update_brand(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
     Json(patch): Json<BrandPatch>,
 ) -> Result<Tagged<Brand>> {
-    tenant.require(Scope::ProductsWrite)?;
     let brand = catalog::update_brand(&state.db, &tenant, &id, patch, if_match).await?;
     let version = brand.version;
     Ok(Tagged(StatusCode::OK, brand, version))
@@ -560,10 +545,9 @@ async fn update_brand(
     ))]
 async fn delete_brand(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsWrite>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse> {
-    tenant.require(Scope::ProductsWrite)?;
     catalog::delete_brand(&state.db, &tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -575,10 +559,9 @@ async fn delete_brand(
     responses((status = 200, description = "Matching products, and facet counts when asked", body = SearchOut)))]
 async fn search(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsRead>,
     Query(params): Query<SearchParams>,
 ) -> Result<axum::Json<SearchOut>> {
-    tenant.require(Scope::ProductsRead)?;
     Ok(axum::Json(catalog::search_products(&state.db, &tenant, params).await?))
 }
 
@@ -587,10 +570,9 @@ async fn search(
     responses((status = 200, description = "Product names starting with a word that starts with `prefix`", body = DataOut<Vec<Suggestion>>)))]
 async fn suggest(
     State(state): State<AppState>,
-    tenant: Tenant,
+    Can(tenant, _): Can<can::ProductsRead>,
     Query(params): Query<SuggestParams>,
 ) -> Result<axum::Json<DataOut<Vec<Suggestion>>>> {
-    tenant.require(Scope::ProductsRead)?;
     Ok(axum::Json(DataOut::new(
         catalog::suggest_products(&state.db, &tenant, params).await?,
     )))
