@@ -5,6 +5,8 @@
 
 pub mod apikeys;
 pub mod aws;
+#[cfg(feature = "eventbridge")]
+pub mod bus;
 pub mod catalog;
 pub mod config;
 pub mod db;

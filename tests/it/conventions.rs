@@ -27,6 +27,7 @@ async fn every_response_has_a_request_id_and_a_sane_one_is_kept() {
 async fn rate_limits_are_announced_and_enforced_per_key() {
     let app = spawn_app_with(Options {
         rate_limits: Some("default=5"),
+        ..Default::default()
     })
     .await;
     let store = app.create_store().await;

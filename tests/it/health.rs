@@ -92,7 +92,7 @@ async fn health_is_503_when_dynamodb_is_stopped() {
         app: state.clone(),
         platform_key: PlatformKey::new("unused"),
     };
-    let app = serve(cartwheel_gateway::router(state.clone(), admin, None), state).await;
+    let app = serve(cartwheel_gateway::router(state.clone(), admin, None), state, sdk).await;
     let health = || app.http.get(format!("{}/v1/health", app.url)).send();
 
     assert_eq!(health().await.unwrap().status(), 200);

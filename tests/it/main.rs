@@ -4,4 +4,5 @@ mod auth;
 mod catalog;
 mod conventions;
 mod documents;
+mod events;
 mod health;

@@ -15,6 +15,9 @@ pub struct TestApp {
     pub url: String,
     pub http: reqwest::Client,
     pub state: AppState,
+    pub sdk: aws_config::SdkConfig,
+    /// The stack's queues by logical id (`WebhookEventsQueue`, …).
+    pub queues: cartwheel_gateway::resources::QueueUrls,
 }
 
 /// A store created through the platform route, with its first keys.
@@ -30,6 +33,9 @@ pub struct TestStore {
 pub struct Options {
     /// `CARTWHEEL_RATE_LIMITS` for this app.
     pub rate_limits: Option<&'static str>,
+    /// A table, bus, rule and queues of this test's own, for tests that follow events through the pipeline
+    /// (the shared table's stream carries every test's events).
+    pub own_stage: bool,
 }
 
 /// Refuses to run anywhere but against the local stack: no test may reach AWS.
@@ -50,8 +56,12 @@ pub async fn sdk() -> aws_config::SdkConfig {
 
 pub fn config(options: &Options) -> Config {
     let rate_limits = options.rate_limits;
+    let stage = match options.own_stage {
+        true => format!("it-{}", cartwheel::ids::EventId::new().to_string()[4..].to_lowercase()),
+        false => "it".to_owned(),
+    };
     Config::from_lookup(|name| match name {
-        "CARTWHEEL_STAGE" => Some("it".to_owned()),
+        "CARTWHEEL_STAGE" => Some(stage.clone()),
         "CARTWHEEL_RATE_LIMITS" => rate_limits.map(str::to_owned),
         other => std::env::var(other).ok(),
     })
@@ -63,10 +73,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
+    // Logs are shown for failing tests only.
+    cartwheel::http::init_tracing();
     let sdk = sdk().await;
-    let config = config(&options);
+    let mut config = config(&options);
     let db = Db::new(&sdk, &config.table);
-    cartwheel_gateway::resources::ensure(&config, &sdk, &db, PLATFORM_KEY)
+    let queues = cartwheel_gateway::resources::ensure(&mut config, &sdk, &db, PLATFORM_KEY)
         .await
         .expect("local resources");
     let state = AppState {
@@ -76,11 +88,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let admin = AdminState::load(state.clone(), &sdk)
         .await
         .expect("platform key from Secrets Manager");
-    serve(cartwheel_gateway::router(state.clone(), admin, None), state).await
+    let mut app = serve(cartwheel_gateway::router(state.clone(), admin, None), state, sdk).await;
+    app.queues = queues;
+    app
 }
 
 /// Serves `router` on a free loopback port.
-pub async fn serve(router: axum::Router, state: AppState) -> TestApp {
+pub async fn serve(router: axum::Router, state: AppState, sdk: aws_config::SdkConfig) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let url = format!("http://{}", listener.local_addr().expect("bound address"));
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -88,6 +102,8 @@ pub async fn serve(router: axum::Router, state: AppState) -> TestApp {
         url,
         http: reqwest::Client::new(),
         state,
+        sdk,
+        queues: Default::default(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The local gateway: every function's router on one port, behind the authorizer, as API Gateway routes them.
 //! Nothing here is written twice: the routers, the conventions and the authorizer logic are the functions' own.
 
+pub mod pipeline;
 pub mod resources;
 
 use std::path::PathBuf;

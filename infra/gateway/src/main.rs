@@ -3,9 +3,13 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
+use cartwheel::bus::Bus;
 use cartwheel::http::{init_tracing, AppState};
 use cartwheel::stores::{self, StoreIn};
-use cartwheel_gateway::{build, openapi_document, resources};
+use cartwheel::{Config, Db};
+use cartwheel_gateway::{build, openapi_document, pipeline, resources};
 
 #[tokio::main]
 async fn main() -> Result<(), resources::Error> {
@@ -21,8 +25,15 @@ async fn main() -> Result<(), resources::Error> {
         Ok(key) if !key.trim().is_empty() => (key, false),
         _ => (stores::generate_platform_key(), true),
     };
-    let (state, sdk) = AppState::from_env().await?;
-    resources::ensure(&state.config, &sdk, &state.db, &platform_key).await?;
+    let mut config = Config::from_env()?;
+    let sdk = cartwheel::aws::sdk_config().await;
+    let db = Db::new(&sdk, &config.table);
+    resources::ensure(&mut config, &sdk, &db, &platform_key).await?;
+    let _publisher = pipeline::spawn_stream_publisher(&sdk, &config.table, Bus::new(&sdk, &config.event_bus));
+    let state = AppState {
+        db,
+        config: Arc::new(config),
+    };
     let first = stores::onboard(
         &state.db,
         StoreIn {

@@ -65,10 +65,17 @@ pub fn name(stage: &str, suffix: &str) -> String {
 /// Queue URLs by logical id, as created.
 pub type QueueUrls = HashMap<&'static str, String>;
 
-/// Creates the table, queues, bus, rule and platform-key secret unless they exist.
-pub async fn ensure(config: &Config, sdk: &SdkConfig, db: &Db, platform_key: &str) -> Result<QueueUrls, Error> {
+/// Creates the table, queues, bus, rule and platform-key secret unless they exist, and fills in the queue URLs
+/// that the configuration leaves unset.
+pub async fn ensure(config: &mut Config, sdk: &SdkConfig, db: &Db, platform_key: &str) -> Result<QueueUrls, Error> {
     db.ensure_table().await?;
     let urls = ensure_queues(config, sdk).await?;
+    if config.webhook_events_queue_url.is_none() {
+        config.webhook_events_queue_url = urls.get("WebhookEventsQueue").cloned();
+    }
+    if config.webhook_deliveries_queue_url.is_none() {
+        config.webhook_deliveries_queue_url = urls.get("WebhookDeliveriesQueue").cloned();
+    }
     ensure_bus_and_rule(config, sdk, &urls).await?;
     ensure_platform_key(config, sdk, platform_key).await?;
     Ok(urls)

@@ -46,9 +46,27 @@ pub struct Db {
 /// An entity item: the entity's fields plus its keys.
 fn item<T: Serialize>(key: Key, value: &T) -> Result<Item, ApiError> {
     let mut item: Item = serde_dynamo::to_item(value).map_err(ApiError::internal)?;
+    drop_empty_maps(&mut item);
     item.insert(PK.to_owned(), AttributeValue::S(key.pk));
     item.insert(SK.to_owned(), AttributeValue::S(key.sk));
     Ok(item)
+}
+
+/// Removes empty map attributes, at any depth. DynamoDB Local writes an empty map into its stream as `{}` (no `M`),
+/// which no SDK can parse (docs/local-stack.md); absent and empty read back the same (`#[serde(default)]`).
+fn drop_empty_maps(item: &mut Item) {
+    item.retain(|_, value| !matches!(value, AttributeValue::M(map) if map.is_empty()));
+    for value in item.values_mut() {
+        drop_empty_maps_in(value);
+    }
+}
+
+fn drop_empty_maps_in(value: &mut AttributeValue) {
+    match value {
+        AttributeValue::M(map) => drop_empty_maps(map),
+        AttributeValue::L(list) => list.iter_mut().for_each(drop_empty_maps_in),
+        _ => {}
+    }
 }
 
 fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {

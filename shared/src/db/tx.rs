@@ -261,7 +261,8 @@ fn event_item(event: &Event, now: i64) -> Result<Item, ApiError> {
             AttributeValue::N((now + EVENT_RETENTION_SECS).to_string()),
         ),
     ]);
-    let envelope = serde_dynamo::to_attribute_value(event).map_err(ApiError::internal)?;
+    let mut envelope = serde_dynamo::to_attribute_value(event).map_err(ApiError::internal)?;
+    super::drop_empty_maps_in(&mut envelope);
     event_item.insert("event".to_owned(), envelope);
     Ok(event_item)
 }
