@@ -17,6 +17,12 @@ pub struct Config {
     /// Secrets Manager id (name or ARN) of the platform admin key.
     pub platform_key_secret: String,
     pub rate_limits: RateLimits,
+    /// Secrets Manager id of the master key(s) that seal webhook signing secrets.
+    pub webhook_master_key_secret: String,
+    /// `CARTWHEEL_WEBHOOK_ALLOW_LOOPBACK=1` (local stack only): endpoints may be loopback and plain http.
+    pub webhook_allow_loopback: bool,
+    /// Delays before each delivery attempt; the first is normally 0.
+    pub webhook_retry_schedule: Vec<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,10 +48,52 @@ impl Config {
             webhook_deliveries_queue_url: lookup("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL"),
             platform_key_secret: lookup("CARTWHEEL_PLATFORM_KEY_SECRET")
                 .unwrap_or_else(|| format!("cartwheel/{stage}/platform-key")),
+            webhook_master_key_secret: lookup("CARTWHEEL_WEBHOOK_MASTER_KEY_SECRET")
+                .unwrap_or_else(|| format!("cartwheel/{stage}/webhook-master-key")),
+            webhook_allow_loopback: lookup("CARTWHEEL_WEBHOOK_ALLOW_LOOPBACK").is_some_and(|v| v == "1"),
+            webhook_retry_schedule: parse_schedule(
+                &lookup("CARTWHEEL_WEBHOOK_RETRY_SCHEDULE").unwrap_or_else(|| DEFAULT_RETRY_SCHEDULE.to_owned()),
+            )?,
             rate_limits,
             stage,
         })
     }
+}
+
+/// Attempts at about 0 s, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h: a little over a day in all.
+pub const DEFAULT_RETRY_SCHEDULE: &str = "0s,5s,5m,30m,2h,5h,10h,10h";
+/// One SQS visibility extension can be at most just under 12 h (counted from the current receive).
+pub const MAX_RETRY_DELAY_SECS: u64 = 12 * 3600 - 1;
+
+/// `0s,5s,5m,2h` → seconds.
+pub fn parse_schedule(spec: &str) -> Result<Vec<u64>, ConfigError> {
+    let delays = spec
+        .split(',')
+        .map(str::trim)
+        .map(|step| {
+            let split = step.find(|c: char| !c.is_ascii_digit()).unwrap_or(step.len());
+            let (number, unit) = step.split_at(split);
+            let number: u64 = number
+                .parse()
+                .map_err(|_| ConfigError(format!("retry step `{step}` has no number")))?;
+            let seconds = match unit {
+                "s" | "" => number,
+                "m" => number * 60,
+                "h" => number * 3600,
+                _ => return Err(ConfigError(format!("retry step `{step}`: use s, m or h"))),
+            };
+            if seconds > MAX_RETRY_DELAY_SECS {
+                return Err(ConfigError(format!(
+                    "retry step `{step}` exceeds SQS's 12 h visibility limit"
+                )));
+            }
+            Ok(seconds)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if delays.is_empty() {
+        return Err(ConfigError("the retry schedule is empty".into()));
+    }
+    Ok(delays)
 }
 
 /// Requests per minute per API key, by store plan: `CARTWHEEL_RATE_LIMITS="default=1000,pro=5000"`.
@@ -109,6 +157,18 @@ mod tests {
         let limits = RateLimits::parse("default=50, pro=5000").unwrap();
         assert_eq!(limits.per_minute("pro"), 5000);
         assert_eq!(limits.per_minute("free"), 50);
+    }
+
+    #[test]
+    fn retry_schedules_parse_within_the_sqs_limit() {
+        assert_eq!(
+            parse_schedule(DEFAULT_RETRY_SCHEDULE).unwrap(),
+            [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+        );
+        assert_eq!(parse_schedule("0s, 1s,2").unwrap(), [0, 1, 2]);
+        assert!(parse_schedule("12h").is_err());
+        assert!(parse_schedule("5d").is_err());
+        assert!(parse_schedule("soon").is_err());
     }
 
     #[test]

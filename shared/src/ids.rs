@@ -111,6 +111,10 @@ prefixed_id!(
     /// A variant of a product.
     VariantId, "var"
 );
+prefixed_id!(
+    /// A webhook endpoint.
+    WebhookId, "wh"
+);
 
 impl ProductId {
     /// The smallest and largest ids that can have been made at `unix_ms`: bounds for a creation-time range.

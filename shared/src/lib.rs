@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod stores;
 pub mod tenant;
 pub mod time;
+pub mod webhooks;
 
 pub use config::Config;
 pub use db::Db;

@@ -269,7 +269,7 @@ pub mod can {
         };
     }
 
-    required!(ProductsRead, ProductsWrite, ApiKeysManage);
+    required!(ProductsRead, ProductsWrite, ApiKeysManage, WebhooksManage);
 }
 
 /// The caller, known to hold the scope `S`.

@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use cartwheel::http::AppState;
 use cartwheel::stores::PlatformKey;
+use cartwheel::webhooks::MasterKeys;
 use cartwheel::Db;
 use cartwheel_admin::AdminState;
 use cartwheel_tests::{assert_error, config, serve, spawn_app, Options};
+use cartwheel_webhooks::WebhooksState;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -88,11 +90,17 @@ async fn health_is_503_when_dynamodb_is_stopped() {
         db,
         config: Arc::new(config),
     };
-    let admin = AdminState {
-        app: state.clone(),
-        platform_key: PlatformKey::new("unused"),
+    let functions = cartwheel_gateway::Functions {
+        admin: AdminState {
+            app: state.clone(),
+            platform_key: PlatformKey::new("unused"),
+        },
+        webhooks: WebhooksState {
+            app: state.clone(),
+            keys: MasterKeys::parse("unused").unwrap(),
+        },
     };
-    let app = serve(cartwheel_gateway::router(state.clone(), admin, None), state, sdk).await;
+    let app = serve(cartwheel_gateway::router(state.clone(), functions, None), state, sdk).await;
     let health = || app.http.get(format!("{}/v1/health", app.url)).send();
 
     assert_eq!(health().await.unwrap().status(), 200);

@@ -6,3 +6,4 @@ mod conventions;
 mod documents;
 mod events;
 mod health;
+mod webhooks;

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use cartwheel::http::AppState;
 use cartwheel::{Config, Db};
-use cartwheel_admin::AdminState;
 use serde_json::{json, Value};
 
 /// The platform key of the test stack. Not a secret: it exists only in the throwaway local stack.
@@ -36,6 +35,10 @@ pub struct Options {
     /// A table, bus, rule and queues of this test's own, for tests that follow events through the pipeline
     /// (the shared table's stream carries every test's events).
     pub own_stage: bool,
+    /// `CARTWHEEL_WEBHOOK_ALLOW_LOOPBACK=1`, for tests with a local webhook receiver.
+    pub allow_loopback: bool,
+    /// `CARTWHEEL_WEBHOOK_RETRY_SCHEDULE`.
+    pub retry_schedule: Option<&'static str>,
 }
 
 /// Refuses to run anywhere but against the local stack: no test may reach AWS.
@@ -56,6 +59,7 @@ pub async fn sdk() -> aws_config::SdkConfig {
 
 pub fn config(options: &Options) -> Config {
     let rate_limits = options.rate_limits;
+    let (allow_loopback, schedule) = (options.allow_loopback, options.retry_schedule);
     let stage = match options.own_stage {
         true => format!("it-{}", cartwheel::ids::EventId::new().to_string()[4..].to_lowercase()),
         false => "it".to_owned(),
@@ -63,6 +67,8 @@ pub fn config(options: &Options) -> Config {
     Config::from_lookup(|name| match name {
         "CARTWHEEL_STAGE" => Some(stage.clone()),
         "CARTWHEEL_RATE_LIMITS" => rate_limits.map(str::to_owned),
+        "CARTWHEEL_WEBHOOK_ALLOW_LOOPBACK" => allow_loopback.then(|| "1".to_owned()),
+        "CARTWHEEL_WEBHOOK_RETRY_SCHEDULE" => schedule.map(str::to_owned),
         other => std::env::var(other).ok(),
     })
     .expect("test configuration")
@@ -85,10 +91,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         db,
         config: Arc::new(config),
     };
-    let admin = AdminState::load(state.clone(), &sdk)
+    let functions = cartwheel_gateway::Functions::load(&state, &sdk)
         .await
-        .expect("platform key from Secrets Manager");
-    let mut app = serve(cartwheel_gateway::router(state.clone(), admin, None), state, sdk).await;
+        .expect("secrets from Secrets Manager");
+    let mut app = serve(cartwheel_gateway::router(state.clone(), functions, None), state, sdk).await;
     app.queues = queues;
     app
 }

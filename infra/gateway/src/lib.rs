@@ -17,6 +17,7 @@ use axum::Router;
 use cartwheel::http::{conventions, with_request_id, AppState};
 use cartwheel::{openapi, ApiError};
 use cartwheel_admin::AdminState;
+use cartwheel_webhooks::WebhooksState;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayRequestAuthorizer, ApiGatewayV2httpRequestContext};
 use lambda_http::request::RequestContext;
 use utoipa::openapi::OpenApi;
@@ -25,6 +26,7 @@ use utoipa::openapi::OpenApi;
 pub fn openapi_document() -> OpenApi {
     let (_, mut doc) = cartwheel_admin::routes().split_for_parts();
     doc.merge(cartwheel_catalog::routes().split_for_parts().1);
+    doc.merge(cartwheel_webhooks::routes().split_for_parts().1);
     openapi::finish(doc)
 }
 
@@ -125,14 +127,31 @@ async fn docs_asset(State(DocsAssets(dir)): State<DocsAssets>, Path(file): Path<
 
 /// The whole API on one router: every function's routes with their conventions, the authorizer in front,
 /// request ids around everything, and the live OpenAPI document and reference page.
-pub fn router(state: AppState, admin: AdminState, docs_assets: Option<PathBuf>) -> Router {
+/// The states of the functions that load something of their own at cold start (secrets).
+pub struct Functions {
+    pub admin: AdminState,
+    pub webhooks: WebhooksState,
+}
+
+impl Functions {
+    /// Reads what each function reads at cold start, as it would on AWS.
+    pub async fn load(state: &AppState, sdk: &SdkConfig) -> Result<Self, resources::Error> {
+        Ok(Self {
+            admin: AdminState::load(state.clone(), sdk).await?,
+            webhooks: WebhooksState::load(state.clone(), sdk).await?,
+        })
+    }
+}
+
+pub fn router(state: AppState, functions: Functions, docs_assets: Option<PathBuf>) -> Router {
     let doc = openapi_document();
     let public = Arc::new(PublicRoutes::from_document(&doc));
     let doc_json = Arc::new(serde_json::to_string_pretty(&doc).unwrap_or_default());
     // Each function keeps its own conventions, as it would in its own Lambda.
     let functions = [
-        Router::from(cartwheel_admin::routes().with_state(admin)),
+        Router::from(cartwheel_admin::routes().with_state(functions.admin)),
         Router::from(cartwheel_catalog::routes().with_state(state.clone())),
+        Router::from(cartwheel_webhooks::routes().with_state(functions.webhooks)),
     ]
     .into_iter()
     .fold(Router::new(), |all, function| all.merge(conventions(function, &state)));
@@ -164,8 +183,8 @@ pub fn router(state: AppState, admin: AdminState, docs_assets: Option<PathBuf>) 
 
 /// Builds the gateway over the configured AWS endpoints: reads the platform key as the admin function does.
 pub async fn build(state: AppState, sdk: &SdkConfig, docs_assets: Option<PathBuf>) -> Result<Router, resources::Error> {
-    let admin = AdminState::load(state.clone(), sdk).await?;
-    Ok(router(state, admin, docs_assets))
+    let functions = Functions::load(&state, sdk).await?;
+    Ok(router(state, functions, docs_assets))
 }
 
 #[cfg(test)]

@@ -78,6 +78,7 @@ pub async fn ensure(config: &mut Config, sdk: &SdkConfig, db: &Db, platform_key:
     }
     ensure_bus_and_rule(config, sdk, &urls).await?;
     ensure_platform_key(config, sdk, platform_key).await?;
+    ensure_master_key(config, sdk).await?;
     Ok(urls)
 }
 
@@ -168,6 +169,29 @@ async fn ensure_bus_and_rule(config: &Config, sdk: &SdkConfig, urls: &QueueUrls)
         .send()
         .await?;
     Ok(())
+}
+
+/// A random master key for webhook secrets, made once per stack (a second process keeps the first one's).
+async fn ensure_master_key(config: &Config, sdk: &SdkConfig) -> Result<(), Error> {
+    let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+    let material = cartwheel::webhooks::new_secret();
+    match secrets
+        .create_secret()
+        .name(&config.webhook_master_key_secret)
+        .secret_string(material)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn ensure_platform_key(config: &Config, sdk: &SdkConfig, platform_key: &str) -> Result<(), Error> {

@@ -4,7 +4,7 @@
 //! Two platform-level items are the documented exceptions (docs/data-model.md): the store itself, and the API-key
 //! lookup by hash, which the authorizer must find before it knows the store.
 
-use crate::ids::{AuditId, BrandId, CategoryId, EventId, KeyId, ProductId, StoreId, VariantId};
+use crate::ids::{AuditId, BrandId, CategoryId, EventId, KeyId, ProductId, StoreId, VariantId, WebhookId};
 use crate::tenant::Mode;
 
 pub const PK: &str = "PK";
@@ -190,4 +190,29 @@ pub fn variant_combination(store: StoreId, mode: Mode, product_id: ProductId, co
         pk: product(store, mode, product_id).pk,
         sk: format!("VCOMBO#{combination}"),
     }
+}
+
+// --- webhooks ---------------------------------------------------------------------------------------------
+
+pub fn webhook(store: StoreId, mode: Mode, id: WebhookId) -> Key {
+    Key {
+        pk: webhooks_partition(store, mode),
+        sk: format!("WEBHOOK#{id}"),
+    }
+}
+
+pub fn webhooks_partition(store: StoreId, mode: Mode) -> String {
+    format!("{}WEBHOOKS", tenant_prefix(store, mode))
+}
+
+/// An endpoint's deliveries share a partition, in event (time) order.
+pub fn delivery(store: StoreId, mode: Mode, endpoint: WebhookId, event: EventId) -> Key {
+    Key {
+        pk: deliveries_partition(store, mode, endpoint),
+        sk: event.to_string(),
+    }
+}
+
+pub fn deliveries_partition(store: StoreId, mode: Mode, endpoint: WebhookId) -> String {
+    format!("{}WEBHOOK#{endpoint}#DELIVERIES", tenant_prefix(store, mode))
 }

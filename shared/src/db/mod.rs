@@ -5,6 +5,7 @@ mod catalog;
 mod keys;
 mod schema;
 mod tx;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,0 +1,223 @@
+//! `functions/webhooks`: a store's webhook endpoints, their signing secrets, and their delivery logs.
+
+use axum::extract::{FromRef, Path, State};
+use axum::http::StatusCode;
+use cartwheel::db::tenant_prefix;
+use cartwheel::error::ErrorBody;
+use cartwheel::http::pagination::{ListOut, PageParams};
+use cartwheel::http::{AppState, DataOut, Json, Query};
+use cartwheel::tenant::{can, Can};
+use cartwheel::webhooks::{
+    self, Delivery, EndpointIn, EndpointOut, EndpointPatch, EndpointWithSecretOut, MasterKeys, UrlPolicy,
+};
+use cartwheel::ApiError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct WebhooksState {
+    pub app: AppState,
+    pub keys: MasterKeys,
+}
+
+impl FromRef<WebhooksState> for AppState {
+    fn from_ref(state: &WebhooksState) -> AppState {
+        state.app.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not read the webhook master key `{secret}`: {cause}")]
+pub struct MasterKeyError {
+    secret: String,
+    cause: String,
+}
+
+impl WebhooksState {
+    /// Reads the master key(s) that seal endpoint secrets from Secrets Manager, once per cold start.
+    pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> std::result::Result<Self, MasterKeyError> {
+        let secret = app.config.webhook_master_key_secret.clone();
+        let error = |cause: String| MasterKeyError {
+            secret: secret.clone(),
+            cause,
+        };
+        let value = aws_sdk_secretsmanager::Client::new(sdk)
+            .get_secret_value()
+            .secret_id(&secret)
+            .send()
+            .await
+            .map_err(|e| error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+        let keys = value
+            .secret_string()
+            .and_then(MasterKeys::parse)
+            .ok_or_else(|| error("the secret is empty".into()))?;
+        Ok(Self { app, keys })
+    }
+
+    fn context(&self) -> webhooks::Context<'_> {
+        let policy = UrlPolicy {
+            allow_loopback: self.app.config.webhook_allow_loopback,
+        };
+        webhooks::Context {
+            db: &self.app.db,
+            keys: &self.keys,
+            policy,
+        }
+    }
+}
+
+/// Every route of this function, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<WebhooksState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_endpoint, list_endpoints))
+        .routes(routes!(get_endpoint, update_endpoint, delete_endpoint))
+        .routes(routes!(rotate_secret))
+        .routes(routes!(list_deliveries))
+        .routes(routes!(get_delivery))
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+type Manager = Can<can::WebhooksManage>;
+
+/// Create a webhook endpoint
+///
+/// The URL must be https in live mode and must not resolve to a private, loopback, link-local, CGNAT, multicast or
+/// metadata address. The signing secret `whsec_…` is shown only in this response.
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = EndpointIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses((status = 201, description = "The endpoint and its secret", body = DataOut<EndpointWithSecretOut>)))]
+async fn create_endpoint(
+    State(state): State<WebhooksState>,
+    Can(tenant, _): Manager,
+    Json(input): Json<EndpointIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<EndpointWithSecretOut>>)> {
+    let created = webhooks::create_endpoint(&state.context(), &tenant, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(created))))
+}
+
+/// List webhook endpoints
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageParams),
+    responses((status = 200, description = "A page of endpoints", body = ListOut<EndpointOut>)))]
+async fn list_endpoints(
+    State(state): State<AppState>,
+    Can(tenant, _): Manager,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<ListOut<EndpointOut>>> {
+    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    let endpoints = state.db.list_endpoints(tenant.store_id, tenant.mode, &page).await?;
+    Ok(axum::Json(endpoints.into_list(|e| EndpointOut::from(&e))))
+}
+
+/// Get a webhook endpoint
+#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
+    responses(
+        (status = 200, description = "The endpoint (never its secret)", body = DataOut<EndpointOut>),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ))]
+async fn get_endpoint(
+    State(state): State<AppState>,
+    Can(tenant, _): Manager,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<EndpointOut>>> {
+    let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
+    Ok(axum::Json(DataOut::new(EndpointOut::from(&endpoint))))
+}
+
+/// Update a webhook endpoint
+///
+/// Re-enabling a disabled endpoint clears its failure record.
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", request_body = EndpointPatch,
+    params(("id" = String, Path, description = "`wh_…`")),
+    responses(
+        (status = 200, description = "The endpoint", body = DataOut<EndpointOut>),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ))]
+async fn update_endpoint(
+    State(state): State<WebhooksState>,
+    Can(tenant, _): Manager,
+    Path(id): Path<String>,
+    Json(patch): Json<EndpointPatch>,
+) -> Result<axum::Json<DataOut<EndpointOut>>> {
+    Ok(axum::Json(DataOut::new(
+        webhooks::update_endpoint(&state.context(), &tenant, &id, patch).await?,
+    )))
+}
+
+/// Delete a webhook endpoint
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
+    responses(
+        (status = 204, description = "Deleted; pending deliveries to it are dropped"),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ))]
+async fn delete_endpoint(
+    State(state): State<AppState>,
+    Can(tenant, _): Manager,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    webhooks::delete_endpoint(&state.db, &tenant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rotate an endpoint's signing secret
+///
+/// For 24 hours both the old and the new secret sign every delivery (two `v1,` signatures).
+#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
+    responses(
+        (status = 200, description = "The endpoint and its new secret", body = DataOut<EndpointWithSecretOut>),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ))]
+async fn rotate_secret(
+    State(state): State<WebhooksState>,
+    Can(tenant, _): Manager,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<EndpointWithSecretOut>>> {
+    Ok(axum::Json(DataOut::new(
+        webhooks::rotate_secret(&state.context(), &tenant, &id).await?,
+    )))
+}
+
+/// List an endpoint's deliveries
+///
+/// Newest first, each with every attempt (time, HTTP status or error, latency, first 2 KB of the response).
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`"), PageParams),
+    responses(
+        (status = 200, description = "A page of deliveries", body = ListOut<Delivery>),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    Can(tenant, _): Manager,
+    Path(id): Path<String>,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Delivery>>> {
+    let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
+    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    let deliveries = state
+        .db
+        .list_deliveries(tenant.store_id, tenant.mode, endpoint.id, &page)
+        .await?;
+    Ok(axum::Json(deliveries.into_list(|d| d)))
+}
+
+/// Get a delivery
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", tag = "webhooks",
+    params(("id" = String, Path, description = "`wh_…`"), ("delivery_id" = String, Path, description = "The event id, `evt_…`")),
+    responses(
+        (status = 200, description = "The delivery with its attempts", body = DataOut<Delivery>),
+        (status = 404, description = "No such endpoint or delivery", body = ErrorBody),
+    ))]
+async fn get_delivery(
+    State(state): State<AppState>,
+    Can(tenant, _): Manager,
+    Path((id, delivery)): Path<(String, String)>,
+) -> Result<axum::Json<DataOut<Delivery>>> {
+    let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
+    let event = delivery.parse().map_err(|_| ApiError::not_found("delivery"))?;
+    let delivery = state
+        .db
+        .get_delivery(tenant.store_id, tenant.mode, endpoint.id, event)
+        .await?;
+    Ok(axum::Json(DataOut::new(
+        delivery.ok_or_else(|| ApiError::not_found("delivery"))?,
+    )))
+}

@@ -1,0 +1,195 @@
+//! Webhook access patterns: endpoints (versioned, with events), deliveries and their attempt logs (operational
+//! records: written directly, without events).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::keys;
+use super::keys::{PK, SK};
+use super::{from_item, item, n, s, tenant_prefix, Db, TxError};
+use crate::error::ApiError;
+use crate::events::Event;
+use crate::http::pagination::{Page, PageOf};
+use crate::ids::{EventId, StoreId, WebhookId};
+use crate::tenant::{Mode, Tenant};
+use crate::webhooks::{Attempt, Delivery, DeliveryStatus, Endpoint};
+
+fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    error: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> ApiError {
+    ApiError::internal(DisplayErrorContext(error))
+}
+
+impl Db {
+    pub async fn get_endpoint(&self, store: StoreId, mode: Mode, id: WebhookId) -> Result<Option<Endpoint>, ApiError> {
+        self.get(keys::webhook(store, mode, id), false).await
+    }
+
+    pub async fn list_endpoints(&self, store: StoreId, mode: Mode, page: &Page) -> Result<PageOf<Endpoint>, ApiError> {
+        self.query_partition(
+            &tenant_prefix(store, mode),
+            keys::webhooks_partition(store, mode),
+            page,
+            false,
+        )
+        .await
+    }
+
+    /// Creates (`before` = `None`), updates (conditional on the version read) or, with `after` = `None`, deletes an
+    /// endpoint, with its event. `Ok(false)`: it changed meanwhile.
+    pub async fn put_endpoint(
+        &self,
+        tenant: &Tenant,
+        before: Option<&Endpoint>,
+        after: Option<&Endpoint>,
+        event: Event,
+    ) -> Result<bool, ApiError> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let tx = self.write(event, tenant.key_id.to_string());
+        let version = |v: u64| HashMap::from([(":version".to_owned(), n(v))]);
+        let tx = match (before, after) {
+            (None, Some(after)) => tx.put_new(item(keys::webhook(store, mode, after.id), after)?),
+            (Some(before), Some(after)) => tx.put_if(
+                item(keys::webhook(store, mode, after.id), after)?,
+                "version = :version",
+                version(before.version),
+            ),
+            (Some(before), None) => tx.delete_if(
+                keys::webhook(store, mode, before.id),
+                "version = :version",
+                version(before.version),
+            ),
+            (None, None) => return Ok(true),
+        };
+        match tx.commit().await {
+            Ok(()) => Ok(true),
+            Err(TxError::ConditionFailed(_) | TxError::Conflict) => Ok(false),
+            Err(TxError::Other(error)) => Err(error),
+        }
+    }
+
+    /// Starts or clears an endpoint's failure clock (no version change: it is the delivery worker's bookkeeping).
+    pub async fn set_endpoint_failing(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        id: WebhookId,
+        since: Option<i64>,
+    ) -> Result<(), ApiError> {
+        let key = keys::webhook(store, mode, id);
+        let update = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk));
+        let update = match since {
+            Some(since) => update
+                .update_expression("SET failing_since = if_not_exists(failing_since, :since)")
+                .expression_attribute_values(":since", n(since)),
+            None => update.update_expression("REMOVE failing_since"),
+        };
+        update
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await
+            .map(drop)
+            .or_else(|error| {
+                // The endpoint was deleted meanwhile: nothing to keep.
+                match error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception())
+                {
+                    true => Ok(()),
+                    false => Err(sdk_error(error)),
+                }
+            })
+    }
+
+    /// Records a new delivery unless one exists for this event and endpoint; returns the stored one.
+    pub async fn create_delivery(&self, store: StoreId, mode: Mode, delivery: &Delivery) -> Result<Delivery, ApiError> {
+        let record = item(keys::delivery(store, mode, delivery.endpoint_id, delivery.id), delivery)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(PK)")
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(delivery.clone()),
+            Err(error) => match error.into_service_error() {
+                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(failed) => {
+                    from_item(failed.item.unwrap_or_default())
+                }
+                other => Err(ApiError::internal(DisplayErrorContext(other))),
+            },
+        }
+    }
+
+    pub async fn get_delivery(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        endpoint: WebhookId,
+        event: EventId,
+    ) -> Result<Option<Delivery>, ApiError> {
+        self.get(keys::delivery(store, mode, endpoint, event), true).await
+    }
+
+    /// Appends an attempt and sets the delivery's status.
+    pub async fn record_attempt(
+        &self,
+        job: (StoreId, Mode, WebhookId, EventId),
+        attempt: Option<&Attempt>,
+        status: DeliveryStatus,
+        now: &str,
+    ) -> Result<(), ApiError> {
+        let key = keys::delivery(job.0, job.1, job.2, job.3);
+        let status = serde_dynamo::to_attribute_value(status).map_err(ApiError::internal)?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", status)
+            .expression_attribute_values(":now", s(now));
+        update = match attempt {
+            Some(attempt) => {
+                let attempt: AttributeValue = serde_dynamo::to_attribute_value(attempt).map_err(ApiError::internal)?;
+                update
+                    .update_expression("SET #status = :status, updated_at = :now, attempts = list_append(if_not_exists(attempts, :none), :attempt)")
+                    .expression_attribute_values(":attempt", AttributeValue::L(vec![attempt]))
+                    .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            }
+            None => update.update_expression("SET #status = :status, updated_at = :now"),
+        };
+        update.send().await.map_err(sdk_error)?;
+        Ok(())
+    }
+
+    /// A page of an endpoint's deliveries, newest first, optionally between two event ids (times).
+    pub async fn list_deliveries(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        endpoint: WebhookId,
+        page: &Page,
+    ) -> Result<PageOf<Delivery>, ApiError> {
+        self.query_partition(
+            &tenant_prefix(store, mode),
+            keys::deliveries_partition(store, mode, endpoint),
+            page,
+            true,
+        )
+        .await
+    }
+}

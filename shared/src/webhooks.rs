@@ -1,0 +1,693 @@
+//! Webhook endpoints: what a store subscribes, how its secrets are kept, which URLs are allowed, and how a delivery
+//! is signed (Standard Webhooks).
+
+use std::net::IpAddr;
+
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::db::Db;
+use crate::error::{ApiError, FieldError};
+use crate::events::{Event, ResourceRef};
+use crate::ids::WebhookId;
+use crate::tenant::{Mode, Tenant};
+use crate::time;
+
+const MAX_EVENT_FILTERS: usize = 50;
+const MAX_URL: usize = 2048;
+/// How long the previous secret keeps signing after a rotation.
+pub const ROTATION_OVERLAP_SECS: i64 = 24 * 3600;
+
+// --- endpoints ----------------------------------------------------------------------------------------------
+
+/// A webhook endpoint as stored: its secrets only encrypted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub id: WebhookId,
+    pub url: String,
+    pub events: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub secret: Sealed,
+    /// The secret before the last rotation, and when it stops signing (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<(Sealed, i64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    /// Unix seconds of the first failure since the last success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointIn {
+    #[schema(example = "https://example.com/hooks/cartwheel")]
+    pub url: String,
+    /// Event types: exact (`order.created`), a group (`order.*`) or everything (`*`).
+    #[schema(example = json!(["order.*", "product.created"]))]
+    pub events: Vec<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointPatch {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::catalog::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// Re-enabling clears `disabled_reason` and the failure clock.
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointOut {
+    pub id: WebhookId,
+    pub url: String,
+    pub events: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The response that shows a signing secret, once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointWithSecretOut {
+    #[serde(flatten)]
+    pub endpoint: EndpointOut,
+    /// `whsec_…`: verify deliveries with it. Shown only in this response.
+    pub secret: String,
+}
+
+impl From<&Endpoint> for EndpointOut {
+    fn from(endpoint: &Endpoint) -> Self {
+        Self {
+            id: endpoint.id,
+            url: endpoint.url.clone(),
+            events: endpoint.events.clone(),
+            description: endpoint.description.clone(),
+            enabled: endpoint.enabled,
+            disabled_reason: endpoint.disabled_reason.clone(),
+            created_at: endpoint.created_at.clone(),
+            updated_at: endpoint.updated_at.clone(),
+        }
+    }
+}
+
+/// `order.created`, `order.*` or `*`.
+fn valid_filter(filter: &str) -> bool {
+    if filter == "*" {
+        return true;
+    }
+    let (group, name) = filter.split_once('.').unwrap_or((filter, ""));
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    word(group) && (name == "*" || word(name))
+}
+
+pub fn check_events(events: &[String]) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if events.is_empty() || events.len() > MAX_EVENT_FILTERS {
+        errors.push(FieldError::new("events", "1 to 50 event types"));
+    }
+    for (i, filter) in events.iter().enumerate().filter(|(_, f)| !valid_filter(f)) {
+        errors.push(FieldError::new(
+            format!("events[{i}]"),
+            format!("`{filter}` is not `group.name`, `group.*` or `*`"),
+        ));
+    }
+    errors
+}
+
+impl Endpoint {
+    pub fn subscribes_to(&self, event_type: &str) -> bool {
+        self.enabled
+            && self.events.iter().any(|filter| {
+                filter == "*"
+                    || filter == event_type
+                    || filter
+                        .strip_suffix(".*")
+                        .is_some_and(|group| event_type.split('.').next() == Some(group))
+            })
+    }
+}
+
+// --- URLs -------------------------------------------------------------------------------------------------
+
+/// What the deployment lets endpoints point at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UrlPolicy {
+    /// `CARTWHEEL_WEBHOOK_ALLOW_LOOPBACK=1`: loopback addresses and plain `http`, for the local stack only.
+    pub allow_loopback: bool,
+}
+
+/// Is this address one a webhook may be sent to?
+pub fn public_address(ip: IpAddr, policy: UrlPolicy) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    if ip.is_loopback() {
+        return policy.allow_loopback;
+    }
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_link_local() // 169.254.0.0/16, the metadata service included
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_unspecified()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
+                || (a == 192 && b == 0)
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link local
+                || (first == 0x2001 && v6.segments()[1] == 0x0db8)) // documentation
+        }
+    }
+}
+
+/// A URL's shape: scheme by mode and policy, a host, no credentials. Returns (host, port).
+pub fn check_url(url: &str, mode: Mode, policy: UrlPolicy) -> Result<(String, u16), ApiError> {
+    let invalid = |message: &str| ApiError::invalid("url", message);
+    if url.len() > MAX_URL {
+        return Err(invalid("must be at most 2048 characters"));
+    }
+    let parsed = url::Url::parse(url).map_err(|_| invalid("must be an absolute URL"))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if mode == Mode::Test || policy.allow_loopback => {}
+        "http" => return Err(invalid("live endpoints must use https")),
+        _ => return Err(invalid("must be an http(s) URL")),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid("must not carry credentials"));
+    }
+    let host = parsed.host_str().ok_or_else(|| invalid("must name a host"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = parsed
+        .port_or_known_default()
+        .ok_or_else(|| invalid("must name a port"))?;
+    Ok((host, port))
+}
+
+/// Resolves the URL's host and refuses it unless every address is allowed: checked when the endpoint is saved and
+/// again before every delivery (DNS can change in between). Returns the address to connect to.
+pub async fn resolve_allowed(url: &str, mode: Mode, policy: UrlPolicy) -> Result<std::net::SocketAddr, ApiError> {
+    let (host, port) = check_url(url, mode, policy)?;
+    let addresses: Vec<_> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|_| ApiError::invalid("url", format!("the host `{host}` does not resolve")))?
+        .collect();
+    let first = *addresses
+        .first()
+        .ok_or_else(|| ApiError::invalid("url", format!("the host `{host}` does not resolve")))?;
+    if let Some(refused) = addresses.iter().find(|a| !public_address(a.ip(), policy)) {
+        return Err(ApiError::invalid(
+            "url",
+            format!(
+                "`{host}` resolves to {}, a private, loopback or reserved address",
+                refused.ip()
+            ),
+        ));
+    }
+    Ok(first)
+}
+
+// --- secrets ----------------------------------------------------------------------------------------------
+
+/// A new signing secret: `whsec_` + 32 random bytes in base64, as Standard Webhooks writes them.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("whsec_{}", STANDARD.encode(bytes))
+}
+
+/// A secret encrypted with the deployment's master key (AES-256-GCM).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    /// Which master key sealed it (first 8 hex digits of its hash).
+    pub key_id: String,
+    pub nonce: String,
+    pub ciphertext: String,
+}
+
+/// The deployment's master keys, newest first: the first seals, any opens (so the key can be rotated).
+#[derive(Clone)]
+pub struct MasterKeys(Vec<(String, [u8; 32])>);
+
+impl std::fmt::Debug for MasterKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKeys({} keys)", self.0.len())
+    }
+}
+
+impl MasterKeys {
+    /// From the secret's text: one or more key materials separated by commas, newest first.
+    pub fn parse(text: &str) -> Option<Self> {
+        let keys: Vec<_> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(|material| {
+                let key: [u8; 32] = Sha256::digest(material.as_bytes()).into();
+                (hex::encode(&Sha256::digest(key)[..4]), key)
+            })
+            .collect();
+        (!keys.is_empty()).then_some(Self(keys))
+    }
+
+    pub fn seal(&self, secret: &str) -> Result<Sealed, ApiError> {
+        let (key_id, key) = &self.0[0];
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let ciphertext = cipher
+            .encrypt(&nonce, secret.as_bytes())
+            .map_err(|_| ApiError::internal("sealing failed"))?;
+        Ok(Sealed {
+            key_id: key_id.clone(),
+            nonce: STANDARD.encode(nonce),
+            ciphertext: STANDARD.encode(ciphertext),
+        })
+    }
+
+    pub fn open(&self, sealed: &Sealed) -> Result<String, ApiError> {
+        let (_, key) = self
+            .0
+            .iter()
+            .find(|(id, _)| *id == sealed.key_id)
+            .ok_or_else(|| ApiError::internal(format!("no master key {} to open a secret", sealed.key_id)))?;
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+        let nonce = STANDARD.decode(&sealed.nonce).map_err(ApiError::internal)?;
+        let ciphertext = STANDARD.decode(&sealed.ciphertext).map_err(ApiError::internal)?;
+        if nonce.len() != 12 {
+            return Err(ApiError::internal("sealed secret has a bad nonce"));
+        }
+        let plain = cipher
+            .decrypt(Nonce::from_slice(&nonce), ciphertext.as_ref())
+            .map_err(|_| ApiError::internal("a sealed secret did not open"))?;
+        String::from_utf8(plain).map_err(ApiError::internal)
+    }
+}
+
+// --- deliveries -------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+/// One POST to the endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Attempt {
+    pub at: String,
+    /// The HTTP status, when the endpoint answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Why there was no answer (timeout, connection refused, refused address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub latency_ms: u64,
+    /// The first 2 KB of the response body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<String>,
+}
+
+/// One event for one endpoint, with every attempt to deliver it. Its id is the event's id, which is also the
+/// `webhook-id` header: stable across retries, so receivers can drop duplicates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    pub id: crate::ids::EventId,
+    pub endpoint_id: WebhookId,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+    /// The envelope that is POSTed, as JSON text.
+    pub payload: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// What the delivery queue carries: which delivery to attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryJob {
+    pub store_id: crate::ids::StoreId,
+    pub mode: Mode,
+    pub endpoint_id: WebhookId,
+    pub event_id: crate::ids::EventId,
+}
+
+/// Seconds before the next attempt after `attempts_made` attempts: the schedule's next step with ±20 % jitter, at
+/// least what the receiver asked for with `Retry-After`, at most the SQS visibility limit. `None` when the schedule
+/// is exhausted.
+pub fn next_delay(schedule: &[u64], attempts_made: usize, retry_after: Option<u64>, jitter: f64) -> Option<u64> {
+    let base = *schedule.get(attempts_made)?;
+    let jittered = (base as f64 * (1.0 + 0.2 * jitter.clamp(-1.0, 1.0))).round() as u64;
+    Some(
+        jittered
+            .max(retry_after.unwrap_or(0))
+            .min(crate::config::MAX_RETRY_DELAY_SECS),
+    )
+}
+
+// --- operations -------------------------------------------------------------------------------------------
+
+/// What the endpoint operations need beside storage.
+pub struct Context<'a> {
+    pub db: &'a Db,
+    pub keys: &'a MasterKeys,
+    pub policy: UrlPolicy,
+}
+
+fn endpoint_event(tenant: &Tenant, event_type: &str, endpoint: &Endpoint) -> Result<Event, ApiError> {
+    let data = serde_json::to_value(EndpointOut::from(endpoint)).map_err(ApiError::internal)?;
+    let resource = ResourceRef {
+        kind: "webhook_endpoint".into(),
+        id: endpoint.id.to_string(),
+        version: endpoint.version,
+    };
+    Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
+}
+
+fn now() -> String {
+    time::rfc3339(time::now())
+}
+
+async fn endpoint_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Endpoint, ApiError> {
+    let id: WebhookId = id.parse().map_err(|_| ApiError::not_found("webhook endpoint"))?;
+    db.get_endpoint(tenant.store_id, tenant.mode, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))
+}
+
+fn check_description(description: Option<&str>) -> Vec<FieldError> {
+    match description {
+        Some(d) if d.chars().count() > 500 => vec![FieldError::new("description", "must be at most 500 characters")],
+        _ => Vec::new(),
+    }
+}
+
+pub async fn create_endpoint(
+    ctx: &Context<'_>,
+    tenant: &Tenant,
+    input: EndpointIn,
+) -> Result<EndpointWithSecretOut, ApiError> {
+    let mut errors = check_events(&input.events);
+    errors.extend(check_description(input.description.as_deref()));
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    resolve_allowed(&input.url, tenant.mode, ctx.policy).await?;
+    let secret = new_secret();
+    let now = now();
+    let endpoint = Endpoint {
+        id: WebhookId::new(),
+        url: input.url,
+        events: input.events,
+        description: input.description,
+        enabled: input.enabled.unwrap_or(true),
+        secret: ctx.keys.seal(&secret)?,
+        previous_secret: None,
+        disabled_reason: None,
+        failing_since: None,
+        created_at: now.clone(),
+        updated_at: now,
+        version: 1,
+    };
+    let event = endpoint_event(tenant, "webhook.endpoint_created", &endpoint)?;
+    ctx.db.put_endpoint(tenant, None, Some(&endpoint), event).await?;
+    Ok(EndpointWithSecretOut {
+        endpoint: EndpointOut::from(&endpoint),
+        secret,
+    })
+}
+
+pub async fn get_endpoint(db: &Db, tenant: &Tenant, id: &str) -> Result<Endpoint, ApiError> {
+    endpoint_by_id(db, tenant, id).await
+}
+
+pub async fn update_endpoint(
+    ctx: &Context<'_>,
+    tenant: &Tenant,
+    id: &str,
+    patch: EndpointPatch,
+) -> Result<EndpointOut, ApiError> {
+    let before = endpoint_by_id(ctx.db, tenant, id).await?;
+    let mut after = before.clone();
+    if let Some(events) = patch.events {
+        after.events = events;
+    }
+    if let Some(description) = patch.description {
+        after.description = description;
+    }
+    if let Some(enabled) = patch.enabled {
+        after.enabled = enabled;
+        if enabled {
+            after.disabled_reason = None;
+            after.failing_since = None;
+        }
+    }
+    let mut errors = check_events(&after.events);
+    errors.extend(check_description(after.description.as_deref()));
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    if let Some(url) = patch.url {
+        resolve_allowed(&url, tenant.mode, ctx.policy).await?;
+        after.url = url;
+    }
+    if after == before {
+        return Ok(EndpointOut::from(&before));
+    }
+    after.version += 1;
+    after.updated_at = now();
+    let event = endpoint_event(tenant, "webhook.endpoint_updated", &after)?;
+    if !ctx.db.put_endpoint(tenant, Some(&before), Some(&after), event).await? {
+        return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
+    }
+    Ok(EndpointOut::from(&after))
+}
+
+pub async fn delete_endpoint(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiError> {
+    let endpoint = endpoint_by_id(db, tenant, id).await?;
+    let event = endpoint_event(tenant, "webhook.endpoint_deleted", &endpoint)?;
+    if !db.put_endpoint(tenant, Some(&endpoint), None, event).await? {
+        return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
+    }
+    Ok(())
+}
+
+/// A new secret; the old one keeps signing (a second `v1,` signature) for 24 h so receivers can switch over.
+pub async fn rotate_secret(ctx: &Context<'_>, tenant: &Tenant, id: &str) -> Result<EndpointWithSecretOut, ApiError> {
+    let before = endpoint_by_id(ctx.db, tenant, id).await?;
+    let secret = new_secret();
+    let mut after = before.clone();
+    after.previous_secret = Some((
+        before.secret.clone(),
+        time::now().unix_timestamp() + ROTATION_OVERLAP_SECS,
+    ));
+    after.secret = ctx.keys.seal(&secret)?;
+    after.version += 1;
+    after.updated_at = now();
+    let event = endpoint_event(tenant, "webhook.endpoint_updated", &after)?.with_changes(&["secret"]);
+    if !ctx.db.put_endpoint(tenant, Some(&before), Some(&after), event).await? {
+        return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
+    }
+    Ok(EndpointWithSecretOut {
+        endpoint: EndpointOut::from(&after),
+        secret,
+    })
+}
+
+/// The secrets that sign a delivery now: the current one, and the previous one during its overlap.
+pub fn signing_secrets(keys: &MasterKeys, endpoint: &Endpoint, now_unix: i64) -> Result<Vec<String>, ApiError> {
+    let mut secrets = vec![keys.open(&endpoint.secret)?];
+    if let Some((previous, until)) = &endpoint.previous_secret {
+        if now_unix < *until {
+            secrets.push(keys.open(previous)?);
+        }
+    }
+    Ok(secrets)
+}
+
+// --- signing ----------------------------------------------------------------------------------------------
+
+/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` with the secret's decoded key (Standard Webhooks).
+pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
+    let key = secret
+        .strip_prefix("whsec_")
+        .and_then(|k| STANDARD.decode(k).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec());
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap_or_else(|_| unreachable_hmac());
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// Hex HMAC-SHA256 of the raw body with the whole secret text as the key (`X-Cartwheel-Signature`).
+pub fn simple_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable_hmac());
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+fn unreachable_hmac() -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(b"k").unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_match_exact_group_and_all() {
+        let mut endpoint = Endpoint {
+            id: WebhookId::new(),
+            url: "https://x".into(),
+            events: vec!["order.*".into(), "product.created".into()],
+            description: None,
+            enabled: true,
+            secret: Sealed {
+                key_id: String::new(),
+                nonce: String::new(),
+                ciphertext: String::new(),
+            },
+            previous_secret: None,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+            version: 1,
+        };
+        assert!(endpoint.subscribes_to("order.created") && endpoint.subscribes_to("order.status_changed"));
+        assert!(endpoint.subscribes_to("product.created") && !endpoint.subscribes_to("product.updated"));
+        assert!(!endpoint.subscribes_to("orders.created"));
+        endpoint.events = vec!["*".into()];
+        assert!(endpoint.subscribes_to("anything.at_all"));
+        endpoint.enabled = false;
+        assert!(!endpoint.subscribes_to("order.created"));
+        assert!(check_events(&["order.*".into(), "*".into(), "a.b".into()]).is_empty());
+        assert_eq!(
+            check_events(&["Order.Created".into(), "order".into(), "*.x".into()]).len(),
+            3
+        );
+    }
+
+    #[test]
+    fn only_public_addresses_pass() {
+        let strict = UrlPolicy::default();
+        let local = UrlPolicy { allow_loopback: true };
+        for refused in [
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
+            let ip: IpAddr = refused.parse().unwrap();
+            assert!(!public_address(ip, strict) && !public_address(ip, local), "{refused}");
+        }
+        for loopback in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            let ip: IpAddr = loopback.parse().unwrap();
+            assert!(!public_address(ip, strict) && public_address(ip, local), "{loopback}");
+        }
+        for public in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"] {
+            assert!(public_address(public.parse().unwrap(), strict), "{public}");
+        }
+    }
+
+    #[test]
+    fn urls_follow_the_mode() {
+        let strict = UrlPolicy::default();
+        assert!(check_url("https://example.com/hook", Mode::Live, strict).is_ok());
+        assert!(check_url("http://example.com/hook", Mode::Live, strict).is_err());
+        assert!(check_url("http://example.com/hook", Mode::Test, strict).is_ok());
+        assert!(check_url(
+            "http://127.0.0.1:9/hook",
+            Mode::Live,
+            UrlPolicy { allow_loopback: true }
+        )
+        .is_ok());
+        assert!(check_url("ftp://example.com", Mode::Test, strict).is_err());
+        assert!(check_url("https://user:pw@example.com", Mode::Live, strict).is_err());
+        assert_eq!(
+            check_url("https://[::1]:8443/x", Mode::Live, strict).unwrap(),
+            ("::1".to_owned(), 8443)
+        );
+    }
+
+    #[test]
+    fn secrets_seal_open_and_survive_a_master_key_rotation() {
+        let old = MasterKeys::parse("old-material").unwrap();
+        let secret = new_secret();
+        assert!(secret.starts_with("whsec_"));
+        let sealed = old.seal(&secret).unwrap();
+        assert!(!sealed.ciphertext.contains(&secret[6..]));
+        assert_eq!(old.open(&sealed).unwrap(), secret);
+        let rotated = MasterKeys::parse("new-material, old-material").unwrap();
+        assert_eq!(rotated.open(&sealed).unwrap(), secret);
+        assert_ne!(rotated.seal(&secret).unwrap().key_id, sealed.key_id);
+        assert!(MasterKeys::parse("other").unwrap().open(&sealed).is_err());
+        assert!(!format!("{rotated:?}").contains("material"));
+    }
+
+    #[test]
+    fn retries_follow_the_schedule_with_jitter_and_retry_after() {
+        let schedule = [0, 5, 300];
+        assert_eq!(next_delay(&schedule, 1, None, 0.0), Some(5));
+        assert_eq!(next_delay(&schedule, 2, None, 1.0), Some(360));
+        assert_eq!(next_delay(&schedule, 2, None, -1.0), Some(240));
+        assert_eq!(next_delay(&schedule, 1, Some(120), 0.0), Some(120));
+        assert_eq!(
+            next_delay(&schedule, 1, Some(999_999), 0.0),
+            Some(crate::config::MAX_RETRY_DELAY_SECS)
+        );
+        assert_eq!(next_delay(&schedule, 3, None, 0.0), None);
+    }
+
+    #[test]
+    fn signatures_follow_standard_webhooks() {
+        // The Standard Webhooks specification's own example.
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"test": 2432232314}"#;
+        let signature = standard_signature(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
+        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert_eq!(simple_signature("k", b"body").len(), 64);
+    }
+}
