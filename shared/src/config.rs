@@ -14,6 +14,10 @@ pub struct Config {
     pub event_bus: String,
     pub webhook_events_queue_url: Option<String>,
     pub webhook_deliveries_queue_url: Option<String>,
+    /// Where a delivery job goes after its last failed attempt.
+    pub webhook_dead_letter_queue_url: Option<String>,
+    /// An endpoint whose deliveries all fail for this long is disabled.
+    pub webhook_disable_after_secs: i64,
     /// Secrets Manager id (name or ARN) of the platform admin key.
     pub platform_key_secret: String,
     pub rate_limits: RateLimits,
@@ -46,6 +50,14 @@ impl Config {
             event_bus: lookup("CARTWHEEL_EVENT_BUS").unwrap_or_else(|| format!("cartwheel-{stage}")),
             webhook_events_queue_url: lookup("CARTWHEEL_WEBHOOK_EVENTS_QUEUE_URL"),
             webhook_deliveries_queue_url: lookup("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL"),
+            webhook_dead_letter_queue_url: lookup("CARTWHEEL_WEBHOOK_DLQ_URL"),
+            webhook_disable_after_secs: match lookup("CARTWHEEL_WEBHOOK_DISABLE_AFTER_HOURS") {
+                Some(hours) => hours
+                    .parse::<i64>()
+                    .map(|h| h * 3600)
+                    .map_err(|_| ConfigError("CARTWHEEL_WEBHOOK_DISABLE_AFTER_HOURS is not a number".into()))?,
+                None => 5 * 24 * 3600,
+            },
             platform_key_secret: lookup("CARTWHEEL_PLATFORM_KEY_SECRET")
                 .unwrap_or_else(|| format!("cartwheel/{stage}/platform-key")),
             webhook_master_key_secret: lookup("CARTWHEEL_WEBHOOK_MASTER_KEY_SECRET")

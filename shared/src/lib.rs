@@ -16,6 +16,8 @@ pub mod http;
 pub mod ids;
 pub mod money;
 pub mod openapi;
+#[cfg(feature = "sqs")]
+pub mod queue;
 pub mod stores;
 pub mod tenant;
 pub mod time;

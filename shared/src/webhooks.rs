@@ -528,6 +528,30 @@ pub async fn rotate_secret(ctx: &Context<'_>, tenant: &Tenant, id: &str) -> Resu
     })
 }
 
+/// The endpoint, disabled for `reason`, and its `webhook.endpoint_disabled` event.
+pub fn disabled(
+    endpoint: &Endpoint,
+    store: crate::ids::StoreId,
+    mode: Mode,
+    reason: &str,
+) -> Result<(Endpoint, Event), ApiError> {
+    let mut after = endpoint.clone();
+    after.enabled = false;
+    after.disabled_reason = Some(reason.to_owned());
+    after.version += 1;
+    after.updated_at = now();
+    let data = serde_json::to_value(EndpointOut::from(&after)).map_err(ApiError::internal)?;
+    let resource = ResourceRef {
+        kind: "webhook_endpoint".into(),
+        id: after.id.to_string(),
+        version: after.version,
+    };
+    Ok((
+        after,
+        Event::new(store, mode, "webhook.endpoint_disabled", resource, data),
+    ))
+}
+
 /// The secrets that sign a delivery now: the current one, and the previous one during its overlap.
 pub fn signing_secrets(keys: &MasterKeys, endpoint: &Endpoint, now_unix: i64) -> Result<Vec<String>, ApiError> {
     let mut secrets = vec![keys.open(&endpoint.secret)?];

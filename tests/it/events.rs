@@ -64,3 +64,176 @@ async fn a_committed_change_reaches_the_webhook_events_queue_through_eventbridge
     assert_eq!(detail["data"]["sku"], "M-1");
     assert!(detail["id"].as_str().unwrap().starts_with("evt_"));
 }
+
+use cartwheel::webhooks::{simple_signature, standard_signature};
+use cartwheel_gateway::pipeline::Pipeline;
+use cartwheel_tests::{receiver, TestApp, TestStore};
+
+async fn pipeline_app(schedule: &'static str) -> (TestApp, TestStore, Pipeline) {
+    let options = Options {
+        own_stage: true,
+        allow_loopback: true,
+        retry_schedule: Some(schedule),
+        ..Default::default()
+    };
+    let app = spawn_app_with(options).await;
+    let pipeline = Pipeline::start(&app.sdk, &app.state, app.keys.clone().unwrap()).unwrap();
+    let store = app.create_store().await;
+    (app, store, pipeline)
+}
+
+/// Registers `url` for product events; returns (endpoint id, secret).
+async fn subscribe(app: &TestApp, key: &str, url: &str) -> (String, String) {
+    let body = json!({"url": url, "events": ["product.*"]});
+    let created: Value = app
+        .post("/v1/webhooks", key, &body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        created["data"]["id"].as_str().unwrap().to_owned(),
+        created["data"]["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn create_product(app: &TestApp, key: &str) -> String {
+    let body = json!({"name": "Mug", "sku": "M-1", "price": {"amount": 100, "currency": "USD"}});
+    let product: Value = app
+        .post("/v1/products", key, &body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    product["data"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn deliveries(app: &TestApp, key: &str, endpoint: &str) -> Value {
+    app.get(&format!("/v1/webhooks/{endpoint}/deliveries"), key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_product_change_is_delivered_signed_to_the_store_endpoint() {
+    let (app, store, _pipeline) = pipeline_app("0s,1s,1s").await;
+    let hook = receiver(0, 200).await;
+    let (endpoint, secret) = subscribe(&app, &store.test_key, &hook.url).await;
+    let product = create_product(&app, &store.test_key).await;
+
+    let requests = hook.wait_for(20, |r| !r.is_empty()).await;
+    let request = &requests[0];
+    let header = |name: &str| request.headers[name].to_str().unwrap().to_owned();
+    let body: Value = serde_json::from_str(&request.body).unwrap();
+    assert_eq!(body["type"], "product.created");
+    assert_eq!(body["resource"]["id"], json!(product));
+    assert_eq!(header("webhook-id"), body["id"].as_str().unwrap());
+    assert_eq!(header("x-cartwheel-event"), "product.created");
+    assert_eq!(header("user-agent"), "Cartwheel-Webhooks/1");
+    let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
+    let expected = standard_signature(&secret, &header("webhook-id"), timestamp, request.body.as_bytes());
+    assert!(
+        header("webhook-signature").split(' ').any(|s| s == expected),
+        "standard signature does not verify"
+    );
+    assert_eq!(
+        header("x-cartwheel-signature"),
+        simple_signature(&secret, request.body.as_bytes())
+    );
+
+    let log = deliveries(&app, &store.test_key, &endpoint).await;
+    let delivery = &log["data"][0];
+    assert_eq!(delivery["status"], "succeeded");
+    assert_eq!(delivery["id"], body["id"]);
+    assert_eq!(delivery["attempts"][0]["status"], 200);
+    assert_eq!(delivery["attempts"][0]["response_body"], "receiver says hi");
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_retries_at_growing_intervals_until_it_recovers() {
+    let (app, store, _pipeline) = pipeline_app("0s,1s,4s,4s").await;
+    let hook = receiver(2, 200).await;
+    let (endpoint, _) = subscribe(&app, &store.test_key, &hook.url).await;
+    create_product(&app, &store.test_key).await;
+
+    let requests = hook.wait_for(30, |r| r.len() >= 3).await;
+    let ids: Vec<_> = requests.iter().map(|r| r.headers["webhook-id"].clone()).collect();
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "the webhook-id stays the same across retries"
+    );
+    let first_gap = requests[1].at - requests[0].at;
+    let second_gap = requests[2].at - requests[1].at;
+    assert!(
+        second_gap > first_gap,
+        "retries should back off: {first_gap:?} then {second_gap:?}"
+    );
+    let log = deliveries(&app, &store.test_key, &endpoint).await;
+    let delivery = &log["data"][0];
+    assert_eq!(delivery["status"], "succeeded");
+    let statuses: Vec<_> = delivery["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!(500), json!(500), json!(200)]);
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_recovers_ends_failed_in_the_dead_letter_queue() {
+    let (app, store, _pipeline) = pipeline_app("0s,1s,1s").await;
+    let hook = receiver(usize::MAX, 200).await;
+    let (endpoint, _) = subscribe(&app, &store.test_key, &hook.url).await;
+    create_product(&app, &store.test_key).await;
+
+    hook.wait_for(30, |r| r.len() >= 3).await;
+    let sqs = aws_sdk_sqs::Client::new(&app.sdk);
+    let dead = receive(&sqs, &app.queues["WebhookDeliveriesDLQ"], |job| {
+        job["endpoint_id"] == json!(endpoint)
+    })
+    .await;
+    assert_eq!(dead["store_id"], json!(store.id));
+    let log = deliveries(&app, &store.test_key, &endpoint).await;
+    assert_eq!(log["data"][0]["status"], "failed");
+    assert_eq!(log["data"][0]["attempts"].as_array().unwrap().len(), 3);
+    assert_eq!(hook.requests().len(), 3, "no attempt after the last one");
+}
+
+#[tokio::test]
+async fn gone_disables_the_endpoint_at_once() {
+    let (app, store, _pipeline) = pipeline_app("0s,1s,1s").await;
+    let hook = receiver(0, 410).await;
+    let (endpoint, _) = subscribe(&app, &store.test_key, &hook.url).await;
+    create_product(&app, &store.test_key).await;
+
+    hook.wait_for(20, |r| !r.is_empty()).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let current: Value = app
+            .get(&format!("/v1/webhooks/{endpoint}"), &store.test_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if current["data"]["enabled"] == false {
+            assert_eq!(current["data"]["disabled_reason"], "the endpoint answered 410 Gone");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the endpoint was not disabled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let events = cartwheel_tests::events(&app, &store.id, "test").await;
+    assert!(events.iter().any(|e| e["type"] == "webhook.endpoint_disabled"));
+    assert_eq!(hook.requests().len(), 1, "no retry after 410");
+}

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub sdk: aws_config::SdkConfig,
     /// The stack's queues by logical id (`WebhookEventsQueue`, …).
     pub queues: cartwheel_gateway::resources::QueueUrls,
+    /// The webhook master keys the functions loaded.
+    pub keys: Option<cartwheel::webhooks::MasterKeys>,
 }
 
 /// A store created through the platform route, with its first keys.
@@ -94,8 +96,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let functions = cartwheel_gateway::Functions::load(&state, &sdk)
         .await
         .expect("secrets from Secrets Manager");
+    let keys = functions.webhooks.keys.clone();
     let mut app = serve(cartwheel_gateway::router(state.clone(), functions, None), state, sdk).await;
     app.queues = queues;
+    app.keys = Some(keys);
     app
 }
 
@@ -110,6 +114,7 @@ pub async fn serve(router: axum::Router, state: AppState, sdk: aws_config::SdkCo
         state,
         sdk,
         queues: Default::default(),
+        keys: None,
     }
 }
 
@@ -207,4 +212,73 @@ pub async fn events(app: &TestApp, store_id: &str, mode: &str) -> Vec<Value> {
         .iter()
         .filter_map(|item| serde_dynamo::from_attribute_value(item.get("event")?.clone()).ok())
         .collect()
+}
+
+/// One request a [`Receiver`] got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+    pub at: std::time::Instant,
+}
+
+/// A real local HTTP endpoint for webhooks: answers 500 to its first `fail_first` requests (all, with
+/// `usize::MAX`), then `status`.
+pub struct Receiver {
+    pub url: String,
+    pub received: Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+pub async fn receiver(fail_first: usize, status: u16) -> Receiver {
+    let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
+    let log = Arc::clone(&received);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let log = Arc::clone(&log);
+            async move {
+                let count = {
+                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                    log.push(Received {
+                        headers,
+                        body,
+                        at: std::time::Instant::now(),
+                    });
+                    log.len()
+                };
+                let status = if count <= fail_first { 500 } else { status };
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK),
+                    "receiver says hi",
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let url = format!("http://{}/hook", listener.local_addr().expect("bound address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Receiver { url, received }
+}
+
+impl Receiver {
+    pub fn requests(&self) -> Vec<Received> {
+        self.received.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits until `done` accepts what has been received.
+    pub async fn wait_for(&self, seconds: u64, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let requests = self.requests();
+            if done(&requests) {
+                return requests;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the receiver got {} requests, not what was expected",
+                requests.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
 }

@@ -181,12 +181,6 @@ pub fn router(state: AppState, functions: Functions, docs_assets: Option<PathBuf
     )
 }
 
-/// Builds the gateway over the configured AWS endpoints: reads the platform key as the admin function does.
-pub async fn build(state: AppState, sdk: &SdkConfig, docs_assets: Option<PathBuf>) -> Result<Router, resources::Error> {
-    let functions = Functions::load(&state, sdk).await?;
-    Ok(router(state, functions, docs_assets))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

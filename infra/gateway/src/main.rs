@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use std::sync::Arc;
 
-use cartwheel::bus::Bus;
 use cartwheel::http::{init_tracing, AppState};
 use cartwheel::stores::{self, StoreIn};
 use cartwheel::{Config, Db};
-use cartwheel_gateway::{build, openapi_document, pipeline, resources};
+use cartwheel_gateway::pipeline::Pipeline;
+use cartwheel_gateway::{openapi_document, resources, router, Functions};
 
 #[tokio::main]
 async fn main() -> Result<(), resources::Error> {
@@ -29,11 +29,12 @@ async fn main() -> Result<(), resources::Error> {
     let sdk = cartwheel::aws::sdk_config().await;
     let db = Db::new(&sdk, &config.table);
     resources::ensure(&mut config, &sdk, &db, &platform_key).await?;
-    let _publisher = pipeline::spawn_stream_publisher(&sdk, &config.table, Bus::new(&sdk, &config.event_bus));
     let state = AppState {
         db,
         config: Arc::new(config),
     };
+    let functions = Functions::load(&state, &sdk).await?;
+    let _pipeline = Pipeline::start(&sdk, &state, functions.webhooks.keys.clone())?;
     let first = stores::onboard(
         &state.db,
         StoreIn {
@@ -45,7 +46,7 @@ async fn main() -> Result<(), resources::Error> {
     let docs_assets = std::env::var_os("CARTWHEEL_DOCS_ASSETS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(".cache/node/node_modules/swagger-ui-dist"));
-    let app = build(state, &sdk, Some(docs_assets)).await?;
+    let app = router(state, functions, Some(docs_assets));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let url = format!("http://127.0.0.1:{port}");
     println!("\nCartwheel is up at {url}  (reference: {url}/v1/docs)");

@@ -1,13 +1,21 @@
-//! What Lambda's event source mappings do on AWS, done locally: poll the table's stream and hand the records, as the
-//! real Lambda event, to the event publisher; honour its partial-batch response by reading the failed records again.
+//! What Lambda's event source mappings do on AWS, done locally: poll the table's stream and the SQS queues and hand
+//! the records, as the real Lambda events, to the event publisher, the fanout and the delivery functions, honouring
+//! their partial-batch responses.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use cartwheel::bus::Bus;
+use cartwheel::http::AppState;
+use cartwheel::webhooks::MasterKeys;
+use cartwheel_webhook_delivery::Deliverer;
+use cartwheel_webhook_fanout::Fanout;
 use lambda_runtime::{Context, LambdaEvent};
 use tokio::task::JoinHandle;
 
@@ -73,9 +81,23 @@ impl Shards {
             }
         }
         let mut handled = 0;
-        for iterator in self.iterators.values_mut() {
+        let mut lost = Vec::new();
+        for (shard, iterator) in self.iterators.iter_mut() {
             let Some(current) = iterator.clone() else { continue };
-            let output = streams.get_records().shard_iterator(&current).limit(100).send().await?;
+            let output = match streams.get_records().shard_iterator(&current).limit(100).send().await {
+                Ok(output) => output,
+                // DynamoDB Local sometimes trims under an iterator taken before the shard had records, and an
+                // iterator expires after 15 minutes: start the shard again from its oldest record (at-least-once).
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_trimmed_data_access_exception() || e.is_expired_iterator_exception()) =>
+                {
+                    lost.push(shard.clone());
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
             let records: Vec<EventRecord> = output.records().iter().map(lambda_record).collect();
             if records.is_empty() {
                 *iterator = output.next_shard_iterator().map(str::to_owned);
@@ -94,6 +116,9 @@ impl Shards {
                 // As Lambda does: read the batch again (iterators stay valid for 15 minutes).
                 tokio::time::sleep(IDLE).await;
             }
+        }
+        for shard in lost {
+            self.iterators.remove(&shard);
         }
         Ok(handled)
     }
@@ -115,4 +140,132 @@ fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record) -> EventRecord
     lambda.aws_region = record.aws_region().unwrap_or_default().to_owned();
     lambda.change = change;
     lambda
+}
+
+/// Receives from `queue` until the task is dropped, handing each batch to `handler` as Lambda's SQS event source
+/// does: messages the handler did not report as failed are deleted; failed ones stay, hidden for as long as the
+/// handler (or the queue's visibility timeout) says.
+pub fn spawn_queue_consumer<H, F>(sdk: &SdkConfig, queue: &str, handler: H) -> JoinHandle<()>
+where
+    H: Fn(LambdaEvent<SqsEvent>) -> F + Send + Sync + 'static,
+    F: std::future::Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>> + Send,
+{
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queue = queue.to_owned();
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = consume_once(&sqs, &queue, &handler).await {
+                let error = aws_smithy_types::error::display::DisplayErrorContext(&*error);
+                tracing::warn!(%error, %queue, "queue poll failed");
+                tokio::time::sleep(IDLE * 10).await;
+            }
+        }
+    })
+}
+
+async fn consume_once<H, F>(sqs: &aws_sdk_sqs::Client, queue: &str, handler: &H) -> Result<(), Error>
+where
+    H: Fn(LambdaEvent<SqsEvent>) -> F,
+    F: std::future::Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>>,
+{
+    let received = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await?;
+    if received.messages().is_empty() {
+        tokio::time::sleep(IDLE).await;
+        return Ok(());
+    }
+    let mut payload = SqsEvent::default();
+    payload.records = received.messages().iter().map(lambda_message).collect();
+    let failed: Vec<String> = match handler(LambdaEvent::new(payload, Context::default())).await {
+        Ok(response) => response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect(),
+        // A handler error fails the whole batch, as on AWS.
+        Err(error) => {
+            tracing::warn!(%error, "queue handler failed");
+            received
+                .messages()
+                .iter()
+                .filter_map(|m| m.message_id().map(str::to_owned))
+                .collect()
+        }
+    };
+    for message in received.messages() {
+        let done = message.message_id().is_some_and(|id| !failed.iter().any(|f| f == id));
+        if let (true, Some(receipt)) = (done, message.receipt_handle()) {
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(receipt)
+                .send()
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+fn lambda_message(message: &aws_sdk_sqs::types::Message) -> SqsMessage {
+    let mut lambda = SqsMessage::default();
+    lambda.message_id = message.message_id().map(str::to_owned);
+    lambda.receipt_handle = message.receipt_handle().map(str::to_owned);
+    lambda.body = message.body().map(str::to_owned);
+    lambda.attributes = message
+        .attributes()
+        .map(|attributes| {
+            attributes
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    lambda.event_source = Some("aws:sqs".into());
+    lambda
+}
+
+/// The whole event pipeline of a stack: stream → bus (EventBridge rule → webhook-events) → fanout → delivery.
+pub struct Pipeline {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Pipeline {
+    pub fn start(sdk: &SdkConfig, state: &AppState, keys: MasterKeys) -> Result<Self, Error> {
+        let config = &state.config;
+        let events_queue = config
+            .webhook_events_queue_url
+            .clone()
+            .ok_or("no webhook-events queue")?;
+        let deliveries_queue = config
+            .webhook_deliveries_queue_url
+            .clone()
+            .ok_or("no webhook-deliveries queue")?;
+        let fanout = Arc::new(Fanout::new(state, sdk)?);
+        let deliverer = Arc::new(Deliverer::new(state, sdk, keys)?);
+        let tasks = vec![
+            spawn_stream_publisher(sdk, &config.table, Bus::new(sdk, &config.event_bus)),
+            spawn_queue_consumer(sdk, &events_queue, move |event| {
+                let fanout = Arc::clone(&fanout);
+                async move { fanout.handle(event).await }
+            }),
+            spawn_queue_consumer(sdk, &deliveries_queue, move |event| {
+                let deliverer = Arc::clone(&deliverer);
+                async move { deliverer.handle(event).await }
+            }),
+        ];
+        Ok(Self { tasks })
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }

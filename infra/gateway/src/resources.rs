@@ -76,6 +76,9 @@ pub async fn ensure(config: &mut Config, sdk: &SdkConfig, db: &Db, platform_key:
     if config.webhook_deliveries_queue_url.is_none() {
         config.webhook_deliveries_queue_url = urls.get("WebhookDeliveriesQueue").cloned();
     }
+    if config.webhook_dead_letter_queue_url.is_none() {
+        config.webhook_dead_letter_queue_url = urls.get("WebhookDeliveriesDLQ").cloned();
+    }
     ensure_bus_and_rule(config, sdk, &urls).await?;
     ensure_platform_key(config, sdk, platform_key).await?;
     ensure_master_key(config, sdk).await?;

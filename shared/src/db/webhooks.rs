@@ -11,7 +11,7 @@ use super::keys::{PK, SK};
 use super::{from_item, item, n, s, tenant_prefix, Db, TxError};
 use crate::error::ApiError;
 use crate::events::Event;
-use crate::http::pagination::{Page, PageOf};
+use crate::http::pagination::{Cursor, Page, PageOf};
 use crate::ids::{EventId, StoreId, WebhookId};
 use crate::tenant::{Mode, Tenant};
 use crate::webhooks::{Attempt, Delivery, DeliveryStatus, Endpoint};
@@ -66,6 +66,48 @@ impl Db {
         match tx.commit().await {
             Ok(()) => Ok(true),
             Err(TxError::ConditionFailed(_) | TxError::Conflict) => Ok(false),
+            Err(TxError::Other(error)) => Err(error),
+        }
+    }
+
+    /// Every endpoint of a store and mode (the fanout reads them all; a store has few).
+    pub async fn all_endpoints(&self, store: StoreId, mode: Mode) -> Result<Vec<Endpoint>, ApiError> {
+        let mut endpoints = Vec::new();
+        let mut page = Page {
+            limit: 100,
+            cursor: None,
+        };
+        loop {
+            let found: PageOf<Endpoint> = self.list_endpoints(store, mode, &page).await?;
+            endpoints.extend(found.items);
+            match found.next_cursor {
+                Some(next) => page.cursor = Some(Cursor::decode(&tenant_prefix(store, mode), &next)?),
+                None => return Ok(endpoints),
+            }
+        }
+    }
+
+    /// Disables an endpoint on the delivery worker's behalf, with its `webhook.endpoint_disabled` event.
+    pub async fn disable_endpoint(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        before_version: u64,
+        after: &Endpoint,
+        event: Event,
+    ) -> Result<(), ApiError> {
+        let version = HashMap::from([(":version".to_owned(), n(before_version))]);
+        let result = self
+            .write(event, "system:webhook-delivery")
+            .put_if(
+                item(keys::webhook(store, mode, after.id), after)?,
+                "version = :version",
+                version,
+            )
+            .commit()
+            .await;
+        match result {
+            Ok(()) | Err(TxError::ConditionFailed(_) | TxError::Conflict) => Ok(()),
             Err(TxError::Other(error)) => Err(error),
         }
     }

@@ -1,0 +1,298 @@
+//! `functions/webhook-delivery`: one signed POST per delivery job, all jobs of a batch at once.
+//!
+//! 2xx is delivered. Anything else is a failed attempt: the job's message is hidden until the next step of the
+//! retry schedule (SQS `ChangeMessageVisibility`, reported in the partial-batch response), and after the last step
+//! the delivery is marked failed and the job goes to the dead-letter queue. `410 Gone` disables the endpoint at
+//! once; an endpoint failing for longer than the configured time is disabled too.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use cartwheel::http::AppState;
+use cartwheel::queue::Queue;
+use cartwheel::webhooks::{self, Attempt, Delivery, DeliveryJob, DeliveryStatus, Endpoint, MasterKeys, UrlPolicy};
+use cartwheel::{time, ApiError, Db};
+use futures_util::future::join_all;
+use lambda_runtime::LambdaEvent;
+use rand::Rng;
+
+/// Per-request timeout: an endpoint that hangs is cut here and counted as a failed attempt.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+/// How much of a response body is kept in the attempt log.
+const KEPT_BODY: usize = 2048;
+
+pub struct Deliverer {
+    db: Db,
+    deliveries: Queue,
+    dead_letters: Queue,
+    keys: MasterKeys,
+    policy: UrlPolicy,
+    schedule: Vec<u64>,
+    disable_after_secs: i64,
+}
+
+/// What became of one job.
+enum Outcome {
+    /// Done with: delivered, failed for good, or nothing to do.
+    Done,
+    /// Hidden until its next attempt.
+    Later,
+}
+
+impl Deliverer {
+    pub fn new(state: &AppState, sdk: &aws_config::SdkConfig, keys: MasterKeys) -> Result<Self, &'static str> {
+        let config = &state.config;
+        let deliveries = config
+            .webhook_deliveries_queue_url
+            .as_deref()
+            .ok_or("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL is not set")?;
+        let dead_letters = config
+            .webhook_dead_letter_queue_url
+            .as_deref()
+            .ok_or("CARTWHEEL_WEBHOOK_DLQ_URL is not set")?;
+        Ok(Self {
+            db: state.db.clone(),
+            deliveries: Queue::new(sdk, deliveries),
+            dead_letters: Queue::new(sdk, dead_letters),
+            keys,
+            policy: UrlPolicy {
+                allow_loopback: config.webhook_allow_loopback,
+            },
+            schedule: config.webhook_retry_schedule.clone(),
+            disable_after_secs: config.webhook_disable_after_secs,
+        })
+    }
+
+    /// Attempts every job of the batch concurrently, so one slow endpoint delays no other.
+    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+        let outcomes = join_all(event.payload.records.iter().map(|message| self.attempt(message))).await;
+        let mut response = SqsBatchResponse::default();
+        for (message, outcome) in event.payload.records.iter().zip(outcomes) {
+            let retry = match outcome {
+                Ok(Outcome::Done) => false,
+                Ok(Outcome::Later) => true,
+                Err(error) => {
+                    // Our own trouble (DynamoDB, SQS): SQS offers the job again after its visibility timeout.
+                    tracing::error!(?error, "delivery job failed");
+                    true
+                }
+            };
+            if retry {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = message.message_id.clone().unwrap_or_default();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        Ok(response)
+    }
+
+    async fn attempt(&self, message: &SqsMessage) -> Result<Outcome, ApiError> {
+        let body = message.body.as_deref().unwrap_or_default();
+        let Ok(job) = serde_json::from_str::<DeliveryJob>(body) else {
+            tracing::error!("unreadable delivery job dropped");
+            return Ok(Outcome::Done);
+        };
+        let key = (job.store_id, job.mode, job.endpoint_id, job.event_id);
+        let Some(delivery) = self
+            .db
+            .get_delivery(job.store_id, job.mode, job.endpoint_id, job.event_id)
+            .await?
+        else {
+            return Ok(Outcome::Done);
+        };
+        if delivery.status != DeliveryStatus::Pending {
+            return Ok(Outcome::Done);
+        }
+        let now_text = time::rfc3339(time::now());
+        let endpoint = match self.db.get_endpoint(job.store_id, job.mode, job.endpoint_id).await? {
+            Some(endpoint) if endpoint.enabled => endpoint,
+            _ => {
+                self.db
+                    .record_attempt(key, None, DeliveryStatus::Failed, &now_text)
+                    .await?;
+                return Ok(Outcome::Done);
+            }
+        };
+        let (attempt, retry_after) = self.post(&endpoint, &delivery, job.mode).await;
+        let answered = attempt.status;
+        if answered.is_some_and(|s| (200..300).contains(&s)) {
+            self.db
+                .record_attempt(key, Some(&attempt), DeliveryStatus::Succeeded, &now_text)
+                .await?;
+            if endpoint.failing_since.is_some() {
+                self.db
+                    .set_endpoint_failing(job.store_id, job.mode, endpoint.id, None)
+                    .await?;
+            }
+            return Ok(Outcome::Done);
+        }
+        let now = time::now().unix_timestamp();
+        let gone = answered == Some(410);
+        let failing_too_long = endpoint
+            .failing_since
+            .is_some_and(|since| now - since > self.disable_after_secs);
+        if gone || failing_too_long {
+            self.db
+                .record_attempt(key, Some(&attempt), DeliveryStatus::Failed, &now_text)
+                .await?;
+            let reason = if gone {
+                "the endpoint answered 410 Gone"
+            } else {
+                "every delivery failed for too long"
+            };
+            let (after, event) = webhooks::disabled(&endpoint, job.store_id, job.mode, reason)?;
+            self.db
+                .disable_endpoint(job.store_id, job.mode, endpoint.version, &after, event)
+                .await?;
+            return Ok(Outcome::Done);
+        }
+        self.db
+            .set_endpoint_failing(job.store_id, job.mode, endpoint.id, Some(now))
+            .await?;
+        let jitter = rand::rng().random_range(-1.0..=1.0);
+        match webhooks::next_delay(&self.schedule, delivery.attempts.len() + 1, retry_after, jitter) {
+            Some(delay) => {
+                self.db
+                    .record_attempt(key, Some(&attempt), DeliveryStatus::Pending, &now_text)
+                    .await?;
+                if let Some(receipt) = &message.receipt_handle {
+                    self.deliveries.delay(receipt, delay).await?;
+                }
+                Ok(Outcome::Later)
+            }
+            None => {
+                self.db
+                    .record_attempt(key, Some(&attempt), DeliveryStatus::Failed, &now_text)
+                    .await?;
+                self.dead_letters.send_all(&[body.to_owned()]).await?;
+                Ok(Outcome::Done)
+            }
+        }
+    }
+
+    /// One signed POST. Returns the attempt and the receiver's `Retry-After` (seconds), if any.
+    async fn post(&self, endpoint: &Endpoint, delivery: &Delivery, mode: cartwheel::Mode) -> (Attempt, Option<u64>) {
+        let started = Instant::now();
+        let at = time::rfc3339(time::now());
+        let failed = |error: String| Attempt {
+            at: at.clone(),
+            status: None,
+            error: Some(error),
+            latency_ms: 0,
+            response_body: None,
+        };
+        // Checked again now: the name may resolve elsewhere than when the endpoint was saved.
+        let address = match webhooks::resolve_allowed(&endpoint.url, mode, self.policy).await {
+            Ok(address) => address,
+            Err(error) => return (failed(format!("address refused: {error}")), None),
+        };
+        let secrets = match webhooks::signing_secrets(&self.keys, endpoint, time::now().unix_timestamp()) {
+            Ok(secrets) => secrets,
+            Err(error) => return (failed(format!("signing failed: {error}")), None),
+        };
+        let request = match signed_request(endpoint, delivery, &secrets, address) {
+            Ok(request) => request,
+            Err(error) => return (failed(error), None),
+        };
+        let mut attempt = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .filter(|_| status == 429 || status == 503);
+                let body = read_prefix(response).await;
+                let attempt = Attempt {
+                    at: at.clone(),
+                    status: Some(status),
+                    error: None,
+                    latency_ms: 0,
+                    response_body: body,
+                };
+                return (with_latency(attempt, started), retry_after);
+            }
+            Err(error) if error.is_timeout() => failed(format!("timed out after {} s", TIMEOUT.as_secs())),
+            Err(error) if error.is_connect() => failed("connection failed".into()),
+            Err(error) => failed(format!("request failed: {error}")),
+        };
+        attempt.latency_ms = started.elapsed().as_millis() as u64;
+        (attempt, None)
+    }
+}
+
+fn with_latency(mut attempt: Attempt, started: Instant) -> Attempt {
+    attempt.latency_ms = started.elapsed().as_millis() as u64;
+    attempt
+}
+
+/// The POST, pinned to the address that was checked, signed by every current secret.
+fn signed_request(
+    endpoint: &Endpoint,
+    delivery: &Delivery,
+    secrets: &[String],
+    address: SocketAddr,
+) -> Result<reqwest::RequestBuilder, String> {
+    let host = url_host(&endpoint.url).ok_or("the endpoint URL has no host")?;
+    let client = reqwest::Client::builder()
+        .resolve(&host, address)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(TIMEOUT)
+        .user_agent("Cartwheel-Webhooks/1")
+        .build()
+        .map_err(|e| format!("client: {e}"))?;
+    let id = delivery.id.to_string();
+    let timestamp = time::now().unix_timestamp();
+    let body = delivery.payload.as_bytes();
+    let signatures: Vec<String> = secrets
+        .iter()
+        .map(|s| webhooks::standard_signature(s, &id, timestamp, body))
+        .collect();
+    Ok(client
+        .post(&endpoint.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signatures.join(" "))
+        .header("x-cartwheel-signature", webhooks::simple_signature(&secrets[0], body))
+        .header("x-cartwheel-event", &delivery.event_type)
+        .body(delivery.payload.clone()))
+}
+
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    Some(host.to_owned())
+}
+
+/// The first [`KEPT_BODY`] bytes of the response, as text.
+async fn read_prefix(mut response: reqwest::Response) -> Option<String> {
+    let mut kept = Vec::new();
+    while kept.len() < KEPT_BODY {
+        match response.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk[..chunk.len().min(KEPT_BODY - kept.len())]),
+            _ => break,
+        }
+    }
+    (!kept.is_empty()).then(|| String::from_utf8_lossy(&kept).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_read_from_urls() {
+        assert_eq!(url_host("https://example.com/hook").as_deref(), Some("example.com"));
+        assert_eq!(url_host("http://127.0.0.1:8080/x?y").as_deref(), Some("127.0.0.1"));
+        assert_eq!(url_host("https://[::1]:8443/x").as_deref(), Some("::1"));
+        assert_eq!(url_host("nonsense"), None);
+    }
+}
