@@ -116,15 +116,18 @@ prefixed_id!(
     WebhookId, "wh"
 );
 
-impl ProductId {
-    /// The smallest and largest ids that can have been made at `unix_ms`: bounds for a creation-time range.
-    pub fn bounds_at(unix_ms: u64) -> (Self, Self) {
-        (
-            Self(ulid::Ulid::from_parts(unix_ms, 0)),
-            Self(ulid::Ulid::from_parts(unix_ms, u128::MAX)),
-        )
-    }
+macro_rules! time_bounds {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// The smallest and largest ids that can have been made at `unix_ms`: bounds for a creation-time range.
+            pub fn bounds_at(unix_ms: u64) -> (Self, Self) {
+                (Self(ulid::Ulid::from_parts(unix_ms, 0)), Self(ulid::Ulid::from_parts(unix_ms, u128::MAX)))
+            }
+        }
+    )*};
 }
+
+time_bounds!(ProductId, EventId);
 
 #[cfg(test)]
 mod tests {

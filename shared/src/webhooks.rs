@@ -528,6 +528,180 @@ pub async fn rotate_secret(ctx: &Context<'_>, tenant: &Tenant, id: &str) -> Resu
     })
 }
 
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryListParams {
+    pub status: Option<DeliveryStatus>,
+    pub event_type: Option<String>,
+    /// RFC 3339: deliveries of events created at or after.
+    pub from: Option<String>,
+    /// RFC 3339: deliveries of events created before.
+    pub to: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+fn event_id_bound(field: &str, text: Option<&str>, upper: bool) -> Result<crate::ids::EventId, ApiError> {
+    let ms = match text {
+        Some(text) => {
+            let at = time::parse_rfc3339(text).ok_or_else(|| ApiError::invalid(field, "must be an RFC 3339 time"))?;
+            u64::try_from(at.unix_timestamp_nanos() / 1_000_000)
+                .map_err(|_| ApiError::invalid(field, "must be after 1970"))?
+        }
+        None if upper => (1u64 << 48) - 1,
+        None => 0,
+    };
+    let (low, high) = crate::ids::EventId::bounds_at(if upper && text.is_some() {
+        ms.saturating_sub(1)
+    } else {
+        ms
+    });
+    Ok(if upper { high } else { low })
+}
+
+impl DeliveryListParams {
+    pub fn parse(
+        &self,
+        tenant_prefix: &str,
+    ) -> Result<(crate::db::DeliveryFilter, crate::http::pagination::Page), ApiError> {
+        let page = crate::http::pagination::PageParams {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
+        .parse(tenant_prefix)?;
+        let filter = crate::db::DeliveryFilter {
+            from: event_id_bound("from", self.from.as_deref(), false)?,
+            to: event_id_bound("to", self.to.as_deref(), true)?,
+            status: self.status,
+            event_type: self.event_type.clone(),
+        };
+        Ok((filter, page))
+    }
+}
+
+/// Queues a delivery's job (again): what the fanout does, and what a manual retry does.
+#[cfg(feature = "sqs")]
+async fn queue_delivery(
+    db: &Db,
+    queue: &crate::queue::Queue,
+    tenant: &Tenant,
+    delivery: &Delivery,
+) -> Result<(), ApiError> {
+    let key = (tenant.store_id, tenant.mode, delivery.endpoint_id, delivery.id);
+    db.record_attempt(key, None, DeliveryStatus::Pending, &now()).await?;
+    let job = DeliveryJob {
+        store_id: tenant.store_id,
+        mode: tenant.mode,
+        endpoint_id: delivery.endpoint_id,
+        event_id: delivery.id,
+    };
+    queue
+        .send_all(&[serde_json::to_string(&job).map_err(ApiError::internal)?])
+        .await
+}
+
+/// Sends a `webhook.test` event to one endpoint now (straight to the delivery queue, not through the bus).
+#[cfg(feature = "sqs")]
+pub async fn send_test(db: &Db, queue: &crate::queue::Queue, tenant: &Tenant, id: &str) -> Result<Delivery, ApiError> {
+    let endpoint = endpoint_by_id(db, tenant, id).await?;
+    let resource = ResourceRef {
+        kind: "webhook_endpoint".into(),
+        id: endpoint.id.to_string(),
+        version: endpoint.version,
+    };
+    let data = serde_json::json!({"endpoint_id": endpoint.id, "message": "a test event from Cartwheel"});
+    let event = Event::new(tenant.store_id, tenant.mode, "webhook.test", resource, data);
+    let delivery = Delivery {
+        id: event.id,
+        endpoint_id: endpoint.id,
+        event_type: event.event_type.clone(),
+        status: DeliveryStatus::Pending,
+        attempts: Vec::new(),
+        payload: serde_json::to_string(&event).map_err(ApiError::internal)?,
+        created_at: event.created_at.clone(),
+        updated_at: event.created_at.clone(),
+    };
+    let stored = db.create_delivery(tenant.store_id, tenant.mode, &delivery).await?;
+    queue_delivery(db, queue, tenant, &stored).await?;
+    Ok(stored)
+}
+
+/// Sends one delivery again (whatever its status): one more attempt, outside the schedule.
+#[cfg(feature = "sqs")]
+pub async fn retry_delivery(
+    db: &Db,
+    queue: &crate::queue::Queue,
+    tenant: &Tenant,
+    id: &str,
+    delivery_id: &str,
+) -> Result<Delivery, ApiError> {
+    let endpoint = endpoint_by_id(db, tenant, id).await?;
+    let event = delivery_id.parse().map_err(|_| ApiError::not_found("delivery"))?;
+    let mut delivery = db
+        .get_delivery(tenant.store_id, tenant.mode, endpoint.id, event)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))?;
+    queue_delivery(db, queue, tenant, &delivery).await?;
+    delivery.status = DeliveryStatus::Pending;
+    Ok(delivery)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverIn {
+    /// RFC 3339: re-send every failed delivery of events created since then.
+    pub since: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoverOut {
+    /// How many failed deliveries were queued again.
+    pub queued: u64,
+}
+
+/// Most deliveries one recover call re-queues; call again for more.
+#[cfg(feature = "sqs")]
+const MAX_RECOVER: u64 = 1000;
+
+/// Re-sends every failed delivery since a time.
+#[cfg(feature = "sqs")]
+pub async fn recover(
+    db: &Db,
+    queue: &crate::queue::Queue,
+    tenant: &Tenant,
+    id: &str,
+    input: RecoverIn,
+) -> Result<RecoverOut, ApiError> {
+    let endpoint = endpoint_by_id(db, tenant, id).await?;
+    let params = DeliveryListParams {
+        status: Some(DeliveryStatus::Failed),
+        from: Some(input.since),
+        limit: Some(100),
+        ..Default::default()
+    };
+    let prefix = crate::db::tenant_prefix(tenant.store_id, tenant.mode);
+    let (filter, mut page) = params.parse(&prefix).map_err(|e| match e {
+        ApiError::Validation(_) => ApiError::invalid("since", "must be an RFC 3339 time"),
+        other => other,
+    })?;
+    let mut queued = 0;
+    loop {
+        let found = db
+            .list_deliveries(tenant.store_id, tenant.mode, endpoint.id, &filter, &page)
+            .await?;
+        for delivery in &found.items {
+            queue_delivery(db, queue, tenant, delivery).await?;
+            queued += 1;
+        }
+        match found.next_cursor {
+            Some(next) if queued < MAX_RECOVER => {
+                page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
+            }
+            _ => return Ok(RecoverOut { queued }),
+        }
+    }
+}
+
 /// The endpoint, disabled for `reason`, and its `webhook.endpoint_disabled` event.
 pub fn disabled(
     endpoint: &Endpoint,

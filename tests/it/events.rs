@@ -237,3 +237,119 @@ async fn gone_disables_the_endpoint_at_once() {
     assert!(events.iter().any(|e| e["type"] == "webhook.endpoint_disabled"));
     assert_eq!(hook.requests().len(), 1, "no retry after 410");
 }
+
+/// Polls the delivery log until `done` accepts it.
+async fn wait_for_log(app: &TestApp, key: &str, endpoint: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log: Value = app
+            .get(&format!("/v1/webhooks/{endpoint}/deliveries{query}"), key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if done(&log) {
+            return log;
+        }
+        assert!(Instant::now() < deadline, "the delivery log never got there: {log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_by_hand_and_recovered_in_bulk() {
+    let (app, store, _pipeline) = pipeline_app("0s").await;
+    let key = &store.test_key;
+    let hook = receiver(2, 200).await;
+    let (endpoint, _) = subscribe(&app, key, &hook.url).await;
+    let since = cartwheel::time::rfc3339(cartwheel::time::now() - Duration::from_secs(1));
+    create_product(&app, key).await;
+    let body = json!({"name": "Bowl", "sku": "B-1", "price": {"amount": 100, "currency": "USD"}});
+    app.post("/v1/products", key, &body).send().await.unwrap();
+
+    let failed = wait_for_log(&app, key, &endpoint, "?status=failed", |log| {
+        log["data"].as_array().unwrap().len() == 2
+    })
+    .await;
+    let first = failed["data"][1]["id"].as_str().unwrap().to_owned();
+    let succeeded = wait_for_log(&app, key, &endpoint, "?status=succeeded", |_| true).await;
+    assert!(succeeded["data"].as_array().unwrap().is_empty());
+    let by_type = wait_for_log(&app, key, &endpoint, "?event_type=product.created", |_| true).await;
+    assert_eq!(by_type["data"].as_array().unwrap().len(), 2);
+
+    let retried = app
+        .post(
+            &format!("/v1/webhooks/{endpoint}/deliveries/{first}/retry"),
+            key,
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 202);
+    wait_for_log(&app, key, &endpoint, "?status=succeeded", |log| {
+        log["data"].as_array().unwrap().len() == 1
+    })
+    .await;
+
+    let recovered: Value = app
+        .post(
+            &format!("/v1/webhooks/{endpoint}/recover"),
+            key,
+            &json!({"since": since}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(recovered["data"]["queued"], 1);
+    wait_for_log(&app, key, &endpoint, "?status=succeeded", |log| {
+        log["data"].as_array().unwrap().len() == 2
+    })
+    .await;
+    assert_eq!(hook.requests().len(), 4);
+    let missing = app
+        .post(
+            &format!("/v1/webhooks/{endpoint}/deliveries/evt_01JD3M5W7Q6V8X9Y0Z1A2B3C4D/retry"),
+            key,
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let bad_since = app
+        .post(
+            &format!("/v1/webhooks/{endpoint}/recover"),
+            key,
+            &json!({"since": "yesterday"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_since.status(), 422);
+}
+
+#[tokio::test]
+async fn a_test_event_is_delivered_now() {
+    let (app, store, _pipeline) = pipeline_app("0s,1s").await;
+    let hook = receiver(0, 200).await;
+    let (endpoint, secret) = subscribe(&app, &store.test_key, &hook.url).await;
+    let queued = app
+        .post(&format!("/v1/webhooks/{endpoint}/test"), &store.test_key, &json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status(), 202);
+    let requests = hook.wait_for(20, |r| !r.is_empty()).await;
+    let body: Value = serde_json::from_str(&requests[0].body).unwrap();
+    assert_eq!(body["type"], "webhook.test");
+    assert_eq!(
+        requests[0].headers["x-cartwheel-signature"].to_str().unwrap(),
+        simple_signature(&secret, requests[0].body.as_bytes())
+    );
+}

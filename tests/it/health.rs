@@ -98,6 +98,7 @@ async fn health_is_503_when_dynamodb_is_stopped() {
         webhooks: WebhooksState {
             app: state.clone(),
             keys: MasterKeys::parse("unused").unwrap(),
+            deliveries: cartwheel::queue::Queue::new(&sdk, "http://127.0.0.1:1/unused"),
         },
     };
     let app = serve(cartwheel_gateway::router(state.clone(), functions, None), state, sdk).await;

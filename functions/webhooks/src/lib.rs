@@ -6,9 +6,11 @@ use cartwheel::db::tenant_prefix;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{AppState, DataOut, Json, Query};
+use cartwheel::queue::Queue;
 use cartwheel::tenant::{can, Can};
 use cartwheel::webhooks::{
-    self, Delivery, EndpointIn, EndpointOut, EndpointPatch, EndpointWithSecretOut, MasterKeys, UrlPolicy,
+    self, Delivery, DeliveryListParams, EndpointIn, EndpointOut, EndpointPatch, EndpointWithSecretOut, MasterKeys,
+    RecoverIn, RecoverOut, UrlPolicy,
 };
 use cartwheel::ApiError;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +20,8 @@ use utoipa_axum::routes;
 pub struct WebhooksState {
     pub app: AppState,
     pub keys: MasterKeys,
+    /// The delivery queue, for test events and manual retries.
+    pub deliveries: Queue,
 }
 
 impl FromRef<WebhooksState> for AppState {
@@ -51,7 +55,13 @@ impl WebhooksState {
             .secret_string()
             .and_then(MasterKeys::parse)
             .ok_or_else(|| error("the secret is empty".into()))?;
-        Ok(Self { app, keys })
+        let queue = app
+            .config
+            .webhook_deliveries_queue_url
+            .as_deref()
+            .ok_or_else(|| error("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL is not set".into()))?;
+        let deliveries = Queue::new(sdk, queue);
+        Ok(Self { app, keys, deliveries })
     }
 
     fn context(&self) -> webhooks::Context<'_> {
@@ -72,8 +82,11 @@ pub fn routes() -> OpenApiRouter<WebhooksState> {
         .routes(routes!(create_endpoint, list_endpoints))
         .routes(routes!(get_endpoint, update_endpoint, delete_endpoint))
         .routes(routes!(rotate_secret))
+        .routes(routes!(send_test))
         .routes(routes!(list_deliveries))
         .routes(routes!(get_delivery))
+        .routes(routes!(retry_delivery))
+        .routes(routes!(recover))
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -176,10 +189,27 @@ async fn rotate_secret(
     )))
 }
 
+/// Send a test event
+///
+/// Delivers a `webhook.test` event to this endpoint now, signed like every delivery; follow it in the delivery log.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
+    responses(
+        (status = 202, description = "Queued; the delivery, pending", body = DataOut<Delivery>),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ))]
+async fn send_test(
+    State(state): State<WebhooksState>,
+    Can(tenant, _): Manager,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, axum::Json<DataOut<Delivery>>)> {
+    let delivery = webhooks::send_test(&state.app.db, &state.deliveries, &tenant, &id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(DataOut::new(delivery))))
+}
+
 /// List an endpoint's deliveries
 ///
 /// Newest first, each with every attempt (time, HTTP status or error, latency, first 2 KB of the response).
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`"), PageParams),
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`"), DeliveryListParams),
     responses(
         (status = 200, description = "A page of deliveries", body = ListOut<Delivery>),
         (status = 404, description = "No such endpoint", body = ErrorBody),
@@ -188,15 +218,52 @@ async fn list_deliveries(
     State(state): State<AppState>,
     Can(tenant, _): Manager,
     Path(id): Path<String>,
-    Query(params): Query<PageParams>,
+    Query(params): Query<DeliveryListParams>,
 ) -> Result<axum::Json<ListOut<Delivery>>> {
     let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
-    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    let (filter, page) = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
     let deliveries = state
         .db
-        .list_deliveries(tenant.store_id, tenant.mode, endpoint.id, &page)
+        .list_deliveries(tenant.store_id, tenant.mode, endpoint.id, &filter, &page)
         .await?;
     Ok(axum::Json(deliveries.into_list(|d| d)))
+}
+
+/// Retry a delivery
+///
+/// One more attempt now, whatever the delivery's status.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks",
+    params(("id" = String, Path, description = "`wh_…`"), ("delivery_id" = String, Path, description = "The event id, `evt_…`")),
+    responses(
+        (status = 202, description = "Queued", body = DataOut<Delivery>),
+        (status = 404, description = "No such endpoint or delivery", body = ErrorBody),
+    ))]
+async fn retry_delivery(
+    State(state): State<WebhooksState>,
+    Can(tenant, _): Manager,
+    Path((id, delivery)): Path<(String, String)>,
+) -> Result<(StatusCode, axum::Json<DataOut<Delivery>>)> {
+    let delivery = webhooks::retry_delivery(&state.app.db, &state.deliveries, &tenant, &id, &delivery).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(DataOut::new(delivery))))
+}
+
+/// Re-send failed deliveries
+///
+/// Queues again every failed delivery of events created since `since` (at most 1000 per call).
+#[utoipa::path(post, path = "/v1/webhooks/{id}/recover", tag = "webhooks", request_body = RecoverIn,
+    params(("id" = String, Path, description = "`wh_…`")),
+    responses(
+        (status = 202, description = "How many were queued", body = DataOut<RecoverOut>),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ))]
+async fn recover(
+    State(state): State<WebhooksState>,
+    Can(tenant, _): Manager,
+    Path(id): Path<String>,
+    Json(input): Json<RecoverIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<RecoverOut>>)> {
+    let recovered = webhooks::recover(&state.app.db, &state.deliveries, &tenant, &id, input).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(DataOut::new(recovered))))
 }
 
 /// Get a delivery

@@ -23,6 +23,7 @@ pub use catalog::{ProductConflict, VariantConflict};
 pub use keys::tenant_prefix;
 pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
 pub use tx::{TxError, WriteTx};
+pub use webhooks::DeliveryFilter;
 
 use crate::apikeys::{ApiKeyLookup, ApiKeyRecord};
 use crate::error::ApiError;

@@ -218,20 +218,76 @@ impl Db {
         Ok(())
     }
 
-    /// A page of an endpoint's deliveries, newest first, optionally between two event ids (times).
+    /// A page of an endpoint's deliveries, newest first, within an event-id (time) range, optionally only those
+    /// with a status or event type (a DynamoDB filter on the one partition read).
     pub async fn list_deliveries(
         &self,
         store: StoreId,
         mode: Mode,
         endpoint: WebhookId,
+        filter: &DeliveryFilter,
         page: &Page,
     ) -> Result<PageOf<Delivery>, ApiError> {
-        self.query_partition(
-            &tenant_prefix(store, mode),
-            keys::deliveries_partition(store, mode, endpoint),
-            page,
-            true,
-        )
-        .await
+        let prefix = tenant_prefix(store, mode);
+        let start = page
+            .cursor
+            .as_ref()
+            .map(|cursor| cursor.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
+        let mut query = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(keys::deliveries_partition(store, mode, endpoint)))
+            .expression_attribute_values(":from", s(filter.from.to_string()))
+            .expression_attribute_values(":to", s(filter.to.to_string()))
+            .scan_index_forward(false)
+            .limit(page.limit as i32)
+            .set_exclusive_start_key(start);
+        let mut conditions = Vec::new();
+        if let Some(status) = filter.status {
+            let status = serde_dynamo::to_attribute_value(status).map_err(ApiError::internal)?;
+            query = query
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", status);
+            conditions.push("#status = :status");
+        }
+        if let Some(event_type) = &filter.event_type {
+            query = query.expression_attribute_values(":type", s(event_type.clone()));
+            conditions.push("event_type = :type");
+        }
+        if !conditions.is_empty() {
+            query = query.filter_expression(conditions.join(" AND "));
+        }
+        let output = query.send().await.map_err(sdk_error)?;
+        let next = output
+            .last_evaluated_key
+            .map(|key| {
+                Cursor::from_key(
+                    &prefix,
+                    key.into_iter()
+                        .filter_map(|(k, v)| v.as_s().ok().map(|v| (k, v.clone()))),
+                )
+            })
+            .transpose()?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
+        Ok(PageOf {
+            items,
+            next_cursor: next,
+            limit: page.limit,
+        })
     }
+}
+
+/// Which deliveries to list: an event-id range (creation time) and optional status and type.
+pub struct DeliveryFilter {
+    pub from: EventId,
+    pub to: EventId,
+    pub status: Option<DeliveryStatus>,
+    pub event_type: Option<String>,
 }
