@@ -18,6 +18,8 @@ pub struct Config {
     pub webhook_dead_letter_queue_url: Option<String>,
     /// An endpoint whose deliveries all fail for this long is disabled.
     pub webhook_disable_after_secs: i64,
+    /// Per-request timeout of a delivery (`CARTWHEEL_WEBHOOK_TIMEOUT_SECS`, default 15).
+    pub webhook_timeout_secs: u64,
     /// Secrets Manager id (name or ARN) of the platform admin key.
     pub platform_key_secret: String,
     pub rate_limits: RateLimits,
@@ -51,6 +53,14 @@ impl Config {
             webhook_events_queue_url: lookup("CARTWHEEL_WEBHOOK_EVENTS_QUEUE_URL"),
             webhook_deliveries_queue_url: lookup("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL"),
             webhook_dead_letter_queue_url: lookup("CARTWHEEL_WEBHOOK_DLQ_URL"),
+            webhook_timeout_secs: match lookup("CARTWHEEL_WEBHOOK_TIMEOUT_SECS") {
+                Some(seconds) => seconds
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=60).contains(s))
+                    .ok_or_else(|| ConfigError("CARTWHEEL_WEBHOOK_TIMEOUT_SECS is not 1 to 60".into()))?,
+                None => 15,
+            },
             webhook_disable_after_secs: match lookup("CARTWHEEL_WEBHOOK_DISABLE_AFTER_HOURS") {
                 Some(hours) => hours
                     .parse::<i64>()

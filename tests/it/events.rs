@@ -353,3 +353,182 @@ async fn a_test_event_is_delivered_now() {
         simple_signature(&secret, requests[0].body.as_bytes())
     );
 }
+
+async fn pipeline_app_with(
+    schedule: &'static str,
+    env: &'static [(&'static str, &'static str)],
+) -> (TestApp, TestStore, Pipeline) {
+    let options = Options {
+        own_stage: true,
+        allow_loopback: true,
+        retry_schedule: Some(schedule),
+        env,
+        ..Default::default()
+    };
+    let app = spawn_app_with(options).await;
+    let pipeline = Pipeline::start(&app.sdk, &app.state, app.keys.clone().unwrap()).unwrap();
+    let store = app.create_store().await;
+    (app, store, pipeline)
+}
+
+/// A hanging endpoint is cut at the timeout, and the other endpoint of the same batch is not held up by it.
+#[tokio::test]
+async fn a_hanging_endpoint_is_cut_at_the_timeout_and_delays_no_other() {
+    let (app, store, _pipeline) = pipeline_app_with("0s,30s", &[("CARTWHEEL_WEBHOOK_TIMEOUT_SECS", "3")]).await;
+    let key = &store.test_key;
+    let slow = cartwheel_tests::receiver_with(0, 200, Duration::from_secs(30)).await;
+    let fast = receiver(0, 200).await;
+    let (slow_endpoint, _) = subscribe(&app, key, &slow.url).await;
+    subscribe(&app, key, &fast.url).await;
+    create_product(&app, key).await;
+
+    fast.wait_for(20, |r| !r.is_empty()).await;
+    let slow_log = deliveries(&app, key, &slow_endpoint).await;
+    assert!(
+        slow_log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["attempts"].as_array().is_none_or(|a| a.is_empty())),
+        "the fast endpoint was served while the slow one still hung"
+    );
+    let log = wait_for_log(&app, key, &slow_endpoint, "", |log| {
+        log["data"][0]["attempts"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    assert_eq!(log["data"][0]["attempts"][0]["error"], "timed out after 3 s");
+    assert_eq!(log["data"][0]["status"], "pending", "a timeout is retried");
+}
+
+/// An endpoint whose deliveries keep failing past the configured time is disabled, with its event.
+#[tokio::test]
+async fn an_endpoint_failing_too_long_is_disabled() {
+    let (app, store, _pipeline) =
+        pipeline_app_with("0s,2s,2s", &[("CARTWHEEL_WEBHOOK_DISABLE_AFTER_HOURS", "0")]).await;
+    let key = &store.test_key;
+    let hook = receiver(usize::MAX, 200).await;
+    let (endpoint, _) = subscribe(&app, key, &hook.url).await;
+    create_product(&app, key).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let current: Value = app
+            .get(&format!("/v1/webhooks/{endpoint}"), key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if current["data"]["enabled"] == false {
+            assert_eq!(current["data"]["disabled_reason"], "every delivery failed for too long");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the endpoint was not disabled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        hook.requests().len(),
+        2,
+        "disabled at the second failure, once its clock had run"
+    );
+    // Re-enabling clears the clock.
+    let enabled = app
+        .http
+        .patch(format!("{}/v1/webhooks/{endpoint}", app.url))
+        .bearer_auth(key)
+        .json(&json!({"enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    let enabled: Value = enabled.json().await.unwrap();
+    assert_eq!(enabled["data"]["enabled"], true);
+    assert!(enabled["data"].get("disabled_reason").is_none());
+}
+
+/// The outbox: while EventBridge refuses events (here: the bus is gone), nothing is lost; the publisher keeps
+/// reading the same stream records, and the event arrives once the bus is back.
+#[tokio::test]
+async fn an_event_survives_a_publisher_outage() {
+    let (app, store, _pipeline) = pipeline_app("0s,1s").await;
+    let events = aws_sdk_eventbridge::Client::new(&app.sdk);
+    let config = &app.state.config;
+    let rule = format!("cartwheel-{}-store-events", config.stage);
+    events
+        .remove_targets()
+        .rule(&rule)
+        .event_bus_name(&config.event_bus)
+        .ids("WebhookEventsQueue")
+        .send()
+        .await
+        .unwrap();
+    events
+        .delete_rule()
+        .name(&rule)
+        .event_bus_name(&config.event_bus)
+        .send()
+        .await
+        .unwrap();
+    events.delete_event_bus().name(&config.event_bus).send().await.unwrap();
+
+    let hook = receiver(0, 200).await;
+    subscribe(&app, &store.test_key, &hook.url).await;
+    let product = create_product(&app, &store.test_key).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        hook.requests().is_empty(),
+        "nothing can be delivered while the bus is gone"
+    );
+
+    let mut config = (**config).clone();
+    cartwheel_gateway::resources::ensure(&mut config, &app.sdk, &app.state.db, cartwheel_tests::PLATFORM_KEY)
+        .await
+        .unwrap();
+    let requests = hook.wait_for(20, |r| r.iter().any(|r| r.body.contains(&product))).await;
+    let created = requests.iter().filter(|r| r.body.contains("product.created")).count();
+    assert_eq!(created, 1, "the event arrives once");
+}
+
+/// A delivery worker that dies mid-batch loses nothing: the job reappears after its visibility timeout.
+#[tokio::test]
+async fn a_job_survives_a_worker_killed_mid_delivery() {
+    let options = Options {
+        own_stage: true,
+        allow_loopback: true,
+        retry_schedule: Some("0s,1s"),
+        ..Default::default()
+    };
+    let app = spawn_app_with(options).await;
+    let sqs = aws_sdk_sqs::Client::new(&app.sdk);
+    sqs.set_queue_attributes()
+        .queue_url(&app.queues["WebhookDeliveriesQueue"])
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "2")
+        .send()
+        .await
+        .unwrap();
+    let store = app.create_store().await;
+    let hook = cartwheel_tests::receiver_with(0, 200, Duration::from_secs(1)).await;
+    let (endpoint, _) = subscribe(&app, &store.test_key, &hook.url).await;
+
+    let first = Pipeline::start(&app.sdk, &app.state, app.keys.clone().unwrap()).unwrap();
+    create_product(&app, &store.test_key).await;
+    hook.wait_for(20, |r| !r.is_empty()).await;
+    drop(first); // killed while the POST is in flight: the job is neither deleted nor rescheduled
+
+    let _second = Pipeline::start(&app.sdk, &app.state, app.keys.clone().unwrap()).unwrap();
+    let log = wait_for_log(&app, &store.test_key, &endpoint, "", |log| {
+        log["data"][0]["status"] == "succeeded"
+    })
+    .await;
+    assert_eq!(
+        log["data"][0]["attempts"].as_array().unwrap().len(),
+        1,
+        "the killed attempt left no record"
+    );
+    let requests = hook.requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "the receiver saw the killed attempt and the redelivery"
+    );
+    assert_eq!(requests[0].headers["webhook-id"], requests[1].headers["webhook-id"]);
+}

@@ -41,6 +41,8 @@ pub struct Options {
     pub allow_loopback: bool,
     /// `CARTWHEEL_WEBHOOK_RETRY_SCHEDULE`.
     pub retry_schedule: Option<&'static str>,
+    /// Further configuration variables for this app.
+    pub env: &'static [(&'static str, &'static str)],
 }
 
 /// Refuses to run anywhere but against the local stack: no test may reach AWS.
@@ -61,7 +63,7 @@ pub async fn sdk() -> aws_config::SdkConfig {
 
 pub fn config(options: &Options) -> Config {
     let rate_limits = options.rate_limits;
-    let (allow_loopback, schedule) = (options.allow_loopback, options.retry_schedule);
+    let (allow_loopback, schedule, env) = (options.allow_loopback, options.retry_schedule, options.env);
     let stage = match options.own_stage {
         true => format!("it-{}", cartwheel::ids::EventId::new().to_string()[4..].to_lowercase()),
         false => "it".to_owned(),
@@ -71,7 +73,10 @@ pub fn config(options: &Options) -> Config {
         "CARTWHEEL_RATE_LIMITS" => rate_limits.map(str::to_owned),
         "CARTWHEEL_WEBHOOK_ALLOW_LOOPBACK" => allow_loopback.then(|| "1".to_owned()),
         "CARTWHEEL_WEBHOOK_RETRY_SCHEDULE" => schedule.map(str::to_owned),
-        other => std::env::var(other).ok(),
+        other => match env.iter().find(|(name, _)| *name == other) {
+            Some((_, value)) => Some((*value).to_owned()),
+            None => std::env::var(other).ok(),
+        },
     })
     .expect("test configuration")
 }
@@ -230,6 +235,11 @@ pub struct Receiver {
 }
 
 pub async fn receiver(fail_first: usize, status: u16) -> Receiver {
+    receiver_with(fail_first, status, std::time::Duration::ZERO).await
+}
+
+/// A receiver that takes `delay` to answer each request (a hanging endpoint).
+pub async fn receiver_with(fail_first: usize, status: u16, delay: std::time::Duration) -> Receiver {
     let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
     let log = Arc::clone(&received);
     let app = axum::Router::new().route(
@@ -247,6 +257,7 @@ pub async fn receiver(fail_first: usize, status: u16) -> Receiver {
                     log.len()
                 };
                 let status = if count <= fail_first { 500 } else { status };
+                tokio::time::sleep(delay).await;
                 (
                     axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK),
                     "receiver says hi",

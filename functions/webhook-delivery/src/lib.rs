@@ -17,8 +17,6 @@ use futures_util::future::join_all;
 use lambda_runtime::LambdaEvent;
 use rand::Rng;
 
-/// Per-request timeout: an endpoint that hangs is cut here and counted as a failed attempt.
-pub const TIMEOUT: Duration = Duration::from_secs(15);
 /// How much of a response body is kept in the attempt log.
 const KEPT_BODY: usize = 2048;
 
@@ -30,6 +28,8 @@ pub struct Deliverer {
     policy: UrlPolicy,
     schedule: Vec<u64>,
     disable_after_secs: i64,
+    /// Per-request timeout: an endpoint that hangs is cut here and counted as a failed attempt.
+    timeout: Duration,
 }
 
 /// What became of one job.
@@ -61,6 +61,7 @@ impl Deliverer {
             },
             schedule: config.webhook_retry_schedule.clone(),
             disable_after_secs: config.webhook_disable_after_secs,
+            timeout: Duration::from_secs(config.webhook_timeout_secs),
         })
     }
 
@@ -191,7 +192,7 @@ impl Deliverer {
             Ok(secrets) => secrets,
             Err(error) => return (failed(format!("signing failed: {error}")), None),
         };
-        let request = match signed_request(endpoint, delivery, &secrets, address) {
+        let request = match signed_request(endpoint, delivery, &secrets, address, self.timeout) {
             Ok(request) => request,
             Err(error) => return (failed(error), None),
         };
@@ -214,7 +215,7 @@ impl Deliverer {
                 };
                 return (with_latency(attempt, started), retry_after);
             }
-            Err(error) if error.is_timeout() => failed(format!("timed out after {} s", TIMEOUT.as_secs())),
+            Err(error) if error.is_timeout() => failed(format!("timed out after {} s", self.timeout.as_secs())),
             Err(error) if error.is_connect() => failed("connection failed".into()),
             Err(error) => failed(format!("request failed: {error}")),
         };
@@ -234,12 +235,13 @@ fn signed_request(
     delivery: &Delivery,
     secrets: &[String],
     address: SocketAddr,
+    timeout: Duration,
 ) -> Result<reqwest::RequestBuilder, String> {
     let host = url_host(&endpoint.url).ok_or("the endpoint URL has no host")?;
     let client = reqwest::Client::builder()
         .resolve(&host, address)
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(TIMEOUT)
+        .timeout(timeout)
         .user_agent("Cartwheel-Webhooks/1")
         .build()
         .map_err(|e| format!("client: {e}"))?;
