@@ -28,8 +28,8 @@
 //     (`whsec_` included).
 // Every comparison is constant-time.
 //
-// Note: during the 24 h after a secret rotation `webhook-signature` carries a signature for each secret, but
-// `x-cartwheel-signature` is made with the NEW secret only, so switch to the new secret promptly after rotating.
+// Note: during the 24 h after a secret rotation both headers carry a signature for each secret (space-separated),
+// so a receiver still holding the old secret keeps verifying until it switches.
 //
 // Command line (used by the test suite):
 //
@@ -115,8 +115,15 @@ function verify(secret, headers, body, tolerance = DEFAULT_TOLERANCE_SECONDS, no
   }
 
   // x-cartwheel-signature: hex HMAC of the raw body keyed with the whole secret text.
+    // During a rotation it lists one signature per secret, space-separated.
   const expectedHex = crypto.createHmac("sha256", Buffer.from(secret, "utf8")).update(body).digest("hex");
-  if (!safeEqual(simple.trim().toLowerCase(), expectedHex)) {
+  let simpleMatched = false;
+  for (const candidate of simple.trim().split(/\s+/)) {
+    if (safeEqual(candidate.toLowerCase(), expectedHex)) {
+      simpleMatched = true;
+    }
+  }
+  if (!simpleMatched) {
     throw new WebhookVerificationError("x-cartwheel-signature does not match");
   }
 }

@@ -26,8 +26,8 @@ It raises `WebhookVerificationError` unless all of these hold:
     (`whsec_` included).
 Every comparison is constant-time.
 
-Note: during the 24 h after a secret rotation `webhook-signature` carries a signature for each secret, but
-`x-cartwheel-signature` is made with the NEW secret only, so switch to the new secret promptly after rotating.
+Note: during the 24 h after a secret rotation both headers carry a signature for each secret (space-separated),
+so a receiver still holding the old secret keeps verifying until it switches.
 
 Command line (used by the test suite):
 
@@ -105,8 +105,13 @@ def verify(secret, headers, body, tolerance=DEFAULT_TOLERANCE_SECONDS, now=None)
         raise WebhookVerificationError("no v1 signature in webhook-signature matches")
 
     # x-cartwheel-signature: hex HMAC of the raw body keyed with the whole secret text.
+        # During a rotation it lists one signature per secret, space-separated.
     expected_hex = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
-    if not hmac.compare_digest(simple.strip().lower().encode(), expected_hex):
+    simple_matched = False
+    for candidate in simple.split():
+        if hmac.compare_digest(candidate.lower().encode(), expected_hex):
+            simple_matched = True
+    if not simple_matched:
         raise WebhookVerificationError("x-cartwheel-signature does not match")
 
 

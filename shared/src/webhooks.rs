@@ -187,6 +187,8 @@ pub fn public_address(ip: IpAddr, policy: UrlPolicy) -> bool {
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link local
+                || first == 0x2002 // 6to4: may embed any IPv4 address
+                || (first == 0x0064 && v6.segments()[1] == 0xff9b) // NAT64: likewise
                 || (first == 0x2001 && v6.segments()[1] == 0x0db8)) // documentation
         }
     }
@@ -366,6 +368,9 @@ pub struct DeliveryJob {
     pub event_id: crate::ids::EventId,
 }
 
+/// Time an attempt may have taken since its message was received (the function's own timeout is 30 s).
+const VISIBILITY_MARGIN_SECS: u64 = 120;
+
 /// Seconds before the next attempt after `attempts_made` attempts: the schedule's next step with ±20 % jitter, at
 /// least what the receiver asked for with `Retry-After`, at most the SQS visibility limit. `None` when the schedule
 /// is exhausted.
@@ -375,7 +380,8 @@ pub fn next_delay(schedule: &[u64], attempts_made: usize, retry_after: Option<u6
     Some(
         jittered
             .max(retry_after.unwrap_or(0))
-            .min(crate::config::MAX_RETRY_DELAY_SECS),
+            // SQS counts the 12 h limit from the receive, and the attempt itself took time: keep a margin.
+            .min(crate::config::MAX_RETRY_DELAY_SECS - VISIBILITY_MARGIN_SECS),
     )
 }
 
@@ -641,6 +647,11 @@ pub async fn retry_delivery(
         .get_delivery(tenant.store_id, tenant.mode, endpoint.id, event)
         .await?
         .ok_or_else(|| ApiError::not_found("delivery"))?;
+    if delivery.status == DeliveryStatus::Pending {
+        return Err(ApiError::conflict(
+            "the delivery is pending: its next attempt is already scheduled",
+        ));
+    }
     queue_delivery(db, queue, tenant, &delivery).await?;
     delivery.status = DeliveryStatus::Pending;
     Ok(delivery)
@@ -806,6 +817,8 @@ mod tests {
         let strict = UrlPolicy::default();
         let local = UrlPolicy { allow_loopback: true };
         for refused in [
+            "2002:a00:1::1",
+            "64:ff9b::a00:1",
             "10.0.0.1",
             "172.16.5.4",
             "192.168.1.1",
@@ -874,7 +887,7 @@ mod tests {
         assert_eq!(next_delay(&schedule, 1, Some(120), 0.0), Some(120));
         assert_eq!(
             next_delay(&schedule, 1, Some(999_999), 0.0),
-            Some(crate::config::MAX_RETRY_DELAY_SECS)
+            Some(crate::config::MAX_RETRY_DELAY_SECS - 120)
         );
         assert_eq!(next_delay(&schedule, 3, None, 0.0), None);
     }

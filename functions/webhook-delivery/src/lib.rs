@@ -258,7 +258,14 @@ fn signed_request(
         .header("webhook-id", &id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signatures.join(" "))
-        .header("x-cartwheel-signature", webhooks::simple_signature(&secrets[0], body))
+        .header(
+            "x-cartwheel-signature",
+            secrets
+                .iter()
+                .map(|s| webhooks::simple_signature(s, body))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
         .header("x-cartwheel-event", &delivery.event_type)
         .body(delivery.payload.clone()))
 }
