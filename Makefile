@@ -29,9 +29,11 @@ unit-and-integration:
 setup:
 	bash infra/setup.sh
 
-# Regenerates docs/openapi.json from the code (a test fails while it is stale).
+# Regenerates docs/openapi.json and the event schemas from the code (tests fail while they are stale).
 openapi:
 	cargo run -q -p cartwheel-gateway -- --print-openapi > docs/openapi.json
+	mkdir -p docs/events/schemas
+	cargo run -q -p cartwheel-gateway -- --write-event-schemas docs/events/schemas
 
 # Optional: arm64 Lambda bundles (needs `pip install cargo-lambda` and the aarch64 std; see README).
 lambda-arm64:

@@ -128,3 +128,110 @@ mod tests {
         assert_eq!(source_group("api_key.created"), "admin");
     }
 }
+
+/// The JSON Schema (2020-12) of each event type's envelope, generated from the same types that produce the events.
+/// `make schemas` writes them to `docs/events/schemas/`; a test checks real events against them.
+pub mod schemas {
+    use serde_json::{json, Value};
+    use utoipa::OpenApi;
+
+    use super::{Event, ResourceRef, API_VERSION};
+    use crate::apikeys::ApiKeyOut;
+    use crate::catalog::products::Product;
+    use crate::catalog::taxonomy::{Brand, Category};
+    use crate::catalog::variants::Variant;
+    use crate::stores::StoreOut;
+    use crate::webhooks::EndpointOut;
+
+    #[derive(OpenApi)]
+    #[openapi(components(schemas(
+        Event,
+        ResourceRef,
+        Product,
+        Variant,
+        Category,
+        Brand,
+        ApiKeyOut,
+        StoreOut,
+        EndpointOut
+    )))]
+    struct Components;
+
+    /// Every event type, and the schema of its `data`.
+    pub fn event_types() -> Vec<(&'static str, Value)> {
+        let named = |name: &str| json!({"$ref": format!("#/$defs/{name}")});
+        let mut types = Vec::new();
+        for verb in ["created", "updated", "deleted"] {
+            types.push((leak(format!("product.{verb}")), named("Product")));
+            types.push((leak(format!("variant.{verb}")), named("Variant")));
+            types.push((leak(format!("category.{verb}")), named("Category")));
+            types.push((leak(format!("brand.{verb}")), named("Brand")));
+        }
+        types.push((
+            "recall.created",
+            json!({"type": "object", "required": ["product", "reason"],
+                   "properties": {"product": named("Product"), "reason": {"type": "string"}}}),
+        ));
+        types.push(("store.created", named("StoreOut")));
+        types.push(("api_key.created", named("ApiKeyOut")));
+        types.push(("api_key.revoked", named("ApiKeyOut")));
+        for verb in [
+            "endpoint_created",
+            "endpoint_updated",
+            "endpoint_deleted",
+            "endpoint_disabled",
+        ] {
+            types.push((leak(format!("webhook.{verb}")), named("EndpointOut")));
+        }
+        types.push((
+            "webhook.test",
+            json!({"type": "object", "required": ["endpoint_id", "message"],
+                   "properties": {"endpoint_id": {"type": "string"}, "message": {"type": "string"}}}),
+        ));
+        types
+    }
+
+    /// Type names live for the program; there are a few dozen.
+    fn leak(name: String) -> &'static str {
+        Box::leak(name.into_boxed_str())
+    }
+
+    /// The schema of one event type's envelope (the EventBridge `detail` and the webhook body).
+    pub fn envelope(event_type: &str, data: Value) -> Value {
+        let components = Components::openapi().components.unwrap_or_default();
+        let defs = serde_json::to_value(&components.schemas).unwrap_or_default();
+        let defs: Value =
+            serde_json::from_str(&defs.to_string().replace("#/components/schemas/", "#/$defs/")).unwrap_or_default();
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": event_type,
+            "description": format!("The `{event_type}` event: EventBridge detail-type `{event_type}`, and the webhook body."),
+            "type": "object",
+            "required": ["id", "type", "created_at", "store_id", "mode", "api_version", "resource", "data"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^evt_[0-9A-HJKMNP-TV-Z]{26}$"},
+                "type": {"const": event_type},
+                "created_at": {"type": "string", "format": "date-time"},
+                "store_id": {"type": "string", "pattern": "^st_[0-9A-HJKMNP-TV-Z]{26}$"},
+                "mode": {"enum": ["live", "test"]},
+                "api_version": {"const": API_VERSION},
+                "resource": {"$ref": "#/$defs/ResourceRef"},
+                "data": data,
+                "changed_fields": {"type": "array", "items": {"type": "string"}}
+            },
+            "additionalProperties": false,
+            "$defs": defs
+        })
+    }
+
+    /// (file name, pretty JSON) for every event type.
+    pub fn files() -> Vec<(String, String)> {
+        event_types()
+            .into_iter()
+            .map(|(event_type, data)| {
+                let text = serde_json::to_string_pretty(&envelope(event_type, data)).unwrap_or_default();
+                (format!("{event_type}.json"), text + "\n")
+            })
+            .collect()
+    }
+}

@@ -174,3 +174,180 @@ fn public_routes_in_the_template_match_the_document() {
     in_document.sort();
     assert_eq!(in_template, in_document);
 }
+
+#[test]
+fn the_committed_event_schemas_are_current() {
+    for (name, text) in cartwheel::events::schemas::files() {
+        let committed = repo_file(&format!("docs/events/schemas/{name}"));
+        assert!(
+            committed == text,
+            "docs/events/schemas/{name} is stale: run `make openapi` and commit it"
+        );
+    }
+}
+
+/// Real events, as the outbox holds them (and EventBridge and webhooks carry them), against their published schema.
+#[tokio::test]
+async fn emitted_events_match_their_published_schemas() {
+    let app = cartwheel_tests::spawn_app_with(cartwheel_tests::Options {
+        allow_loopback: true,
+        ..Default::default()
+    })
+    .await;
+    let store = app.create_store().await;
+    let key = &store.test_key;
+    let (key_id, _) = app.create_key(key, &["read_only"]).await;
+    app.delete(&format!("/v1/api-keys/{key_id}"), key).send().await.unwrap();
+    let json = |response: reqwest::Response| async move { response.json::<Value>().await.unwrap()["data"].clone() };
+    let category = json(
+        app.post("/v1/categories", key, &serde_json::json!({"name": "Mugs"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let brand = json(
+        app.post("/v1/brands", key, &serde_json::json!({"name": "Acme"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let product = serde_json::json!({
+        "name": "Mug", "sku": "M-1", "price": {"amount": 900, "currency": "USD"},
+        "category_ids": [category["id"]], "brand_id": brand["id"], "metadata": {"color": "blue"},
+        "options": [{"name": "Size", "values": ["S", "M"]}]
+    });
+    let product = json(app.post("/v1/products", key, &product).send().await.unwrap()).await;
+    let id = product["id"].as_str().unwrap();
+    let variants = json(
+        app.post(
+            &format!("/v1/products/{id}/variants/generate"),
+            key,
+            &serde_json::json!({}),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    let variant = variants[0]["id"].as_str().unwrap();
+    app.http
+        .patch(format!("{}/v1/products/{id}/variants/{variant}", app.url))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"sku": "M-1-S"}))
+        .send()
+        .await
+        .unwrap();
+    app.delete(&format!("/v1/products/{id}/variants/{variant}"), key)
+        .send()
+        .await
+        .unwrap();
+    app.post(
+        &format!("/v1/products/{id}/recall"),
+        key,
+        &serde_json::json!({"reason": "cracked"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    app.delete(&format!("/v1/products/{id}"), key).send().await.unwrap();
+    let category_id = category["id"].as_str().unwrap();
+    app.http
+        .patch(format!("{}/v1/categories/{category_id}", app.url))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"name": "Cups"}))
+        .send()
+        .await
+        .unwrap();
+    app.delete(&format!("/v1/categories/{category_id}"), key)
+        .send()
+        .await
+        .unwrap();
+    let brand_id = brand["id"].as_str().unwrap();
+    app.http
+        .patch(format!("{}/v1/brands/{brand_id}", app.url))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"name": "Acme Co"}))
+        .send()
+        .await
+        .unwrap();
+    app.delete(&format!("/v1/brands/{brand_id}"), key).send().await.unwrap();
+    let hook = json(
+        app.post(
+            "/v1/webhooks",
+            key,
+            &serde_json::json!({"url": "http://127.0.0.1:9/x", "events": ["*"]}),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    let hook_id = hook["id"].as_str().unwrap();
+    app.http
+        .patch(format!("{}/v1/webhooks/{hook_id}", app.url))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    app.delete(&format!("/v1/webhooks/{hook_id}"), key)
+        .send()
+        .await
+        .unwrap();
+
+    let mut events = cartwheel_tests::events(&app, &store.id, "test").await;
+    events.extend(cartwheel_tests::events(&app, &store.id, "live").await);
+    let mut seen = std::collections::BTreeSet::new();
+    for event in &events {
+        let event_type = event["type"].as_str().unwrap();
+        let schema: Value = serde_json::from_str(&repo_file(&format!("docs/events/schemas/{event_type}.json")))
+            .unwrap_or_else(|_| panic!("no published schema for {event_type}"));
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(event)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{event_type} does not match its schema: {errors:?}\n{event}"
+        );
+        seen.insert(event_type.to_owned());
+    }
+    // The check has teeth: a product without its name, or a stray envelope field, is refused.
+    let mut broken = events.iter().find(|e| e["type"] == "product.created").unwrap().clone();
+    let schema: Value = serde_json::from_str(&repo_file("docs/events/schemas/product.created.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    broken["data"].as_object_mut().unwrap().remove("name");
+    assert!(!validator.is_valid(&broken));
+    let mut stray = events.iter().find(|e| e["type"] == "product.created").unwrap().clone();
+    stray["surprise"] = Value::Bool(true);
+    assert!(!validator.is_valid(&stray));
+    for expected in [
+        "store.created",
+        "api_key.created",
+        "api_key.revoked",
+        "product.created",
+        "product.updated",
+        "product.deleted",
+        "recall.created",
+        "variant.created",
+        "variant.updated",
+        "variant.deleted",
+        "category.created",
+        "category.updated",
+        "category.deleted",
+        "brand.created",
+        "brand.updated",
+        "brand.deleted",
+        "webhook.endpoint_created",
+        "webhook.endpoint_updated",
+        "webhook.endpoint_deleted",
+    ] {
+        assert!(
+            seen.contains(expected),
+            "no {expected} event was checked; seen: {seen:?}"
+        );
+    }
+}

@@ -13,6 +13,12 @@ use cartwheel_gateway::{openapi_document, resources, router, Functions};
 
 #[tokio::main]
 async fn main() -> Result<(), resources::Error> {
+    if let Some(dir) = std::env::args().skip_while(|arg| arg != "--write-event-schemas").nth(1) {
+        for (name, text) in cartwheel::events::schemas::files() {
+            std::fs::write(std::path::Path::new(&dir).join(name), text)?;
+        }
+        return Ok(());
+    }
     if std::env::args().any(|arg| arg == "--print-openapi") {
         println!("{}", serde_json::to_string_pretty(&openapi_document())?);
         return Ok(());
