@@ -207,6 +207,25 @@ async fn a_receiver_that_never_recovers_ends_failed_in_the_dead_letter_queue() {
     assert_eq!(log["data"][0]["status"], "failed");
     assert_eq!(log["data"][0]["attempts"].as_array().unwrap().len(), 3);
     assert_eq!(hook.requests().len(), 3, "no attempt after the last one");
+
+    // The receiver is fixed: a manual retry delivers it.
+    hook.recover();
+    let delivery = log["data"][0]["id"].as_str().unwrap();
+    let retried = app
+        .post(
+            &format!("/v1/webhooks/{endpoint}/deliveries/{delivery}/retry"),
+            &store.test_key,
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 202);
+    wait_for_log(&app, &store.test_key, &endpoint, "?status=succeeded", |log| {
+        log["data"].as_array().unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(hook.requests().len(), 4);
 }
 
 #[tokio::test]

@@ -232,6 +232,8 @@ pub struct Received {
 pub struct Receiver {
     pub url: String,
     pub received: Arc<std::sync::Mutex<Vec<Received>>>,
+    /// Requests answered 500 so far allowed: lower it to make the receiver recover.
+    fail_first: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 pub async fn receiver(fail_first: usize, status: u16) -> Receiver {
@@ -242,11 +244,15 @@ pub async fn receiver(fail_first: usize, status: u16) -> Receiver {
 pub async fn receiver_with(fail_first: usize, status: u16, delay: std::time::Duration) -> Receiver {
     let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
     let log = Arc::clone(&received);
+    let failing = Arc::new(std::sync::atomic::AtomicUsize::new(fail_first));
+    let fail_first = Arc::clone(&failing);
     let app = axum::Router::new().route(
         "/hook",
         axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
             let log = Arc::clone(&log);
+            let fail_first = Arc::clone(&fail_first);
             async move {
+                let fail_first = fail_first.load(std::sync::atomic::Ordering::SeqCst);
                 let count = {
                     let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
                     log.push(Received {
@@ -268,10 +274,19 @@ pub async fn receiver_with(fail_first: usize, status: u16, delay: std::time::Dur
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let url = format!("http://{}/hook", listener.local_addr().expect("bound address"));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Receiver { url, received }
+    Receiver {
+        url,
+        received,
+        fail_first: failing,
+    }
 }
 
 impl Receiver {
+    /// From now on, answer with the configured status.
+    pub fn recover(&self) {
+        self.fail_first.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn requests(&self) -> Vec<Received> {
         self.received.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
