@@ -236,23 +236,8 @@ async fn gone_disables_the_endpoint_at_once() {
     create_product(&app, &store.test_key).await;
 
     hook.wait_for(20, |r| !r.is_empty()).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let current: Value = app
-            .get(&format!("/v1/webhooks/{endpoint}"), &store.test_key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if current["data"]["enabled"] == false {
-            assert_eq!(current["data"]["disabled_reason"], "the endpoint answered 410 Gone");
-            break;
-        }
-        assert!(Instant::now() < deadline, "the endpoint was not disabled");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let disabled = wait_until_disabled(&app, &store.test_key, &endpoint).await;
+    assert_eq!(disabled["disabled_reason"], "the endpoint answered 410 Gone");
     let events = cartwheel_tests::events(&app, &store.id, "test").await;
     assert!(events.iter().any(|e| e["type"] == "webhook.endpoint_disabled"));
     assert_eq!(hook.requests().len(), 1, "no retry after 410");
@@ -429,23 +414,8 @@ async fn an_endpoint_failing_too_long_is_disabled() {
     let hook = receiver(usize::MAX, 200).await;
     let (endpoint, _) = subscribe(&app, key, &hook.url).await;
     create_product(&app, key).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let current: Value = app
-            .get(&format!("/v1/webhooks/{endpoint}"), key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if current["data"]["enabled"] == false {
-            assert_eq!(current["data"]["disabled_reason"], "every delivery failed for too long");
-            break;
-        }
-        assert!(Instant::now() < deadline, "the endpoint was not disabled");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let disabled = wait_until_disabled(&app, key, &endpoint).await;
+    assert_eq!(disabled["disabled_reason"], "every delivery failed for too long");
     assert_eq!(
         hook.requests().len(),
         2,
@@ -594,4 +564,24 @@ fn verify_with_the_documented_samples(secret: &str, request: &cartwheel_tests::R
         }
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Waits until the endpoint is disabled and returns it.
+async fn wait_until_disabled(app: &TestApp, key: &str, endpoint: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let current: Value = app
+            .get(&format!("/v1/webhooks/{endpoint}"), key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if current["data"]["enabled"] == false {
+            return current["data"].clone();
+        }
+        assert!(Instant::now() < deadline, "the endpoint was not disabled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
