@@ -140,6 +140,7 @@ pub mod schemas {
     use crate::catalog::products::Product;
     use crate::catalog::taxonomy::{Brand, Category};
     use crate::catalog::variants::Variant;
+    use crate::inventory::{Level, Warehouse};
     use crate::stores::StoreOut;
     use crate::webhooks::EndpointOut;
 
@@ -153,7 +154,9 @@ pub mod schemas {
         Brand,
         ApiKeyOut,
         StoreOut,
-        EndpointOut
+        EndpointOut,
+        Warehouse,
+        Level
     )))]
     struct Components;
 
@@ -173,6 +176,10 @@ pub mod schemas {
                    "properties": {"product": named("Product"), "reason": {"type": "string"}}}),
         ));
         types.push(("store.created", named("StoreOut")));
+        types.push(("warehouse.created", named("Warehouse")));
+        types.push(("warehouse.updated", named("Warehouse")));
+        types.push(("inventory.adjusted", named("Level")));
+        types.push(("inventory.low_stock", named("Level")));
         types.push(("api_key.created", named("ApiKeyOut")));
         types.push(("api_key.revoked", named("ApiKeyOut")));
         for verb in [

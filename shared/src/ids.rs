@@ -115,6 +115,14 @@ prefixed_id!(
     /// A webhook endpoint.
     WebhookId, "wh"
 );
+prefixed_id!(
+    /// A warehouse.
+    WarehouseId, "whs"
+);
+prefixed_id!(
+    /// One line of the inventory ledger.
+    AdjustmentId, "adj"
+);
 
 macro_rules! time_bounds {
     ($($name:ident),*) => {$(

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod ids;
+pub mod inventory;
 pub mod money;
 pub mod openapi;
 #[cfg(feature = "sqs")]

@@ -30,6 +30,9 @@ pub const SECURITY_SCHEME: &str = "api_key";
 
         (name = "brands", description = "Brands"),
         (name = "search", description = "Product search, facets and suggestions"),
+        (name = "inventory", description = "Warehouses, stock levels and the adjustment ledger"),
+        (name = "webhooks", description = "Webhook endpoints, secrets and delivery logs"),
+
 
     )
 )]

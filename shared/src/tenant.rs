@@ -269,7 +269,14 @@ pub mod can {
         };
     }
 
-    required!(ProductsRead, ProductsWrite, ApiKeysManage, WebhooksManage);
+    required!(
+        ProductsRead,
+        ProductsWrite,
+        InventoryRead,
+        InventoryWrite,
+        ApiKeysManage,
+        WebhooksManage
+    );
 }
 
 /// The caller, known to hold the scope `S`.

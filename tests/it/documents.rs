@@ -220,6 +220,11 @@ async fn emitted_events_match_their_published_schemas() {
     });
     let product = json(app.post("/v1/products", key, &product).send().await.unwrap()).await;
     let id = product["id"].as_str().unwrap();
+    let adjust = serde_json::json!({"delta": 5, "reason": "restock", "reorder_point": 5});
+    app.post(&format!("/v1/inventory/{id}/adjust"), key, &adjust)
+        .send()
+        .await
+        .unwrap();
     let variants = json(
         app.post(
             &format!("/v1/products/{id}/variants/generate"),
@@ -344,6 +349,9 @@ async fn emitted_events_match_their_published_schemas() {
         "webhook.endpoint_created",
         "webhook.endpoint_updated",
         "webhook.endpoint_deleted",
+        "warehouse.created",
+        "inventory.adjusted",
+        "inventory.low_stock",
     ] {
         assert!(
             seen.contains(expected),

@@ -6,4 +6,5 @@ mod conventions;
 mod documents;
 mod events;
 mod health;
+mod inventory;
 mod webhooks;

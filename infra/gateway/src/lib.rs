@@ -26,6 +26,7 @@ use utoipa::openapi::OpenApi;
 pub fn openapi_document() -> OpenApi {
     let (_, mut doc) = cartwheel_admin::routes().split_for_parts();
     doc.merge(cartwheel_catalog::routes().split_for_parts().1);
+    doc.merge(cartwheel_inventory::routes().split_for_parts().1);
     doc.merge(cartwheel_webhooks::routes().split_for_parts().1);
     openapi::finish(doc)
 }
@@ -151,6 +152,7 @@ pub fn router(state: AppState, functions: Functions, docs_assets: Option<PathBuf
     let functions = [
         Router::from(cartwheel_admin::routes().with_state(functions.admin)),
         Router::from(cartwheel_catalog::routes().with_state(state.clone())),
+        Router::from(cartwheel_inventory::routes().with_state(state.clone())),
         Router::from(cartwheel_webhooks::routes().with_state(functions.webhooks)),
     ]
     .into_iter()

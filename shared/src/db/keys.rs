@@ -4,7 +4,9 @@
 //! Two platform-level items are the documented exceptions (docs/data-model.md): the store itself, and the API-key
 //! lookup by hash, which the authorizer must find before it knows the store.
 
-use crate::ids::{AuditId, BrandId, CategoryId, EventId, KeyId, ProductId, StoreId, VariantId, WebhookId};
+use crate::ids::{
+    AdjustmentId, AuditId, BrandId, CategoryId, EventId, KeyId, ProductId, StoreId, VariantId, WarehouseId, WebhookId,
+};
 use crate::tenant::Mode;
 
 pub const PK: &str = "PK";
@@ -215,4 +217,48 @@ pub fn delivery(store: StoreId, mode: Mode, endpoint: WebhookId, event: EventId)
 
 pub fn deliveries_partition(store: StoreId, mode: Mode, endpoint: WebhookId) -> String {
     format!("{}WEBHOOK#{endpoint}#DELIVERIES", tenant_prefix(store, mode))
+}
+
+// --- inventory --------------------------------------------------------------------------------------------
+
+pub fn warehouses_partition(store: StoreId, mode: Mode) -> String {
+    format!("{}WAREHOUSES", tenant_prefix(store, mode))
+}
+
+pub fn warehouse(store: StoreId, mode: Mode, id: WarehouseId) -> Key {
+    Key {
+        pk: warehouses_partition(store, mode),
+        sk: format!("WH#{id}"),
+    }
+}
+
+/// Marks that the store has its default warehouse: one per store and mode, made with it.
+pub fn default_warehouse(store: StoreId, mode: Mode) -> Key {
+    Key {
+        pk: warehouses_partition(store, mode),
+        sk: "DEFAULT".into(),
+    }
+}
+
+/// An item's levels share a partition: one query gives every warehouse.
+pub fn level(store: StoreId, mode: Mode, item: &str, warehouse: WarehouseId) -> Key {
+    Key {
+        pk: levels_partition(store, mode, item),
+        sk: format!("WH#{warehouse}"),
+    }
+}
+
+pub fn levels_partition(store: StoreId, mode: Mode, item: &str) -> String {
+    format!("{}INV#{item}", tenant_prefix(store, mode))
+}
+
+pub fn adjustment(store: StoreId, mode: Mode, item: &str, id: AdjustmentId) -> Key {
+    Key {
+        pk: ledger_partition(store, mode, item),
+        sk: id.to_string(),
+    }
+}
+
+pub fn ledger_partition(store: StoreId, mode: Mode, item: &str) -> String {
+    format!("{}INV#{item}#LEDGER", tenant_prefix(store, mode))
 }

@@ -2,6 +2,7 @@
 //! docs/data-model.md lists each API operation with the calls it makes here.
 
 mod catalog;
+mod inventory;
 mod keys;
 mod schema;
 mod tx;

@@ -1,0 +1,153 @@
+//! `functions/inventory`: warehouses, stock levels per product or variant and warehouse, and the ledger of
+//! adjustments.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use cartwheel::db::tenant_prefix;
+use cartwheel::error::ErrorBody;
+use cartwheel::http::pagination::{ListOut, PageParams};
+use cartwheel::http::{AppState, DataOut, Json, Query};
+use cartwheel::inventory::{self, AdjustIn, Adjustment, Level, StockOut, Warehouse, WarehouseIn, WarehousePatch};
+use cartwheel::tenant::{can, Can};
+use cartwheel::ApiError;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Every route of this function, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_warehouse, list_warehouses))
+        .routes(routes!(update_warehouse))
+        .routes(routes!(check_stock))
+        .routes(routes!(get_stock))
+        .routes(routes!(adjust_stock))
+        .routes(routes!(history))
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Create a warehouse
+#[utoipa::path(post, path = "/v1/warehouses", tag = "inventory", request_body = WarehouseIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses((status = 201, description = "The warehouse", body = DataOut<Warehouse>)))]
+async fn create_warehouse(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::InventoryWrite>,
+    Json(input): Json<WarehouseIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<Warehouse>>)> {
+    let warehouse = inventory::create_warehouse(&state.db, &tenant, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(warehouse))))
+}
+
+/// List warehouses
+///
+/// Every store has a default warehouse (made on first use), where stock goes when a request names none.
+#[utoipa::path(get, path = "/v1/warehouses", tag = "inventory",
+    responses((status = 200, description = "The store's warehouses", body = DataOut<Vec<Warehouse>>)))]
+async fn list_warehouses(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::InventoryRead>,
+) -> Result<axum::Json<DataOut<Vec<Warehouse>>>> {
+    Ok(axum::Json(DataOut::new(
+        inventory::list_warehouses(&state.db, &tenant).await?,
+    )))
+}
+
+/// Update a warehouse
+#[utoipa::path(patch, path = "/v1/warehouses/{id}", tag = "inventory", request_body = WarehousePatch,
+    params(("id" = String, Path, description = "`whs_…`")),
+    responses(
+        (status = 200, description = "The warehouse", body = DataOut<Warehouse>),
+        (status = 404, description = "No such warehouse", body = ErrorBody),
+    ))]
+async fn update_warehouse(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::InventoryWrite>,
+    Path(id): Path<String>,
+    Json(patch): Json<WarehousePatch>,
+) -> Result<axum::Json<DataOut<Warehouse>>> {
+    Ok(axum::Json(DataOut::new(
+        inventory::update_warehouse(&state.db, &tenant, &id, patch).await?,
+    )))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct CheckParams {
+    /// Up to 50 comma-separated product or variant ids.
+    ids: String,
+}
+
+/// Check the stock of several items
+#[utoipa::path(get, path = "/v1/inventory", tag = "inventory", params(CheckParams),
+    responses((status = 200, description = "Each item's stock, in the order asked", body = DataOut<Vec<StockOut>>)))]
+async fn check_stock(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::InventoryRead>,
+    Query(params): Query<CheckParams>,
+) -> Result<axum::Json<DataOut<Vec<StockOut>>>> {
+    Ok(axum::Json(DataOut::new(
+        inventory::stocks(&state.db, &tenant, &params.ids).await?,
+    )))
+}
+
+/// Get an item's stock
+///
+/// Per warehouse and in total: `on_hand`, `reserved`, `available = on_hand − reserved`.
+#[utoipa::path(get, path = "/v1/inventory/{id}", tag = "inventory", params(("id" = String, Path, description = "`prod_…` or `var_…`")),
+    responses(
+        (status = 200, description = "The stock", body = DataOut<StockOut>),
+        (status = 404, description = "Not a product or variant id", body = ErrorBody),
+    ))]
+async fn get_stock(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::InventoryRead>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<StockOut>>> {
+    Ok(axum::Json(DataOut::new(
+        inventory::stock(&state.db, &tenant, &id).await?,
+    )))
+}
+
+/// Adjust stock
+///
+/// Adds or removes stock in one warehouse, with a reason; refused with `409 insufficient_stock` when it would take
+/// `on_hand` below `reserved`. Every adjustment is kept in the ledger and emits `inventory.adjusted`; crossing down
+/// to the reorder point emits `inventory.low_stock` once.
+#[utoipa::path(post, path = "/v1/inventory/{id}/adjust", tag = "inventory", request_body = AdjustIn,
+    params(("id" = String, Path, description = "`prod_…` or `var_…`"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses(
+        (status = 200, description = "The level after the adjustment", body = DataOut<Level>),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 409, description = "insufficient_stock", body = ErrorBody),
+    ))]
+async fn adjust_stock(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::InventoryWrite>,
+    Path(id): Path<String>,
+    Json(input): Json<AdjustIn>,
+) -> Result<axum::Json<DataOut<Level>>> {
+    Ok(axum::Json(DataOut::new(
+        inventory::adjust_stock(&state.db, &tenant, &id, input).await?,
+    )))
+}
+
+/// An item's adjustment history
+#[utoipa::path(get, path = "/v1/inventory/{id}/history", tag = "inventory", params(("id" = String, Path, description = "`prod_…` or `var_…`"), PageParams),
+    responses((status = 200, description = "The ledger, newest first", body = ListOut<Adjustment>)))]
+async fn history(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::InventoryRead>,
+    Path(id): Path<String>,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Adjustment>>> {
+    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    Ok(axum::Json(
+        inventory::history(&state.db, &tenant, &id, &page)
+            .await?
+            .into_list(|a| a),
+    ))
+}

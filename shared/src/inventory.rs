@@ -1,0 +1,529 @@
+//! Inventory: warehouses and stock levels per product or variant per warehouse, changed only by ledgered
+//! adjustments that can never take `on_hand` below `reserved`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::Db;
+use crate::error::{ApiError, FieldError};
+use crate::events::{Event, ResourceRef};
+use crate::ids::{AdjustmentId, ProductId, VariantId, WarehouseId};
+use crate::tenant::Tenant;
+use crate::time;
+
+const MAX_NOTE: usize = 500;
+/// Most ids one batch check reads.
+pub const MAX_BATCH: usize = 50;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Warehouse {
+    pub id: WarehouseId,
+    #[schema(example = "Main warehouse")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Where stock goes when a request names no warehouse.
+    pub is_default: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseIn {
+    pub name: String,
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarehousePatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::catalog::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub code: Option<Option<String>>,
+}
+
+fn check_warehouse(warehouse: &Warehouse) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if warehouse.name.trim().is_empty() || warehouse.name.chars().count() > 100 {
+        errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+    }
+    if warehouse.code.as_deref().is_some_and(|c| c.is_empty() || c.len() > 32) {
+        errors.push(FieldError::new("code", "must be 1 to 32 characters"));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// What stock is kept for: a product, or one of its variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StockItem {
+    Product(ProductId),
+    Variant(VariantId),
+}
+
+impl StockItem {
+    pub fn parse(id: &str) -> Option<Self> {
+        id.parse()
+            .map(Self::Product)
+            .or_else(|_| id.parse().map(Self::Variant))
+            .ok()
+    }
+}
+
+impl std::fmt::Display for StockItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Product(id) => id.fmt(f),
+            Self::Variant(id) => id.fmt(f),
+        }
+    }
+}
+
+/// The stock of one item in one warehouse.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Level {
+    /// `prod_…` or `var_…`.
+    pub item_id: String,
+    pub warehouse_id: String,
+    pub on_hand: i64,
+    /// Held by open reservations.
+    pub reserved: i64,
+    /// `on_hand − reserved`; stored so a sale can be a conditional write (`available >= quantity`).
+    pub available: i64,
+    /// `inventory.low_stock` is emitted when `available` falls to or below it (0: never).
+    pub reorder_point: i64,
+    /// Below the reorder point since the last crossing (so the event comes once per crossing).
+    #[serde(default)]
+    pub low: bool,
+    #[serde(default)]
+    pub updated_at: String,
+    #[serde(default)]
+    pub version: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustReason {
+    Restock,
+    Sale,
+    Return,
+    DamagedGoods,
+    Correction,
+    Transfer,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustIn {
+    /// Change to `on_hand`: positive adds stock, negative removes it.
+    #[schema(example = 25)]
+    pub delta: i64,
+    pub reason: AdjustReason,
+    pub note: Option<String>,
+    /// The store's default warehouse when absent.
+    pub warehouse_id: Option<WarehouseId>,
+    /// Sets the reorder point of this item in this warehouse.
+    pub reorder_point: Option<i64>,
+}
+
+/// One line of the ledger: every adjustment, as it was applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Adjustment {
+    pub id: AdjustmentId,
+    pub item_id: String,
+    pub warehouse_id: String,
+    pub delta: i64,
+    pub reason: AdjustReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub on_hand_after: i64,
+    pub available_after: i64,
+    pub at: String,
+    /// The API key that made it.
+    pub actor: String,
+}
+
+/// Stock of an item: per warehouse and in total.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockOut {
+    pub item_id: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+    pub warehouses: Vec<Level>,
+}
+
+impl StockOut {
+    pub fn new(item_id: String, warehouses: Vec<Level>) -> Self {
+        let sum = |f: fn(&Level) -> i64| warehouses.iter().map(f).sum();
+        Self {
+            on_hand: sum(|l| l.on_hand),
+            reserved: sum(|l| l.reserved),
+            available: sum(|l| l.available),
+            item_id,
+            warehouses,
+        }
+    }
+}
+
+/// The level after an adjustment, or why it cannot be made.
+pub fn adjust(before: &Level, input: &AdjustIn, now: &str) -> Result<Level, ApiError> {
+    let mut errors = Vec::new();
+    if input.delta == 0 && input.reorder_point.is_none() {
+        errors.push(FieldError::new("delta", "must not be 0"));
+    }
+    if input.delta.abs() > 1_000_000_000 {
+        errors.push(FieldError::new("delta", "must be within ±1,000,000,000"));
+    }
+    if input.reorder_point.is_some_and(|r| !(0..=1_000_000_000).contains(&r)) {
+        errors.push(FieldError::new("reorder_point", "must be 0 to 1,000,000,000"));
+    }
+    if input.note.as_deref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        errors.push(FieldError::new("note", "must be at most 500 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut after = before.clone();
+    after.on_hand += input.delta;
+    after.available = after.on_hand - after.reserved;
+    if let Some(reorder_point) = input.reorder_point {
+        after.reorder_point = reorder_point;
+    }
+    if after.available < 0 {
+        return Err(ApiError::Conflict {
+            code: "insufficient_stock",
+            message: format!(
+                "removing {} would leave {} on hand for {} reserved",
+                -input.delta, after.on_hand, after.reserved
+            ),
+            details: vec![serde_json::json!({
+                "id": before.item_id, "requested": -input.delta, "available": before.available
+            })],
+        });
+    }
+    after.low = after.reorder_point > 0 && after.available <= after.reorder_point;
+    after.updated_at = now.to_owned();
+    after.version = before.version + 1;
+    Ok(after)
+}
+
+/// True when this change took the level from above its reorder point to at or below it.
+pub fn crossed_low(before: &Level, after: &Level) -> bool {
+    after.low && !before.low
+}
+
+// --- operations -------------------------------------------------------------------------------------------
+
+fn now() -> String {
+    time::rfc3339(time::now())
+}
+
+fn level_event(tenant: &Tenant, event_type: &str, level: &Level) -> Result<Event, ApiError> {
+    let data = serde_json::to_value(level).map_err(ApiError::internal)?;
+    let resource = ResourceRef {
+        kind: "inventory_level".into(),
+        id: format!("{}:{}", level.item_id, level.warehouse_id),
+        version: level.version,
+    };
+    Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
+}
+
+fn warehouse_event(tenant: &Tenant, event_type: &str, warehouse: &Warehouse) -> Result<Event, ApiError> {
+    let data = serde_json::to_value(warehouse).map_err(ApiError::internal)?;
+    let resource = ResourceRef {
+        kind: "warehouse".into(),
+        id: warehouse.id.to_string(),
+        version: warehouse.version,
+    };
+    Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
+}
+
+/// The store's default warehouse, made on first use.
+pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<Warehouse, ApiError> {
+    if let Some(found) = db
+        .all_warehouses(tenant.store_id, tenant.mode)
+        .await?
+        .into_iter()
+        .find(|w| w.is_default)
+    {
+        return Ok(found);
+    }
+    let now = now();
+    let warehouse = Warehouse {
+        id: WarehouseId::new(),
+        name: "Default warehouse".into(),
+        code: None,
+        is_default: true,
+        created_at: now.clone(),
+        updated_at: now,
+        version: 1,
+    };
+    // The marker makes "one default per store" a condition: of two first uses at once, one creates it.
+    if db
+        .create_warehouse(
+            tenant,
+            &warehouse,
+            true,
+            warehouse_event(tenant, "warehouse.created", &warehouse)?,
+        )
+        .await?
+    {
+        return Ok(warehouse);
+    }
+    db.all_warehouses(tenant.store_id, tenant.mode)
+        .await?
+        .into_iter()
+        .find(|w| w.is_default)
+        .ok_or_else(|| ApiError::internal("the default warehouse vanished"))
+}
+
+pub async fn create_warehouse(db: &Db, tenant: &Tenant, input: WarehouseIn) -> Result<Warehouse, ApiError> {
+    // The first warehouse of a store is its default one; made first, so this one is not.
+    default_warehouse(db, tenant).await?;
+    let now = now();
+    let warehouse = Warehouse {
+        id: WarehouseId::new(),
+        name: input.name.trim().to_owned(),
+        code: input.code,
+        is_default: false,
+        created_at: now.clone(),
+        updated_at: now,
+        version: 1,
+    };
+    check_warehouse(&warehouse)?;
+    db.create_warehouse(
+        tenant,
+        &warehouse,
+        false,
+        warehouse_event(tenant, "warehouse.created", &warehouse)?,
+    )
+    .await?;
+    Ok(warehouse)
+}
+
+pub async fn list_warehouses(db: &Db, tenant: &Tenant) -> Result<Vec<Warehouse>, ApiError> {
+    default_warehouse(db, tenant).await?;
+    db.all_warehouses(tenant.store_id, tenant.mode).await
+}
+
+pub async fn update_warehouse(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    patch: WarehousePatch,
+) -> Result<Warehouse, ApiError> {
+    let id: WarehouseId = id.parse().map_err(|_| ApiError::not_found("warehouse"))?;
+    let before = db
+        .get_warehouse(tenant.store_id, tenant.mode, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("warehouse"))?;
+    let mut after = before.clone();
+    if let Some(name) = patch.name {
+        after.name = name.trim().to_owned();
+    }
+    if let Some(code) = patch.code {
+        after.code = code;
+    }
+    check_warehouse(&after)?;
+    if after == before {
+        return Ok(before);
+    }
+    after.version += 1;
+    after.updated_at = now();
+    if !db
+        .update_warehouse(
+            tenant,
+            &before,
+            &after,
+            warehouse_event(tenant, "warehouse.updated", &after)?,
+        )
+        .await?
+    {
+        return Err(ApiError::conflict(
+            "the warehouse was changed by another request; retry",
+        ));
+    }
+    Ok(after)
+}
+
+fn item(id: &str) -> Result<StockItem, ApiError> {
+    StockItem::parse(id).ok_or_else(|| ApiError::not_found("product or variant"))
+}
+
+/// An item's stock in every warehouse.
+pub async fn stock(db: &Db, tenant: &Tenant, id: &str) -> Result<StockOut, ApiError> {
+    let item = item(id)?;
+    let levels = db.levels(tenant.store_id, tenant.mode, item).await?;
+    Ok(StockOut::new(item.to_string(), levels))
+}
+
+/// Several items' stock (`GET /v1/inventory?ids=a,b,c`).
+pub async fn stocks(db: &Db, tenant: &Tenant, ids: &str) -> Result<Vec<StockOut>, ApiError> {
+    let ids: Vec<&str> = ids.split(',').map(str::trim).filter(|i| !i.is_empty()).collect();
+    if ids.is_empty() || ids.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "ids",
+            format!("1 to {MAX_BATCH} comma-separated ids"),
+        ));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let item = StockItem::parse(id)
+            .ok_or_else(|| ApiError::invalid("ids", format!("`{id}` is not a product or variant id")))?;
+        out.push(StockOut::new(
+            item.to_string(),
+            db.levels(tenant.store_id, tenant.mode, item).await?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Attempts for an adjustment that meets a concurrent one (each re-reads the level).
+const ADJUST_ATTEMPTS: usize = 3;
+
+/// Applies an adjustment: the level (conditional on the version read), its ledger line and its events, in one
+/// transaction.
+pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -> Result<Level, ApiError> {
+    let item = item(id)?;
+    if let StockItem::Product(product) = item {
+        db.get_product(tenant.store_id, tenant.mode, product)
+            .await?
+            .ok_or_else(|| ApiError::not_found("product"))?;
+    }
+    let warehouse = match input.warehouse_id {
+        Some(id) => db
+            .get_warehouse(tenant.store_id, tenant.mode, id)
+            .await?
+            .ok_or_else(|| ApiError::invalid("warehouse_id", "no such warehouse"))?,
+        None => default_warehouse(db, tenant).await?,
+    };
+    for _attempt in 0..ADJUST_ATTEMPTS {
+        let before = db
+            .level(tenant.store_id, tenant.mode, item, warehouse.id)
+            .await?
+            .unwrap_or_else(|| Level {
+                item_id: item.to_string(),
+                warehouse_id: warehouse.id.to_string(),
+                ..Default::default()
+            });
+        let now = now();
+        let after = adjust(&before, &input, &now)?;
+        let entry = Adjustment {
+            id: AdjustmentId::new(),
+            item_id: after.item_id.clone(),
+            warehouse_id: after.warehouse_id.clone(),
+            delta: input.delta,
+            reason: input.reason,
+            note: input.note.clone(),
+            on_hand_after: after.on_hand,
+            available_after: after.available,
+            at: now,
+            actor: tenant.key_id.to_string(),
+        };
+        let adjusted = level_event(tenant, "inventory.adjusted", &after)?;
+        let low = crossed_low(&before, &after)
+            .then(|| level_event(tenant, "inventory.low_stock", &after))
+            .transpose()?;
+        if db
+            .put_level(tenant, item, &before, &after, &entry, adjusted, low)
+            .await?
+        {
+            return Ok(after);
+        }
+    }
+    Err(ApiError::conflict("the stock level is changing fast; retry"))
+}
+
+/// The ledger of an item, newest first.
+pub async fn history(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    page: &crate::http::pagination::Page,
+) -> Result<crate::http::pagination::PageOf<Adjustment>, ApiError> {
+    db.adjustments(tenant.store_id, tenant.mode, item(id)?, page).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(delta: i64) -> AdjustIn {
+        AdjustIn {
+            delta,
+            reason: AdjustReason::Restock,
+            note: None,
+            warehouse_id: None,
+            reorder_point: None,
+        }
+    }
+
+    fn level(on_hand: i64, reserved: i64, reorder_point: i64) -> Level {
+        let available = on_hand - reserved;
+        Level {
+            on_hand,
+            reserved,
+            available,
+            reorder_point,
+            low: reorder_point > 0 && available <= reorder_point,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn on_hand_never_goes_below_reserved() {
+        let before = level(10, 4, 0);
+        let after = adjust(&before, &input(-6), "t").unwrap();
+        assert_eq!((after.on_hand, after.available, after.version), (4, 0, 1));
+        match adjust(&before, &input(-7), "t") {
+            Err(ApiError::Conflict { code, details, .. }) => {
+                assert_eq!(code, "insufficient_stock");
+                assert_eq!(details[0]["available"], 6);
+            }
+            other => panic!("expected insufficient stock, got {other:?}"),
+        }
+        assert!(matches!(adjust(&before, &input(0), "t"), Err(ApiError::Validation(_))));
+    }
+
+    #[test]
+    fn low_stock_fires_once_per_crossing() {
+        let mut with_point = input(0);
+        with_point.reorder_point = Some(5);
+        let start = adjust(&level(20, 0, 0), &with_point, "t").unwrap();
+        assert!(!start.low);
+        let down = adjust(&start, &input(-15), "t").unwrap();
+        assert!(crossed_low(&start, &down), "20 → 5 crosses the reorder point");
+        let further = adjust(&down, &input(-1), "t").unwrap();
+        assert!(!crossed_low(&down, &further), "already low: no second event");
+        let restocked = adjust(&further, &input(10), "t").unwrap();
+        assert!(!restocked.low);
+        let again = adjust(&restocked, &input(-10), "t").unwrap();
+        assert!(crossed_low(&restocked, &again), "a new crossing after a restock");
+    }
+
+    #[test]
+    fn items_are_products_or_variants() {
+        assert!(matches!(
+            StockItem::parse("prod_01JD3M5W7Q6V8X9Y0Z1A2B3C4D"),
+            Some(StockItem::Product(_))
+        ));
+        assert!(matches!(
+            StockItem::parse("var_01JD3M5W7Q6V8X9Y0Z1A2B3C4D"),
+            Some(StockItem::Variant(_))
+        ));
+        assert_eq!(StockItem::parse("cat_01JD3M5W7Q6V8X9Y0Z1A2B3C4D"), None);
+    }
+
+    #[test]
+    fn totals_add_up_the_warehouses() {
+        let stock = StockOut::new("prod_x".into(), vec![level(10, 2, 0), level(5, 5, 0)]);
+        assert_eq!((stock.on_hand, stock.reserved, stock.available), (15, 7, 8));
+    }
+}

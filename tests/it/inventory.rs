@@ -1,0 +1,319 @@
+use cartwheel_tests::{assert_error, spawn_app, TestApp, TestStore};
+use serde_json::{json, Value};
+
+async fn setup() -> (TestApp, TestStore, String) {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let body = json!({"name": "Mug", "sku": "M-1", "price": {"amount": 900, "currency": "USD"}});
+    let product: Value = app
+        .post("/v1/products", &store.test_key, &body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = product["data"]["id"].as_str().unwrap().to_owned();
+    (app, store, id)
+}
+
+async fn adjust(app: &TestApp, key: &str, id: &str, body: Value) -> reqwest::Response {
+    app.post(&format!("/v1/inventory/{id}/adjust"), key, &body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn warehouses_start_with_a_default_one() {
+    let (app, store, _) = setup().await;
+    let key = &store.test_key;
+    let listed: Value = app
+        .get("/v1/warehouses", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["data"][0]["is_default"], true);
+    let created = app
+        .post("/v1/warehouses", key, &json!({"name": "East", "code": "E1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let id = created["data"]["id"].as_str().unwrap();
+    assert!(id.starts_with("whs_") && created["data"]["is_default"] == false);
+    let renamed = app
+        .http
+        .patch(format!("{}/v1/warehouses/{id}", app.url))
+        .bearer_auth(key)
+        .json(&json!({"name": "East coast"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.json::<Value>().await.unwrap()["data"]["name"], "East coast");
+    let listed: Value = app
+        .get("/v1/warehouses", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2);
+    assert_error(
+        app.post("/v1/warehouses", key, &json!({"name": ""}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let other = app.create_store().await;
+    let patch = app
+        .http
+        .patch(format!("{}/v1/warehouses/{id}", app.url))
+        .bearer_auth(&other.test_key)
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(patch, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn adjustments_are_ledgered_and_never_go_below_reserved() {
+    let (app, store, id) = setup().await;
+    let key = &store.test_key;
+    let restocked = adjust(
+        &app,
+        key,
+        &id,
+        json!({"delta": 20, "reason": "restock", "note": "first delivery"}),
+    )
+    .await;
+    assert_eq!(restocked.status(), 200);
+    let level: Value = restocked.json().await.unwrap();
+    assert_eq!(
+        (level["data"]["on_hand"].as_i64(), level["data"]["available"].as_i64()),
+        (Some(20), Some(20))
+    );
+
+    let refused = adjust(&app, key, &id, json!({"delta": -21, "reason": "sale"})).await;
+    let body = assert_error(refused, 409, "insufficient_stock").await;
+    assert_eq!(body["error"]["details"][0]["available"], 20);
+    assert_eq!(body["error"]["details"][0]["requested"], 21);
+
+    let east: Value = app
+        .post("/v1/warehouses", key, &json!({"name": "East"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let east = east["data"]["id"].as_str().unwrap();
+    adjust(
+        &app,
+        key,
+        &id,
+        json!({"delta": 5, "reason": "transfer", "warehouse_id": east}),
+    )
+    .await;
+    adjust(&app, key, &id, json!({"delta": -3, "reason": "damaged_goods"})).await;
+
+    let stock: Value = app
+        .get(&format!("/v1/inventory/{id}"), key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stock["data"]["on_hand"], 22);
+    assert_eq!(stock["data"]["available"], 22);
+    assert_eq!(stock["data"]["warehouses"].as_array().unwrap().len(), 2);
+
+    let history: Value = app
+        .get(&format!("/v1/inventory/{id}/history"), key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reasons: Vec<&str> = history["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["damaged_goods", "transfer", "restock"],
+        "newest first; the refused one is not there"
+    );
+    assert_eq!(history["data"][2]["note"], "first delivery");
+    assert_eq!(history["data"][0]["on_hand_after"], 17);
+
+    let batch: Value = app
+        .get(&format!("/v1/inventory?ids={id},var_01JD3M5W7Q6V8X9Y0Z1A2B3C4D"), key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(batch["data"][0]["available"], 22);
+    assert_eq!(batch["data"][1]["available"], 0);
+}
+
+#[tokio::test]
+async fn concurrent_sales_never_oversell() {
+    let (app, store, id) = setup().await;
+    let key = &store.test_key;
+    adjust(&app, key, &id, json!({"delta": 5, "reason": "restock"})).await;
+    let sale = json!({"delta": -1, "reason": "sale"});
+    let sends: Vec<_> = (0..10).map(|_| adjust(&app, key, &id, sale.clone())).collect();
+    let mut statuses = Vec::new();
+    for response in futures_util::future::join_all(sends).await {
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    let stock: Value = app
+        .get(&format!("/v1/inventory/{id}"), key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stock["data"]["on_hand"], 0);
+    let history: Value = app
+        .get(&format!("/v1/inventory/{id}/history?limit=100"), key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        history["data"].as_array().unwrap().len(),
+        6,
+        "one restock and five sales, nothing more"
+    );
+}
+
+#[tokio::test]
+async fn low_stock_is_announced_once_per_crossing() {
+    let (app, store, id) = setup().await;
+    let key = &store.test_key;
+    adjust(
+        &app,
+        key,
+        &id,
+        json!({"delta": 10, "reason": "restock", "reorder_point": 3}),
+    )
+    .await;
+    adjust(&app, key, &id, json!({"delta": -7, "reason": "sale"})).await; // 3: crossing
+    adjust(&app, key, &id, json!({"delta": -1, "reason": "sale"})).await; // 2: still low
+    adjust(&app, key, &id, json!({"delta": 5, "reason": "restock"})).await; // 7
+    adjust(&app, key, &id, json!({"delta": -6, "reason": "sale"})).await; // 1: crossing again
+    let events = cartwheel_tests::events(&app, &store.id, "test").await;
+    let count = |t: &str| events.iter().filter(|e| e["type"] == t).count();
+    assert_eq!(count("inventory.adjusted"), 5);
+    assert_eq!(count("inventory.low_stock"), 2);
+}
+
+#[tokio::test]
+async fn inventory_input_scopes_and_stores_are_checked() {
+    let (app, store, id) = setup().await;
+    let key = &store.test_key;
+    assert_error(
+        adjust(&app, key, &id, json!({"delta": 0, "reason": "restock"})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        adjust(&app, key, &id, json!({"delta": 1, "reason": "magic"})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let missing_product = adjust(
+        &app,
+        key,
+        "prod_01JD3M5W7Q6V8X9Y0Z1A2B3C4D",
+        json!({"delta": 1, "reason": "restock"}),
+    )
+    .await;
+    assert_error(missing_product, 404, "not_found").await;
+    assert_error(
+        adjust(&app, key, "cat_x", json!({"delta": 1, "reason": "restock"})).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let bad_warehouse = adjust(
+        &app,
+        key,
+        &id,
+        json!({"delta": 1, "reason": "restock", "warehouse_id": "whs_01JD3M5W7Q6V8X9Y0Z1A2B3C4D"}),
+    )
+    .await;
+    assert_error(bad_warehouse, 422, "validation_failed").await;
+    assert_error(
+        app.get("/v1/inventory?ids=", key).send().await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    let (_, reader) = app.create_key(key, &["products:read"]).await;
+    assert_error(
+        app.get(&format!("/v1/inventory/{id}"), &reader).send().await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        adjust(&app, &reader, &id, json!({"delta": 1, "reason": "restock"})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    adjust(&app, key, &id, json!({"delta": 4, "reason": "restock"})).await;
+    let other = app.create_store().await;
+    let stock: Value = app
+        .get(&format!("/v1/inventory/{id}"), &other.test_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stock["data"]["on_hand"], 0, "another store sees none of it");
+    assert_error(
+        adjust(&app, &other.test_key, &id, json!({"delta": 1, "reason": "restock"})).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let live: Value = app
+        .get(&format!("/v1/inventory/{id}"), &store.live_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(live["data"]["on_hand"], 0, "live mode sees none of test mode's stock");
+}
