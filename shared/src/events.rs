@@ -140,7 +140,7 @@ pub mod schemas {
     use crate::catalog::products::Product;
     use crate::catalog::taxonomy::{Brand, Category};
     use crate::catalog::variants::Variant;
-    use crate::inventory::{Level, Warehouse};
+    use crate::inventory::{Level, Reservation, Warehouse};
     use crate::stores::StoreOut;
     use crate::webhooks::EndpointOut;
 
@@ -156,7 +156,8 @@ pub mod schemas {
         StoreOut,
         EndpointOut,
         Warehouse,
-        Level
+        Level,
+        Reservation
     )))]
     struct Components;
 
@@ -180,6 +181,9 @@ pub mod schemas {
         types.push(("warehouse.updated", named("Warehouse")));
         types.push(("inventory.adjusted", named("Level")));
         types.push(("inventory.low_stock", named("Level")));
+        for verb in ["created", "released", "expired"] {
+            types.push((leak(format!("reservation.{verb}")), named("Reservation")));
+        }
         types.push(("api_key.created", named("ApiKeyOut")));
         types.push(("api_key.revoked", named("ApiKeyOut")));
         for verb in [

@@ -123,6 +123,10 @@ prefixed_id!(
     /// One line of the inventory ledger.
     AdjustmentId, "adj"
 );
+prefixed_id!(
+    /// A hold on stock.
+    ReservationId, "res"
+);
 
 macro_rules! time_bounds {
     ($($name:ident),*) => {$(

@@ -225,6 +225,10 @@ async fn emitted_events_match_their_published_schemas() {
         .send()
         .await
         .unwrap();
+    let hold = serde_json::json!({"items": [{"id": id, "quantity": 1}]});
+    let reservation = json(app.post("/v1/inventory/reserve", key, &hold).send().await.unwrap()).await;
+    let release = serde_json::json!({"reservation_id": reservation["id"]});
+    app.post("/v1/inventory/release", key, &release).send().await.unwrap();
     let variants = json(
         app.post(
             &format!("/v1/products/{id}/variants/generate"),
@@ -352,6 +356,8 @@ async fn emitted_events_match_their_published_schemas() {
         "warehouse.created",
         "inventory.adjusted",
         "inventory.low_stock",
+        "reservation.created",
+        "reservation.released",
     ] {
         assert!(
             seen.contains(expected),

@@ -7,7 +7,10 @@ use cartwheel::db::tenant_prefix;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{AppState, DataOut, Json, Query};
-use cartwheel::inventory::{self, AdjustIn, Adjustment, Level, StockOut, Warehouse, WarehouseIn, WarehousePatch};
+use cartwheel::inventory::{
+    self, AdjustIn, Adjustment, Level, ReleaseIn, Reservation, ReserveIn, StockOut, Warehouse, WarehouseIn,
+    WarehousePatch,
+};
 use cartwheel::tenant::{can, Can};
 use cartwheel::ApiError;
 use serde::Deserialize;
@@ -24,6 +27,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_stock))
         .routes(routes!(adjust_stock))
         .routes(routes!(history))
+        .routes(routes!(reserve))
+        .routes(routes!(release))
+        .routes(routes!(get_reservation))
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -150,4 +156,57 @@ async fn history(
             .await?
             .into_list(|a| a),
     ))
+}
+
+/// Reserve stock
+///
+/// Holds stock for every line or for none (`409 insufficient_stock` lists the short lines). The hold ends by
+/// `release`, or by itself after `expires_in` seconds (a scheduled sweep gives the stock back; until then an expired
+/// hold already reads as `expired`).
+#[utoipa::path(post, path = "/v1/inventory/reserve", tag = "inventory", request_body = ReserveIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses(
+        (status = 201, description = "The reservation", body = DataOut<Reservation>),
+        (status = 409, description = "insufficient_stock", body = ErrorBody),
+    ))]
+async fn reserve(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::InventoryWrite>,
+    Json(input): Json<ReserveIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<Reservation>>)> {
+    let reservation = inventory::reserve(&state.db, &tenant, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(reservation))))
+}
+
+/// Release a reservation
+#[utoipa::path(post, path = "/v1/inventory/release", tag = "inventory", request_body = ReleaseIn,
+    responses(
+        (status = 200, description = "The reservation, released; its stock is available again", body = DataOut<Reservation>),
+        (status = 404, description = "No such reservation", body = ErrorBody),
+        (status = 409, description = "Already released or expired", body = ErrorBody),
+    ))]
+async fn release(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::InventoryWrite>,
+    Json(input): Json<ReleaseIn>,
+) -> Result<axum::Json<DataOut<Reservation>>> {
+    Ok(axum::Json(DataOut::new(
+        inventory::release(&state.db, &tenant, input).await?,
+    )))
+}
+
+/// Get a reservation
+#[utoipa::path(get, path = "/v1/inventory/reservations/{id}", tag = "inventory", params(("id" = String, Path, description = "`res_…`")),
+    responses(
+        (status = 200, description = "The reservation", body = DataOut<Reservation>),
+        (status = 404, description = "No such reservation", body = ErrorBody),
+    ))]
+async fn get_reservation(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::InventoryRead>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<Reservation>>> {
+    Ok(axum::Json(DataOut::new(
+        inventory::get_reservation(&state.db, &tenant, &id).await?,
+    )))
 }

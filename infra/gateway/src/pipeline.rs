@@ -22,6 +22,8 @@ use tokio::task::JoinHandle;
 use crate::resources::Error;
 
 const IDLE: Duration = Duration::from_millis(100);
+/// How often the local stack runs the scheduled functions (every minute on AWS).
+const SCHEDULE_EVERY: Duration = Duration::from_secs(2);
 
 /// Polls the stream of `table` until the task is dropped, publishing every event on `bus`.
 pub fn spawn_stream_publisher(sdk: &SdkConfig, table: &str, bus: Bus) -> JoinHandle<()> {
@@ -248,8 +250,20 @@ impl Pipeline {
             .ok_or("no webhook-deliveries queue")?;
         let fanout = Arc::new(Fanout::new(state, sdk)?);
         let deliverer = Arc::new(Deliverer::new(state, sdk, keys)?);
+        let db = state.db.clone();
         let tasks = vec![
             spawn_stream_publisher(sdk, &config.table, Bus::new(sdk, &config.event_bus)),
+            // moto fires no schedules: the gateway runs the scheduled functions itself.
+            tokio::spawn(async move {
+                loop {
+                    if let Err(error) =
+                        cartwheel::inventory::sweep_expired(&db, cartwheel::inventory::SWEEP_BATCH).await
+                    {
+                        tracing::warn!(?error, "reservation sweep failed");
+                    }
+                    tokio::time::sleep(SCHEDULE_EVERY).await;
+                }
+            }),
             spawn_queue_consumer(sdk, &events_queue, move |event| {
                 let fanout = Arc::clone(&fanout);
                 async move { fanout.handle(event).await }

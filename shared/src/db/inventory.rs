@@ -4,13 +4,13 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
-use super::keys::{self, PK, SK};
+use super::keys::{self, GSI2PK, GSI2SK, PK, SK};
 use super::{from_item, item, n, s, tenant_prefix, Db, TxError};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
-use crate::ids::{StoreId, WarehouseId};
-use crate::inventory::{Adjustment, Level, StockItem, Warehouse};
+use crate::ids::{ReservationId, StoreId, WarehouseId};
+use crate::inventory::{Adjustment, Level, LevelChange, Reservation, ReservationStatus, StockItem, Warehouse};
 use crate::tenant::{Mode, Tenant};
 
 fn committed(result: Result<(), TxError>) -> Result<bool, ApiError> {
@@ -165,5 +165,107 @@ impl Db {
             true,
         )
         .await
+    }
+}
+
+/// A reservation as stored: with its store and mode (for the sweep), and its index keys while active.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredReservation {
+    store_id: StoreId,
+    mode: Mode,
+    #[serde(flatten)]
+    reservation: Reservation,
+}
+
+impl Db {
+    pub async fn get_reservation(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        id: ReservationId,
+    ) -> Result<Option<Reservation>, ApiError> {
+        let stored: Option<StoredReservation> = self.get(keys::reservation(store, mode, id), true).await?;
+        Ok(stored.map(|s| s.reservation))
+    }
+
+    /// Creates (`before` = `None`) or ends a reservation together with its level changes (each conditional on the
+    /// version read) and events. `Ok(false)`: something changed meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put_reservation(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        actor: &str,
+        before: Option<&Reservation>,
+        after: &Reservation,
+        levels: &[LevelChange],
+        event: Event,
+        more_events: Vec<Event>,
+    ) -> Result<bool, ApiError> {
+        let stored = StoredReservation {
+            store_id: store,
+            mode,
+            reservation: after.clone(),
+        };
+        let mut record = item(keys::reservation(store, mode, after.id), &stored)?;
+        if after.status == ReservationStatus::Active {
+            let index = keys::active_reservation_index(after.expires_at, after.id);
+            record.insert(GSI2PK.to_owned(), s(index.pk));
+            record.insert(GSI2SK.to_owned(), s(index.sk));
+        }
+        let mut tx = self.write(event, actor);
+        for extra in more_events {
+            tx = tx.and_event(extra);
+        }
+        tx = match before {
+            None => tx.put_new(record),
+            Some(before) => tx.put_if(
+                record,
+                "version = :version",
+                HashMap::from([(":version".to_owned(), n(before.version))]),
+            ),
+        };
+        for (stock_item, level_before, level_after) in levels {
+            let warehouse: WarehouseId = level_after.warehouse_id.parse().map_err(ApiError::internal)?;
+            let level = item(
+                keys::level(store, mode, &stock_item.to_string(), warehouse),
+                level_after,
+            )?;
+            tx = match level_before.version {
+                0 => tx.put_new(level),
+                version => tx.put_if(
+                    level,
+                    "version = :version",
+                    HashMap::from([(":version".to_owned(), n(version))]),
+                ),
+            };
+        }
+        committed(tx.commit().await)
+    }
+
+    /// Active reservations of any store whose expiry has passed, oldest first.
+    pub async fn expired_reservations(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<(StoreId, Mode, Reservation)>, ApiError> {
+        let output = self
+            .client
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI2)
+            .key_condition_expression("GSI2PK = :pk AND GSI2SK < :now")
+            .expression_attribute_values(":pk", s(keys::ACTIVE_RESERVATIONS))
+            .expression_attribute_values(":now", s(format!("{now:012}")))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| from_item::<StoredReservation>(item).map(|s| (s.store_id, s.mode, s.reservation)))
+            .collect()
     }
 }

@@ -5,7 +5,8 @@
 //! lookup by hash, which the authorizer must find before it knows the store.
 
 use crate::ids::{
-    AdjustmentId, AuditId, BrandId, CategoryId, EventId, KeyId, ProductId, StoreId, VariantId, WarehouseId, WebhookId,
+    AdjustmentId, AuditId, BrandId, CategoryId, EventId, KeyId, ProductId, ReservationId, StoreId, VariantId,
+    WarehouseId, WebhookId,
 };
 use crate::tenant::Mode;
 
@@ -261,4 +262,22 @@ pub fn adjustment(store: StoreId, mode: Mode, item: &str, id: AdjustmentId) -> K
 
 pub fn ledger_partition(store: StoreId, mode: Mode, item: &str) -> String {
     format!("{}INV#{item}#LEDGER", tenant_prefix(store, mode))
+}
+
+pub fn reservation(store: StoreId, mode: Mode, id: ReservationId) -> Key {
+    Key {
+        pk: format!("{}RESERVATION#{id}", tenant_prefix(store, mode)),
+        sk: "RESERVATION".into(),
+    }
+}
+
+/// GSI2 holds active reservations of every store by expiry, so the sweep finds the expired ones without a scan.
+/// (An index key, not a table key: the items themselves stay under their store.)
+pub const ACTIVE_RESERVATIONS: &str = "RESERVATIONS#ACTIVE";
+
+pub fn active_reservation_index(expires_at: i64, id: ReservationId) -> Key {
+    Key {
+        pk: ACTIVE_RESERVATIONS.into(),
+        sk: format!("{expires_at:012}#{id}"),
+    }
 }
