@@ -256,7 +256,8 @@ impl Db {
             .index_name(keys::GSI2)
             .key_condition_expression("GSI2PK = :pk AND GSI2SK < :now")
             .expression_attribute_values(":pk", s(keys::ACTIVE_RESERVATIONS))
-            .expression_attribute_values(":now", s(format!("{now:012}")))
+            // `~` sorts after the `#` that follows the expiry: everything that expired at or before `now`.
+            .expression_attribute_values(":now", s(format!("{now:012}~")))
             .limit(limit as i32)
             .send()
             .await
