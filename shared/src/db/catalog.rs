@@ -675,7 +675,7 @@ impl Db {
                 );
             }
         }
-        committed(tx.commit().await)
+        tx.try_commit().await
     }
 
     /// Deletes a category that has no products and no subcategories (checked in the same write).
@@ -697,7 +697,7 @@ impl Db {
                 counter(-1),
             );
         }
-        committed(tx.commit().await)
+        tx.try_commit().await
     }
 
     // --- brands -----------------------------------------------------------------------------------------
@@ -729,7 +729,7 @@ impl Db {
             None => tx.put_new(record),
             Some(before) => tx.put_if(record, "version = :version", version_is(before.version)),
         };
-        committed(tx.commit().await)
+        tx.try_commit().await
     }
 
     /// Deletes a brand no product uses (checked in the same write).
@@ -741,7 +741,7 @@ impl Db {
             "version = :version AND (attribute_not_exists(product_count) OR product_count = :zero)",
             values,
         );
-        committed(tx.commit().await)
+        tx.try_commit().await
     }
 }
 
@@ -773,14 +773,5 @@ async fn variant_commit(
         Err(TxError::ConditionFailed(index)) => Err(Ok(guards.get(index).copied().unwrap_or(VariantConflict::Stale))),
         Err(TxError::Conflict) => Err(Ok(VariantConflict::Stale)),
         Err(TxError::Other(error)) => Err(Err(error)),
-    }
-}
-
-/// `Ok(true)` committed, `Ok(false)` a condition did not hold.
-fn committed(result: Result<(), TxError>) -> Result<bool, ApiError> {
-    match result {
-        Ok(()) => Ok(true),
-        Err(TxError::ConditionFailed(_) | TxError::Conflict) => Ok(false),
-        Err(TxError::Other(error)) => Err(error),
     }
 }

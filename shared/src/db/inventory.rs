@@ -5,21 +5,13 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
 use super::keys::{self, GSI2PK, GSI2SK, PK, SK};
-use super::{from_item, item, n, s, tenant_prefix, Db, TxError};
+use super::{from_item, item, n, s, tenant_prefix, Db};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{ReservationId, StoreId, WarehouseId};
 use crate::inventory::{Adjustment, Level, LevelChange, Reservation, ReservationStatus, StockItem, Warehouse};
 use crate::tenant::{Mode, Tenant};
-
-fn committed(result: Result<(), TxError>) -> Result<bool, ApiError> {
-    match result {
-        Ok(()) => Ok(true),
-        Err(TxError::ConditionFailed(_) | TxError::Conflict) => Ok(false),
-        Err(TxError::Other(error)) => Err(error),
-    }
-}
 
 impl Db {
     /// Every warehouse of a store and mode (a store has few).
@@ -68,7 +60,7 @@ impl Db {
                 ("warehouse_id".to_owned(), s(warehouse.id.to_string())),
             ]));
         }
-        committed(tx.commit().await)
+        tx.try_commit().await
     }
 
     pub async fn update_warehouse(
@@ -80,12 +72,10 @@ impl Db {
     ) -> Result<bool, ApiError> {
         let record = item(keys::warehouse(tenant.store_id, tenant.mode, after.id), after)?;
         let version = HashMap::from([(":version".to_owned(), n(before.version))]);
-        committed(
-            self.write(event, tenant.key_id.to_string())
-                .put_if(record, "version = :version", version)
-                .commit()
-                .await,
-        )
+        self.write(event, tenant.key_id.to_string())
+            .put_if(record, "version = :version", version)
+            .try_commit()
+            .await
     }
 
     /// An item's levels in every warehouse that has held it.
@@ -147,7 +137,7 @@ impl Db {
             keys::adjustment(store, mode, &stock_item.to_string(), entry.id),
             entry,
         )?);
-        committed(tx.commit().await)
+        tx.try_commit().await
     }
 
     /// An item's adjustments, newest first.
@@ -240,7 +230,7 @@ impl Db {
                 ),
             };
         }
-        committed(tx.commit().await)
+        tx.try_commit().await
     }
 
     /// Active reservations of any store whose expiry has passed, oldest first.

@@ -209,6 +209,16 @@ impl WriteTx<'_> {
         Ok(audit_item)
     }
 
+    /// Commits; `Ok(false)` when a condition did not hold or another transaction got there first (the caller's
+    /// read is stale), `Err` for anything else.
+    pub async fn try_commit(self) -> Result<bool, ApiError> {
+        match self.commit().await {
+            Ok(()) => Ok(true),
+            Err(TxError::ConditionFailed(_) | TxError::Conflict) => Ok(false),
+            Err(TxError::Other(error)) => Err(error),
+        }
+    }
+
     pub async fn commit(self) -> Result<(), TxError> {
         let now = time::now().unix_timestamp();
         let mut appended = vec![self.audit_item(now).map_err(TxError::Other)?];

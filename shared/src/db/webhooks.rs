@@ -63,11 +63,7 @@ impl Db {
             ),
             (None, None) => return Ok(true),
         };
-        match tx.commit().await {
-            Ok(()) => Ok(true),
-            Err(TxError::ConditionFailed(_) | TxError::Conflict) => Ok(false),
-            Err(TxError::Other(error)) => Err(error),
-        }
+        tx.try_commit().await
     }
 
     /// Every endpoint of a store and mode (the fanout reads them all; a store has few).
