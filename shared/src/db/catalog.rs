@@ -100,15 +100,23 @@ fn guard_item(key: Key, id: ProductId) -> Item {
     ])
 }
 
-fn counter(delta: i64) -> HashMap<String, AttributeValue> {
-    HashMap::from([(":delta".to_owned(), n(delta))])
+/// Moves a category's or brand's counter by `delta`, on condition the category or brand exists.
+fn add_count<'a>(tx: WriteTx<'a>, key: Key, expression: &str, delta: i64) -> WriteTx<'a> {
+    tx.update(
+        key,
+        expression,
+        Some(EXISTS),
+        HashMap::new(),
+        HashMap::from([(":delta".to_owned(), n(delta))]),
+    )
 }
 
 fn version_is(version: u64) -> HashMap<String, AttributeValue> {
     HashMap::from([(":version".to_owned(), n(version))])
 }
 
-const ADD_PRODUCT: &str = "ADD product_count :delta";
+const PRODUCT_COUNT: &str = "ADD product_count :delta";
+const CHILD_COUNT: &str = "ADD child_count :delta";
 const EXISTS: &str = "attribute_exists(PK)";
 
 impl Db {
@@ -157,10 +165,7 @@ impl Db {
             tx = tx.and_event(extra);
         }
         let product_item = item(keys::product(store, mode, after.id), after).map_err(Err)?;
-        tx = match before {
-            None => tx.put_new(product_item),
-            Some(before) => tx.put_if(product_item, "version = :version", version_is(before.version)),
-        };
+        tx = tx.put_versioned(product_item, before.map(|b| b.version));
         guards.push(Guard::Product);
 
         let old_slug = before.map(|b| b.slug.as_str());
@@ -186,45 +191,21 @@ impl Db {
 
         let old_categories = before.map(|b| b.category_ids.as_slice()).unwrap_or_default();
         for added in after.category_ids.iter().filter(|c| !old_categories.contains(c)) {
-            tx = tx.update(
-                keys::category(store, mode, *added),
-                ADD_PRODUCT,
-                Some(EXISTS),
-                HashMap::new(),
-                counter(1),
-            );
+            tx = add_count(tx, keys::category(store, mode, *added), PRODUCT_COUNT, 1);
             guards.push(Guard::Category(*added));
         }
         for removed in old_categories.iter().filter(|c| !after.category_ids.contains(c)) {
-            tx = tx.update(
-                keys::category(store, mode, *removed),
-                ADD_PRODUCT,
-                Some(EXISTS),
-                HashMap::new(),
-                counter(-1),
-            );
+            tx = add_count(tx, keys::category(store, mode, *removed), PRODUCT_COUNT, -1);
             guards.push(Guard::Nothing);
         }
         let old_brand = before.and_then(|b| b.brand_id);
         if old_brand != after.brand_id {
             if let Some(brand) = after.brand_id {
-                tx = tx.update(
-                    keys::brand(store, mode, brand),
-                    ADD_PRODUCT,
-                    Some(EXISTS),
-                    HashMap::new(),
-                    counter(1),
-                );
+                tx = add_count(tx, keys::brand(store, mode, brand), PRODUCT_COUNT, 1);
                 guards.push(Guard::Brand(brand));
             }
             if let Some(old) = old_brand {
-                tx = tx.update(
-                    keys::brand(store, mode, old),
-                    ADD_PRODUCT,
-                    Some(EXISTS),
-                    HashMap::new(),
-                    counter(-1),
-                );
+                tx = add_count(tx, keys::brand(store, mode, old), PRODUCT_COUNT, -1);
                 guards.push(Guard::Nothing);
             }
         }
@@ -281,22 +262,10 @@ impl Db {
             tx = tx.delete(keys::sku(store, mode, sku));
         }
         for category in &product.category_ids {
-            tx = tx.update(
-                keys::category(store, mode, *category),
-                ADD_PRODUCT,
-                Some(EXISTS),
-                HashMap::new(),
-                counter(-1),
-            );
+            tx = add_count(tx, keys::category(store, mode, *category), PRODUCT_COUNT, -1);
         }
         if let Some(brand) = product.brand_id {
-            tx = tx.update(
-                keys::brand(store, mode, brand),
-                ADD_PRODUCT,
-                Some(EXISTS),
-                HashMap::new(),
-                counter(-1),
-            );
+            tx = add_count(tx, keys::brand(store, mode, brand), PRODUCT_COUNT, -1);
         }
         for (pk, sk) in entries(store, mode, product).into_keys() {
             tx = tx.delete(Key { pk, sk });
@@ -649,30 +618,16 @@ impl Db {
     ) -> Result<bool, ApiError> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let record = item(keys::category(store, mode, after.id), after)?;
-        let mut tx = self.write(event, tenant.key_id.to_string());
-        tx = match before {
-            None => tx.put_new(record),
-            Some(before) => tx.put_if(record, "version = :version", version_is(before.version)),
-        };
+        let mut tx = self
+            .write(event, tenant.key_id.to_string())
+            .put_versioned(record, before.map(|b| b.version));
         let old_parent = before.and_then(|b| b.parent_id);
         if old_parent != after.parent_id {
             if let Some(parent) = after.parent_id {
-                tx = tx.update(
-                    keys::category(store, mode, parent),
-                    "ADD child_count :delta",
-                    Some(EXISTS),
-                    HashMap::new(),
-                    counter(1),
-                );
+                tx = add_count(tx, keys::category(store, mode, parent), CHILD_COUNT, 1);
             }
             if let Some(old) = old_parent {
-                tx = tx.update(
-                    keys::category(store, mode, old),
-                    "ADD child_count :delta",
-                    Some(EXISTS),
-                    HashMap::new(),
-                    counter(-1),
-                );
+                tx = add_count(tx, keys::category(store, mode, old), CHILD_COUNT, -1);
             }
         }
         tx.try_commit().await
@@ -689,13 +644,7 @@ impl Db {
             values,
         );
         if let Some(parent) = category.parent_id {
-            tx = tx.update(
-                keys::category(store, mode, parent),
-                "ADD child_count :delta",
-                Some(EXISTS),
-                HashMap::new(),
-                counter(-1),
-            );
+            tx = add_count(tx, keys::category(store, mode, parent), CHILD_COUNT, -1);
         }
         tx.try_commit().await
     }
@@ -724,12 +673,10 @@ impl Db {
         event: Event,
     ) -> Result<bool, ApiError> {
         let record = item(keys::brand(tenant.store_id, tenant.mode, after.id), after)?;
-        let tx = self.write(event, tenant.key_id.to_string());
-        let tx = match before {
-            None => tx.put_new(record),
-            Some(before) => tx.put_if(record, "version = :version", version_is(before.version)),
-        };
-        tx.try_commit().await
+        self.write(event, tenant.key_id.to_string())
+            .put_versioned(record, before.map(|b| b.version))
+            .try_commit()
+            .await
     }
 
     /// Deletes a brand no product uses (checked in the same write).

@@ -125,14 +125,8 @@ impl Db {
         if let Some(low) = low_stock {
             tx = tx.and_event(low);
         }
-        tx = match before.version {
-            0 => tx.put_new(level),
-            version => tx.put_if(
-                level,
-                "version = :version",
-                HashMap::from([(":version".to_owned(), n(version))]),
-            ),
-        };
+        // A level never written has version 0.
+        tx = tx.put_versioned(level, Some(before.version).filter(|v| *v > 0));
         let tx = tx.put_new(item(
             keys::adjustment(store, mode, &stock_item.to_string(), entry.id),
             entry,
@@ -207,28 +201,14 @@ impl Db {
         for extra in more_events {
             tx = tx.and_event(extra);
         }
-        tx = match before {
-            None => tx.put_new(record),
-            Some(before) => tx.put_if(
-                record,
-                "version = :version",
-                HashMap::from([(":version".to_owned(), n(before.version))]),
-            ),
-        };
+        tx = tx.put_versioned(record, before.map(|b| b.version));
         for (stock_item, level_before, level_after) in levels {
             let warehouse: WarehouseId = level_after.warehouse_id.parse().map_err(ApiError::internal)?;
             let level = item(
                 keys::level(store, mode, &stock_item.to_string(), warehouse),
                 level_after,
             )?;
-            tx = match level_before.version {
-                0 => tx.put_new(level),
-                version => tx.put_if(
-                    level,
-                    "version = :version",
-                    HashMap::from([(":version".to_owned(), n(version))]),
-                ),
-            };
+            tx = tx.put_versioned(level, Some(level_before.version).filter(|v| *v > 0));
         }
         tx.try_commit().await
     }

@@ -118,6 +118,19 @@ impl WriteTx<'_> {
         self.push(put)
     }
 
+    /// Puts an entity: new when `read_version` is `None`, otherwise only while it is still at the version read
+    /// (optimistic concurrency).
+    pub fn put_versioned(self, item: Item, read_version: Option<u64>) -> Self {
+        match read_version {
+            None => self.put_new(item),
+            Some(version) => self.put_if(
+                item,
+                "version = :version",
+                HashMap::from([(":version".to_owned(), AttributeValue::N(version.to_string()))]),
+            ),
+        }
+    }
+
     /// Deletes an item if `condition` holds.
     pub fn delete_if(self, key: Key, condition: &str, values: HashMap<String, AttributeValue>) -> Self {
         let delete = Delete::builder()

@@ -50,11 +50,9 @@ impl Db {
         let tx = self.write(event, tenant.key_id.to_string());
         let version = |v: u64| HashMap::from([(":version".to_owned(), n(v))]);
         let tx = match (before, after) {
-            (None, Some(after)) => tx.put_new(item(keys::webhook(store, mode, after.id), after)?),
-            (Some(before), Some(after)) => tx.put_if(
+            (before, Some(after)) => tx.put_versioned(
                 item(keys::webhook(store, mode, after.id), after)?,
-                "version = :version",
-                version(before.version),
+                before.map(|b| b.version),
             ),
             (Some(before), None) => tx.delete_if(
                 keys::webhook(store, mode, before.id),
