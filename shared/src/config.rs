@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::env;
 
+use crate::payments::PaymentsSecret;
+
 /// Requests per minute per API key when the store's plan has no limit of its own.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 1_000;
 
@@ -29,6 +31,10 @@ pub struct Config {
     pub webhook_allow_loopback: bool,
     /// Delays before each delivery attempt; the first is normally 0.
     pub webhook_retry_schedule: Vec<u64>,
+    /// Secrets Manager id of the secret shared with the payment provider.
+    pub payments_webhook_secret_id: String,
+    /// `CARTWHEEL_PAYMENTS_WEBHOOK_SECRET` (local stack only): the secret itself, instead of Secrets Manager.
+    pub payments_webhook_secret: Option<PaymentsSecret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +82,9 @@ impl Config {
             webhook_retry_schedule: parse_schedule(
                 &lookup("CARTWHEEL_WEBHOOK_RETRY_SCHEDULE").unwrap_or_else(|| DEFAULT_RETRY_SCHEDULE.to_owned()),
             )?,
+            payments_webhook_secret_id: lookup("CARTWHEEL_PAYMENTS_WEBHOOK_SECRET_ID")
+                .unwrap_or_else(|| format!("cartwheel/{stage}/payments-webhook")),
+            payments_webhook_secret: lookup("CARTWHEEL_PAYMENTS_WEBHOOK_SECRET").and_then(|s| PaymentsSecret::new(&s)),
             rate_limits,
             stage,
         })

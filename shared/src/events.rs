@@ -137,10 +137,13 @@ pub mod schemas {
 
     use super::{Event, ResourceRef, API_VERSION};
     use crate::apikeys::ApiKeyOut;
+    use crate::carts::{Cart, CartLine, CartStatus};
     use crate::catalog::products::Product;
     use crate::catalog::taxonomy::{Brand, Category};
     use crate::catalog::variants::Variant;
+    use crate::customers::{Address, Customer, CustomerGroup, PostalAddress};
     use crate::inventory::{Level, Reservation, Warehouse};
+    use crate::orders::{Fulfillment, FulfillmentLine, Order, OrderLine, OrderStatus, PaymentStatus, Refund};
     use crate::stores::StoreOut;
     use crate::webhooks::EndpointOut;
 
@@ -157,7 +160,21 @@ pub mod schemas {
         EndpointOut,
         Warehouse,
         Level,
-        Reservation
+        Reservation,
+        Customer,
+        Address,
+        PostalAddress,
+        CustomerGroup,
+        Cart,
+        CartLine,
+        CartStatus,
+        Order,
+        OrderLine,
+        OrderStatus,
+        PaymentStatus,
+        Fulfillment,
+        FulfillmentLine,
+        Refund
     )))]
     struct Components;
 
@@ -194,6 +211,36 @@ pub mod schemas {
         ] {
             types.push((leak(format!("webhook.{verb}")), named("EndpointOut")));
         }
+        for verb in ["created", "updated", "deleted"] {
+            types.push((leak(format!("customer.{verb}")), named("Customer")));
+        }
+        types.push(("customer_group.created", named("CustomerGroup")));
+        types.push(("cart.created", named("Cart")));
+        types.push(("cart.updated", named("Cart")));
+        for order_type in ["order.created", "order.cancelled", "order.fulfilled"] {
+            types.push((order_type, named("Order")));
+        }
+        // The order, with one more field about the change.
+        let order_with = |field: &str, schema: Value| json!({"allOf": [named("Order"), {"type": "object", "required": [field], "properties": {field: schema}}]});
+        types.push((
+            "order.status_changed",
+            order_with(
+                "status_change",
+                json!({"type": "object", "required": ["from", "to"], "properties": {
+                    "from": named("OrderStatus"), "to": named("OrderStatus"),
+                    "reason": {"type": ["string", "null"]}}}),
+            ),
+        ));
+        types.push((
+            "order.fulfillment_created",
+            order_with("fulfillment", named("Fulfillment")),
+        ));
+        types.push(("order.refunded", order_with("refund", named("Refund"))));
+        let payment = json!({"type": "object", "required": ["provider_event_id", "payment_intent_id", "amount"],
+            "properties": {"provider_event_id": {"type": "string"}, "payment_intent_id": {"type": "string"},
+                           "amount": {"type": "integer"}, "failure_message": {"type": ["string", "null"]}}});
+        types.push(("payment.received", order_with("payment", payment.clone())));
+        types.push(("payment.failed", order_with("payment", payment)));
         types.push((
             "webhook.test",
             json!({"type": "object", "required": ["endpoint_id", "message"],

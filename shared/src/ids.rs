@@ -128,6 +128,43 @@ prefixed_id!(
     ReservationId, "res"
 );
 
+prefixed_id!(
+    /// A customer.
+    CustomerId, "cus"
+);
+prefixed_id!(
+    /// A group of customers.
+    CustomerGroupId, "cgrp"
+);
+prefixed_id!(
+    /// A saved address of a customer.
+    AddressId, "addr"
+);
+prefixed_id!(
+    /// A shopping cart.
+    CartId, "cart"
+);
+prefixed_id!(
+    /// A line of a cart.
+    CartItemId, "cli"
+);
+prefixed_id!(
+    /// An order.
+    OrderId, "ord"
+);
+prefixed_id!(
+    /// A line of an order.
+    OrderLineId, "oli"
+);
+prefixed_id!(
+    /// A shipment of some of an order's lines.
+    FulfillmentId, "ful"
+);
+prefixed_id!(
+    /// A refund of an order.
+    RefundId, "re"
+);
+
 macro_rules! time_bounds {
     ($($name:ident),*) => {$(
         impl $name {
@@ -139,7 +176,7 @@ macro_rules! time_bounds {
     )*};
 }
 
-time_bounds!(ProductId, EventId);
+time_bounds!(ProductId, EventId, CustomerId, OrderId);
 
 #[cfg(test)]
 mod tests {

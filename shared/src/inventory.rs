@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, ResourceRef};
-use crate::ids::{AdjustmentId, ProductId, ReservationId, StoreId, VariantId, WarehouseId};
+use crate::ids::{AdjustmentId, OrderId, ProductId, ReservationId, StoreId, VariantId, WarehouseId};
 use crate::tenant::{Mode, Tenant};
 use crate::time;
 
@@ -142,10 +142,17 @@ pub struct Adjustment {
     pub reason: AdjustReason,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    pub on_hand_after: i64,
-    pub available_after: i64,
+    /// Absent for the sales and restocks of orders: those are applied as conditional increments inside the
+    /// order's transaction, which does not read the level back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_hand_after: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_after: Option<i64>,
+    /// The order a sale, cancellation or return belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<OrderId>,
     pub at: String,
-    /// The API key that made it.
+    /// The API key that made it (`payments` for the payment provider's callbacks).
     pub actor: String,
 }
 
@@ -428,8 +435,9 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
             delta: input.delta,
             reason: input.reason,
             note: input.note.clone(),
-            on_hand_after: after.on_hand,
-            available_after: after.available,
+            on_hand_after: Some(after.on_hand),
+            available_after: Some(after.available),
+            order_id: None,
             at: now,
             actor: tenant.key_id.to_string(),
         };

@@ -7,8 +7,10 @@ pub mod apikeys;
 pub mod aws;
 #[cfg(feature = "eventbridge")]
 pub mod bus;
+pub mod carts;
 pub mod catalog;
 pub mod config;
+pub mod customers;
 pub mod db;
 pub mod error;
 pub mod events;
@@ -17,6 +19,8 @@ pub mod ids;
 pub mod inventory;
 pub mod money;
 pub mod openapi;
+pub mod orders;
+pub mod payments;
 #[cfg(feature = "sqs")]
 pub mod queue;
 pub mod stores;

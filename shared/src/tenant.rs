@@ -274,6 +274,13 @@ pub mod can {
         ProductsWrite,
         InventoryRead,
         InventoryWrite,
+        CustomersRead,
+        CustomersWrite,
+        CartsRead,
+        CartsWrite,
+        CheckoutWrite,
+        OrdersRead,
+        OrdersWrite,
         ApiKeysManage,
         WebhooksManage
     );

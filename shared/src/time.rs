@@ -12,6 +12,13 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
+/// RFC 3339 of a Unix time in seconds (empty when out of range).
+pub fn rfc3339_of_unix(seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .map(rfc3339)
+        .unwrap_or_default()
+}
+
 pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
 }

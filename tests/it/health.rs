@@ -100,6 +100,10 @@ async fn health_is_503_when_dynamodb_is_stopped() {
             keys: MasterKeys::parse("unused").unwrap(),
             deliveries: cartwheel::queue::Queue::new(&sdk, "http://127.0.0.1:1/unused"),
         },
+        orders: cartwheel_orders::OrdersState {
+            app: state.clone(),
+            payments: cartwheel::payments::PaymentsSecret::new("unused").unwrap(),
+        },
     };
     let app = serve(cartwheel_gateway::router(state.clone(), functions, None), state, sdk).await;
     let health = || app.http.get(format!("{}/v1/health", app.url)).send();

@@ -2,6 +2,7 @@
 
 mod auth;
 mod catalog;
+mod commerce;
 mod conventions;
 mod documents;
 mod events;

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub queues: cartwheel_gateway::resources::QueueUrls,
     /// The webhook master keys the functions loaded.
     pub keys: Option<cartwheel::webhooks::MasterKeys>,
+    /// The payment provider's secret the orders function loaded (from moto's Secrets Manager).
+    pub payments: Option<cartwheel::payments::PaymentsSecret>,
 }
 
 /// A store created through the platform route, with its first keys.
@@ -102,9 +104,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .await
         .expect("secrets from Secrets Manager");
     let keys = functions.webhooks.keys.clone();
+    let payments = functions.orders.payments.clone();
     let mut app = serve(cartwheel_gateway::router(state.clone(), functions, None), state, sdk).await;
     app.queues = queues;
     app.keys = Some(keys);
+    app.payments = Some(payments);
     app
 }
 
@@ -120,6 +124,7 @@ pub async fn serve(router: axum::Router, state: AppState, sdk: aws_config::SdkCo
         sdk,
         queues: Default::default(),
         keys: None,
+        payments: None,
     }
 }
 

@@ -17,6 +17,7 @@ use axum::Router;
 use cartwheel::http::{conventions, with_request_id, AppState};
 use cartwheel::{openapi, ApiError};
 use cartwheel_admin::AdminState;
+use cartwheel_orders::OrdersState;
 use cartwheel_webhooks::WebhooksState;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayRequestAuthorizer, ApiGatewayV2httpRequestContext};
 use lambda_http::request::RequestContext;
@@ -28,6 +29,10 @@ pub fn openapi_document() -> OpenApi {
     doc.merge(cartwheel_catalog::routes().split_for_parts().1);
     doc.merge(cartwheel_inventory::routes().split_for_parts().1);
     doc.merge(cartwheel_webhooks::routes().split_for_parts().1);
+    doc.merge(cartwheel_customers::routes().split_for_parts().1);
+    doc.merge(cartwheel_carts::routes().split_for_parts().1);
+    doc.merge(cartwheel_checkout::routes().split_for_parts().1);
+    doc.merge(cartwheel_orders::routes().split_for_parts().1);
     openapi::finish(doc)
 }
 
@@ -132,6 +137,7 @@ async fn docs_asset(State(DocsAssets(dir)): State<DocsAssets>, Path(file): Path<
 pub struct Functions {
     pub admin: AdminState,
     pub webhooks: WebhooksState,
+    pub orders: OrdersState,
 }
 
 impl Functions {
@@ -140,6 +146,7 @@ impl Functions {
         Ok(Self {
             admin: AdminState::load(state.clone(), sdk).await?,
             webhooks: WebhooksState::load(state.clone(), sdk).await?,
+            orders: OrdersState::load(state.clone(), sdk).await?,
         })
     }
 }
@@ -154,6 +161,10 @@ pub fn router(state: AppState, functions: Functions, docs_assets: Option<PathBuf
         Router::from(cartwheel_catalog::routes().with_state(state.clone())),
         Router::from(cartwheel_inventory::routes().with_state(state.clone())),
         Router::from(cartwheel_webhooks::routes().with_state(functions.webhooks)),
+        Router::from(cartwheel_customers::routes().with_state(state.clone())),
+        Router::from(cartwheel_carts::routes().with_state(state.clone())),
+        Router::from(cartwheel_checkout::routes().with_state(state.clone())),
+        Router::from(cartwheel_orders::routes().with_state(functions.orders)),
     ]
     .into_iter()
     .fold(Router::new(), |all, function| all.merge(conventions(function, &state)));
@@ -192,6 +203,8 @@ mod tests {
         let public = PublicRoutes::from_document(&openapi_document());
         assert!(public.contains(&Method::GET, "/v1/health"));
         assert!(public.contains(&Method::POST, "/v1/platform/stores"));
+        assert!(public.contains(&Method::POST, "/v1/payments/webhook"));
+        assert!(!public.contains(&Method::POST, "/v1/checkout"));
         assert!(public.contains(&Method::GET, "/v1/docs/swagger-ui.css"));
         assert!(public.contains(&Method::GET, "/v1/openapi.json"));
         assert!(!public.contains(&Method::GET, "/v1/api-keys"));

@@ -82,6 +82,7 @@ pub async fn ensure(config: &mut Config, sdk: &SdkConfig, db: &Db, platform_key:
     ensure_bus_and_rule(config, sdk, &urls).await?;
     ensure_platform_key(config, sdk, platform_key).await?;
     ensure_master_key(config, sdk).await?;
+    ensure_payments_secret(config, sdk).await?;
     Ok(urls)
 }
 
@@ -176,15 +177,23 @@ async fn ensure_bus_and_rule(config: &Config, sdk: &SdkConfig, urls: &QueueUrls)
 
 /// A random master key for webhook secrets, made once per stack (a second process keeps the first one's).
 async fn ensure_master_key(config: &Config, sdk: &SdkConfig) -> Result<(), Error> {
+    ensure_random_secret(sdk, &config.webhook_master_key_secret).await
+}
+
+/// The secret shared with the payment provider, unless the environment gives it
+/// (`CARTWHEEL_PAYMENTS_WEBHOOK_SECRET`); read it from moto to sign callbacks by hand (docs/local-stack.md).
+async fn ensure_payments_secret(config: &Config, sdk: &SdkConfig) -> Result<(), Error> {
+    if config.payments_webhook_secret.is_some() {
+        return Ok(());
+    }
+    ensure_random_secret(sdk, &config.payments_webhook_secret_id).await
+}
+
+/// A random secret, made once per stack (a second process keeps the first one's).
+async fn ensure_random_secret(sdk: &SdkConfig, name: &str) -> Result<(), Error> {
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
     let material = cartwheel::webhooks::new_secret();
-    match secrets
-        .create_secret()
-        .name(&config.webhook_master_key_secret)
-        .secret_string(material)
-        .send()
-        .await
-    {
+    match secrets.create_secret().name(name).secret_string(material).send().await {
         Ok(_) => Ok(()),
         Err(error)
             if error

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, Key, PK, SK};
 use super::tx::MAX_STATE_ITEMS;
@@ -229,10 +229,10 @@ impl Db {
         }
         match tx.commit().await {
             Ok(()) => Ok(()),
-            Err(TxError::ConditionFailed(index)) => match guards.get(index).and_then(|g| g.conflict()) {
+            Err(TxError::ConditionFailed(failed)) => match guards.get(failed[0]).and_then(|g| g.conflict()) {
                 Some(conflict) => Err(Ok(conflict)),
                 None => Err(Err(ApiError::internal(format!(
-                    "unexpected condition failure at item {index}"
+                    "unexpected condition failure at items {failed:?}"
                 )))),
             },
             Err(TxError::Conflict) => Err(Ok(ProductConflict::Stale)),
@@ -404,52 +404,14 @@ impl Db {
     /// The products with these ids, in the same order (ids without a product are skipped). One `BatchGetItem`
     /// per 100 ids, retrying what DynamoDB leaves unprocessed.
     pub async fn get_products(&self, store: StoreId, mode: Mode, ids: &[ProductId]) -> Result<Vec<Product>, ApiError> {
-        let mut found: HashMap<ProductId, Product> = HashMap::new();
-        for chunk in ids.chunks(100) {
-            let mut keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| {
-                    let key = keys::product(store, mode, *id);
-                    HashMap::from([(PK.to_owned(), s(key.pk)), (SK.to_owned(), s(key.sk))])
-                })
-                .collect();
-            keys.dedup();
-            for _attempt in 0..5 {
-                if keys.is_empty() {
-                    break;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut keys)))
-                    .build()
-                    .map_err(ApiError::internal)?;
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(self.table(), request)
-                    .send()
-                    .await
-                    .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-                for item in output
-                    .responses
-                    .and_then(|mut r| r.remove(self.table()))
-                    .unwrap_or_default()
-                {
-                    let product: Product = from_item(item)?;
-                    found.insert(product.id, product);
-                }
-                keys = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(self.table()))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-            }
-            if !keys.is_empty() {
-                return Err(ApiError::internal(
-                    "BatchGetItem left keys unprocessed after 5 attempts",
-                ));
-            }
-        }
-        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+        let keys = ids.iter().map(|id| keys::product(store, mode, *id)).collect();
+        let mut found = self.batch_get(keys, false).await?;
+        ids.iter()
+            .filter_map(|id| {
+                let key = keys::product(store, mode, *id);
+                found.remove(&(key.pk, key.sk)).map(from_item)
+            })
+            .collect()
     }
 
     // --- variants ---------------------------------------------------------------------------------------
@@ -717,7 +679,9 @@ async fn variant_commit(
     }
     match tx.commit().await {
         Ok(()) => Ok(()),
-        Err(TxError::ConditionFailed(index)) => Err(Ok(guards.get(index).copied().unwrap_or(VariantConflict::Stale))),
+        Err(TxError::ConditionFailed(failed)) => {
+            Err(Ok(guards.get(failed[0]).copied().unwrap_or(VariantConflict::Stale)))
+        }
         Err(TxError::Conflict) => Err(Ok(VariantConflict::Stale)),
         Err(TxError::Other(error)) => Err(Err(error)),
     }

@@ -5,8 +5,8 @@
 //! lookup by hash, which the authorizer must find before it knows the store.
 
 use crate::ids::{
-    AdjustmentId, AuditId, BrandId, CategoryId, EventId, KeyId, ProductId, ReservationId, StoreId, VariantId,
-    WarehouseId, WebhookId,
+    AdjustmentId, AuditId, BrandId, CartId, CategoryId, CustomerGroupId, CustomerId, EventId, FulfillmentId, KeyId,
+    OrderId, ProductId, RefundId, ReservationId, StoreId, VariantId, WarehouseId, WebhookId,
 };
 use crate::tenant::Mode;
 
@@ -19,6 +19,8 @@ pub const GSI2: &str = "GSI2";
 pub const GSI2PK: &str = "GSI2PK";
 pub const GSI2SK: &str = "GSI2SK";
 pub const TTL: &str = "ttl";
+/// Items that expire stay this long after their `expires_at` before TTL may delete them: reads decide expiry.
+pub const TTL_GRACE_SECS: i64 = 24 * 3600;
 
 /// A partition and sort key.
 pub struct Key {
@@ -279,5 +281,110 @@ pub fn active_reservation_index(expires_at: i64, id: ReservationId) -> Key {
     Key {
         pk: ACTIVE_RESERVATIONS.into(),
         sk: format!("{expires_at:012}#{id}"),
+    }
+}
+
+// --- customers --------------------------------------------------------------------------------------------
+
+/// A customer, with its addresses inside; GSI1 lists a store's customers in creation order.
+pub fn customer(store: StoreId, mode: Mode, id: CustomerId) -> Key {
+    Key {
+        pk: format!("{}CUSTOMER#{id}", tenant_prefix(store, mode)),
+        sk: "CUSTOMER".into(),
+    }
+}
+
+pub fn customers_index(store: StoreId, mode: Mode, id: CustomerId) -> Key {
+    Key {
+        pk: format!("{}CUSTOMERS", tenant_prefix(store, mode)),
+        sk: id.to_string(),
+    }
+}
+
+/// Uniqueness guard of a customer's email (lower-cased); holds the customer id.
+pub fn customer_email(store: StoreId, mode: Mode, email: &str) -> Key {
+    Key {
+        pk: format!("{}CUSTEMAIL#{email}", tenant_prefix(store, mode)),
+        sk: "CUSTEMAIL".into(),
+    }
+}
+
+/// Customer groups of a store share one partition: they are few, and listed whole.
+pub fn customer_group(store: StoreId, mode: Mode, id: CustomerGroupId) -> Key {
+    Key {
+        pk: customer_groups_partition(store, mode),
+        sk: format!("GROUP#{id}"),
+    }
+}
+
+pub fn customer_groups_partition(store: StoreId, mode: Mode) -> String {
+    format!("{}CUSTOMER_GROUPS", tenant_prefix(store, mode))
+}
+
+// --- carts and orders -------------------------------------------------------------------------------------
+
+/// A cart, with its lines inside.
+pub fn cart(store: StoreId, mode: Mode, id: CartId) -> Key {
+    Key {
+        pk: format!("{}CART#{id}", tenant_prefix(store, mode)),
+        sk: "CART".into(),
+    }
+}
+
+/// An order, with its lines inside; its fulfillments and refunds share its partition.
+pub fn order(store: StoreId, mode: Mode, id: OrderId) -> Key {
+    Key {
+        pk: order_partition(store, mode, id),
+        sk: "ORDER".into(),
+    }
+}
+
+pub fn order_partition(store: StoreId, mode: Mode, id: OrderId) -> String {
+    format!("{}ORDER#{id}", tenant_prefix(store, mode))
+}
+
+/// GSI1 lists a store's orders in creation order.
+pub fn orders_index(store: StoreId, mode: Mode, id: OrderId) -> Key {
+    Key {
+        pk: format!("{}ORDERS", tenant_prefix(store, mode)),
+        sk: id.to_string(),
+    }
+}
+
+pub fn fulfillment(store: StoreId, mode: Mode, order: OrderId, id: FulfillmentId) -> Key {
+    Key {
+        pk: order_partition(store, mode, order),
+        sk: format!("FUL#{id}"),
+    }
+}
+
+pub fn refund(store: StoreId, mode: Mode, order: OrderId, id: RefundId) -> Key {
+    Key {
+        pk: order_partition(store, mode, order),
+        sk: format!("REFUND#{id}"),
+    }
+}
+
+/// The human order number (`ORD-2026-000042`) → the order id; also makes each number unique.
+pub fn order_number(store: StoreId, mode: Mode, number: &str) -> Key {
+    Key {
+        pk: format!("{}ORDERNO#{number}", tenant_prefix(store, mode)),
+        sk: "ORDERNO".into(),
+    }
+}
+
+/// The per-store, per-year order-number counter (`seq`: the last number given).
+pub fn order_counter(store: StoreId, mode: Mode, year: i32) -> Key {
+    Key {
+        pk: format!("{}COUNTER#ORDERS#{year}", tenant_prefix(store, mode)),
+        sk: "COUNTER".into(),
+    }
+}
+
+/// A payment provider's event, once handled (duplicate callbacks find it and change nothing).
+pub fn payment_event(store: StoreId, mode: Mode, provider_event_id: &str) -> Key {
+    Key {
+        pk: format!("{}PAYEVT#{provider_event_id}", tenant_prefix(store, mode)),
+        sk: "PAYEVT".into(),
     }
 }

@@ -1,9 +1,12 @@
 //! The only module that talks to DynamoDB: one method per access pattern, the store first.
 //! docs/data-model.md lists each API operation with the calls it makes here.
 
+mod carts;
 mod catalog;
+mod customers;
 mod inventory;
 mod keys;
+mod orders;
 mod schema;
 mod tx;
 mod webhooks;
@@ -15,13 +18,14 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{ProductConflict, VariantConflict};
 pub use keys::tenant_prefix;
+pub use orders::{CheckoutReads, OrderWrite, PlaceOrderError, StockMove};
 pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
 pub use tx::{TxError, WriteTx};
 pub use webhooks::DeliveryFilter;
@@ -36,6 +40,54 @@ use crate::tenant::{Mode, Tenant};
 use keys::{Key, PK, SK};
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// A query for one page: a partition of the table or of an index, optionally a sort-key range and a filter.
+struct PageQuery {
+    index: Option<&'static str>,
+    pk: String,
+    sort_between: Option<(String, String)>,
+    filter: Option<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl PageQuery {
+    fn partition(pk: String) -> Self {
+        Self::index(None, pk)
+    }
+
+    fn index(index: Option<&'static str>, pk: String) -> Self {
+        Self {
+            index,
+            pk,
+            sort_between: None,
+            filter: None,
+            names: HashMap::new(),
+            values: HashMap::new(),
+        }
+    }
+
+    /// Adds `#name = :name` to the filter.
+    fn filter_eq(mut self, name: &str, value: AttributeValue) -> Self {
+        self.add_filter(format!("#{name} = :{name}"), name, value);
+        self
+    }
+
+    /// Adds `contains(#name, :name)` to the filter.
+    fn filter_contains(mut self, name: &str, value: AttributeValue) -> Self {
+        self.add_filter(format!("contains(#{name}, :{name})"), name, value);
+        self
+    }
+
+    fn add_filter(&mut self, clause: String, name: &str, value: AttributeValue) {
+        self.filter = Some(match self.filter.take() {
+            Some(filter) => format!("{filter} AND {clause}"),
+            None => clause,
+        });
+        self.names.insert(format!("#{name}"), name.to_owned());
+        self.values.insert(format!(":{name}"), value);
+    }
+}
 
 /// How long the health probe waits for DynamoDB before it declares it unreachable.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
@@ -166,7 +218,7 @@ impl Db {
         output.item.map(from_item).transpose()
     }
 
-    /// A page of one partition, newest first, resuming after `page.cursor`.
+    /// A page of one partition, resuming after `page.cursor`.
     async fn query_partition<T: DeserializeOwned>(
         &self,
         tenant_prefix: &str,
@@ -174,16 +226,45 @@ impl Db {
         page: &Page,
         newest_first: bool,
     ) -> Result<PageOf<T>, ApiError> {
+        self.query_page(tenant_prefix, PageQuery::partition(pk), page, newest_first)
+            .await
+    }
+
+    /// A page of a query on the table or an index, resuming after `page.cursor`. With a filter, a page can hold
+    /// fewer than `limit` items while `next_cursor` still says there are more (DynamoDB filters after reading).
+    async fn query_page<T: DeserializeOwned>(
+        &self,
+        tenant_prefix: &str,
+        query: PageQuery,
+        page: &Page,
+        newest_first: bool,
+    ) -> Result<PageOf<T>, ApiError> {
         let start = page
             .cursor
             .as_ref()
             .map(|cursor| cursor.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
+        let (pk_name, sk_name) = match query.index {
+            Some(keys::GSI1) => (keys::GSI1PK, keys::GSI1SK),
+            Some(_) => (keys::GSI2PK, keys::GSI2SK),
+            None => (PK, SK),
+        };
+        let mut condition = format!("{pk_name} = :pk");
+        let mut values = query.values;
+        values.insert(":pk".to_owned(), s(query.pk));
+        if let Some((low, high)) = query.sort_between {
+            condition.push_str(&format!(" AND {sk_name} BETWEEN :sk_low AND :sk_high"));
+            values.insert(":sk_low".to_owned(), s(low));
+            values.insert(":sk_high".to_owned(), s(high));
+        }
         let output = self
             .client
             .query()
             .table_name(self.table())
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(pk))
+            .set_index_name(query.index.map(str::to_owned))
+            .key_condition_expression(condition)
+            .set_filter_expression(query.filter)
+            .set_expression_attribute_names((!query.names.is_empty()).then_some(query.names))
+            .set_expression_attribute_values(Some(values))
             .scan_index_forward(!newest_first)
             .limit(page.limit as i32)
             .set_exclusive_start_key(start)
@@ -208,6 +289,58 @@ impl Db {
             next_cursor: next.transpose()?,
             limit: page.limit,
         })
+    }
+
+    /// The items at these keys (missing ones are absent from the map), by `(PK, SK)`: one `BatchGetItem` per
+    /// 100 keys, retrying what DynamoDB leaves unprocessed.
+    async fn batch_get(&self, wanted: Vec<Key>, consistent: bool) -> Result<HashMap<(String, String), Item>, ApiError> {
+        let mut found = HashMap::new();
+        let mut unique: Vec<Item> = Vec::new();
+        for key in wanted {
+            let key = HashMap::from([(PK.to_owned(), s(key.pk)), (SK.to_owned(), s(key.sk))]);
+            if !unique.contains(&key) {
+                unique.push(key);
+            }
+        }
+        for chunk in unique.chunks(100) {
+            let mut keys = chunk.to_vec();
+            for _attempt in 0..5 {
+                if keys.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut keys)))
+                    .consistent_read(consistent)
+                    .build()
+                    .map_err(ApiError::internal)?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(self.table(), request)
+                    .send()
+                    .await
+                    .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+                for item in output
+                    .responses
+                    .and_then(|mut r| r.remove(self.table()))
+                    .unwrap_or_default()
+                {
+                    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                    found.insert((text(PK), text(SK)), item);
+                }
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(self.table()))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+            if !keys.is_empty() {
+                return Err(ApiError::internal(
+                    "BatchGetItem left keys unprocessed after 5 attempts",
+                ));
+            }
+        }
+        Ok(found)
     }
 
     // --- stores and API keys -------------------------------------------------------------------------------
@@ -304,7 +437,7 @@ impl Db {
             .await;
         match result {
             Ok(()) => Ok(true),
-            Err(TxError::ConditionFailed(0)) => Ok(false),
+            Err(TxError::ConditionFailed(failed)) if failed == [0] => Ok(false),
             Err(error) => Err(error.into()),
         }
     }

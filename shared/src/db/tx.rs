@@ -37,8 +37,8 @@ pub struct WriteTx<'a> {
 /// Why a transaction did not commit.
 #[derive(Debug)]
 pub enum TxError {
-    /// The condition of the item at this index (in the order added) did not hold.
-    ConditionFailed(usize),
+    /// The conditions of the items at these indexes (in the order added; never empty) did not hold.
+    ConditionFailed(Vec<usize>),
     /// Another transaction touched the same items at the same time; the client may retry.
     Conflict,
     Other(ApiError),
@@ -256,8 +256,14 @@ impl WriteTx<'_> {
         Err(match error.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
                 let reasons = cancelled.cancellation_reasons();
-                match reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
-                    Some(index) => TxError::ConditionFailed(index),
+                let failed: Vec<usize> = reasons
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|(index, _)| index)
+                    .collect();
+                match failed.first() {
+                    Some(_) => TxError::ConditionFailed(failed),
                     None if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) => TxError::Conflict,
                     None => TxError::Other(ApiError::internal(DisplayErrorContext(&error))),
                 }

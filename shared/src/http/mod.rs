@@ -23,7 +23,7 @@ use crate::config::{Config, ConfigError};
 use crate::db::Db;
 use crate::error::ApiError;
 
-pub use extract::{Json, Query};
+pub use extract::{parse_json, Json, Query};
 
 /// Request bodies above this are refused with `413`.
 pub const BODY_LIMIT: usize = 1024 * 1024;

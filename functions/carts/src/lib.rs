@@ -1,0 +1,116 @@
+//! `functions/carts`: carts whose lines are priced from the catalog at every read.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use cartwheel::carts::{self, CartIn, CartItemIn, CartItemPatch, CartOut};
+use cartwheel::error::ErrorBody;
+use cartwheel::http::{AppState, DataOut, Json};
+use cartwheel::tenant::{can, Can};
+use cartwheel::ApiError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Every route of this function, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_cart))
+        .routes(routes!(get_cart))
+        .routes(routes!(add_item))
+        .routes(routes!(update_item, remove_item))
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Create a cart
+///
+/// Carts expire after 7 days without a change.
+#[utoipa::path(post, path = "/v1/carts", tag = "carts", request_body = CartIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses((status = 201, description = "The cart", body = DataOut<CartOut>)))]
+async fn create_cart(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CartsWrite>,
+    Json(input): Json<CartIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<CartOut>>)> {
+    let cart = carts::create_cart(&state.db, &tenant, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(cart))))
+}
+
+/// Get a cart
+///
+/// Lines at the catalog's current prices; a line whose product is no longer active reads `purchasable: false`
+/// and is left out of the totals.
+#[utoipa::path(get, path = "/v1/carts/{id}", tag = "carts", params(("id" = String, Path, description = "`cart_…`")),
+    responses(
+        (status = 200, description = "The cart", body = DataOut<CartOut>),
+        (status = 404, description = "No such cart, or it expired", body = ErrorBody),
+    ))]
+async fn get_cart(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CartsRead>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<CartOut>>> {
+    Ok(axum::Json(DataOut::new(
+        carts::get_cart(&state.db, &tenant, &id).await?,
+    )))
+}
+
+/// Add an item
+///
+/// Only `active` products, priced in the cart's currency; adding a product (and variant) already in the cart
+/// adds to its quantity.
+#[utoipa::path(post, path = "/v1/carts/{id}/items", tag = "carts", request_body = CartItemIn,
+    params(("id" = String, Path, description = "`cart_…`")),
+    responses(
+        (status = 200, description = "The cart", body = DataOut<CartOut>),
+        (status = 404, description = "No such cart", body = ErrorBody),
+        (status = 409, description = "The cart was checked out", body = ErrorBody),
+        (status = 422, description = "No such product, or not active", body = ErrorBody),
+    ))]
+async fn add_item(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CartsWrite>,
+    Path(id): Path<String>,
+    Json(input): Json<CartItemIn>,
+) -> Result<axum::Json<DataOut<CartOut>>> {
+    Ok(axum::Json(DataOut::new(
+        carts::add_item(&state.db, &tenant, &id, input).await?,
+    )))
+}
+
+/// Change an item's quantity
+///
+/// `0` removes the line.
+#[utoipa::path(patch, path = "/v1/carts/{id}/items/{item_id}", tag = "carts", request_body = CartItemPatch,
+    params(("id" = String, Path, description = "`cart_…`"), ("item_id" = String, Path, description = "`cli_…`")),
+    responses(
+        (status = 200, description = "The cart", body = DataOut<CartOut>),
+        (status = 404, description = "No such cart or item", body = ErrorBody),
+    ))]
+async fn update_item(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CartsWrite>,
+    Path((id, item)): Path<(String, String)>,
+    Json(patch): Json<CartItemPatch>,
+) -> Result<axum::Json<DataOut<CartOut>>> {
+    Ok(axum::Json(DataOut::new(
+        carts::update_item(&state.db, &tenant, &id, &item, patch).await?,
+    )))
+}
+
+/// Remove an item
+#[utoipa::path(delete, path = "/v1/carts/{id}/items/{item_id}", tag = "carts",
+    params(("id" = String, Path, description = "`cart_…`"), ("item_id" = String, Path, description = "`cli_…`")),
+    responses(
+        (status = 200, description = "The cart", body = DataOut<CartOut>),
+        (status = 404, description = "No such cart or item", body = ErrorBody),
+    ))]
+async fn remove_item(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CartsWrite>,
+    Path((id, item)): Path<(String, String)>,
+) -> Result<axum::Json<DataOut<CartOut>>> {
+    Ok(axum::Json(DataOut::new(
+        carts::remove_item(&state.db, &tenant, &id, &item).await?,
+    )))
+}

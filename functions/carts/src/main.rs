@@ -1,0 +1,9 @@
+use cartwheel::http::{self, AppState};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    http::init_tracing();
+    let (state, _) = AppState::from_env().await?;
+    let routes = cartwheel_carts::routes().with_state(state.clone());
+    http::run(routes.into(), state).await
+}

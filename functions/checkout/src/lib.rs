@@ -1,0 +1,40 @@
+//! `functions/checkout`: a cart becomes an order in one DynamoDB transaction, or nothing happens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use cartwheel::error::ErrorBody;
+use cartwheel::http::{AppState, DataOut, Json};
+use cartwheel::orders::{self, CheckoutIn, Order};
+use cartwheel::tenant::{can, Can};
+use cartwheel::ApiError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Every route of this function, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(checkout))
+}
+
+/// Check out a cart
+///
+/// One transaction writes the order and its lines, takes each line's stock (only if available), marks the cart
+/// converted, gives the next `ORD-YYYY-NNNNNN`, updates the customer's `orders_count` and `lifetime_spend`, and
+/// records `order.created` and the audit entry — all of it, or none of it. Prices come from the catalog. Send an
+/// `Idempotency-Key`: a retry returns the same order.
+#[utoipa::path(post, path = "/v1/checkout", tag = "checkout", request_body = CheckoutIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses(
+        (status = 201, description = "The order", body = DataOut<Order>),
+        (status = 403, description = "The customer is blacklisted", body = ErrorBody),
+        (status = 404, description = "No such cart, or it expired", body = ErrorBody),
+        (status = 409, description = "`insufficient_stock` (details per short line: id, requested, available), or the cart was checked out", body = ErrorBody),
+        (status = 422, description = "Invalid input, an inactive product, or more lines than an order holds", body = ErrorBody),
+    ))]
+async fn checkout(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CheckoutWrite>,
+    Json(input): Json<CheckoutIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<Order>>), ApiError> {
+    let order = orders::checkout(&state.db, &tenant, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(order))))
+}

@@ -1,0 +1,252 @@
+//! `functions/customers`: customers (unique email per store), their addresses, groups and the blacklist.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use cartwheel::customers::{
+    self, Address, BlacklistIn, Customer, CustomerGroup, CustomerGroupIn, CustomerIn, CustomerListParams,
+    CustomerPatch, PostalAddress,
+};
+use cartwheel::db::tenant_prefix;
+use cartwheel::error::ErrorBody;
+use cartwheel::http::pagination::{ListOut, PageParams};
+use cartwheel::http::versioning::{IfMatch, Tagged};
+use cartwheel::http::{AppState, DataOut, Json, Query};
+use cartwheel::tenant::{can, Can};
+use cartwheel::ApiError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Every route of this function, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_customer, list_customers))
+        .routes(routes!(get_customer, update_customer, delete_customer))
+        .routes(routes!(add_address, list_addresses))
+        .routes(routes!(delete_address))
+        .routes(routes!(blacklist))
+        .routes(routes!(unblacklist))
+        .routes(routes!(create_group, list_groups))
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+fn tagged(status: StatusCode, customer: Customer) -> Tagged<Customer> {
+    let version = customer.version;
+    Tagged(status, customer, version)
+}
+
+/// Create a customer
+///
+/// The email is unique within the store and mode (`409 email_taken`).
+#[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = CustomerIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses(
+        (status = 201, description = "The customer", body = DataOut<Customer>),
+        (status = 409, description = "email_taken", body = ErrorBody),
+    ))]
+async fn create_customer(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersWrite>,
+    Json(input): Json<CustomerIn>,
+) -> Result<Tagged<Customer>> {
+    Ok(tagged(
+        StatusCode::CREATED,
+        customers::create_customer(&state.db, &tenant, input).await?,
+    ))
+}
+
+/// List customers
+///
+/// Newest first. `email` finds one customer by its exact email; `group_id` and `created_from`/`created_to`
+/// narrow the list (a filtered page can hold fewer than `limit` customers while `has_more` is true).
+#[utoipa::path(get, path = "/v1/customers", tag = "customers", params(CustomerListParams),
+    responses((status = 200, description = "A page of customers", body = ListOut<Customer>)))]
+async fn list_customers(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersRead>,
+    Query(params): Query<CustomerListParams>,
+) -> Result<axum::Json<ListOut<Customer>>> {
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor.clone(),
+    }
+    .parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    Ok(axum::Json(
+        customers::list_customers(&state.db, &tenant, &params, &page)
+            .await?
+            .into_list(|c| c),
+    ))
+}
+
+/// Get a customer
+#[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", params(("id" = String, Path, description = "`cus_…`")),
+    responses(
+        (status = 200, description = "The customer", body = DataOut<Customer>),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    ))]
+async fn get_customer(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersRead>,
+    Path(id): Path<String>,
+) -> Result<Tagged<Customer>> {
+    Ok(tagged(
+        StatusCode::OK,
+        customers::get_customer(&state.db, &tenant, &id).await?,
+    ))
+}
+
+/// Update a customer
+#[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers", request_body = CustomerPatch,
+    params(("id" = String, Path, description = "`cus_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The customer", body = DataOut<Customer>),
+        (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 409, description = "email_taken", body = ErrorBody),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_customer(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<CustomerPatch>,
+) -> Result<Tagged<Customer>> {
+    Ok(tagged(
+        StatusCode::OK,
+        customers::update_customer(&state.db, &tenant, &id, patch, if_match).await?,
+    ))
+}
+
+/// Delete a customer
+///
+/// Only a customer without orders (`409` otherwise: blacklist it instead).
+#[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers",
+    params(("id" = String, Path, description = "`cus_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 409, description = "The customer has orders", body = ErrorBody),
+    ))]
+async fn delete_customer(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+) -> Result<StatusCode> {
+    customers::delete_customer(&state.db, &tenant, &id, if_match).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Add an address
+#[utoipa::path(post, path = "/v1/customers/{id}/addresses", tag = "customers", request_body = PostalAddress,
+    params(("id" = String, Path, description = "`cus_…`")),
+    responses(
+        (status = 201, description = "The address", body = DataOut<Address>),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    ))]
+async fn add_address(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersWrite>,
+    Path(id): Path<String>,
+    Json(input): Json<PostalAddress>,
+) -> Result<(StatusCode, axum::Json<DataOut<Address>>)> {
+    let address = customers::add_address(&state.db, &tenant, &id, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(address))))
+}
+
+/// List a customer's addresses
+#[utoipa::path(get, path = "/v1/customers/{id}/addresses", tag = "customers",
+    params(("id" = String, Path, description = "`cus_…`")),
+    responses(
+        (status = 200, description = "The addresses", body = DataOut<Vec<Address>>),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    ))]
+async fn list_addresses(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersRead>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<Vec<Address>>>> {
+    let customer = customers::get_customer(&state.db, &tenant, &id).await?;
+    Ok(axum::Json(DataOut::new(customer.addresses)))
+}
+
+/// Delete an address
+#[utoipa::path(delete, path = "/v1/customers/{id}/addresses/{address_id}", tag = "customers",
+    params(("id" = String, Path, description = "`cus_…`"), ("address_id" = String, Path, description = "`addr_…`")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such customer or address", body = ErrorBody),
+    ))]
+async fn delete_address(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersWrite>,
+    Path((id, address_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    customers::delete_address(&state.db, &tenant, &id, &address_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Blacklist a customer
+///
+/// A blacklisted customer's checkouts are refused with `403`.
+#[utoipa::path(post, path = "/v1/customers/{id}/blacklist", tag = "customers", request_body = BlacklistIn,
+    params(("id" = String, Path, description = "`cus_…`")),
+    responses(
+        (status = 200, description = "The customer", body = DataOut<Customer>),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    ))]
+async fn blacklist(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersWrite>,
+    Path(id): Path<String>,
+    Json(input): Json<BlacklistIn>,
+) -> Result<Tagged<Customer>> {
+    Ok(tagged(
+        StatusCode::OK,
+        customers::set_blacklisted(&state.db, &tenant, &id, Some(input.reason)).await?,
+    ))
+}
+
+/// Take a customer off the blacklist
+#[utoipa::path(post, path = "/v1/customers/{id}/unblacklist", tag = "customers",
+    params(("id" = String, Path, description = "`cus_…`")),
+    responses(
+        (status = 200, description = "The customer", body = DataOut<Customer>),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    ))]
+async fn unblacklist(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersWrite>,
+    Path(id): Path<String>,
+) -> Result<Tagged<Customer>> {
+    Ok(tagged(
+        StatusCode::OK,
+        customers::set_blacklisted(&state.db, &tenant, &id, None).await?,
+    ))
+}
+
+/// Create a customer group
+#[utoipa::path(post, path = "/v1/customer-groups", tag = "customers", request_body = CustomerGroupIn,
+    responses((status = 201, description = "The group", body = DataOut<CustomerGroup>)))]
+async fn create_group(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersWrite>,
+    Json(input): Json<CustomerGroupIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<CustomerGroup>>)> {
+    let group = customers::create_group(&state.db, &tenant, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(group))))
+}
+
+/// List customer groups
+#[utoipa::path(get, path = "/v1/customer-groups", tag = "customers",
+    responses((status = 200, description = "Every group of the store", body = DataOut<Vec<CustomerGroup>>)))]
+async fn list_groups(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::CustomersRead>,
+) -> Result<axum::Json<DataOut<Vec<CustomerGroup>>>> {
+    Ok(axum::Json(DataOut::new(
+        customers::list_groups(&state.db, &tenant).await?,
+    )))
+}

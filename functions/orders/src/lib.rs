@@ -1,0 +1,259 @@
+//! `functions/orders`: orders, their status machine, fulfillments and refunds, and the payment provider's
+//! callbacks (`POST /v1/payments/webhook`, signed with a shared secret instead of an API key).
+
+use axum::extract::{FromRef, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use cartwheel::db::tenant_prefix;
+use cartwheel::error::ErrorBody;
+use cartwheel::http::pagination::{ListOut, PageParams};
+use cartwheel::http::{parse_json, AppState, DataOut, Json, Query};
+use cartwheel::orders::{self, Fulfillment, FulfillmentIn, Order, OrderListParams, Refund, RefundIn, StatusPatch};
+use cartwheel::payments::{self, PaymentCallback, PaymentsSecret};
+use cartwheel::tenant::{can, Can};
+use cartwheel::{time, ApiError};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct OrdersState {
+    pub app: AppState,
+    pub payments: PaymentsSecret,
+}
+
+impl FromRef<OrdersState> for AppState {
+    fn from_ref(state: &OrdersState) -> AppState {
+        state.app.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not read the payments webhook secret `{secret}`: {cause}")]
+pub struct PaymentsSecretError {
+    secret: String,
+    cause: String,
+}
+
+impl OrdersState {
+    /// The payment provider's secret: from `CARTWHEEL_PAYMENTS_WEBHOOK_SECRET` on the local stack, otherwise
+    /// from Secrets Manager, once per cold start.
+    pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> std::result::Result<Self, PaymentsSecretError> {
+        if let Some(payments) = app.config.payments_webhook_secret.clone() {
+            return Ok(Self { app, payments });
+        }
+        let secret = app.config.payments_webhook_secret_id.clone();
+        let error = |cause: String| PaymentsSecretError {
+            secret: secret.clone(),
+            cause,
+        };
+        let value = aws_sdk_secretsmanager::Client::new(sdk)
+            .get_secret_value()
+            .secret_id(&secret)
+            .send()
+            .await
+            .map_err(|e| error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+        let payments = value
+            .secret_string()
+            .and_then(PaymentsSecret::new)
+            .ok_or_else(|| error("the secret is empty".into()))?;
+        Ok(Self { app, payments })
+    }
+}
+
+/// Every route of this function, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<OrdersState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(change_status))
+        .routes(routes!(create_fulfillment, list_fulfillments))
+        .routes(routes!(create_refund, list_refunds))
+        .routes(routes!(payment_webhook))
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// List orders
+///
+/// Newest first; every filter may be combined (a filtered page can hold fewer than `limit` orders while
+/// `has_more` is true).
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderListParams),
+    responses((status = 200, description = "A page of orders", body = ListOut<Order>)))]
+async fn list_orders(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::OrdersRead>,
+    Query(params): Query<OrderListParams>,
+) -> Result<axum::Json<ListOut<Order>>> {
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor.clone(),
+    }
+    .parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    Ok(axum::Json(
+        orders::list_orders(&state.db, &tenant, &params, &page)
+            .await?
+            .into_list(|o| o),
+    ))
+}
+
+/// Get an order
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "`ord_…` or the order number `ORD-2026-000042`")),
+    responses(
+        (status = 200, description = "The order", body = DataOut<Order>),
+        (status = 404, description = "No such order", body = ErrorBody),
+    ))]
+async fn get_order(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::OrdersRead>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<Order>>> {
+    Ok(axum::Json(DataOut::new(
+        orders::get_order(&state.db, &tenant, &id).await?,
+    )))
+}
+
+/// Change an order's status
+///
+/// Along the machine only: `pending → confirmed → processing → fulfilled → delivered` (fulfillments make
+/// `partially_fulfilled`), and `cancelled` from `pending`, `confirmed`, `processing` or `partially_fulfilled` —
+/// which puts back in stock what was not shipped. `fulfilled` ships what is left (with `tracking_number`).
+/// Any other move is `409 invalid_transition` with the allowed ones in `details`. Emits `order.status_changed`
+/// (with `from` and `to`), and `order.cancelled` / `order.fulfilled`.
+#[utoipa::path(patch, path = "/v1/orders/{id}/status", tag = "orders", request_body = StatusPatch,
+    params(("id" = String, Path, description = "`ord_…`")),
+    responses(
+        (status = 200, description = "The order", body = DataOut<Order>),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "invalid_transition", body = ErrorBody),
+    ))]
+async fn change_status(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::OrdersWrite>,
+    Path(id): Path<String>,
+    Json(patch): Json<StatusPatch>,
+) -> Result<axum::Json<DataOut<Order>>> {
+    Ok(axum::Json(DataOut::new(
+        orders::change_status(&state.db, &tenant, &id, patch).await?,
+    )))
+}
+
+/// Fulfill some lines
+///
+/// Ships units of a `confirmed`, `processing` or `partially_fulfilled` order, never more than ordered; the
+/// order becomes `partially_fulfilled` or `fulfilled`. Emits `order.fulfillment_created`.
+#[utoipa::path(post, path = "/v1/orders/{id}/fulfillments", tag = "orders", request_body = FulfillmentIn,
+    params(("id" = String, Path, description = "`ord_…`"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses(
+        (status = 201, description = "The fulfillment", body = DataOut<Fulfillment>),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "The order cannot be fulfilled in its status", body = ErrorBody),
+        (status = 422, description = "More than is left to ship, or an unknown line", body = ErrorBody),
+    ))]
+async fn create_fulfillment(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::OrdersWrite>,
+    Path(id): Path<String>,
+    Json(input): Json<FulfillmentIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<Fulfillment>>)> {
+    let fulfillment = orders::create_fulfillment(&state.db, &tenant, &id, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(fulfillment))))
+}
+
+/// List an order's fulfillments
+#[utoipa::path(get, path = "/v1/orders/{id}/fulfillments", tag = "orders",
+    params(("id" = String, Path, description = "`ord_…` or the order number")),
+    responses(
+        (status = 200, description = "The fulfillments, oldest first", body = DataOut<Vec<Fulfillment>>),
+        (status = 404, description = "No such order", body = ErrorBody),
+    ))]
+async fn list_fulfillments(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::OrdersRead>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<Vec<Fulfillment>>>> {
+    Ok(axum::Json(DataOut::new(
+        orders::list_fulfillments(&state.db, &tenant, &id).await?,
+    )))
+}
+
+/// Refund an order
+///
+/// `amount` in minor units (absent: all that is left); refunds together never exceed what was paid, even when
+/// sent at once (`409 refund_exceeds_payment`). `restock` puts back every unit not put back yet. Emits
+/// `order.refunded`; a full refund makes the order `refunded` (a cancelled one stays cancelled).
+#[utoipa::path(post, path = "/v1/orders/{id}/refunds", tag = "orders", request_body = RefundIn,
+    params(("id" = String, Path, description = "`ord_…`"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    responses(
+        (status = 201, description = "The refund", body = DataOut<Refund>),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "More than is left to refund, or nothing paid", body = ErrorBody),
+    ))]
+async fn create_refund(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::OrdersWrite>,
+    Path(id): Path<String>,
+    Json(input): Json<RefundIn>,
+) -> Result<(StatusCode, axum::Json<DataOut<Refund>>)> {
+    let refund = orders::create_refund(&state.db, &tenant, &id, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(DataOut::new(refund))))
+}
+
+/// List an order's refunds
+#[utoipa::path(get, path = "/v1/orders/{id}/refunds", tag = "orders",
+    params(("id" = String, Path, description = "`ord_…` or the order number")),
+    responses(
+        (status = 200, description = "The refunds, oldest first", body = DataOut<Vec<Refund>>),
+        (status = 404, description = "No such order", body = ErrorBody),
+    ))]
+async fn list_refunds(
+    State(state): State<AppState>,
+    Can(tenant, _): Can<can::OrdersRead>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DataOut<Vec<Refund>>>> {
+    Ok(axum::Json(DataOut::new(
+        orders::list_refunds(&state.db, &tenant, &id).await?,
+    )))
+}
+
+#[derive(Serialize, ToSchema)]
+struct CallbackOut {
+    received: bool,
+    /// The order after the callback; absent for event types Cartwheel ignores.
+    order_id: Option<String>,
+    payment_status: Option<String>,
+}
+
+/// Receive a payment provider callback
+///
+/// No API key: the body is signed with the secret shared with the provider, `Payment-Signature:
+/// t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, and refused (`401`) when the signature does not match or
+/// `t` is more than five minutes away. `payment_intent.succeeded` with `metadata.order_id` and
+/// `metadata.store_id` marks the order paid and confirms it (`payment.received`);
+/// `payment_intent.payment_failed` emits `payment.failed`; other types are acknowledged. A repeated callback
+/// changes nothing.
+#[utoipa::path(post, path = "/v1/payments/webhook", tag = "payments", security(()), request_body = PaymentCallback,
+    params(("Payment-Signature" = String, Header, description = "t=…,v1=…")),
+    responses(
+        (status = 200, description = "Handled (or ignored)", body = DataOut<CallbackOut>),
+        (status = 401, description = "Bad or stale signature", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+    ))]
+async fn payment_webhook(
+    State(state): State<OrdersState>,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+) -> Result<axum::Json<DataOut<CallbackOut>>> {
+    let signature = headers.get(payments::SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    state.payments.verify(signature, &body, time::now().unix_timestamp())?;
+    let callback: PaymentCallback = parse_json(&body)?;
+    let order = payments::handle_callback(&state.app.db, &callback).await?;
+    Ok(axum::Json(DataOut::new(CallbackOut {
+        received: true,
+        order_id: order.as_ref().map(|o| o.id.to_string()),
+        payment_status: order.map(|o| o.payment_status.as_str().to_owned()),
+    })))
+}

@@ -1,0 +1,432 @@
+//! Carts: lines of catalog products priced from the catalog at every read (never from the client), only
+//! `active` products, and expiry after a week without a change.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::catalog::products::{Product, ProductStatus};
+use crate::catalog::variants::Variant;
+use crate::customers::Checks;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::events::{Event, ResourceRef};
+use crate::ids::{CartId, CartItemId, CustomerId, OrderId, ProductId, VariantId};
+use crate::money::{CurrencyCode, Money};
+use crate::tenant::Tenant;
+use crate::time;
+
+/// A cart expires after this long without a change.
+pub const CART_TTL_SECS: i64 = 7 * 24 * 3600;
+pub const MAX_CART_LINES: usize = 100;
+pub const MAX_LINE_QUANTITY: u32 = 999;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CartStatus {
+    Active,
+    /// Checked out: the order is `order_id`; the cart can no longer change.
+    Converted,
+}
+
+/// A line as stored: what and how many, never a price.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CartLine {
+    pub id: CartItemId,
+    pub product_id: ProductId,
+    pub variant_id: Option<VariantId>,
+    pub quantity: u32,
+}
+
+/// A cart as stored (and as carried by `cart.*` events).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Cart {
+    pub id: CartId,
+    #[schema(value_type = String, example = "USD")]
+    pub currency: CurrencyCode,
+    pub customer_id: Option<CustomerId>,
+    pub status: CartStatus,
+    pub order_id: Option<OrderId>,
+    #[serde(default)]
+    pub lines: Vec<CartLine>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Unix seconds; an expired cart reads as not found.
+    pub expires_at: i64,
+    pub version: u64,
+}
+
+impl Cart {
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.status == CartStatus::Active && self.expires_at <= now
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartIn {
+    #[schema(value_type = String, example = "USD")]
+    pub currency: CurrencyCode,
+    pub customer_id: Option<CustomerId>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartItemIn {
+    pub product_id: ProductId,
+    /// Required when the product has variants.
+    pub variant_id: Option<VariantId>,
+    #[schema(example = 2)]
+    pub quantity: u32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartItemPatch {
+    /// `0` removes the line.
+    pub quantity: u32,
+}
+
+/// A line at the catalog's current price.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CartItemOut {
+    pub id: CartItemId,
+    pub product_id: ProductId,
+    pub variant_id: Option<VariantId>,
+    pub name: String,
+    pub sku: Option<String>,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub total: Money,
+    /// False when the product is no longer active (or was deleted): checkout refuses the cart until the line goes.
+    pub purchasable: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartOut {
+    pub id: CartId,
+    #[schema(value_type = String, example = "USD")]
+    pub currency: CurrencyCode,
+    pub customer_id: Option<CustomerId>,
+    pub status: CartStatus,
+    pub order_id: Option<OrderId>,
+    pub items: Vec<CartItemOut>,
+    /// Sum of purchasable lines.
+    pub subtotal: Money,
+    /// Promotions are not applied yet (the pricing function will); always zero.
+    pub discount_total: Money,
+    pub total: Money,
+    pub expires_at: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+/// The catalog entries a cart names, as read in one batch.
+#[derive(Default)]
+pub struct CatalogSnapshot {
+    pub products: HashMap<ProductId, Product>,
+    pub variants: HashMap<VariantId, Variant>,
+}
+
+impl CatalogSnapshot {
+    /// The line priced now, or why it cannot be bought.
+    pub fn price(&self, line: &CartLine, currency: CurrencyCode) -> Result<CartItemOut, &'static str> {
+        let item = self.describe(line, currency);
+        let problem = match self.products.get(&line.product_id) {
+            None => Some("the product no longer exists"),
+            Some(p) if p.status != ProductStatus::Active => Some("the product is not active"),
+            Some(_) if line.variant_id.is_some_and(|v| !self.variants.contains_key(&v)) => {
+                Some("the variant no longer exists")
+            }
+            Some(_) if item.unit_price.currency != currency => Some("the product is priced in another currency"),
+            Some(_) => None,
+        };
+        match problem {
+            None => Ok(item),
+            Some(problem) => Err(problem),
+        }
+    }
+
+    pub fn price_cart(&self, cart: &Cart) -> CartOut {
+        let zero = Money::new(0, cart.currency);
+        let items: Vec<CartItemOut> = cart
+            .lines
+            .iter()
+            .map(|line| {
+                let mut item = self.describe(line, cart.currency);
+                item.purchasable = self.price(line, cart.currency).is_ok();
+                item
+            })
+            .collect();
+        let subtotal = items
+            .iter()
+            .filter(|i| i.purchasable)
+            .try_fold(zero, |sum, i| sum.checked_add(i.total))
+            .unwrap_or(zero);
+        CartOut {
+            id: cart.id,
+            currency: cart.currency,
+            customer_id: cart.customer_id,
+            status: cart.status,
+            order_id: cart.order_id,
+            items,
+            subtotal,
+            discount_total: zero,
+            total: subtotal,
+            expires_at: time::rfc3339_of_unix(cart.expires_at),
+            created_at: cart.created_at.clone(),
+            updated_at: cart.updated_at.clone(),
+            version: cart.version,
+        }
+    }
+
+    /// A line described with what is known of it, whether or not it can be bought (`purchasable` unchecked).
+    fn describe(&self, line: &CartLine, currency: CurrencyCode) -> CartItemOut {
+        let product = self.products.get(&line.product_id);
+        let variant = line.variant_id.and_then(|v| self.variants.get(&v));
+        let unit_price = product
+            .map(|p| variant.and_then(|v| v.price).unwrap_or(p.price))
+            .unwrap_or(Money::new(0, currency));
+        CartItemOut {
+            id: line.id,
+            product_id: line.product_id,
+            variant_id: line.variant_id,
+            name: product.map(|p| p.name.clone()).unwrap_or_default(),
+            sku: variant
+                .and_then(|v| v.sku.clone())
+                .or_else(|| product.and_then(|p| p.sku.clone())),
+            quantity: line.quantity,
+            unit_price,
+            total: unit_price.times(line.quantity).unwrap_or(unit_price),
+            purchasable: true,
+        }
+    }
+}
+
+fn cart_event(tenant: &Tenant, event_type: &str, cart: &Cart) -> Result<Event, ApiError> {
+    let data = serde_json::to_value(cart).map_err(ApiError::internal)?;
+    let resource = ResourceRef {
+        kind: "cart".into(),
+        id: cart.id.to_string(),
+        version: cart.version,
+    };
+    Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
+}
+
+fn cart_id(id: &str) -> Result<CartId, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found("cart"))
+}
+
+fn now() -> (String, i64) {
+    let now = time::now();
+    (time::rfc3339(now), now.unix_timestamp())
+}
+
+pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<CartOut, ApiError> {
+    if let Some(customer) = input.customer_id {
+        db.get_customer(tenant.store_id, tenant.mode, customer, false)
+            .await?
+            .ok_or_else(|| ApiError::invalid("customer_id", "no such customer"))?;
+    }
+    let (at, unix) = now();
+    let cart = Cart {
+        id: CartId::new(),
+        currency: input.currency,
+        customer_id: input.customer_id,
+        status: CartStatus::Active,
+        order_id: None,
+        lines: Vec::new(),
+        created_at: at.clone(),
+        updated_at: at,
+        expires_at: unix + CART_TTL_SECS,
+        version: 1,
+    };
+    db.put_cart(tenant, None, &cart, cart_event(tenant, "cart.created", &cart)?)
+        .await?;
+    Ok(CatalogSnapshot::default().price_cart(&cart))
+}
+
+/// A cart that exists and has not expired.
+pub async fn load_cart(db: &Db, tenant: &Tenant, id: CartId, consistent: bool) -> Result<Cart, ApiError> {
+    db.get_cart(tenant.store_id, tenant.mode, id, consistent)
+        .await?
+        .filter(|cart| !cart.is_expired(time::now().unix_timestamp()))
+        .ok_or_else(|| ApiError::NotFound("cart not found (carts expire after 7 days without a change)".into()))
+}
+
+pub async fn get_cart(db: &Db, tenant: &Tenant, id: &str) -> Result<CartOut, ApiError> {
+    let cart = load_cart(db, tenant, cart_id(id)?, false).await?;
+    let catalog = db.cart_catalog(tenant.store_id, tenant.mode, &cart.lines).await?;
+    Ok(catalog.price_cart(&cart))
+}
+
+/// Reads, changes and writes a cart while nothing else changed it, then prices it.
+async fn change_cart(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    change: impl Fn(&mut Cart) -> Result<(), ApiError>,
+) -> Result<CartOut, ApiError> {
+    let id = cart_id(id)?;
+    for _attempt in 0..5 {
+        let before = load_cart(db, tenant, id, true).await?;
+        if before.status == CartStatus::Converted {
+            return Err(ApiError::conflict("the cart was checked out and can no longer change"));
+        }
+        let mut after = before.clone();
+        change(&mut after)?;
+        let (at, unix) = now();
+        after.updated_at = at;
+        after.expires_at = unix + CART_TTL_SECS;
+        after.version = before.version + 1;
+        let event = cart_event(tenant, "cart.updated", &after)?;
+        if db.put_cart(tenant, Some(before.version), &after, event).await? {
+            let catalog = db.cart_catalog(tenant.store_id, tenant.mode, &after.lines).await?;
+            return Ok(catalog.price_cart(&after));
+        }
+    }
+    Err(ApiError::conflict("the cart is changing fast; retry"))
+}
+
+fn check_quantity(quantity: u32, allow_zero: bool) -> Result<(), ApiError> {
+    let least = u32::from(!allow_zero);
+    if !(least..=MAX_LINE_QUANTITY).contains(&quantity) {
+        return Err(ApiError::invalid(
+            "quantity",
+            format!("must be {least} to {MAX_LINE_QUANTITY}"),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn add_item(db: &Db, tenant: &Tenant, id: &str, input: CartItemIn) -> Result<CartOut, ApiError> {
+    check_quantity(input.quantity, false)?;
+    let line = CartLine {
+        id: CartItemId::new(),
+        product_id: input.product_id,
+        variant_id: input.variant_id,
+        quantity: input.quantity,
+    };
+    let catalog = db
+        .cart_catalog(tenant.store_id, tenant.mode, std::slice::from_ref(&line))
+        .await?;
+    let mut checks = Checks::default();
+    match catalog.products.get(&line.product_id) {
+        None => checks.fail("product_id", "no such product"),
+        Some(product) if product.status != ProductStatus::Active => {
+            checks.fail("product_id", "the product is not active")
+        }
+        Some(product) if !product.options.is_empty() && line.variant_id.is_none() => {
+            checks.fail("variant_id", "required: the product has variants")
+        }
+        Some(_) if line.variant_id.is_some_and(|v| !catalog.variants.contains_key(&v)) => {
+            checks.fail("variant_id", "no such variant of this product")
+        }
+        Some(_) => {}
+    }
+    checks.finish()?;
+    change_cart(db, tenant, id, |cart| {
+        if let Err(problem) = catalog.price(&line, cart.currency) {
+            return Err(ApiError::invalid("product_id", problem));
+        }
+        let lines = cart.lines.len();
+        let same = cart
+            .lines
+            .iter_mut()
+            .find(|l| l.product_id == line.product_id && l.variant_id == line.variant_id);
+        match same {
+            Some(existing) => {
+                existing.quantity += line.quantity;
+                check_quantity(existing.quantity, false)?;
+            }
+            None if lines >= MAX_CART_LINES => {
+                return Err(ApiError::invalid("items", "a cart holds at most 100 lines"));
+            }
+            None => cart.lines.push(line.clone()),
+        }
+        Ok(())
+    })
+    .await
+}
+
+fn item_id(id: &str) -> Result<CartItemId, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found("cart item"))
+}
+
+pub async fn update_item(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    item: &str,
+    patch: CartItemPatch,
+) -> Result<CartOut, ApiError> {
+    check_quantity(patch.quantity, true)?;
+    let item = item_id(item)?;
+    change_cart(db, tenant, id, |cart| {
+        let line = cart
+            .lines
+            .iter_mut()
+            .find(|l| l.id == item)
+            .ok_or_else(|| ApiError::not_found("cart item"))?;
+        line.quantity = patch.quantity;
+        cart.lines.retain(|l| l.quantity > 0);
+        Ok(())
+    })
+    .await
+}
+
+pub async fn remove_item(db: &Db, tenant: &Tenant, id: &str, item: &str) -> Result<CartOut, ApiError> {
+    let item = item_id(item)?;
+    change_cart(db, tenant, id, |cart| {
+        let before = cart.lines.len();
+        cart.lines.retain(|l| l.id != item);
+        if cart.lines.len() == before {
+            return Err(ApiError::not_found("cart item"));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cart(status: CartStatus, expires_at: i64) -> Cart {
+        Cart {
+            id: CartId::new(),
+            currency: CurrencyCode::parse("USD").unwrap(),
+            customer_id: None,
+            status,
+            order_id: None,
+            lines: vec![CartLine {
+                id: CartItemId::new(),
+                product_id: ProductId::new(),
+                variant_id: None,
+                quantity: 2,
+            }],
+            created_at: String::new(),
+            updated_at: String::new(),
+            expires_at,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn active_carts_expire_converted_ones_stay() {
+        assert!(cart(CartStatus::Active, 100).is_expired(100));
+        assert!(!cart(CartStatus::Active, 101).is_expired(100));
+        assert!(!cart(CartStatus::Converted, 100).is_expired(200));
+    }
+
+    #[test]
+    fn a_line_without_its_product_is_not_purchasable_and_not_counted() {
+        let cart = cart(CartStatus::Active, i64::MAX);
+        let out = CatalogSnapshot::default().price_cart(&cart);
+        assert!(!out.items[0].purchasable);
+        assert_eq!(out.subtotal.amount, 0);
+        assert!(CatalogSnapshot::default().price(&cart.lines[0], cart.currency).is_err());
+    }
+}

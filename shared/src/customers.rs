@@ -1,0 +1,624 @@
+//! Customers: unique email per store, saved addresses, groups, the blacklist that blocks checkout, and the read
+//! models (`orders_count`, `lifetime_spend`) that the checkout and refund transactions keep current.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::catalog::nullable;
+use crate::db::Db;
+use crate::error::{ApiError, FieldError};
+use crate::events::{Event, ResourceRef};
+use crate::http::pagination::{Page, PageOf};
+use crate::ids::{AddressId, CustomerGroupId, CustomerId};
+use crate::money::Money;
+use crate::tenant::Tenant;
+use crate::time;
+
+const MAX_NAME: usize = 100;
+const MAX_NOTES: usize = 5000;
+pub const MAX_ADDRESSES: usize = 20;
+const MAX_GROUPS: usize = 20;
+
+/// Collects field errors, so that one response names every problem of a body.
+#[derive(Default)]
+pub struct Checks(Vec<FieldError>);
+
+impl Checks {
+    pub fn text(&mut self, field: &str, value: Option<&str>, required: bool, max: usize) {
+        match value.map(str::trim) {
+            None if required => self.fail(field, "is required"),
+            Some("") if required => self.fail(field, "must not be empty"),
+            Some(text) if text.chars().count() > max => self.fail(field, &format!("must be at most {max} characters")),
+            _ => {}
+        }
+    }
+
+    pub fn fail(&mut self, field: &str, message: &str) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    pub fn nest(&mut self, prefix: &str, inner: Checks) {
+        self.0.extend(
+            inner
+                .0
+                .into_iter()
+                .map(|e| FieldError::new(format!("{prefix}.{}", e.field), e.message)),
+        );
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+/// A postal address, as given on a customer or an order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostalAddress {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    #[schema(example = "1 Market St")]
+    pub line1: String,
+    pub line2: Option<String>,
+    #[schema(example = "San Francisco")]
+    pub city: String,
+    /// State, province or region.
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "US")]
+    pub country: String,
+    pub phone: Option<String>,
+}
+
+impl PostalAddress {
+    pub fn check(&self) -> Checks {
+        let mut checks = Checks::default();
+        for (field, value) in [
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+            ("company", &self.company),
+            ("line2", &self.line2),
+            ("region", &self.region),
+            ("postal_code", &self.postal_code),
+            ("phone", &self.phone),
+        ] {
+            checks.text(field, value.as_deref(), false, 200);
+        }
+        checks.text("line1", Some(&self.line1), true, 200);
+        checks.text("city", Some(&self.city), true, MAX_NAME);
+        if self.country.len() != 2 || !self.country.chars().all(|c| c.is_ascii_uppercase()) {
+            checks.fail("country", "must be an ISO 3166-1 alpha-2 code such as `US`");
+        }
+        checks
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Address {
+    pub id: AddressId,
+    #[serde(flatten)]
+    pub address: PostalAddress,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub group_ids: Vec<CustomerGroupId>,
+    #[serde(default)]
+    pub addresses: Vec<Address>,
+    /// A blacklisted customer cannot check out.
+    pub blacklisted: bool,
+    pub blacklist_reason: Option<String>,
+    /// Orders placed (read model, kept by checkout).
+    pub orders_count: u64,
+    /// Spent per currency: order totals less refunds (read model, kept by checkout and refunds).
+    #[serde(default)]
+    pub lifetime_spend: Vec<Money>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+impl Customer {
+    /// Adds `amount` (negative for a refund) to the spend in its currency.
+    pub fn add_spend(&mut self, amount: Money) {
+        match self.lifetime_spend.iter_mut().find(|m| m.currency == amount.currency) {
+            Some(spent) => spent.amount = spent.amount.saturating_add(amount.amount),
+            None => self.lifetime_spend.push(amount),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIn {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub group_ids: Vec<CustomerGroupId>,
+}
+
+/// Absent fields are kept; `null` clears an optional one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPatch {
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub company: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+    pub group_ids: Option<Vec<CustomerGroupId>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlacklistIn {
+    /// Why; kept on the customer.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CustomerGroup {
+    pub id: CustomerGroupId,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerGroupIn {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerListParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// Exact email (case-insensitive).
+    pub email: Option<String>,
+    /// Customers in this group.
+    pub group_id: Option<CustomerGroupId>,
+    /// Created at or after (RFC 3339).
+    pub created_from: Option<String>,
+    /// Created at or before (RFC 3339).
+    pub created_to: Option<String>,
+}
+
+/// What the customers list can be narrowed by, checked.
+pub struct CustomerFilter {
+    pub email: Option<String>,
+    pub group_id: Option<CustomerGroupId>,
+    pub created: Option<(CustomerId, CustomerId)>,
+}
+
+/// An email, normalised for the uniqueness guard and lookups; `None` when it is not an address.
+pub fn normalize_email(email: &str) -> Option<String> {
+    let email = email.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    let valid = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.matches('@').count() == 1;
+    valid.then_some(email)
+}
+
+fn check_email(checks: &mut Checks, email: &str) -> Option<String> {
+    let normalized = normalize_email(email);
+    if normalized.is_none() {
+        checks.fail("email", "must be an email address");
+    }
+    normalized
+}
+
+fn check_fields(checks: &mut Checks, customer: &Customer) {
+    checks.text("first_name", customer.first_name.as_deref(), false, MAX_NAME);
+    checks.text("last_name", customer.last_name.as_deref(), false, MAX_NAME);
+    checks.text("phone", customer.phone.as_deref(), false, 40);
+    checks.text("company", customer.company.as_deref(), false, 200);
+    checks.text("notes", customer.notes.as_deref(), false, MAX_NOTES);
+    if customer.group_ids.len() > MAX_GROUPS {
+        checks.fail("group_ids", "at most 20 groups");
+    }
+}
+
+fn now() -> String {
+    time::rfc3339(time::now())
+}
+
+pub(crate) fn customer_event(tenant: &Tenant, event_type: &str, customer: &Customer) -> Result<Event, ApiError> {
+    let data = serde_json::to_value(customer).map_err(ApiError::internal)?;
+    let resource = ResourceRef {
+        kind: "customer".into(),
+        id: customer.id.to_string(),
+        version: customer.version,
+    };
+    Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
+}
+
+fn email_taken() -> ApiError {
+    ApiError::Conflict {
+        code: "email_taken",
+        message: "another customer of this store has this email".into(),
+        details: Vec::new(),
+    }
+}
+
+async fn check_groups(db: &Db, tenant: &Tenant, ids: &[CustomerGroupId], checks: &mut Checks) -> Result<(), ApiError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let groups = db.customer_groups(tenant.store_id, tenant.mode).await?;
+    for (index, id) in ids.iter().enumerate() {
+        if !groups.iter().any(|g| g.id == *id) {
+            checks.fail(&format!("group_ids[{index}]"), "no such customer group");
+        }
+    }
+    Ok(())
+}
+
+pub async fn create_customer(db: &Db, tenant: &Tenant, input: CustomerIn) -> Result<Customer, ApiError> {
+    let mut checks = Checks::default();
+    let email = check_email(&mut checks, &input.email).unwrap_or_default();
+    let now = now();
+    let mut group_ids = input.group_ids;
+    group_ids.dedup();
+    let customer = Customer {
+        id: CustomerId::new(),
+        email,
+        first_name: trimmed(input.first_name),
+        last_name: trimmed(input.last_name),
+        phone: trimmed(input.phone),
+        company: trimmed(input.company),
+        notes: input.notes,
+        group_ids,
+        addresses: Vec::new(),
+        blacklisted: false,
+        blacklist_reason: None,
+        orders_count: 0,
+        lifetime_spend: Vec::new(),
+        created_at: now.clone(),
+        updated_at: now,
+        version: 1,
+    };
+    check_fields(&mut checks, &customer);
+    check_groups(db, tenant, &customer.group_ids, &mut checks).await?;
+    checks.finish()?;
+    let event = customer_event(tenant, "customer.created", &customer)?;
+    if !db.put_customer(tenant, None, &customer, event).await? {
+        return Err(email_taken());
+    }
+    Ok(customer)
+}
+
+fn trimmed(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn customer_id(id: &str) -> Result<CustomerId, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found("customer"))
+}
+
+pub async fn get_customer(db: &Db, tenant: &Tenant, id: &str) -> Result<Customer, ApiError> {
+    db.get_customer(tenant.store_id, tenant.mode, customer_id(id)?, false)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer"))
+}
+
+/// Reads, changes and writes a customer while nothing else changed it (`if_match`: the version the client read).
+async fn change_customer(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    if_match: Option<u64>,
+    change: impl Fn(&mut Customer) -> Result<(), ApiError>,
+) -> Result<Customer, ApiError> {
+    let id = customer_id(id)?;
+    for _attempt in 0..5 {
+        let before = db
+            .get_customer(tenant.store_id, tenant.mode, id, true)
+            .await?
+            .ok_or_else(|| ApiError::not_found("customer"))?;
+        if if_match.is_some_and(|v| v != before.version) {
+            return Err(ApiError::PreconditionFailed(format!(
+                "the customer is at version {}, not {}",
+                before.version,
+                if_match.unwrap_or_default()
+            )));
+        }
+        let mut after = before.clone();
+        change(&mut after)?;
+        after.version = before.version + 1;
+        after.updated_at = now();
+        let event = customer_event(tenant, "customer.updated", &after)?;
+        match db.put_customer(tenant, Some(&before), &after, event).await {
+            Ok(true) => return Ok(after),
+            Ok(false) if before.email != after.email => {
+                // Either the new email is taken or the customer changed; a re-read tells which.
+                if db
+                    .customer_id_by_email(tenant.store_id, tenant.mode, &after.email)
+                    .await?
+                    .is_some()
+                {
+                    return Err(email_taken());
+                }
+            }
+            Ok(false) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Err(ApiError::conflict("the customer is changing fast; retry"))
+}
+
+pub async fn update_customer(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    patch: CustomerPatch,
+    if_match: Option<u64>,
+) -> Result<Customer, ApiError> {
+    let mut checks = Checks::default();
+    let email = patch.email.as_deref().map(|e| check_email(&mut checks, e));
+    if let Some(group_ids) = &patch.group_ids {
+        check_groups(db, tenant, group_ids, &mut checks).await?;
+    }
+    checks.finish()?;
+    change_customer(db, tenant, id, if_match, |customer| {
+        if let Some(Some(email)) = &email {
+            customer.email = email.clone();
+        }
+        for (field, value) in [
+            (&mut customer.first_name, &patch.first_name),
+            (&mut customer.last_name, &patch.last_name),
+            (&mut customer.phone, &patch.phone),
+            (&mut customer.company, &patch.company),
+        ] {
+            if let Some(value) = value {
+                *field = trimmed(value.clone());
+            }
+        }
+        if let Some(notes) = &patch.notes {
+            customer.notes = notes.clone();
+        }
+        if let Some(group_ids) = &patch.group_ids {
+            customer.group_ids = group_ids.clone();
+            customer.group_ids.dedup();
+        }
+        let mut checks = Checks::default();
+        check_fields(&mut checks, customer);
+        checks.finish()
+    })
+    .await
+}
+
+/// Deletes a customer without orders (one with orders is kept for the orders' sake: `409`).
+pub async fn delete_customer(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
+    let customer = db
+        .get_customer(tenant.store_id, tenant.mode, customer_id(id)?, true)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer"))?;
+    if if_match.is_some_and(|v| v != customer.version) {
+        return Err(ApiError::PreconditionFailed(format!(
+            "the customer is at version {}",
+            customer.version
+        )));
+    }
+    if customer.orders_count > 0 {
+        return Err(ApiError::conflict(
+            "a customer with orders cannot be deleted; blacklist it instead",
+        ));
+    }
+    let event = customer_event(tenant, "customer.deleted", &customer)?;
+    if !db.delete_customer(tenant, &customer, event).await? {
+        return Err(ApiError::conflict("the customer changed meanwhile; retry"));
+    }
+    Ok(())
+}
+
+pub async fn list_customers(
+    db: &Db,
+    tenant: &Tenant,
+    params: &CustomerListParams,
+    page: &Page,
+) -> Result<PageOf<Customer>, ApiError> {
+    let mut checks = Checks::default();
+    let email = params
+        .email
+        .as_deref()
+        .map(|e| check_email(&mut checks, e).unwrap_or_default());
+    let from = params
+        .created_from
+        .as_deref()
+        .map(|t| parse_time(&mut checks, "created_from", t, false));
+    let to = params
+        .created_to
+        .as_deref()
+        .map(|t| parse_time(&mut checks, "created_to", t, true));
+    checks.finish()?;
+    let created = (from.is_some() || to.is_some()).then(|| {
+        (
+            CustomerId::bounds_at(from.flatten().unwrap_or(0)).0,
+            CustomerId::bounds_at(to.flatten().unwrap_or(u64::MAX >> 16)).1,
+        )
+    });
+    let filter = CustomerFilter {
+        email,
+        group_id: params.group_id,
+        created,
+    };
+    db.list_customers(tenant.store_id, tenant.mode, &filter, page).await
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time (the end of its second for an upper bound).
+pub(crate) fn parse_time(checks: &mut Checks, field: &str, text: &str, upper: bool) -> Option<u64> {
+    match time::parse_rfc3339(text) {
+        Some(at) => {
+            let millis = (at.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+            Some(if upper { millis + 999 } else { millis })
+        }
+        None => {
+            checks.fail(field, "must be an RFC 3339 time such as 2026-11-25T10:00:00Z");
+            None
+        }
+    }
+}
+
+pub async fn add_address(db: &Db, tenant: &Tenant, id: &str, input: PostalAddress) -> Result<Address, ApiError> {
+    input.check().finish()?;
+    let address = Address {
+        id: AddressId::new(),
+        address: input,
+    };
+    change_customer(db, tenant, id, None, |customer| {
+        if customer.addresses.len() >= MAX_ADDRESSES {
+            return Err(ApiError::invalid("addresses", "a customer keeps at most 20 addresses"));
+        }
+        customer.addresses.push(address.clone());
+        Ok(())
+    })
+    .await?;
+    Ok(address)
+}
+
+pub async fn delete_address(db: &Db, tenant: &Tenant, id: &str, address_id: &str) -> Result<(), ApiError> {
+    let address_id: AddressId = address_id.parse().map_err(|_| ApiError::not_found("address"))?;
+    change_customer(db, tenant, id, None, |customer| {
+        let before = customer.addresses.len();
+        customer.addresses.retain(|a| a.id != address_id);
+        if customer.addresses.len() == before {
+            return Err(ApiError::not_found("address"));
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+pub async fn set_blacklisted(db: &Db, tenant: &Tenant, id: &str, reason: Option<String>) -> Result<Customer, ApiError> {
+    if let Some(reason) = &reason {
+        let mut checks = Checks::default();
+        checks.text("reason", Some(reason), true, 500);
+        checks.finish()?;
+    }
+    change_customer(db, tenant, id, None, |customer| {
+        customer.blacklisted = reason.is_some();
+        customer.blacklist_reason = reason.clone();
+        Ok(())
+    })
+    .await
+}
+
+pub async fn create_group(db: &Db, tenant: &Tenant, input: CustomerGroupIn) -> Result<CustomerGroup, ApiError> {
+    let mut checks = Checks::default();
+    checks.text("name", Some(&input.name), true, MAX_NAME);
+    checks.text("description", input.description.as_deref(), false, 1000);
+    checks.finish()?;
+    let group = CustomerGroup {
+        id: CustomerGroupId::new(),
+        name: input.name.trim().to_owned(),
+        description: input.description,
+        created_at: now(),
+        version: 1,
+    };
+    let data = serde_json::to_value(&group).map_err(ApiError::internal)?;
+    let resource = ResourceRef {
+        kind: "customer_group".into(),
+        id: group.id.to_string(),
+        version: 1,
+    };
+    let event = Event::new(tenant.store_id, tenant.mode, "customer_group.created", resource, data);
+    db.create_customer_group(tenant, &group, event).await?;
+    Ok(group)
+}
+
+pub async fn list_groups(db: &Db, tenant: &Tenant) -> Result<Vec<CustomerGroup>, ApiError> {
+    db.customer_groups(tenant.store_id, tenant.mode).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::CurrencyCode;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(normalize_email(" Ada@Example.COM ").as_deref(), Some("ada@example.com"));
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a@b@c.com",
+            "a b@c.com",
+        ] {
+            assert_eq!(normalize_email(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn spend_is_kept_per_currency() {
+        let usd = CurrencyCode::parse("USD").unwrap();
+        let eur = CurrencyCode::parse("EUR").unwrap();
+        let mut customer: Customer = serde_json::from_value(serde_json::json!({
+            "id": CustomerId::new(), "email": "a@b.co", "first_name": null, "last_name": null, "phone": null,
+            "company": null, "notes": null, "blacklisted": false, "blacklist_reason": null, "orders_count": 0,
+            "created_at": "", "updated_at": "", "version": 1
+        }))
+        .unwrap();
+        customer.add_spend(Money::new(1000, usd));
+        customer.add_spend(Money::new(500, eur));
+        customer.add_spend(Money::new(-300, usd));
+        assert_eq!(
+            customer.lifetime_spend,
+            vec![Money::new(700, usd), Money::new(500, eur)]
+        );
+    }
+
+    #[test]
+    fn addresses_name_every_bad_field() {
+        let address = PostalAddress {
+            line1: " ".into(),
+            city: "Paris".into(),
+            country: "fr".into(),
+            ..Default::default()
+        };
+        let fields: Vec<String> = address.check().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["line1", "country"]);
+    }
+}

@@ -1,0 +1,93 @@
+//! Cart access patterns: the cart item (lines inside) and the catalog entries its lines name.
+
+use std::collections::HashMap;
+
+use super::keys::{self, Key, TTL};
+use super::{from_item, item, n, Db, Item};
+use crate::carts::{Cart, CartLine, CatalogSnapshot};
+use crate::error::ApiError;
+use crate::events::Event;
+use crate::ids::{CartId, StoreId};
+use crate::tenant::{Mode, Tenant};
+
+/// The cart's item, with its TTL (which only tidies up: reads check `expires_at`).
+pub(super) fn cart_item(store: StoreId, mode: Mode, cart: &Cart) -> Result<Item, ApiError> {
+    let mut record = item(keys::cart(store, mode, cart.id), cart)?;
+    record.insert(TTL.to_owned(), n(cart.expires_at + keys::TTL_GRACE_SECS));
+    Ok(record)
+}
+
+/// The product and variant keys of some cart lines.
+pub(super) fn catalog_keys(store: StoreId, mode: Mode, lines: &[CartLine]) -> Vec<Key> {
+    let mut wanted = Vec::new();
+    for line in lines {
+        wanted.push(keys::product(store, mode, line.product_id));
+        if let Some(variant) = line.variant_id {
+            wanted.push(keys::variant(store, mode, line.product_id, variant));
+        }
+    }
+    wanted
+}
+
+/// Takes the products and variants of `lines` out of a batch read.
+pub(super) fn take_catalog(
+    found: &mut HashMap<(String, String), Item>,
+    store: StoreId,
+    mode: Mode,
+    lines: &[CartLine],
+) -> Result<CatalogSnapshot, ApiError> {
+    let mut catalog = CatalogSnapshot::default();
+    for line in lines {
+        let key = keys::product(store, mode, line.product_id);
+        if let Some(found) = found.remove(&(key.pk, key.sk)) {
+            catalog.products.insert(line.product_id, from_item(found)?);
+        }
+        if let Some(variant) = line.variant_id {
+            let key = keys::variant(store, mode, line.product_id, variant);
+            if let Some(found) = found.remove(&(key.pk, key.sk)) {
+                catalog.variants.insert(variant, from_item(found)?);
+            }
+        }
+    }
+    Ok(catalog)
+}
+
+impl Db {
+    pub async fn get_cart(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        id: CartId,
+        consistent: bool,
+    ) -> Result<Option<Cart>, ApiError> {
+        self.get(keys::cart(store, mode, id), consistent).await
+    }
+
+    /// Creates (`read_version` = `None`) or replaces a cart still at the version read.
+    pub async fn put_cart(
+        &self,
+        tenant: &Tenant,
+        read_version: Option<u64>,
+        cart: &Cart,
+        event: Event,
+    ) -> Result<bool, ApiError> {
+        self.write(event, tenant.key_id.to_string())
+            .put_versioned(cart_item(tenant.store_id, tenant.mode, cart)?, read_version)
+            .try_commit()
+            .await
+    }
+
+    /// The products and variants the lines name: one `BatchGetItem` (none for an empty cart).
+    pub async fn cart_catalog(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        lines: &[CartLine],
+    ) -> Result<CatalogSnapshot, ApiError> {
+        if lines.is_empty() {
+            return Ok(CatalogSnapshot::default());
+        }
+        let mut found = self.batch_get(catalog_keys(store, mode, lines), false).await?;
+        take_catalog(&mut found, store, mode, lines)
+    }
+}

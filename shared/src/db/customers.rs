@@ -1,0 +1,153 @@
+//! Customer access patterns: the customer item (addresses inside), its email guard, and customer groups.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+
+use super::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK};
+use super::{from_item, item, s, tenant_prefix, Db, Item, PageQuery};
+use crate::customers::{Customer, CustomerFilter, CustomerGroup};
+use crate::error::ApiError;
+use crate::events::Event;
+use crate::http::pagination::{Page, PageOf};
+use crate::ids::{CustomerId, StoreId};
+use crate::tenant::{Mode, Tenant};
+
+/// The customer's item, with its listing keys.
+pub(super) fn customer_item(store: StoreId, mode: Mode, customer: &Customer) -> Result<Item, ApiError> {
+    let mut record = item(keys::customer(store, mode, customer.id), customer)?;
+    let index = keys::customers_index(store, mode, customer.id);
+    record.insert(GSI1PK.to_owned(), s(index.pk));
+    record.insert(GSI1SK.to_owned(), s(index.sk));
+    Ok(record)
+}
+
+impl Db {
+    pub async fn get_customer(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        id: CustomerId,
+        consistent: bool,
+    ) -> Result<Option<Customer>, ApiError> {
+        self.get(keys::customer(store, mode, id), consistent).await
+    }
+
+    pub async fn customer_id_by_email(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        email: &str,
+    ) -> Result<Option<CustomerId>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Guard {
+            customer_id: CustomerId,
+        }
+        let guard: Option<Guard> = self.get(keys::customer_email(store, mode, email), true).await?;
+        Ok(guard.map(|g| g.customer_id))
+    }
+
+    /// Creates (`before` = `None`) or replaces a customer still at the version read, moving its email guard when
+    /// the email changes. `Ok(false)`: the email is taken or the customer changed meanwhile.
+    pub async fn put_customer(
+        &self,
+        tenant: &Tenant,
+        before: Option<&Customer>,
+        after: &Customer,
+        event: Event,
+    ) -> Result<bool, ApiError> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let mut tx = self
+            .write(event, tenant.key_id.to_string())
+            .put_versioned(customer_item(store, mode, after)?, before.map(|b| b.version));
+        if before.is_none_or(|b| b.email != after.email) {
+            let guard = keys::customer_email(store, mode, &after.email);
+            tx = tx.put_new(HashMap::from([
+                (PK.to_owned(), s(guard.pk)),
+                (SK.to_owned(), s(guard.sk)),
+                ("customer_id".to_owned(), s(after.id.to_string())),
+            ]));
+        }
+        if let Some(before) = before.filter(|b| b.email != after.email) {
+            tx = tx.delete(keys::customer_email(store, mode, &before.email));
+        }
+        tx.try_commit().await
+    }
+
+    /// Deletes a customer still at the version read, and its email guard.
+    pub async fn delete_customer(&self, tenant: &Tenant, customer: &Customer, event: Event) -> Result<bool, ApiError> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        self.write(event, tenant.key_id.to_string())
+            .delete_if(
+                keys::customer(store, mode, customer.id),
+                "version = :version",
+                HashMap::from([(":version".to_owned(), super::n(customer.version))]),
+            )
+            .delete(keys::customer_email(store, mode, &customer.email))
+            .try_commit()
+            .await
+    }
+
+    /// A page of customers, newest first: one `Query` on GSI1 (an email is looked up by its guard first).
+    pub async fn list_customers(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        filter: &CustomerFilter,
+        page: &Page,
+    ) -> Result<PageOf<Customer>, ApiError> {
+        if let Some(email) = &filter.email {
+            let found = match self.customer_id_by_email(store, mode, email).await? {
+                Some(id) => self.get_customer(store, mode, id, false).await?,
+                None => None,
+            };
+            let items = found
+                .into_iter()
+                .filter(|c| filter.group_id.is_none_or(|g| c.group_ids.contains(&g)))
+                .collect();
+            return Ok(PageOf {
+                items,
+                next_cursor: None,
+                limit: page.limit,
+            });
+        }
+        let index = keys::customers_index(store, mode, CustomerId::new());
+        let mut query = PageQuery::index(Some(GSI1), index.pk);
+        if let Some((from, to)) = filter.created {
+            query.sort_between = Some((from.to_string(), to.to_string()));
+        }
+        if let Some(group) = filter.group_id {
+            query = query.filter_contains("group_ids", s(group.to_string()));
+        }
+        self.query_page(&tenant_prefix(store, mode), query, page, true).await
+    }
+
+    pub async fn customer_groups(&self, store: StoreId, mode: Mode) -> Result<Vec<CustomerGroup>, ApiError> {
+        let output = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::customer_groups_partition(store, mode)))
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    pub async fn create_customer_group(
+        &self,
+        tenant: &Tenant,
+        group: &CustomerGroup,
+        event: Event,
+    ) -> Result<(), ApiError> {
+        self.write(event, tenant.key_id.to_string())
+            .put_new(item(
+                keys::customer_group(tenant.store_id, tenant.mode, group.id),
+                group,
+            )?)
+            .commit()
+            .await
+            .map_err(ApiError::from)
+    }
+}

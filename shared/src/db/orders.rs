@@ -1,0 +1,372 @@
+//! Order access patterns: the checkout transaction, order changes with what they write beside the order
+//! (fulfillments, refunds, stock, the customer's read model, handled payment events), and the order lists.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::carts::{catalog_keys, take_catalog};
+use super::customers::customer_item;
+use super::keys::{self, Key, GSI1, GSI1PK, GSI1SK, PK, SK};
+use super::{from_item, item, n, s, tenant_prefix, Db, Item, PageQuery, TxError, WriteTx};
+use crate::carts::{Cart, CatalogSnapshot};
+use crate::customers::Customer;
+use crate::error::ApiError;
+use crate::events::Event;
+use crate::http::pagination::{Page, PageOf};
+use crate::ids::{CustomerId, OrderId, StoreId, WarehouseId};
+use crate::inventory::{Adjustment, Level, StockItem};
+use crate::money::Money;
+use crate::orders::{Fulfillment, Order, OrderFilter, Refund};
+use crate::tenant::{Mode, Tenant};
+
+/// A change of one level by an order (a sale is negative), with its ledger line.
+pub struct StockMove {
+    pub item: StockItem,
+    pub warehouse: WarehouseId,
+    pub delta: i64,
+    pub entry: Adjustment,
+}
+
+/// What one change of an order writes beside the order itself.
+#[derive(Default)]
+pub struct OrderWrite {
+    pub fulfillment: Option<Fulfillment>,
+    pub refund: Option<Refund>,
+    pub stock: Vec<StockMove>,
+    /// Added to the customer's `lifetime_spend`; the domain turns it into `customer` (read at its version).
+    pub spend: Option<Money>,
+    pub customer: Option<(u64, Customer)>,
+    /// The payment provider's event id, recorded so that a duplicate callback changes nothing.
+    pub payment_event: Option<String>,
+}
+
+pub enum PlaceOrderError {
+    /// A line's stock is short (the caller reads the levels to say which).
+    ShortStock,
+    /// The cart, the counter or the customer changed since they were read.
+    Stale,
+    Other(ApiError),
+}
+
+/// Everything a checkout reads after the cart, in one batch.
+pub struct CheckoutReads {
+    pub catalog: CatalogSnapshot,
+    pub customer: Option<Customer>,
+    pub default_warehouse: Option<WarehouseId>,
+    /// The last order number given this year.
+    pub counter: u64,
+}
+
+fn order_item(store: StoreId, mode: Mode, order: &Order) -> Result<Item, ApiError> {
+    let mut record = item(keys::order(store, mode, order.id), order)?;
+    let index = keys::orders_index(store, mode, order.id);
+    record.insert(GSI1PK.to_owned(), s(index.pk));
+    record.insert(GSI1SK.to_owned(), s(index.sk));
+    Ok(record)
+}
+
+fn guard(key: Key, field: &str, value: String) -> Item {
+    HashMap::from([
+        (PK.to_owned(), s(key.pk)),
+        (SK.to_owned(), s(key.sk)),
+        (field.to_owned(), s(value)),
+    ])
+}
+
+fn take<T: serde::de::DeserializeOwned>(
+    found: &mut HashMap<(String, String), Item>,
+    key: Key,
+) -> Result<Option<T>, ApiError> {
+    found.remove(&(key.pk, key.sk)).map(from_item).transpose()
+}
+
+/// Adds the level changes and ledger lines of `moves`; returns the indexes of the level changes.
+fn add_moves<'a>(
+    mut tx: WriteTx<'a>,
+    store: StoreId,
+    mode: Mode,
+    moves: &[StockMove],
+    now: &str,
+) -> Result<(WriteTx<'a>, Vec<usize>), ApiError> {
+    let mut level_indexes = Vec::new();
+    for stock_move in moves {
+        let item_id = stock_move.item.to_string();
+        level_indexes.push(tx.len());
+        let mut values = HashMap::from([
+            (":delta".to_owned(), n(stock_move.delta)),
+            (":one".to_owned(), n(1)),
+            (":now".to_owned(), s(now)),
+        ]);
+        // A sale needs the units available; a return needs only the level.
+        let condition = if stock_move.delta < 0 {
+            values.insert(":need".to_owned(), n(-stock_move.delta));
+            "available >= :need"
+        } else {
+            "attribute_exists(PK)"
+        };
+        tx = tx
+            .update(
+                keys::level(store, mode, &item_id, stock_move.warehouse),
+                "SET on_hand = on_hand + :delta, available = available + :delta, version = version + :one, \
+                 updated_at = :now",
+                Some(condition),
+                HashMap::new(),
+                values,
+            )
+            .put_new(item(
+                keys::adjustment(store, mode, &item_id, stock_move.entry.id),
+                &stock_move.entry,
+            )?);
+    }
+    Ok((tx, level_indexes))
+}
+
+impl Db {
+    pub async fn get_order(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        id: OrderId,
+        consistent: bool,
+    ) -> Result<Option<Order>, ApiError> {
+        self.get(keys::order(store, mode, id), consistent).await
+    }
+
+    pub async fn order_id_by_number(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        number: &str,
+    ) -> Result<Option<OrderId>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Guard {
+            order_id: OrderId,
+        }
+        let guard: Option<Guard> = self.get(keys::order_number(store, mode, number), false).await?;
+        Ok(guard.map(|g| g.order_id))
+    }
+
+    /// The catalog entries of the cart, the customer (by id, or by the guest's email), the default warehouse
+    /// and the order counter: one `BatchGetItem` (plus one `GetItem` when a guest's email names a customer).
+    pub async fn checkout_reads(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        cart: &Cart,
+        customer: Option<CustomerId>,
+        email: Option<&str>,
+        year: i32,
+    ) -> Result<CheckoutReads, ApiError> {
+        let mut wanted = catalog_keys(store, mode, &cart.lines);
+        wanted.push(keys::default_warehouse(store, mode));
+        wanted.push(keys::order_counter(store, mode, year));
+        match (customer, email) {
+            (Some(id), _) => wanted.push(keys::customer(store, mode, id)),
+            (None, Some(email)) => wanted.push(keys::customer_email(store, mode, email)),
+            (None, None) => {}
+        }
+        let mut found = self.batch_get(wanted, true).await?;
+        let catalog = take_catalog(&mut found, store, mode, &cart.lines)?;
+        #[derive(serde::Deserialize)]
+        struct DefaultWarehouse {
+            warehouse_id: WarehouseId,
+        }
+        #[derive(serde::Deserialize)]
+        struct Counter {
+            seq: u64,
+        }
+        #[derive(serde::Deserialize)]
+        struct EmailGuard {
+            customer_id: CustomerId,
+        }
+        let default_warehouse: Option<DefaultWarehouse> = take(&mut found, keys::default_warehouse(store, mode))?;
+        let counter: Option<Counter> = take(&mut found, keys::order_counter(store, mode, year))?;
+        let customer = match (customer, email) {
+            (Some(id), _) => take(&mut found, keys::customer(store, mode, id))?,
+            (None, Some(email)) => match take::<EmailGuard>(&mut found, keys::customer_email(store, mode, email))? {
+                Some(guard) => self.get_customer(store, mode, guard.customer_id, true).await?,
+                None => None,
+            },
+            (None, None) => None,
+        };
+        Ok(CheckoutReads {
+            catalog,
+            customer,
+            default_warehouse: default_warehouse.map(|d| d.warehouse_id),
+            counter: counter.map_or(0, |c| c.seq),
+        })
+    }
+
+    /// The checkout transaction: the order, its number, the counter, the cart converted, the customer's read
+    /// model, a conditional stock decrement and a ledger line per line, the event and the audit entry.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn place_order(
+        &self,
+        tenant: &Tenant,
+        order: &Order,
+        cart_version: u64,
+        (year, counter): (i32, u64),
+        customer: Option<&(u64, Customer)>,
+        moves: &[StockMove],
+        event: Event,
+    ) -> Result<(), PlaceOrderError> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let built = (|| {
+            let mut tx = self
+                .write(event, tenant.key_id.to_string())
+                .put_new(order_item(store, mode, order)?)
+                .put_new(guard(
+                    keys::order_number(store, mode, &order.number),
+                    "order_id",
+                    order.id.to_string(),
+                ))
+                .update(
+                    keys::order_counter(store, mode, year),
+                    "SET seq = :next",
+                    Some("attribute_not_exists(PK) OR seq = :seq"),
+                    HashMap::new(),
+                    HashMap::from([(":next".to_owned(), n(counter + 1)), (":seq".to_owned(), n(counter))]),
+                )
+                .update(
+                    keys::cart(store, mode, order.cart_id),
+                    "SET #status = :converted, order_id = :order, version = version + :one, updated_at = :now",
+                    Some("version = :version AND #status = :active"),
+                    HashMap::from([("#status".to_owned(), "status".to_owned())]),
+                    HashMap::from([
+                        (":converted".to_owned(), s("converted")),
+                        (":active".to_owned(), s("active")),
+                        (":order".to_owned(), s(order.id.to_string())),
+                        (":one".to_owned(), n(1)),
+                        (":now".to_owned(), s(&order.created_at)),
+                        (":version".to_owned(), n(cart_version)),
+                    ]),
+                );
+            if let Some((read_version, after)) = customer {
+                tx = tx.put_versioned(customer_item(store, mode, after)?, Some(*read_version));
+            }
+            add_moves(tx, store, mode, moves, &order.created_at)
+        })();
+        let (tx, level_indexes) = built.map_err(PlaceOrderError::Other)?;
+        match tx.commit().await {
+            Ok(()) => Ok(()),
+            Err(TxError::ConditionFailed(failed)) if failed.iter().any(|i| level_indexes.contains(i)) => {
+                Err(PlaceOrderError::ShortStock)
+            }
+            Err(TxError::ConditionFailed(_) | TxError::Conflict) => Err(PlaceOrderError::Stale),
+            Err(TxError::Other(error)) => Err(PlaceOrderError::Other(error)),
+        }
+    }
+
+    /// `available` of each move's level now (0 for a level never stocked): one `BatchGetItem`.
+    pub async fn levels_at(&self, store: StoreId, mode: Mode, moves: &[StockMove]) -> Result<Vec<i64>, ApiError> {
+        let key = |m: &StockMove| keys::level(store, mode, &m.item.to_string(), m.warehouse);
+        let mut found = self.batch_get(moves.iter().map(key).collect(), true).await?;
+        moves
+            .iter()
+            .map(|m| Ok(take::<Level>(&mut found, key(m))?.map_or(0, |l| l.available)))
+            .collect()
+    }
+
+    /// Writes an order changed from `read_version`, with what the change adds, in one transaction.
+    /// `Ok(false)`: something changed meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put_order_change(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        actor: &str,
+        read_version: u64,
+        order: &Order,
+        write: OrderWrite,
+        events: Vec<Event>,
+    ) -> Result<bool, ApiError> {
+        let mut events = events.into_iter();
+        let first = events
+            .next()
+            .ok_or_else(|| ApiError::internal("an order change without an event"))?;
+        let mut tx = self
+            .write(first, actor)
+            .put_versioned(order_item(store, mode, order)?, Some(read_version));
+        for event in events {
+            tx = tx.and_event(event);
+        }
+        if let Some(fulfillment) = &write.fulfillment {
+            tx = tx.put_new(item(
+                keys::fulfillment(store, mode, order.id, fulfillment.id),
+                fulfillment,
+            )?);
+        }
+        if let Some(refund) = &write.refund {
+            tx = tx.put_new(item(keys::refund(store, mode, order.id, refund.id), refund)?);
+        }
+        if let Some((read_version, customer)) = &write.customer {
+            tx = tx.put_versioned(customer_item(store, mode, customer)?, Some(*read_version));
+        }
+        if let Some(provider_event) = &write.payment_event {
+            tx = tx.put_new(guard(
+                keys::payment_event(store, mode, provider_event),
+                "order_id",
+                order.id.to_string(),
+            ));
+        }
+        let (tx, _) = add_moves(tx, store, mode, &write.stock, &order.updated_at)?;
+        tx.try_commit().await
+    }
+
+    pub async fn payment_event_seen(&self, store: StoreId, mode: Mode, provider_event: &str) -> Result<bool, ApiError> {
+        let seen: Option<HashMap<String, serde_json::Value>> =
+            self.get(keys::payment_event(store, mode, provider_event), true).await?;
+        Ok(seen.is_some())
+    }
+
+    /// A page of orders, newest first: one `Query` on GSI1, the filters applied by DynamoDB.
+    pub async fn list_orders(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        filter: &OrderFilter,
+        page: &Page,
+    ) -> Result<PageOf<Order>, ApiError> {
+        let index = keys::orders_index(store, mode, OrderId::new());
+        let mut query = PageQuery::index(Some(GSI1), index.pk);
+        if let Some((from, to)) = filter.created {
+            query.sort_between = Some((from.to_string(), to.to_string()));
+        }
+        for (name, value) in &filter.equals {
+            query = query.filter_eq(name, s(value.clone()));
+        }
+        self.query_page(&tenant_prefix(store, mode), query, page, true).await
+    }
+
+    async fn order_partition_items<T: serde::de::DeserializeOwned>(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        order: OrderId,
+        prefix: &str,
+    ) -> Result<Vec<T>, ApiError> {
+        let output = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(keys::order_partition(store, mode, order)))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    /// An order's fulfillments, oldest first: one `Query` of its partition.
+    pub async fn fulfillments(&self, store: StoreId, mode: Mode, order: OrderId) -> Result<Vec<Fulfillment>, ApiError> {
+        self.order_partition_items(store, mode, order, "FUL#").await
+    }
+
+    /// An order's refunds, oldest first: one `Query` of its partition.
+    pub async fn refunds(&self, store: StoreId, mode: Mode, order: OrderId) -> Result<Vec<Refund>, ApiError> {
+        self.order_partition_items(store, mode, order, "REFUND#").await
+    }
+}

@@ -1,0 +1,1265 @@
+//! Orders: checkout (one transaction: the order, its stock, the cart, the number, the customer), the status
+//! machine, fulfillments, refunds and the payment provider's callbacks. The rules are pure functions of an order;
+//! the operations below put them together with storage, retrying when a concurrent change came first.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::carts::{self, CartStatus};
+use crate::customers::{self, normalize_email, Checks, Customer, PostalAddress};
+use crate::db::{Db, OrderWrite, PlaceOrderError, StockMove};
+use crate::error::ApiError;
+use crate::events::{Event, ResourceRef};
+use crate::http::pagination::{Page, PageOf};
+use crate::ids::{
+    AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, ProductId, RefundId, StoreId, VariantId,
+    WarehouseId,
+};
+use crate::inventory::{AdjustReason, Adjustment, StockItem};
+use crate::money::{CurrencyCode, Money};
+use crate::tenant::{Mode, Tenant};
+use crate::time;
+
+/// Lines of one order: each takes two items of the checkout transaction (stock and ledger) beside the order,
+/// its number, the counter, the cart, the customer, the event and the audit entry (DynamoDB's limit is 100).
+pub const MAX_ORDER_LINES: usize = 40;
+/// Attempts of a write that met a concurrent one (each re-reads, after a short random pause).
+const ATTEMPTS: usize = 40;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Pending,
+    Confirmed,
+    Processing,
+    PartiallyFulfilled,
+    Fulfilled,
+    Delivered,
+    Cancelled,
+    Refunded,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Processing => "processing",
+            Self::PartiallyFulfilled => "partially_fulfilled",
+            Self::Fulfilled => "fulfilled",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+            Self::Refunded => "refunded",
+        }
+    }
+
+    /// Where `PATCH /orders/{id}/status` may take an order from here. `fulfilled` ships whatever is left;
+    /// `partially_fulfilled` comes only from a fulfillment, `refunded` only from a full refund.
+    pub fn next(self) -> &'static [OrderStatus] {
+        use OrderStatus::*;
+        match self {
+            Pending => &[Confirmed, Cancelled],
+            Confirmed => &[Processing, Fulfilled, Cancelled],
+            Processing => &[Fulfilled, Cancelled],
+            PartiallyFulfilled => &[Fulfilled, Cancelled],
+            Fulfilled => &[Delivered],
+            Delivered | Cancelled | Refunded => &[],
+        }
+    }
+
+    fn can_ship(self) -> bool {
+        matches!(self, Self::Confirmed | Self::Processing | Self::PartiallyFulfilled)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Pending,
+    Paid,
+    Failed,
+    PartiallyRefunded,
+    Refunded,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Failed => "failed",
+            Self::PartiallyRefunded => "partially_refunded",
+            Self::Refunded => "refunded",
+        }
+    }
+}
+
+/// What was sold, as it was when sold: a later catalog change never alters an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    pub id: OrderLineId,
+    pub product_id: ProductId,
+    pub variant_id: Option<VariantId>,
+    pub name: String,
+    pub sku: Option<String>,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub total: Money,
+    /// Where the stock was taken from.
+    pub warehouse_id: WarehouseId,
+    pub fulfilled_quantity: u32,
+    /// Units given back to stock (by a cancellation or a refund with `restock`).
+    pub restocked_quantity: u32,
+}
+
+impl OrderLine {
+    fn stock_item(&self) -> StockItem {
+        match self.variant_id {
+            Some(variant) => StockItem::Variant(variant),
+            None => StockItem::Product(self.product_id),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Order {
+    pub id: OrderId,
+    /// `ORD-YYYY-NNNNNN`, from a per-store counter.
+    #[schema(example = "ORD-2026-000042")]
+    pub number: String,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    /// Where the order came from (`api` unless the checkout named one).
+    pub channel: String,
+    #[schema(value_type = String, example = "USD")]
+    pub currency: CurrencyCode,
+    pub customer_id: Option<CustomerId>,
+    pub email: String,
+    pub cart_id: CartId,
+    pub lines: Vec<OrderLine>,
+    pub subtotal: Money,
+    pub discount_total: Money,
+    pub shipping_total: Money,
+    pub tax_total: Money,
+    pub total: Money,
+    pub paid_total: Money,
+    pub refunded_total: Money,
+    pub shipping_address: PostalAddress,
+    pub billing_address: PostalAddress,
+    pub payment_method_id: Option<String>,
+    pub payment_intent_id: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutIn {
+    pub cart_id: CartId,
+    /// The buyer: a customer, or an email for a guest (an email of an existing customer links the order to it).
+    pub customer_id: Option<CustomerId>,
+    pub email: Option<String>,
+    pub shipping_address: PostalAddress,
+    /// The shipping address when absent.
+    pub billing_address: Option<PostalAddress>,
+    pub payment_method_id: Option<String>,
+    /// Not available until the pricing function lands: any code is refused with `422`.
+    #[serde(default)]
+    pub promotion_codes: Vec<String>,
+    /// Free text such as `web`, `pos`, `marketplace` (default `api`).
+    pub channel: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPatch {
+    pub status: OrderStatus,
+    pub reason: Option<String>,
+    /// With `fulfilled`: the tracking number of the shipment of what is left.
+    pub tracking_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FulfillmentLineIn {
+    pub line_id: OrderLineId,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FulfillmentIn {
+    pub items: Vec<FulfillmentLineIn>,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub tracking_url: Option<String>,
+    pub warehouse_id: Option<WarehouseId>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct FulfillmentLine {
+    pub line_id: OrderLineId,
+    pub quantity: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Fulfillment {
+    pub id: FulfillmentId,
+    pub order_id: OrderId,
+    pub items: Vec<FulfillmentLine>,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub tracking_url: Option<String>,
+    pub warehouse_id: Option<WarehouseId>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundIn {
+    /// In the order's currency's minor units; absent: everything paid and not yet refunded.
+    pub amount: Option<i64>,
+    pub reason: String,
+    /// Give back to stock every unit not given back yet.
+    #[serde(default)]
+    pub restock: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Refund {
+    pub id: RefundId,
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub reason: String,
+    pub restock: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderListParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub status: Option<OrderStatus>,
+    pub payment_status: Option<PaymentStatus>,
+    pub customer_id: Option<CustomerId>,
+    pub email: Option<String>,
+    pub channel: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Created at or before (RFC 3339).
+    pub to: Option<String>,
+}
+
+/// The list filters, checked: attribute equalities, and a creation-time range of ids.
+pub struct OrderFilter {
+    pub equals: Vec<(&'static str, String)>,
+    pub created: Option<(OrderId, OrderId)>,
+}
+
+// --- pure rules -------------------------------------------------------------------------------------------
+
+fn now() -> String {
+    time::rfc3339(time::now())
+}
+
+fn invalid_transition(order: &Order, to: &str) -> ApiError {
+    let allowed: Vec<&str> = order.status.next().iter().map(|s| s.as_str()).collect();
+    ApiError::Conflict {
+        code: "invalid_transition",
+        message: format!(
+            "an order that is {} cannot become {to}; allowed: {}",
+            order.status.as_str(),
+            if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed.join(", ")
+            }
+        ),
+        details: vec![json!({"status": order.status.as_str(), "allowed": allowed})],
+    }
+}
+
+/// Units of each line not shipped and not given back: what a cancellation returns to stock.
+fn unshipped(order: &Order) -> Vec<(usize, u32)> {
+    order
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            (
+                i,
+                l.quantity.saturating_sub(l.fulfilled_quantity + l.restocked_quantity),
+            )
+        })
+        .filter(|(_, q)| *q > 0)
+        .collect()
+}
+
+/// Units of each line not given back yet: what a refund with `restock` returns.
+fn not_restocked(order: &Order) -> Vec<(usize, u32)> {
+    order
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i, l.quantity.saturating_sub(l.restocked_quantity)))
+        .filter(|(_, q)| *q > 0)
+        .collect()
+}
+
+/// Ships some units: never more than ordered; the status follows.
+pub fn ship(order: &mut Order, items: &[FulfillmentLine]) -> Result<(), ApiError> {
+    if !order.status.can_ship() {
+        return Err(ApiError::Conflict {
+            code: "invalid_transition",
+            message: format!(
+                "an order that is {} cannot be fulfilled (confirmed, processing or partially_fulfilled can)",
+                order.status.as_str()
+            ),
+            details: Vec::new(),
+        });
+    }
+    let mut checks = Checks::default();
+    if items.is_empty() {
+        checks.fail("items", "must name at least one line");
+    }
+    for (index, item) in items.iter().enumerate() {
+        let Some(line) = order.lines.iter_mut().find(|l| l.id == item.line_id) else {
+            checks.fail(&format!("items[{index}].line_id"), "no such line in this order");
+            continue;
+        };
+        let open = line
+            .quantity
+            .saturating_sub(line.fulfilled_quantity + line.restocked_quantity);
+        if item.quantity == 0 || item.quantity > open {
+            checks.fail(
+                &format!("items[{index}].quantity"),
+                &format!(
+                    "must be 1 to {open} (ordered {}, shipped {})",
+                    line.quantity, line.fulfilled_quantity
+                ),
+            );
+            continue;
+        }
+        line.fulfilled_quantity += item.quantity;
+    }
+    checks.finish()?;
+    order.status = if unshipped(order).is_empty() {
+        OrderStatus::Fulfilled
+    } else {
+        OrderStatus::PartiallyFulfilled
+    };
+    Ok(())
+}
+
+/// The amount a refund takes (all that is left when `requested` is absent), recorded on the order.
+pub fn refund(order: &mut Order, requested: Option<i64>) -> Result<Money, ApiError> {
+    let left = order.paid_total.amount - order.refunded_total.amount;
+    let amount = requested.unwrap_or(left);
+    if requested.is_some_and(|a| a <= 0) {
+        return Err(ApiError::invalid("amount", "must be more than 0"));
+    }
+    if left <= 0 {
+        return Err(ApiError::Conflict {
+            code: "nothing_to_refund",
+            message: "nothing paid is left to refund".into(),
+            details: Vec::new(),
+        });
+    }
+    if amount > left {
+        return Err(ApiError::Conflict {
+            code: "refund_exceeds_payment",
+            message: format!("at most {left} is left to refund"),
+            details: vec![json!({"requested": amount, "refundable": left})],
+        });
+    }
+    order.refunded_total.amount += amount;
+    if order.refunded_total.amount == order.paid_total.amount {
+        order.payment_status = PaymentStatus::Refunded;
+        if order.status != OrderStatus::Cancelled {
+            order.status = OrderStatus::Refunded;
+        }
+    } else {
+        order.payment_status = PaymentStatus::PartiallyRefunded;
+    }
+    Ok(Money::new(amount, order.currency))
+}
+
+/// The order number of the `seq`-th order of a year.
+pub fn order_number(year: i32, seq: u64) -> String {
+    format!("ORD-{year}-{seq:06}")
+}
+
+// --- events -----------------------------------------------------------------------------------------------
+
+/// An event about an order: `data` is the order, with `extra` fields beside its own (`status_change`, `refund`,
+/// `payment`).
+fn order_event(
+    store: StoreId,
+    mode: Mode,
+    event_type: &str,
+    order: &Order,
+    extra: Option<(&str, Value)>,
+) -> Result<Event, ApiError> {
+    let mut data = serde_json::to_value(order).map_err(ApiError::internal)?;
+    if let (Some((name, value)), Some(object)) = (extra, data.as_object_mut()) {
+        object.insert(name.to_owned(), value);
+    }
+    let resource = ResourceRef {
+        kind: "order".into(),
+        id: order.id.to_string(),
+        version: order.version,
+    };
+    Ok(Event::new(store, mode, event_type, resource, data))
+}
+
+/// `order.status_changed` (with `from`, `to` and the reason), then `order.cancelled` / `order.fulfilled` where
+/// they apply; nothing when the status did not change.
+fn status_events(
+    store: StoreId,
+    mode: Mode,
+    before: OrderStatus,
+    after: &Order,
+    reason: Option<&str>,
+) -> Result<Vec<Event>, ApiError> {
+    if before == after.status {
+        return Ok(Vec::new());
+    }
+    let change = json!({"from": before.as_str(), "to": after.status.as_str(), "reason": reason});
+    let mut events = vec![order_event(
+        store,
+        mode,
+        "order.status_changed",
+        after,
+        Some(("status_change", change)),
+    )?];
+    match after.status {
+        OrderStatus::Cancelled => events.push(order_event(store, mode, "order.cancelled", after, None)?),
+        OrderStatus::Fulfilled => events.push(order_event(store, mode, "order.fulfilled", after, None)?),
+        _ => {}
+    }
+    Ok(events)
+}
+
+// --- operations -------------------------------------------------------------------------------------------
+
+async fn pause_before_retry() {
+    use rand::Rng;
+    let millis = rand::rng().random_range(2..30);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
+
+fn insufficient_stock(details: Vec<Value>) -> ApiError {
+    ApiError::Conflict {
+        code: "insufficient_stock",
+        message: "not enough stock for every line; nothing was ordered".into(),
+        details,
+    }
+}
+
+/// Places an order from a cart: everything in one transaction, or nothing.
+pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Order, ApiError> {
+    let (store, mode) = (tenant.store_id, tenant.mode);
+    let mut checks = Checks::default();
+    checks.nest("shipping_address", input.shipping_address.check());
+    if let Some(billing) = &input.billing_address {
+        checks.nest("billing_address", billing.check());
+    }
+    let email = match &input.email {
+        Some(email) => normalize_email(email).or_else(|| {
+            checks.fail("email", "must be an email address");
+            None
+        }),
+        None => None,
+    };
+    if !input.promotion_codes.is_empty() {
+        checks.fail("promotion_codes", "promotion codes are not available yet");
+    }
+    checks.text("channel", input.channel.as_deref(), false, 50);
+    checks.text("payment_method_id", input.payment_method_id.as_deref(), false, 200);
+    checks.finish()?;
+
+    for _attempt in 0..ATTEMPTS {
+        let cart = carts::load_cart(db, tenant, input.cart_id, true).await?;
+        if cart.status == CartStatus::Converted {
+            return Err(ApiError::conflict("the cart was checked out already"));
+        }
+        if cart.lines.is_empty() {
+            return Err(ApiError::invalid("cart_id", "the cart is empty"));
+        }
+        if cart.lines.len() > MAX_ORDER_LINES {
+            return Err(ApiError::invalid(
+                "cart_id",
+                format!(
+                    "an order holds at most {MAX_ORDER_LINES} lines; this cart has {}",
+                    cart.lines.len()
+                ),
+            ));
+        }
+        let customer_id = input.customer_id.or(cart.customer_id);
+        let year = time::now().year();
+        let reads = db
+            .checkout_reads(store, mode, &cart, customer_id, email.as_deref(), year)
+            .await?;
+        let customer: Option<Customer> = match (customer_id, reads.customer) {
+            (Some(_), None) => return Err(ApiError::invalid("customer_id", "no such customer")),
+            (_, found) => found,
+        };
+        if customer.as_ref().is_some_and(|c| c.blacklisted) {
+            return Err(ApiError::Forbidden(
+                "this customer is blacklisted and cannot check out".into(),
+            ));
+        }
+        let email = match (&email, &customer) {
+            (Some(email), _) => email.clone(),
+            (None, Some(customer)) => customer.email.clone(),
+            (None, None) => return Err(ApiError::invalid("email", "required for a guest checkout")),
+        };
+        let mut lines = Vec::with_capacity(cart.lines.len());
+        let mut problems = Checks::default();
+        for (index, line) in cart.lines.iter().enumerate() {
+            match reads.catalog.price(line, cart.currency) {
+                Ok(priced) => lines.push(OrderLine {
+                    id: OrderLineId::new(),
+                    product_id: line.product_id,
+                    variant_id: line.variant_id,
+                    name: priced.name,
+                    sku: priced.sku,
+                    quantity: line.quantity,
+                    unit_price: priced.unit_price,
+                    total: priced.total,
+                    warehouse_id: reads.default_warehouse.unwrap_or_default(),
+                    fulfilled_quantity: 0,
+                    restocked_quantity: 0,
+                }),
+                Err(problem) => problems.fail(&format!("cart.items[{index}]"), problem),
+            }
+        }
+        problems.finish()?;
+        let zero = Money::new(0, cart.currency);
+        let subtotal = lines
+            .iter()
+            .try_fold(zero, |sum, l| sum.checked_add(l.total))
+            .ok_or_else(|| ApiError::invalid("cart_id", "the total is too large"))?;
+        let Some(warehouse) = reads.default_warehouse else {
+            // No warehouse has ever held stock: nothing is available.
+            return Err(insufficient_stock(
+                lines
+                    .iter()
+                    .map(|l| json!({"id": l.stock_item().to_string(), "requested": l.quantity, "available": 0}))
+                    .collect(),
+            ));
+        };
+        let now = now();
+        let order = Order {
+            id: OrderId::new(),
+            number: order_number(year, reads.counter + 1),
+            status: OrderStatus::Pending,
+            payment_status: PaymentStatus::Pending,
+            channel: input.channel.clone().unwrap_or_else(|| "api".into()),
+            currency: cart.currency,
+            customer_id: customer.as_ref().map(|c| c.id),
+            email,
+            cart_id: cart.id,
+            lines,
+            subtotal,
+            discount_total: zero,
+            shipping_total: zero,
+            tax_total: zero,
+            total: subtotal,
+            paid_total: zero,
+            refunded_total: zero,
+            shipping_address: input.shipping_address.clone(),
+            billing_address: input
+                .billing_address
+                .clone()
+                .unwrap_or_else(|| input.shipping_address.clone()),
+            payment_method_id: input.payment_method_id.clone(),
+            payment_intent_id: None,
+            cancel_reason: None,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            version: 1,
+        };
+        let customer = customer.map(|before| {
+            let mut after = before.clone();
+            after.orders_count += 1;
+            after.add_spend(order.total);
+            after.version += 1;
+            after.updated_at = now.clone();
+            (before.version, after)
+        });
+        let moves: Vec<StockMove> = order
+            .lines
+            .iter()
+            .map(|line| StockMove {
+                item: line.stock_item(),
+                warehouse,
+                delta: -i64::from(line.quantity),
+                entry: ledger_entry(
+                    line,
+                    -i64::from(line.quantity),
+                    AdjustReason::Sale,
+                    &order,
+                    &tenant.key_id.to_string(),
+                    &now,
+                ),
+            })
+            .collect();
+        let event = order_event(store, mode, "order.created", &order, None)?;
+        let placed = db
+            .place_order(
+                tenant,
+                &order,
+                cart.version,
+                (year, reads.counter),
+                customer.as_ref(),
+                &moves,
+                event,
+            )
+            .await;
+        match placed {
+            Ok(()) => return Ok(order),
+            Err(PlaceOrderError::ShortStock) => {
+                let levels = db.levels_at(store, mode, &moves).await?;
+                let short: Vec<Value> = moves
+                    .iter()
+                    .zip(levels)
+                    .filter(|(m, available)| *available < -m.delta)
+                    .map(|(m, available)| json!({"id": m.item.to_string(), "requested": -m.delta, "available": available.max(0)}))
+                    .collect();
+                if !short.is_empty() {
+                    return Err(insufficient_stock(short));
+                }
+            }
+            Err(PlaceOrderError::Stale) => {}
+            Err(PlaceOrderError::Other(error)) => return Err(error),
+        }
+        pause_before_retry().await;
+    }
+    Err(ApiError::conflict("the store is taking many orders at once; retry"))
+}
+
+fn ledger_entry(
+    line: &OrderLine,
+    delta: i64,
+    reason: AdjustReason,
+    order: &Order,
+    actor: &str,
+    now: &str,
+) -> Adjustment {
+    Adjustment {
+        id: AdjustmentId::new(),
+        item_id: line.stock_item().to_string(),
+        warehouse_id: line.warehouse_id.to_string(),
+        delta,
+        reason,
+        note: Some(format!("order {}", order.number)),
+        on_hand_after: None,
+        available_after: None,
+        order_id: Some(order.id),
+        at: now.to_owned(),
+        actor: actor.to_owned(),
+    }
+}
+
+fn order_id(id: &str) -> Result<OrderId, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found("order"))
+}
+
+/// An order by its id or its number (`ORD-2026-000042`).
+pub async fn get_order(db: &Db, tenant: &Tenant, id_or_number: &str) -> Result<Order, ApiError> {
+    let id = if id_or_number.starts_with("ORD-") {
+        db.order_id_by_number(tenant.store_id, tenant.mode, id_or_number)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order"))?
+    } else {
+        order_id(id_or_number)?
+    };
+    db.get_order(tenant.store_id, tenant.mode, id, false)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))
+}
+
+pub async fn list_orders(
+    db: &Db,
+    tenant: &Tenant,
+    params: &OrderListParams,
+    page: &Page,
+) -> Result<PageOf<Order>, ApiError> {
+    let mut checks = Checks::default();
+    let from = params
+        .from
+        .as_deref()
+        .map(|t| customers::parse_time(&mut checks, "from", t, false));
+    let to = params
+        .to
+        .as_deref()
+        .map(|t| customers::parse_time(&mut checks, "to", t, true));
+    let email = params.email.as_deref().map(|e| {
+        normalize_email(e).unwrap_or_else(|| {
+            checks.fail("email", "must be an email address");
+            String::new()
+        })
+    });
+    checks.finish()?;
+    let mut equals = Vec::new();
+    if let Some(status) = params.status {
+        equals.push(("status", status.as_str().to_owned()));
+    }
+    if let Some(status) = params.payment_status {
+        equals.push(("payment_status", status.as_str().to_owned()));
+    }
+    if let Some(customer) = params.customer_id {
+        equals.push(("customer_id", customer.to_string()));
+    }
+    if let Some(email) = email {
+        equals.push(("email", email));
+    }
+    if let Some(channel) = &params.channel {
+        equals.push(("channel", channel.clone()));
+    }
+    let created = (from.is_some() || to.is_some()).then(|| {
+        (
+            OrderId::bounds_at(from.flatten().unwrap_or(0)).0,
+            OrderId::bounds_at(to.flatten().unwrap_or(u64::MAX >> 16)).1,
+        )
+    });
+    db.list_orders(tenant.store_id, tenant.mode, &OrderFilter { equals, created }, page)
+        .await
+}
+
+/// Who changes an order: a key of the store, or the payment provider.
+pub struct Changer<'a> {
+    pub store: StoreId,
+    pub mode: Mode,
+    pub actor: &'a str,
+}
+
+impl<'a> Changer<'a> {
+    fn key(tenant: &Tenant, key_id: &'a str) -> Self {
+        Changer {
+            store: tenant.store_id,
+            mode: tenant.mode,
+            actor: key_id,
+        }
+    }
+}
+
+/// What a change of an order writes beside the order.
+pub struct OrderChange {
+    pub events: Vec<Event>,
+    pub write: OrderWrite,
+}
+
+/// Reads an order, applies `change` and writes it (with what the change adds) while nothing else changed it;
+/// a concurrent change makes it start over from a fresh read, so rules are always checked on the latest order.
+async fn change_order(
+    db: &Db,
+    who: &Changer<'_>,
+    id: OrderId,
+    mut change: impl FnMut(&mut Order, &str) -> Result<Option<OrderChange>, ApiError>,
+) -> Result<Order, ApiError> {
+    for _attempt in 0..ATTEMPTS {
+        let before = db
+            .get_order(who.store, who.mode, id, true)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order"))?;
+        let mut after = before.clone();
+        let now = now();
+        after.version = before.version + 1;
+        after.updated_at = now.clone();
+        let Some(OrderChange { events, mut write }) = change(&mut after, &now)? else {
+            return Ok(before);
+        };
+        if let Some(spend) = write.spend.take() {
+            if let Some(customer) = before.customer_id {
+                write.customer = db.get_customer(who.store, who.mode, customer, true).await?.map(|c| {
+                    let mut after = c.clone();
+                    after.add_spend(spend);
+                    after.version += 1;
+                    after.updated_at = now.clone();
+                    (c.version, after)
+                });
+            }
+        }
+        if db
+            .put_order_change(who.store, who.mode, who.actor, before.version, &after, write, events)
+            .await?
+        {
+            return Ok(after);
+        }
+        pause_before_retry().await;
+    }
+    Err(ApiError::conflict("the order is changing fast; retry"))
+}
+
+fn restock_moves(
+    order: &mut Order,
+    units: Vec<(usize, u32)>,
+    reason: AdjustReason,
+    actor: &str,
+    now: &str,
+) -> Vec<StockMove> {
+    units
+        .into_iter()
+        .map(|(index, quantity)| {
+            order.lines[index].restocked_quantity += quantity;
+            let line = &order.lines[index];
+            StockMove {
+                item: line.stock_item(),
+                warehouse: line.warehouse_id,
+                delta: i64::from(quantity),
+                entry: ledger_entry(line, i64::from(quantity), reason, order, actor, now),
+            }
+        })
+        .collect()
+}
+
+pub async fn change_status(db: &Db, tenant: &Tenant, id: &str, patch: StatusPatch) -> Result<Order, ApiError> {
+    let mut checks = Checks::default();
+    checks.text("reason", patch.reason.as_deref(), false, 500);
+    checks.text("tracking_number", patch.tracking_number.as_deref(), false, 100);
+    checks.finish()?;
+    let key_id = tenant.key_id.to_string();
+    let who = Changer::key(tenant, &key_id);
+    change_order(db, &who, order_id(id)?, |order, now| {
+        let from = order.status;
+        if !from.next().contains(&patch.status) {
+            return Err(invalid_transition(order, patch.status.as_str()));
+        }
+        let mut write = OrderWrite::default();
+        match patch.status {
+            OrderStatus::Cancelled => {
+                order.status = OrderStatus::Cancelled;
+                order.cancel_reason = patch.reason.clone();
+                write.stock = restock_moves(order, unshipped(order), AdjustReason::Restock, who.actor, now);
+            }
+            OrderStatus::Fulfilled => {
+                let items: Vec<FulfillmentLine> = unshipped(order)
+                    .into_iter()
+                    .map(|(i, quantity)| FulfillmentLine {
+                        line_id: order.lines[i].id,
+                        quantity,
+                    })
+                    .collect();
+                ship(order, &items)?;
+                write.fulfillment = Some(Fulfillment {
+                    id: FulfillmentId::new(),
+                    order_id: order.id,
+                    items,
+                    carrier: None,
+                    tracking_number: patch.tracking_number.clone(),
+                    tracking_url: None,
+                    warehouse_id: None,
+                    created_at: now.to_owned(),
+                });
+            }
+            to => order.status = to,
+        }
+        let events = status_events(who.store, who.mode, from, order, patch.reason.as_deref())?;
+        Ok(Some(OrderChange { events, write }))
+    })
+    .await
+}
+
+pub async fn create_fulfillment(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    input: FulfillmentIn,
+) -> Result<Fulfillment, ApiError> {
+    let mut checks = Checks::default();
+    checks.text("carrier", input.carrier.as_deref(), false, 100);
+    checks.text("tracking_number", input.tracking_number.as_deref(), false, 100);
+    checks.text("tracking_url", input.tracking_url.as_deref(), false, 2000);
+    if input.items.len() > MAX_ORDER_LINES {
+        checks.fail("items", "at most one entry per line");
+    }
+    checks.finish()?;
+    if let Some(warehouse) = input.warehouse_id {
+        db.get_warehouse(tenant.store_id, tenant.mode, warehouse)
+            .await?
+            .ok_or_else(|| ApiError::invalid("warehouse_id", "no such warehouse"))?;
+    }
+    let items: Vec<FulfillmentLine> = input
+        .items
+        .iter()
+        .map(|i| FulfillmentLine {
+            line_id: i.line_id,
+            quantity: i.quantity,
+        })
+        .collect();
+    let key_id = tenant.key_id.to_string();
+    let who = Changer::key(tenant, &key_id);
+    let fulfillment_id = FulfillmentId::new();
+    let mut made = None;
+    change_order(db, &who, order_id(id)?, |order, now| {
+        let from = order.status;
+        ship(order, &items)?;
+        let fulfillment = Fulfillment {
+            id: fulfillment_id,
+            order_id: order.id,
+            items: items.clone(),
+            carrier: input.carrier.clone(),
+            tracking_number: input.tracking_number.clone(),
+            tracking_url: input.tracking_url.clone(),
+            warehouse_id: input.warehouse_id,
+            created_at: now.to_owned(),
+        };
+        let mut events = vec![order_event(
+            who.store,
+            who.mode,
+            "order.fulfillment_created",
+            order,
+            Some((
+                "fulfillment",
+                serde_json::to_value(&fulfillment).map_err(ApiError::internal)?,
+            )),
+        )?];
+        events.extend(status_events(who.store, who.mode, from, order, None)?);
+        made = Some(fulfillment.clone());
+        Ok(Some(OrderChange {
+            events,
+            write: OrderWrite {
+                fulfillment: Some(fulfillment),
+                ..Default::default()
+            },
+        }))
+    })
+    .await?;
+    made.ok_or_else(|| ApiError::internal("the fulfillment was not made"))
+}
+
+pub async fn list_fulfillments(db: &Db, tenant: &Tenant, id: &str) -> Result<Vec<Fulfillment>, ApiError> {
+    let order = get_order(db, tenant, id).await?;
+    db.fulfillments(tenant.store_id, tenant.mode, order.id).await
+}
+
+pub async fn create_refund(db: &Db, tenant: &Tenant, id: &str, input: RefundIn) -> Result<Refund, ApiError> {
+    let mut checks = Checks::default();
+    checks.text("reason", Some(&input.reason), true, 500);
+    checks.finish()?;
+    let key_id = tenant.key_id.to_string();
+    let who = Changer::key(tenant, &key_id);
+    let refund_id = RefundId::new();
+    let mut made = None;
+    change_order(db, &who, order_id(id)?, |order, now| {
+        let from = order.status;
+        let amount = refund(order, input.amount)?;
+        let record = Refund {
+            id: refund_id,
+            order_id: order.id,
+            amount,
+            reason: input.reason.trim().to_owned(),
+            restock: input.restock,
+            created_at: now.to_owned(),
+        };
+        let stock = if input.restock {
+            restock_moves(order, not_restocked(order), AdjustReason::Return, who.actor, now)
+        } else {
+            Vec::new()
+        };
+        let mut events = vec![order_event(
+            who.store,
+            who.mode,
+            "order.refunded",
+            order,
+            Some(("refund", serde_json::to_value(&record).map_err(ApiError::internal)?)),
+        )?];
+        events.extend(status_events(who.store, who.mode, from, order, Some(&record.reason))?);
+        made = Some(record.clone());
+        Ok(Some(OrderChange {
+            events,
+            write: OrderWrite {
+                refund: Some(record),
+                stock,
+                spend: Some(Money::new(-amount.amount, amount.currency)),
+                ..Default::default()
+            },
+        }))
+    })
+    .await?;
+    made.ok_or_else(|| ApiError::internal("the refund was not made"))
+}
+
+pub async fn list_refunds(db: &Db, tenant: &Tenant, id: &str) -> Result<Vec<Refund>, ApiError> {
+    let order = get_order(db, tenant, id).await?;
+    db.refunds(tenant.store_id, tenant.mode, order.id).await
+}
+
+// --- payments ---------------------------------------------------------------------------------------------
+
+/// What a payment callback tells about an order, once its signature checked out.
+pub struct PaymentOutcome<'a> {
+    pub provider_event_id: &'a str,
+    pub payment_intent_id: &'a str,
+    pub succeeded: bool,
+    pub amount: i64,
+    pub currency: Option<CurrencyCode>,
+    pub failure_message: Option<&'a str>,
+}
+
+/// Applies a payment callback: a success marks the order paid (and confirms a pending one) with
+/// `payment.received`; a failure emits `payment.failed`. A callback already handled changes nothing.
+pub async fn apply_payment(
+    db: &Db,
+    store: StoreId,
+    mode: Mode,
+    order: OrderId,
+    outcome: PaymentOutcome<'_>,
+) -> Result<Order, ApiError> {
+    if db.payment_event_seen(store, mode, outcome.provider_event_id).await? {
+        return db
+            .get_order(store, mode, order, false)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order"));
+    }
+    let who = Changer {
+        store,
+        mode,
+        actor: "payments",
+    };
+    change_order(db, &who, order, |order, _now| {
+        if outcome.currency.is_some_and(|c| c != order.currency) {
+            return Err(ApiError::invalid("data.object.currency", "not the order's currency"));
+        }
+        let from = order.status;
+        let payment = json!({
+            "provider_event_id": outcome.provider_event_id,
+            "payment_intent_id": outcome.payment_intent_id,
+            "amount": outcome.amount,
+            "failure_message": outcome.failure_message,
+        });
+        let mut events = Vec::new();
+        if outcome.succeeded {
+            if order.payment_status != PaymentStatus::Pending && order.payment_status != PaymentStatus::Failed {
+                return Ok(None);
+            }
+            order.payment_status = PaymentStatus::Paid;
+            order.paid_total = Money::new(outcome.amount, order.currency);
+            order.payment_intent_id = Some(outcome.payment_intent_id.to_owned());
+            if order.status == OrderStatus::Pending {
+                order.status = OrderStatus::Confirmed;
+            }
+            events.push(order_event(
+                who.store,
+                who.mode,
+                "payment.received",
+                order,
+                Some(("payment", payment)),
+            )?);
+            events.extend(status_events(
+                who.store,
+                who.mode,
+                from,
+                order,
+                Some("payment received"),
+            )?);
+        } else {
+            if order.payment_status == PaymentStatus::Pending {
+                order.payment_status = PaymentStatus::Failed;
+            }
+            order.payment_intent_id = Some(outcome.payment_intent_id.to_owned());
+            events.push(order_event(
+                who.store,
+                who.mode,
+                "payment.failed",
+                order,
+                Some(("payment", payment)),
+            )?);
+        }
+        Ok(Some(OrderChange {
+            events,
+            write: OrderWrite {
+                payment_event: Some(outcome.provider_event_id.to_owned()),
+                ..Default::default()
+            },
+        }))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(status: OrderStatus, quantities: &[u32]) -> Order {
+        let usd = CurrencyCode::parse("USD").unwrap();
+        let zero = Money::new(0, usd);
+        Order {
+            id: OrderId::new(),
+            number: order_number(2026, 1),
+            status,
+            payment_status: PaymentStatus::Paid,
+            channel: "api".into(),
+            currency: usd,
+            customer_id: None,
+            email: "a@b.co".into(),
+            cart_id: CartId::new(),
+            lines: quantities
+                .iter()
+                .map(|q| OrderLine {
+                    id: OrderLineId::new(),
+                    product_id: ProductId::new(),
+                    variant_id: None,
+                    name: "Mug".into(),
+                    sku: None,
+                    quantity: *q,
+                    unit_price: Money::new(500, usd),
+                    total: Money::new(500 * i64::from(*q), usd),
+                    warehouse_id: WarehouseId::new(),
+                    fulfilled_quantity: 0,
+                    restocked_quantity: 0,
+                })
+                .collect(),
+            subtotal: zero,
+            discount_total: zero,
+            shipping_total: zero,
+            tax_total: zero,
+            total: Money::new(1000, usd),
+            paid_total: Money::new(1000, usd),
+            refunded_total: zero,
+            shipping_address: PostalAddress::default(),
+            billing_address: PostalAddress::default(),
+            payment_method_id: None,
+            payment_intent_id: None,
+            cancel_reason: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn numbers_are_zero_padded() {
+        assert_eq!(order_number(2026, 42), "ORD-2026-000042");
+        assert_eq!(order_number(2027, 1_234_567), "ORD-2027-1234567");
+    }
+
+    #[test]
+    fn the_machine_allows_only_its_edges() {
+        use OrderStatus::*;
+        assert_eq!(Pending.next(), &[Confirmed, Cancelled]);
+        assert!(!Pending.next().contains(&Delivered));
+        assert!(Fulfilled.next() == [Delivered]);
+        for terminal in [Delivered, Cancelled, Refunded] {
+            assert!(terminal.next().is_empty());
+        }
+        let error = invalid_transition(&order(Pending, &[1]), "delivered");
+        let ApiError::Conflict { details, .. } = error else {
+            panic!()
+        };
+        assert_eq!(details[0]["allowed"], json!(["confirmed", "cancelled"]));
+    }
+
+    #[test]
+    fn shipping_never_exceeds_what_was_ordered() {
+        let mut order = order(OrderStatus::Confirmed, &[3, 1]);
+        let (a, b) = (order.lines[0].id, order.lines[1].id);
+        ship(
+            &mut order,
+            &[FulfillmentLine {
+                line_id: a,
+                quantity: 2,
+            }],
+        )
+        .unwrap();
+        assert_eq!(order.status, OrderStatus::PartiallyFulfilled);
+        assert!(ship(
+            &mut order.clone(),
+            &[FulfillmentLine {
+                line_id: a,
+                quantity: 2
+            }]
+        )
+        .is_err());
+        assert!(ship(
+            &mut order.clone(),
+            &[FulfillmentLine {
+                line_id: OrderLineId::new(),
+                quantity: 1
+            }]
+        )
+        .is_err());
+        ship(
+            &mut order,
+            &[
+                FulfillmentLine {
+                    line_id: a,
+                    quantity: 1,
+                },
+                FulfillmentLine {
+                    line_id: b,
+                    quantity: 1,
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(order.status, OrderStatus::Fulfilled);
+        assert!(unshipped(&order).is_empty());
+        let mut pending = self::order(OrderStatus::Pending, &[1]);
+        let line = pending.lines[0].id;
+        assert!(ship(
+            &mut pending,
+            &[FulfillmentLine {
+                line_id: line,
+                quantity: 1
+            }]
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn cancelling_returns_only_what_was_not_shipped() {
+        let mut order = order(OrderStatus::Confirmed, &[3, 2]);
+        let a = order.lines[0].id;
+        ship(
+            &mut order,
+            &[FulfillmentLine {
+                line_id: a,
+                quantity: 1,
+            }],
+        )
+        .unwrap();
+        assert_eq!(unshipped(&order), vec![(0, 2), (1, 2)]);
+        let units = unshipped(&order);
+        let moves = restock_moves(&mut order, units, AdjustReason::Restock, "key", "now");
+        assert_eq!(moves.iter().map(|m| m.delta).collect::<Vec<_>>(), vec![2, 2]);
+        assert!(unshipped(&order).is_empty());
+        assert_eq!(not_restocked(&order), vec![(0, 1)]);
+    }
+
+    #[test]
+    fn refunds_never_exceed_what_was_paid() {
+        let mut order = order(OrderStatus::Fulfilled, &[2]);
+        assert!(matches!(
+            refund(&mut order.clone(), Some(0)),
+            Err(ApiError::Validation(_))
+        ));
+        assert_eq!(refund(&mut order, Some(400)).unwrap().amount, 400);
+        assert_eq!(order.payment_status, PaymentStatus::PartiallyRefunded);
+        assert_eq!(order.status, OrderStatus::Fulfilled);
+        let too_much = refund(&mut order.clone(), Some(601));
+        assert!(matches!(
+            too_much,
+            Err(ApiError::Conflict {
+                code: "refund_exceeds_payment",
+                ..
+            })
+        ));
+        assert_eq!(refund(&mut order, None).unwrap().amount, 600);
+        assert_eq!(order.payment_status, PaymentStatus::Refunded);
+        assert_eq!(order.status, OrderStatus::Refunded);
+        assert!(matches!(
+            refund(&mut order, None),
+            Err(ApiError::Conflict {
+                code: "nothing_to_refund",
+                ..
+            })
+        ));
+    }
+}

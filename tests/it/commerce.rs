@@ -1,0 +1,911 @@
+//! The money path over HTTP: customers, carts, checkout, orders, payments, fulfillments and refunds.
+
+use cartwheel_tests::{assert_error, events, spawn_app, TestApp, TestStore};
+use serde_json::{json, Value};
+
+struct Shop {
+    app: TestApp,
+    store: TestStore,
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
+}
+
+fn address() -> Value {
+    json!({"line1": "1 Market St", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"})
+}
+
+impl Shop {
+    async fn open() -> Self {
+        let app = spawn_app().await;
+        let store = app.create_store().await;
+        Self { app, store }
+    }
+
+    fn key(&self) -> &str {
+        &self.store.test_key
+    }
+
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.app.post(path, self.key(), &body).send().await.unwrap()
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> reqwest::Response {
+        self.app
+            .http
+            .patch(format!("{}{path}", self.app.url))
+            .bearer_auth(self.key())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let response = self.app.get(path, self.key()).send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        json_of(response).await
+    }
+
+    /// An active product at `price` cents with `stock` units in the default warehouse.
+    async fn product(&self, sku: &str, price: i64, stock: i64) -> String {
+        let body = json!({"name": format!("Mug {sku}"), "sku": sku, "status": "active",
+                          "price": {"amount": price, "currency": "USD"}});
+        let created = self.post("/v1/products", body).await;
+        assert_eq!(created.status(), 201);
+        let id = json_of(created).await["data"]["id"].as_str().unwrap().to_owned();
+        if stock > 0 {
+            let adjusted = self
+                .post(
+                    &format!("/v1/inventory/{id}/adjust"),
+                    json!({"delta": stock, "reason": "restock"}),
+                )
+                .await;
+            assert_eq!(adjusted.status(), 200);
+        }
+        id
+    }
+
+    async fn cart(&self, lines: &[(&str, u32)], customer: Option<&str>) -> String {
+        let created = self
+            .post("/v1/carts", json!({"currency": "USD", "customer_id": customer}))
+            .await;
+        assert_eq!(created.status(), 201);
+        let id = json_of(created).await["data"]["id"].as_str().unwrap().to_owned();
+        for (product, quantity) in lines {
+            let added = self
+                .post(
+                    &format!("/v1/carts/{id}/items"),
+                    json!({"product_id": product, "quantity": quantity}),
+                )
+                .await;
+            assert_eq!(added.status(), 200, "{}", added.text().await.unwrap());
+        }
+        id
+    }
+
+    fn checkout_body(cart: &str) -> Value {
+        json!({"cart_id": cart, "email": "guest@example.com", "shipping_address": address()})
+    }
+
+    async fn checkout(&self, cart: &str) -> Value {
+        let response = self.post("/v1/checkout", Self::checkout_body(cart)).await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        json_of(response).await["data"].clone()
+    }
+
+    async fn available(&self, product: &str) -> i64 {
+        self.get(&format!("/v1/inventory/{product}")).await["data"]["available"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Sends a signed payment-provider callback.
+    async fn callback(&self, order: &Value, event_id: &str, kind: &str, timestamp_offset: i64) -> reqwest::Response {
+        let body = json!({
+            "id": event_id, "type": kind, "livemode": false,
+            "data": {"object": {"id": "pi_123", "amount": order["total"]["amount"],
+                "amount_received": order["total"]["amount"], "currency": "usd",
+                "metadata": {"order_id": order["id"], "store_id": self.store.id},
+                "last_payment_error": {"message": "card declined"}}}
+        })
+        .to_string();
+        let now = cartwheel::time::now().unix_timestamp() + timestamp_offset;
+        let signature = self.app.payments.as_ref().unwrap().sign(now, body.as_bytes());
+        self.app
+            .http
+            .post(format!("{}/v1/payments/webhook", self.app.url))
+            .header("Payment-Signature", signature)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn paid_order(&self, price: i64, quantity: u32) -> (String, Value) {
+        let product = self
+            .product(&format!("P-{}", cartwheel::ids::EventId::new()), price, 100)
+            .await;
+        let cart = self.cart(&[(&product, quantity)], None).await;
+        let order = self.checkout(&cart).await;
+        let paid = self
+            .callback(&order, &format!("evt_{}", order["id"]), "payment_intent.succeeded", 0)
+            .await;
+        assert_eq!(paid.status(), 200);
+        (product, order)
+    }
+}
+
+#[tokio::test]
+async fn customers_have_unique_emails_addresses_groups_and_a_blacklist() {
+    let shop = Shop::open().await;
+    let group = json_of(shop.post("/v1/customer-groups", json!({"name": "VIP"})).await).await;
+    let group_id = group["data"]["id"].as_str().unwrap();
+    assert!(group_id.starts_with("cgrp_"));
+    let created = shop
+        .post(
+            "/v1/customers",
+            json!({"email": "Ada@Example.com", "first_name": "Ada", "group_ids": [group_id]}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["etag"], "\"1\"");
+    let customer = json_of(created).await["data"].clone();
+    let id = customer["id"].as_str().unwrap();
+    assert_eq!(customer["email"], "ada@example.com");
+    assert_eq!(customer["orders_count"], 0);
+
+    let duplicate = shop.post("/v1/customers", json!({"email": "ADA@example.com"})).await;
+    assert_error(duplicate, 409, "email_taken").await;
+    let invalid = shop
+        .post(
+            "/v1/customers",
+            json!({"email": "nope", "group_ids": ["cgrp_01JD3M5W7Q6V8X9Y0Z1A2B3C4D"]}),
+        )
+        .await;
+    let body = assert_error(invalid, 422, "validation_failed").await;
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "group_ids[0]"]);
+
+    let stale = shop
+        .app
+        .http
+        .patch(format!("{}/v1/customers/{id}", shop.app.url))
+        .bearer_auth(shop.key())
+        .header("If-Match", "\"7\"")
+        .json(&json!({"last_name": "Lovelace"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(stale, 412, "precondition_failed").await;
+    let patched = shop
+        .patch(
+            &format!("/v1/customers/{id}"),
+            json!({"last_name": "Lovelace", "email": "ada@lovelace.dev"}),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+    let other = shop.post("/v1/customers", json!({"email": "ada@example.com"})).await;
+    assert_eq!(other.status(), 201, "the old email is free again");
+
+    let bad_address = shop
+        .post(
+            &format!("/v1/customers/{id}/addresses"),
+            json!({"line1": "", "city": "Paris", "country": "fr"}),
+        )
+        .await;
+    assert_error(bad_address, 422, "validation_failed").await;
+    let address = shop.post(&format!("/v1/customers/{id}/addresses"), address()).await;
+    assert_eq!(address.status(), 201);
+    let address_id = json_of(address).await["data"]["id"].as_str().unwrap().to_owned();
+    let listed = shop.get(&format!("/v1/customers/{id}/addresses")).await;
+    assert_eq!(listed["data"][0]["city"], "San Francisco");
+    let deleted = shop
+        .app
+        .delete(&format!("/v1/customers/{id}/addresses/{address_id}"), shop.key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(
+        shop.get(&format!("/v1/customers/{id}/addresses")).await["data"],
+        json!([])
+    );
+
+    let blacklisted = shop
+        .post(
+            &format!("/v1/customers/{id}/blacklist"),
+            json!({"reason": "chargebacks"}),
+        )
+        .await;
+    let blacklisted = json_of(blacklisted).await;
+    assert_eq!(blacklisted["data"]["blacklisted"], true);
+    assert_eq!(blacklisted["data"]["blacklist_reason"], "chargebacks");
+
+    let by_email = shop.get("/v1/customers?email=ADA@LOVELACE.DEV").await;
+    assert_eq!(by_email["data"].as_array().unwrap().len(), 1);
+    let by_group = shop.get(&format!("/v1/customers?group_id={group_id}")).await;
+    assert_eq!(by_group["data"].as_array().unwrap().len(), 1);
+    assert_eq!(by_group["data"][0]["id"], id);
+    let all = shop.get("/v1/customers?created_from=2020-01-01T00:00:00Z").await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 2);
+    let none = shop.get("/v1/customers?created_to=2020-01-01T00:00:00Z").await;
+    assert_eq!(none["data"], json!([]));
+    let bad_filter = shop
+        .app
+        .get("/v1/customers?created_from=yesterday", shop.key())
+        .send()
+        .await
+        .unwrap();
+    assert_error(bad_filter, 422, "validation_failed").await;
+
+    let unblacklisted = json_of(shop.post(&format!("/v1/customers/{id}/unblacklist"), json!({})).await).await;
+    assert_eq!(unblacklisted["data"]["blacklisted"], false);
+    let gone = shop
+        .app
+        .delete(&format!("/v1/customers/{id}"), shop.key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+    let missing = shop
+        .app
+        .get(&format!("/v1/customers/{id}"), shop.key())
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 404, "not_found").await;
+    let types: Vec<String> = events(&shop.app, &shop.store.id, "test")
+        .await
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
+    for expected in [
+        "customer_group.created",
+        "customer.created",
+        "customer.updated",
+        "customer.deleted",
+    ] {
+        assert!(types.iter().any(|t| t == expected), "{expected} missing from {types:?}");
+    }
+}
+
+#[tokio::test]
+async fn carts_are_priced_from_the_catalog_and_take_only_active_products() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 1250, 0).await;
+    let draft = json_of(
+        shop.post(
+            "/v1/products",
+            json!({"name": "Draft", "price": {"amount": 100, "currency": "USD"}}),
+        )
+        .await,
+    )
+    .await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let euro = json_of(
+        shop.post(
+            "/v1/products",
+            json!({"name": "Euro", "status": "active", "price": {"amount": 100, "currency": "EUR"}}),
+        )
+        .await,
+    )
+    .await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cart = shop.cart(&[], None).await;
+    let items = format!("/v1/carts/{cart}/items");
+    assert_error(
+        shop.post(&items, json!({"product_id": draft, "quantity": 1})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        shop.post(&items, json!({"product_id": euro, "quantity": 1})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        shop.post(&items, json!({"product_id": mug, "quantity": 0})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        shop.post(&items, json!({"product_id": mug, "quantity": 1, "unit_price": 1}))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    shop.post(&items, json!({"product_id": mug, "quantity": 2})).await;
+    let added = json_of(shop.post(&items, json!({"product_id": mug, "quantity": 1})).await).await;
+    assert_eq!(added["data"]["items"].as_array().unwrap().len(), 1);
+    assert_eq!(added["data"]["items"][0]["quantity"], 3);
+    assert_eq!(added["data"]["subtotal"], json!({"amount": 3750, "currency": "USD"}));
+    let line = added["data"]["items"][0]["id"].as_str().unwrap().to_owned();
+
+    // A price change in the catalog shows at the next read.
+    let repriced = shop
+        .patch(
+            &format!("/v1/products/{mug}"),
+            json!({"price": {"amount": 1000, "currency": "USD"}}),
+        )
+        .await;
+    assert_eq!(repriced.status(), 200);
+    let read = shop.get(&format!("/v1/carts/{cart}")).await;
+    assert_eq!(read["data"]["total"]["amount"], 3000);
+    let changed = json_of(shop.patch(&format!("{items}/{line}"), json!({"quantity": 1})).await).await;
+    assert_eq!(changed["data"]["total"]["amount"], 1000);
+
+    // An archived product stays in the cart, marked, and out of the totals.
+    shop.post(&format!("/v1/products/{mug}/archive"), json!({})).await;
+    let read = shop.get(&format!("/v1/carts/{cart}")).await;
+    assert_eq!(read["data"]["items"][0]["purchasable"], false);
+    assert_eq!(read["data"]["total"]["amount"], 0);
+    let removed = shop
+        .app
+        .delete(&format!("{items}/{line}"), shop.key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(removed).await["data"]["items"], json!([]));
+    let missing_line = shop
+        .app
+        .delete(&format!("{items}/{line}"), shop.key())
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing_line, 404, "not_found").await;
+    let missing = shop
+        .app
+        .get("/v1/carts/cart_01JD3M5W7Q6V8X9Y0Z1A2B3C4D", shop.key())
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 404, "not_found").await;
+    let no_customer = shop
+        .post(
+            "/v1/carts",
+            json!({"currency": "USD", "customer_id": "cus_01JD3M5W7Q6V8X9Y0Z1A2B3C4D"}),
+        )
+        .await;
+    assert_error(no_customer, 422, "validation_failed").await;
+    assert_error(
+        shop.post("/v1/carts", json!({"currency": "XXY"})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn product_to_refund_end_to_end() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 900, 5).await;
+    let customer = json_of(shop.post("/v1/customers", json!({"email": "buyer@example.com"})).await).await;
+    let customer_id = customer["data"]["id"].as_str().unwrap().to_owned();
+    let cart = shop.cart(&[(&mug, 2)], Some(&customer_id)).await;
+    let response = shop
+        .post(
+            "/v1/checkout",
+            json!({"cart_id": cart, "shipping_address": address(), "channel": "web"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let order = json_of(response).await["data"].clone();
+    let id = order["id"].as_str().unwrap().to_owned();
+    let number = order["number"].as_str().unwrap().to_owned();
+    let year = cartwheel::time::now().year();
+    assert_eq!(number, format!("ORD-{year}-000001"));
+    assert_eq!(
+        (order["status"].as_str(), order["payment_status"].as_str()),
+        (Some("pending"), Some("pending"))
+    );
+    assert_eq!(order["total"], json!({"amount": 1800, "currency": "USD"}));
+    assert_eq!(order["email"], "buyer@example.com");
+    assert_eq!(order["lines"][0]["unit_price"]["amount"], 900);
+    assert_eq!(shop.available(&mug).await, 3);
+    let cart_now = shop.get(&format!("/v1/carts/{cart}")).await;
+    assert_eq!(
+        (
+            cart_now["data"]["status"].as_str(),
+            cart_now["data"]["order_id"].as_str()
+        ),
+        (Some("converted"), Some(id.as_str()))
+    );
+    let late = shop
+        .post(
+            &format!("/v1/carts/{cart}/items"),
+            json!({"product_id": mug, "quantity": 1}),
+        )
+        .await;
+    assert_error(late, 409, "conflict").await;
+    let again = shop
+        .post("/v1/checkout", json!({"cart_id": cart, "shipping_address": address()}))
+        .await;
+    assert_error(again, 409, "conflict").await;
+    let buyer = shop.get(&format!("/v1/customers/{customer_id}")).await;
+    assert_eq!(buyer["data"]["orders_count"], 1);
+    assert_eq!(
+        buyer["data"]["lifetime_spend"],
+        json!([{"amount": 1800, "currency": "USD"}])
+    );
+    assert_eq!(
+        shop.get(&format!("/v1/orders/{number}")).await["data"]["id"],
+        id.as_str()
+    );
+    let ledger = shop.get(&format!("/v1/inventory/{mug}/history")).await;
+    assert_eq!(ledger["data"][0]["reason"], "sale");
+    assert_eq!(ledger["data"][0]["order_id"], id.as_str());
+
+    // Payment: signed, timely, once.
+    let forged = shop
+        .app
+        .http
+        .post(format!("{}/v1/payments/webhook", shop.app.url))
+        .header("Payment-Signature", "t=1,v1=00")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_error(forged, 401, "unauthorized").await;
+    let stale = shop
+        .callback(&order, "evt_pay_1", "payment_intent.succeeded", -301)
+        .await;
+    assert_error(stale, 401, "unauthorized").await;
+    let paid = shop.callback(&order, "evt_pay_1", "payment_intent.succeeded", 0).await;
+    assert_eq!(paid.status(), 200);
+    assert_eq!(json_of(paid).await["data"]["payment_status"], "paid");
+    let after_payment = shop.get(&format!("/v1/orders/{id}")).await["data"].clone();
+    assert_eq!(
+        (
+            after_payment["status"].as_str(),
+            after_payment["paid_total"]["amount"].as_i64()
+        ),
+        (Some("confirmed"), Some(1800))
+    );
+    let duplicate = shop.callback(&order, "evt_pay_1", "payment_intent.succeeded", 0).await;
+    assert_eq!(duplicate.status(), 200);
+    assert_eq!(
+        shop.get(&format!("/v1/orders/{id}")).await["data"]["version"],
+        after_payment["version"]
+    );
+
+    // Fulfillment: partial, never more than ordered, then the rest, then delivery.
+    let line = order["lines"][0]["id"].as_str().unwrap();
+    let fulfillments = format!("/v1/orders/{id}/fulfillments");
+    let too_many = shop
+        .post(&fulfillments, json!({"items": [{"line_id": line, "quantity": 3}]}))
+        .await;
+    assert_error(too_many, 422, "validation_failed").await;
+    let first = shop
+        .post(
+            &fulfillments,
+            json!({"items": [{"line_id": line, "quantity": 1}], "carrier": "UPS", "tracking_number": "1Z1"}),
+        )
+        .await;
+    assert_eq!(first.status(), 201);
+    assert_eq!(
+        shop.get(&format!("/v1/orders/{id}")).await["data"]["status"],
+        "partially_fulfilled"
+    );
+    let rest = shop
+        .patch(
+            &format!("/v1/orders/{id}/status"),
+            json!({"status": "fulfilled", "tracking_number": "1Z2"}),
+        )
+        .await;
+    assert_eq!(json_of(rest).await["data"]["status"], "fulfilled");
+    assert_eq!(shop.get(&fulfillments).await["data"].as_array().unwrap().len(), 2);
+    let cancel = shop
+        .patch(&format!("/v1/orders/{id}/status"), json!({"status": "cancelled"}))
+        .await;
+    let body = assert_error(cancel, 409, "invalid_transition").await;
+    assert_eq!(body["error"]["details"][0]["allowed"], json!(["delivered"]));
+    let delivered = shop
+        .patch(&format!("/v1/orders/{id}/status"), json!({"status": "delivered"}))
+        .await;
+    assert_eq!(delivered.status(), 200);
+
+    // Refunds: part, then the rest with restock; never more than paid.
+    let refunds = format!("/v1/orders/{id}/refunds");
+    let part = shop.post(&refunds, json!({"amount": 500, "reason": "scratched"})).await;
+    assert_eq!(part.status(), 201);
+    let over = shop.post(&refunds, json!({"amount": 1301, "reason": "x"})).await;
+    assert_error(over, 409, "refund_exceeds_payment").await;
+    let rest = shop
+        .post(&refunds, json!({"reason": "returned", "restock": true}))
+        .await;
+    assert_eq!(json_of(rest).await["data"]["amount"]["amount"], 1300);
+    let refunded = shop.get(&format!("/v1/orders/{id}")).await["data"].clone();
+    assert_eq!(
+        (refunded["status"].as_str(), refunded["payment_status"].as_str()),
+        (Some("refunded"), Some("refunded"))
+    );
+    assert_eq!(shop.available(&mug).await, 5);
+    assert_eq!(shop.get(&refunds).await["data"].as_array().unwrap().len(), 2);
+    let buyer = shop.get(&format!("/v1/customers/{customer_id}")).await;
+    assert_eq!(buyer["data"]["lifetime_spend"][0]["amount"], 0);
+
+    let filtered = shop
+        .get(&format!(
+            "/v1/orders?status=refunded&customer_id={customer_id}&channel=web"
+        ))
+        .await;
+    assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
+    let by_email = shop
+        .get("/v1/orders?email=BUYER@example.com&payment_status=refunded")
+        .await;
+    assert_eq!(by_email["data"].as_array().unwrap().len(), 1);
+    let none = shop.get("/v1/orders?status=pending").await;
+    assert_eq!(none["data"], json!([]));
+    let before = shop.get("/v1/orders?to=2020-01-01T00:00:00Z").await;
+    assert_eq!(before["data"], json!([]));
+
+    let types: Vec<String> = events(&shop.app, &shop.store.id, "test")
+        .await
+        .iter()
+        .filter(|e| e["resource"]["id"] == id.as_str())
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
+    for expected in [
+        "order.created",
+        "payment.received",
+        "order.status_changed",
+        "order.fulfillment_created",
+        "order.fulfilled",
+        "order.refunded",
+    ] {
+        assert!(types.iter().any(|t| t == expected), "{expected} missing from {types:?}");
+    }
+    let changes: Vec<Value> = events(&shop.app, &shop.store.id, "test")
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "order.status_changed")
+        .map(|e| e["data"]["status_change"].clone())
+        .collect();
+    assert!(changes.contains(&json!({"from": "pending", "to": "confirmed", "reason": "payment received"})));
+    assert!(changes
+        .iter()
+        .any(|c| c["from"] == "fulfilled" && c["to"] == "delivered"));
+}
+
+#[tokio::test]
+async fn fifty_simultaneous_checkouts_never_oversell_ten() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 500, 10).await;
+    let mut carts = Vec::new();
+    for _ in 0..50 {
+        carts.push(shop.cart(&[(&mug, 1)], None).await);
+    }
+    let attempts = carts.iter().map(|cart| {
+        shop.app
+            .post("/v1/checkout", shop.key(), &Shop::checkout_body(cart))
+            .send()
+    });
+    let responses = futures_util::future::join_all(attempts).await;
+    let mut placed = Vec::new();
+    for response in responses {
+        let response = response.unwrap();
+        match response.status().as_u16() {
+            201 => placed.push(json_of(response).await["data"]["number"].as_str().unwrap().to_owned()),
+            409 => {
+                let body = assert_error(response, 409, "insufficient_stock").await;
+                assert_eq!(body["error"]["details"][0]["requested"], 1);
+                assert_eq!(body["error"]["details"][0]["available"], 0);
+            }
+            other => panic!("unexpected {other}: {}", response.text().await.unwrap()),
+        }
+    }
+    assert_eq!(placed.len(), 10, "exactly the stock was sold");
+    placed.sort();
+    placed.dedup();
+    assert_eq!(placed.len(), 10, "numbers are unique");
+    let stock = shop.get(&format!("/v1/inventory/{mug}")).await;
+    assert_eq!(
+        (stock["data"]["on_hand"].as_i64(), stock["data"]["available"].as_i64()),
+        (Some(0), Some(0))
+    );
+    let orders = shop.get("/v1/orders?limit=100").await;
+    assert_eq!(orders["data"].as_array().unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn concurrent_refunds_never_exceed_what_was_paid() {
+    let shop = Shop::open().await;
+    let (_, order) = shop.paid_order(500, 2).await;
+    let id = order["id"].as_str().unwrap();
+    let path = format!("/v1/orders/{id}/refunds");
+    let body = json!({"amount": 300, "reason": "goodwill"});
+    let attempts = (0..10).map(|_| shop.app.post(&path, shop.key(), &body).send());
+    let responses = futures_util::future::join_all(attempts).await;
+    let mut created = 0;
+    for response in responses {
+        let response = response.unwrap();
+        if response.status() == 201 {
+            created += 1;
+        } else {
+            assert_error(response, 409, "refund_exceeds_payment").await;
+        }
+    }
+    assert_eq!(created, 3);
+    let order = shop.get(&format!("/v1/orders/{id}")).await;
+    assert_eq!(order["data"]["refunded_total"]["amount"], 900);
+    assert_eq!(order["data"]["payment_status"], "partially_refunded");
+    assert_eq!(shop.get(&path).await["data"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn concurrent_status_changes_apply_once() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 500, 3).await;
+    let cart = shop.cart(&[(&mug, 1)], None).await;
+    let order = shop.checkout(&cart).await;
+    let id = order["id"].as_str().unwrap();
+    let path = format!("{}/v1/orders/{id}/status", shop.app.url);
+    let attempts = (0..10).map(|_| {
+        shop.app
+            .http
+            .patch(&path)
+            .bearer_auth(shop.key())
+            .json(&json!({"status": "cancelled", "reason": "customer asked"}))
+            .send()
+    });
+    let responses = futures_util::future::join_all(attempts).await;
+    let mut applied = 0;
+    for response in responses {
+        let response = response.unwrap();
+        if response.status() == 200 {
+            applied += 1;
+        } else {
+            assert_error(response, 409, "invalid_transition").await;
+        }
+    }
+    assert_eq!(applied, 1);
+    assert_eq!(shop.available(&mug).await, 3, "cancelled once, restocked once");
+    let cancelled: Vec<Value> = events(&shop.app, &shop.store.id, "test")
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "order.cancelled")
+        .collect();
+    assert_eq!(cancelled.len(), 1);
+}
+
+#[tokio::test]
+async fn cancelling_restocks_only_what_was_not_shipped() {
+    let shop = Shop::open().await;
+    let (mug, order) = shop.paid_order(500, 3).await;
+    let id = order["id"].as_str().unwrap();
+    assert_eq!(shop.available(&mug).await, 97);
+    let line = order["lines"][0]["id"].as_str().unwrap();
+    let shipped = shop
+        .post(
+            &format!("/v1/orders/{id}/fulfillments"),
+            json!({"items": [{"line_id": line, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(shipped.status(), 201);
+    let cancelled = shop
+        .patch(&format!("/v1/orders/{id}/status"), json!({"status": "cancelled"}))
+        .await;
+    assert_eq!(json_of(cancelled).await["data"]["status"], "cancelled");
+    assert_eq!(shop.available(&mug).await, 99);
+    let refund = shop
+        .post(
+            &format!("/v1/orders/{id}/refunds"),
+            json!({"reason": "cancelled", "restock": true}),
+        )
+        .await;
+    assert_eq!(refund.status(), 201);
+    assert_eq!(
+        shop.available(&mug).await,
+        100,
+        "the shipped unit came back with the refund"
+    );
+    let after = shop.get(&format!("/v1/orders/{id}")).await;
+    assert_eq!(
+        (
+            after["data"]["status"].as_str(),
+            after["data"]["payment_status"].as_str()
+        ),
+        (Some("cancelled"), Some("refunded"))
+    );
+    let failed = shop
+        .callback(&order, "evt_fail_1", "payment_intent.payment_failed", 0)
+        .await;
+    assert_eq!(failed.status(), 200);
+    assert!(events(&shop.app, &shop.store.id, "test")
+        .await
+        .iter()
+        .any(|e| e["type"] == "payment.failed"));
+}
+
+#[tokio::test]
+async fn a_retried_checkout_returns_the_same_order() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 500, 5).await;
+    let cart = shop.cart(&[(&mug, 1)], None).await;
+    let send = || {
+        shop.app
+            .post("/v1/checkout", shop.key(), &Shop::checkout_body(&cart))
+            .header("Idempotency-Key", "checkout-retry-1")
+            .send()
+    };
+    let first = json_of(send().await.unwrap()).await;
+    let second = send().await.unwrap();
+    assert_eq!(second.status(), 201);
+    assert_eq!(json_of(second).await["data"]["id"], first["data"]["id"]);
+    assert_eq!(shop.get("/v1/orders").await["data"].as_array().unwrap().len(), 1);
+    assert_eq!(shop.available(&mug).await, 4);
+}
+
+#[tokio::test]
+async fn checkout_refuses_what_it_cannot_sell() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 500, 2).await;
+    let bare = shop.product("BARE", 500, 0).await;
+
+    let short = shop.cart(&[(&mug, 3), (&bare, 1)], None).await;
+    let response = shop.post("/v1/checkout", Shop::checkout_body(&short)).await;
+    let body = assert_error(response, 409, "insufficient_stock").await;
+    assert_eq!(
+        body["error"]["details"],
+        json!([{"id": mug, "requested": 3, "available": 2}, {"id": bare, "requested": 1, "available": 0}])
+    );
+    assert_eq!(shop.available(&mug).await, 2, "nothing was taken");
+
+    let customer = json_of(shop.post("/v1/customers", json!({"email": "bad@example.com"})).await).await;
+    let customer_id = customer["data"]["id"].as_str().unwrap();
+    shop.post(
+        &format!("/v1/customers/{customer_id}/blacklist"),
+        json!({"reason": "fraud"}),
+    )
+    .await;
+    let cart = shop.cart(&[(&mug, 1)], Some(customer_id)).await;
+    let blocked = shop
+        .post("/v1/checkout", json!({"cart_id": cart, "shipping_address": address()}))
+        .await;
+    assert_error(blocked, 403, "forbidden").await;
+    let as_guest = shop
+        .post("/v1/checkout", json!({"cart_id": shop.cart(&[(&mug, 1)], None).await, "email": "BAD@example.com", "shipping_address": address()}))
+        .await;
+    assert_error(as_guest, 403, "forbidden").await;
+
+    let guest = shop.cart(&[(&mug, 1)], None).await;
+    let no_email = shop
+        .post("/v1/checkout", json!({"cart_id": guest, "shipping_address": address()}))
+        .await;
+    assert_error(no_email, 422, "validation_failed").await;
+    let bad = shop
+        .post("/v1/checkout", json!({"cart_id": guest, "email": "x", "shipping_address": {"line1": "", "city": "", "country": "usa"}, "promotion_codes": ["SAVE"]}))
+        .await;
+    let body = assert_error(bad, 422, "validation_failed").await;
+    assert!(body["error"]["details"].as_array().unwrap().len() >= 5, "{body}");
+    let empty = shop.cart(&[], None).await;
+    assert_error(
+        shop.post("/v1/checkout", Shop::checkout_body(&empty)).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    shop.post(&format!("/v1/products/{mug}/archive"), json!({})).await;
+    let inactive = shop.post("/v1/checkout", Shop::checkout_body(&guest)).await;
+    let body = assert_error(inactive, 422, "validation_failed").await;
+    assert_eq!(body["error"]["details"][0]["field"], "cart.items[0]");
+    let unknown = shop
+        .post("/v1/checkout", Shop::checkout_body("cart_01JD3M5W7Q6V8X9Y0Z1A2B3C4D"))
+        .await;
+    assert_error(unknown, 404, "not_found").await;
+
+    let mut lines = Vec::new();
+    for i in 0..41 {
+        lines.push(shop.product(&format!("L{i}"), 100, 1).await);
+    }
+    let big: Vec<(&str, u32)> = lines.iter().map(|l| (l.as_str(), 1)).collect();
+    let cart = shop.cart(&big, None).await;
+    let response = shop.post("/v1/checkout", Shop::checkout_body(&cart)).await;
+    let body = assert_error(response, 422, "validation_failed").await;
+    assert!(body["error"]["details"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 40 lines"));
+    assert_eq!(
+        shop.get("/v1/orders").await["data"],
+        json!([]),
+        "no partial orders, ever"
+    );
+}
+
+/// Every commerce route in the OpenAPI document: 401 without a key, 403 without its scope (before any body is
+/// read), and 404 for a resource of another store.
+#[tokio::test]
+async fn every_commerce_route_needs_a_key_and_its_scope_and_stays_in_its_store() {
+    let shop = Shop::open().await;
+    let (_, order) = shop.paid_order(500, 1).await;
+    let order_id = order["id"].as_str().unwrap();
+    let customer = json_of(shop.post("/v1/customers", json!({"email": "c@example.com"})).await).await;
+    let customer_id = customer["data"]["id"].as_str().unwrap();
+    let cart = json_of(shop.post("/v1/carts", json!({"currency": "USD"})).await).await;
+    let cart_id = cart["data"]["id"].as_str().unwrap();
+    let (_, webhooks_only) = shop.app.create_key(shop.key(), &["webhooks:manage"]).await;
+    let other = shop.app.create_store().await;
+
+    let doc = cartwheel_gateway::openapi_document();
+    let mut checked = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let id = if path.starts_with("/v1/customers") {
+            customer_id
+        } else if path.starts_with("/v1/carts") {
+            cart_id
+        } else if path.starts_with("/v1/orders") {
+            order_id
+        } else if path.starts_with("/v1/checkout") || path.starts_with("/v1/customer-groups") {
+            ""
+        } else {
+            continue;
+        };
+        let concrete = path
+            .replace("{id}", id)
+            .replace("{item_id}", "cli_01JD3M5W7Q6V8X9Y0Z1A2B3C4D")
+            .replace("{address_id}", "addr_01JD3M5W7Q6V8X9Y0Z1A2B3C4D");
+        let url = format!("{}{concrete}", shop.app.url);
+        let operations = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, _) in operations.into_iter().filter(|(_, operation)| operation.is_some()) {
+            let request = |key: Option<&str>| {
+                let request = shop.app.http.request(method.parse().unwrap(), &url).json(&json!({}));
+                match key {
+                    Some(key) => request.bearer_auth(key),
+                    None => request,
+                }
+                .send()
+            };
+            assert_error(request(None).await.unwrap(), 401, "unauthorized").await;
+            let forbidden = request(Some(&webhooks_only)).await.unwrap();
+            assert_eq!(forbidden.status(), 403, "{method} {path} without its scope");
+            if path.contains("{id}") && method == "GET" {
+                let response = request(Some(&other.test_key)).await.unwrap();
+                assert_eq!(response.status(), 404, "{method} {path} from another store");
+                let live = request(Some(&shop.store.live_key)).await.unwrap();
+                assert_eq!(live.status(), 404, "{method} {path} from the live mode");
+            }
+            checked.push(format!("{method} {path}"));
+        }
+    }
+    assert!(checked.len() >= 21, "{checked:?}");
+    // Another store can neither change nor pay this store's order.
+    let foreign = other_store_patch(&shop, &other.test_key, order_id).await;
+    assert_eq!(foreign.status(), 404);
+    assert_eq!(
+        shop.get(&format!("/v1/orders/{order_id}")).await["data"]["status"],
+        "confirmed"
+    );
+}
+
+async fn other_store_patch(shop: &Shop, key: &str, order: &str) -> reqwest::Response {
+    shop.app
+        .http
+        .patch(format!("{}/v1/orders/{order}/status", shop.app.url))
+        .bearer_auth(key)
+        .json(&json!({"status": "cancelled"}))
+        .send()
+        .await
+        .unwrap()
+}
