@@ -75,7 +75,7 @@ pub fn source_group(event_type: &str) -> &'static str {
         "product" | "variant" | "recall" | "category" | "brand" => "catalog",
         "inventory" | "warehouse" | "reservation" => "inventory",
         "order" | "payment" | "refund" | "fulfillment" => "orders",
-        "customer" => "customers",
+        "customer" | "customer_group" => "customers",
         "cart" => "carts",
         "promotion" | "coupon" | "price" => "pricing",
         "webhook" => "webhooks",
@@ -126,6 +126,7 @@ mod tests {
         assert_eq!(source_group("inventory.low_stock"), "inventory");
         assert_eq!(source_group("payout.paid"), "marketplace");
         assert_eq!(source_group("api_key.created"), "admin");
+        assert_eq!(source_group("customer_group.created"), "customers");
     }
 }
 

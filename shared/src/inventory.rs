@@ -456,6 +456,55 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
     Err(ApiError::conflict("the stock level is changing fast; retry"))
 }
 
+/// Settles the `low` flag of levels that orders changed: their sales and restocks are increments inside the
+/// order's transaction, which cannot see a crossing. Read back after the commit, a level now at or below its
+/// reorder point emits `inventory.low_stock` (once: the flag is set with the event); one back above it is
+/// re-armed (with `inventory.adjusted`). Best effort: a failure is logged, and the next adjustment settles it.
+pub async fn settle_low_flags(db: &Db, store: StoreId, mode: Mode, actor: &str, levels: &[(StockItem, WarehouseId)]) {
+    for (item, warehouse) in levels {
+        if let Err(error) = settle_low_flag(db, store, mode, actor, *item, *warehouse).await {
+            tracing::warn!(%item, error = %error, "could not settle the low-stock flag");
+        }
+    }
+}
+
+async fn settle_low_flag(
+    db: &Db,
+    store: StoreId,
+    mode: Mode,
+    actor: &str,
+    item: StockItem,
+    warehouse: WarehouseId,
+) -> Result<(), ApiError> {
+    for _attempt in 0..ADJUST_ATTEMPTS {
+        let Some(before) = db.level(store, mode, item, warehouse).await? else {
+            return Ok(());
+        };
+        let low = before.reorder_point > 0 && before.available <= before.reorder_point;
+        if low == before.low {
+            return Ok(());
+        }
+        let mut after = before.clone();
+        after.low = low;
+        after.version = before.version + 1;
+        after.updated_at = now();
+        let event_type = if low {
+            "inventory.low_stock"
+        } else {
+            "inventory.adjusted"
+        };
+        let event = level_event(store, mode, event_type, &after)?;
+        if db
+            .put_level_flag(store, mode, actor, item, &before, &after, event)
+            .await?
+        {
+            return Ok(());
+        }
+        pause_before_retry().await;
+    }
+    Ok(())
+}
+
 /// The ledger of an item, newest first.
 pub async fn history(
     db: &Db,

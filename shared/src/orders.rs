@@ -16,7 +16,7 @@ use crate::ids::{
     AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, ProductId, RefundId, StoreId, VariantId,
     WarehouseId,
 };
-use crate::inventory::{AdjustReason, Adjustment, StockItem};
+use crate::inventory::{self, AdjustReason, Adjustment, StockItem};
 use crate::money::{CurrencyCode, Money};
 use crate::tenant::{Mode, Tenant};
 use crate::time;
@@ -416,6 +416,18 @@ fn order_event(
     Ok(Event::new(store, mode, event_type, resource, data))
 }
 
+/// `order.fulfillment_created`: the order, with the shipment.
+fn fulfillment_event(store: StoreId, mode: Mode, order: &Order, fulfillment: &Fulfillment) -> Result<Event, ApiError> {
+    let fulfillment = serde_json::to_value(fulfillment).map_err(ApiError::internal)?;
+    order_event(
+        store,
+        mode,
+        "order.fulfillment_created",
+        order,
+        Some(("fulfillment", fulfillment)),
+    )
+}
+
 /// `order.status_changed` (with `from`, `to` and the reason), then `order.cancelled` / `order.fulfilled` where
 /// they apply; nothing when the status did not change.
 fn status_events(
@@ -622,7 +634,11 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             )
             .await;
         match placed {
-            Ok(()) => return Ok(order),
+            Ok(()) => {
+                let levels: Vec<_> = moves.iter().map(|m| (m.item, m.warehouse)).collect();
+                inventory::settle_low_flags(db, store, mode, &tenant.key_id.to_string(), &levels).await;
+                return Ok(order);
+            }
             Err(PlaceOrderError::ShortStock) => {
                 let levels = db.levels_at(store, mode, &moves).await?;
                 let short: Vec<Value> = moves
@@ -786,10 +802,12 @@ async fn change_order(
                 });
             }
         }
+        let levels: Vec<_> = write.stock.iter().map(|m| (m.item, m.warehouse)).collect();
         if db
             .put_order_change(who.store, who.mode, who.actor, before.version, &after, write, events)
             .await?
         {
+            inventory::settle_low_flags(db, who.store, who.mode, who.actor, &levels).await;
             return Ok(after);
         }
         pause_before_retry().await;
@@ -860,7 +878,17 @@ pub async fn change_status(db: &Db, tenant: &Tenant, id: &str, patch: StatusPatc
             }
             to => order.status = to,
         }
-        let events = status_events(who.store, who.mode, from, order, patch.reason.as_deref())?;
+        let mut events = Vec::new();
+        if let Some(fulfillment) = &write.fulfillment {
+            events.push(fulfillment_event(who.store, who.mode, order, fulfillment)?);
+        }
+        events.extend(status_events(
+            who.store,
+            who.mode,
+            from,
+            order,
+            patch.reason.as_deref(),
+        )?);
         Ok(Some(OrderChange { events, write }))
     })
     .await
@@ -910,16 +938,7 @@ pub async fn create_fulfillment(
             warehouse_id: input.warehouse_id,
             created_at: now.to_owned(),
         };
-        let mut events = vec![order_event(
-            who.store,
-            who.mode,
-            "order.fulfillment_created",
-            order,
-            Some((
-                "fulfillment",
-                serde_json::to_value(&fulfillment).map_err(ApiError::internal)?,
-            )),
-        )?];
+        let mut events = vec![fulfillment_event(who.store, who.mode, order, &fulfillment)?];
         events.extend(status_events(who.store, who.mode, from, order, None)?);
         made = Some(fulfillment.clone());
         Ok(Some(OrderChange {

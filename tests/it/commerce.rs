@@ -571,6 +571,7 @@ async fn product_to_refund_end_to_end() {
     ] {
         assert!(types.iter().any(|t| t == expected), "{expected} missing from {types:?}");
     }
+    assert_eq!(types.iter().filter(|t| *t == "order.fulfillment_created").count(), 2);
     let changes: Vec<Value> = events(&shop.app, &shop.store.id, "test")
         .await
         .into_iter()
@@ -908,4 +909,42 @@ async fn other_store_patch(shop: &Shop, key: &str, order: &str) -> reqwest::Resp
         .send()
         .await
         .unwrap()
+}
+
+#[tokio::test]
+async fn sales_through_checkout_announce_low_stock_once_per_crossing() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 500, 6).await;
+    let point = shop
+        .post(
+            &format!("/v1/inventory/{mug}/adjust"),
+            json!({"delta": 0, "reason": "correction", "reorder_point": 3}),
+        )
+        .await;
+    assert_eq!(point.status(), 200);
+    let low_events = || async {
+        events(&shop.app, &shop.store.id, "test")
+            .await
+            .into_iter()
+            .filter(|e| e["type"] == "inventory.low_stock")
+            .count()
+    };
+    shop.checkout(&shop.cart(&[(&mug, 2)], None).await).await; // 4: above
+    assert_eq!(low_events().await, 0);
+    let order = shop.checkout(&shop.cart(&[(&mug, 1)], None).await).await; // 3: crossing
+    assert_eq!(low_events().await, 1);
+    shop.checkout(&shop.cart(&[(&mug, 1)], None).await).await; // 2: still low
+    assert_eq!(low_events().await, 1);
+    let id = order["id"].as_str().unwrap();
+    let cancelled = shop
+        .patch(&format!("/v1/orders/{id}/status"), json!({"status": "cancelled"}))
+        .await;
+    assert_eq!(cancelled.status(), 200); // 3: still low
+    shop.post(
+        &format!("/v1/inventory/{mug}/adjust"),
+        json!({"delta": 5, "reason": "restock"}),
+    )
+    .await; // 8: re-armed
+    shop.checkout(&shop.cart(&[(&mug, 5)], None).await).await; // 3: crossing again
+    assert_eq!(low_events().await, 2);
 }

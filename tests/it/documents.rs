@@ -150,11 +150,13 @@ fn the_template_declares_the_queues_and_rule_the_stack_creates() {
 #[test]
 fn public_routes_in_the_template_match_the_document() {
     let template = template();
-    let admin_events = template["Resources"]["AdminFunction"]["Properties"]["Events"]
+    let mut in_template: Vec<(String, String)> = template["Resources"]
         .as_mapping()
-        .unwrap();
-    let mut in_template: Vec<(String, String)> = admin_events
+        .unwrap()
         .values()
+        .filter(|resource| text(&resource["Type"]) == "AWS::Serverless::Function")
+        .filter_map(|function| function["Properties"]["Events"].as_mapping())
+        .flat_map(|events| events.values())
         .filter(|event| text(&event["Type"]) == "HttpApi")
         .filter(|event| event["Properties"]["Auth"]["Authorizer"].as_str() == Some("NONE"))
         .map(|event| {

@@ -134,6 +134,26 @@ impl Db {
         tx.try_commit().await
     }
 
+    /// Writes a level changed only in its flags, while still at the version read.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put_level_flag(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        actor: &str,
+        stock_item: StockItem,
+        before: &Level,
+        after: &Level,
+        event: Event,
+    ) -> Result<bool, ApiError> {
+        let warehouse: WarehouseId = after.warehouse_id.parse().map_err(ApiError::internal)?;
+        let level = item(keys::level(store, mode, &stock_item.to_string(), warehouse), after)?;
+        self.write(event, actor)
+            .put_versioned(level, Some(before.version))
+            .try_commit()
+            .await
+    }
+
     /// An item's adjustments, newest first.
     pub async fn adjustments(
         &self,
