@@ -5,12 +5,12 @@ SHELL := /bin/bash
 # nextest runs each test in its own process (parallel, isolated); cargo test is the fallback.
 TEST_RUNNER := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "nextest run --no-tests=fail"; else echo test; fi)
 
-.PHONY: dev test fmt lint clippy lint-template unit-and-integration openapi setup lambda-arm64
+.PHONY: dev test fmt lint clippy lint-template unit-and-integration bench-smoke bench openapi calls setup lambda-arm64
 
 dev:
 	bash infra/dev.sh
 
-test: fmt clippy lint-template unit-and-integration
+test: fmt clippy lint-template unit-and-integration bench-smoke
 
 fmt:
 	cargo fmt --all -- --check
@@ -26,6 +26,14 @@ unit-and-integration:
 	bash infra/setup.sh
 	bash infra/with-stack.sh cargo $(TEST_RUNNER) --workspace
 
+# One round of every benchmark, no budgets (so the harness cannot rot); writes target/bench-smoke/.
+bench-smoke:
+	bash infra/bench.sh --smoke
+
+# Every benchmark; rewrites docs/performance.md (see the file for what is measured and how).
+bench:
+	bash infra/bench.sh
+
 setup:
 	bash infra/setup.sh
 
@@ -34,6 +42,10 @@ openapi:
 	cargo run -q -p cartwheel-gateway -- --print-openapi > docs/openapi.json
 	mkdir -p docs/events/schemas
 	cargo run -q -p cartwheel-gateway -- --write-event-schemas docs/events/schemas
+
+# Rewrites the measured DynamoDB calls per operation in docs/data-model.md (a test fails while they differ).
+calls: setup
+	CARTWHEEL_UPDATE_DOCS=1 bash infra/with-stack.sh cargo $(TEST_RUNNER) -p cartwheel-tests -E 'test(dynamodb_calls_per_operation)'
 
 # Optional: arm64 Lambda bundles (needs `pip install cargo-lambda` and the aarch64 std; see README).
 lambda-arm64:

@@ -1,6 +1,7 @@
 //! One integration-test binary: every module runs against DynamoDB Local and moto, over real HTTP.
 
 mod auth;
+mod calls;
 mod catalog;
 mod commerce;
 mod conventions;

@@ -1,6 +1,8 @@
 //! `spawn_app()`: a gateway of its own for each test, on a free 127.0.0.1 port, over the local stack that
 //! `make test` started (infra/with-stack.sh). Each test works in stores of its own, so tests run in parallel.
 
+pub mod calls;
+
 use std::sync::Arc;
 
 use cartwheel::http::AppState;
@@ -21,6 +23,8 @@ pub struct TestApp {
     pub keys: Option<cartwheel::webhooks::MasterKeys>,
     /// The payment provider's secret the orders function loaded (from moto's Secrets Manager).
     pub payments: Option<cartwheel::payments::PaymentsSecret>,
+    /// Every DynamoDB call the app's functions made (apps made by [`spawn_app_with`]).
+    pub calls: calls::CallLog,
 }
 
 /// A store created through the platform route, with its first keys.
@@ -92,7 +96,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     cartwheel::http::init_tracing();
     let sdk = sdk().await;
     let mut config = config(&options);
-    let db = Db::new(&sdk, &config.table);
+    let calls = calls::CallLog::default();
+    let db = Db::from_client(calls.client(&sdk), &config.table);
     let queues = cartwheel_gateway::resources::ensure(&mut config, &sdk, &db, PLATFORM_KEY)
         .await
         .expect("local resources");
@@ -109,6 +114,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     app.queues = queues;
     app.keys = Some(keys);
     app.payments = Some(payments);
+    calls.take();
+    app.calls = calls;
     app
 }
 
@@ -125,6 +132,7 @@ pub async fn serve(router: axum::Router, state: AppState, sdk: aws_config::SdkCo
         queues: Default::default(),
         keys: None,
         payments: None,
+        calls: calls::CallLog::default(),
     }
 }
 

@@ -1,0 +1,240 @@
+//! The DynamoDB calls and capacity of each API operation, measured by an interceptor on the real SDK client, must
+//! match the table in docs/data-model.md: a change that adds a call fails here. `CARTWHEEL_UPDATE_DOCS=1` (or
+//! `make calls`) rewrites the table from a run instead.
+
+use cartwheel_tests::calls::{summary, Call};
+use cartwheel_tests::{spawn_app, TestApp};
+use serde_json::{json, Value};
+
+const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/data-model.md");
+const BEGIN: &str = "<!-- measured-calls:begin -->";
+const END: &str = "<!-- measured-calls:end -->";
+
+struct Row {
+    operation: String,
+    calls: String,
+    capacity: f64,
+}
+
+struct Meter<'a> {
+    app: &'a TestApp,
+    key: String,
+    rows: Vec<Row>,
+}
+
+impl Meter<'_> {
+    /// Sends one request and records the calls it made, without the two every authenticated request makes first
+    /// (the authorizer's key lookup, cached on AWS, and the rate-limit counter).
+    async fn measure(&mut self, operation: &str, request: reqwest::RequestBuilder, status: u16) -> Value {
+        self.app.calls.take();
+        let response = request.send().await.unwrap();
+        let got = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(got, status, "{operation}: {body}");
+        let mut calls: Vec<Call> = self.app.calls.take();
+        let authenticated = !operation.contains("payments/webhook");
+        if authenticated {
+            let overhead: Vec<&str> = calls.iter().take(2).map(|c| c.operation.as_str()).collect();
+            assert_eq!(
+                overhead,
+                ["GetItem", "UpdateItem"],
+                "{operation}: authorizer and rate limit first"
+            );
+            calls.drain(..2);
+        }
+        self.rows.push(Row {
+            operation: operation.to_owned(),
+            calls: summary(&calls),
+            capacity: calls.iter().map(|c| c.capacity).sum(),
+        });
+        body
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.app.get(path, &self.key)
+    }
+
+    fn post(&self, path: &str, body: Value) -> reqwest::RequestBuilder {
+        self.app.post(path, &self.key, &body)
+    }
+
+    fn patch(&self, path: &str, body: Value) -> reqwest::RequestBuilder {
+        self.app
+            .http
+            .patch(format!("{}{path}", self.app.url))
+            .bearer_auth(&self.key)
+            .json(&body)
+    }
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut text = format!("{BEGIN}\n| Operation | DynamoDB calls, in order | Capacity units |\n| --- | --- | --- |\n");
+    for row in rows {
+        text.push_str(&format!(
+            "| `{}` | {} | {:.1} |\n",
+            row.operation, row.calls, row.capacity
+        ));
+    }
+    text.push_str(END);
+    text
+}
+
+/// (operation, calls, capacity) of each row of the committed table.
+fn committed() -> Vec<(String, String, f64)> {
+    let doc = std::fs::read_to_string(DOC).unwrap();
+    let start = doc.find(BEGIN).expect("the measured-calls table in docs/data-model.md");
+    let end = doc.find(END).unwrap();
+    doc[start..end]
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            (
+                cells[0].trim_matches('`').to_owned(),
+                cells[1].to_owned(),
+                cells[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn dynamodb_calls_per_operation_match_the_data_model() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let mut meter = Meter {
+        app: &app,
+        key: store.test_key.clone(),
+        rows: Vec::new(),
+    };
+    let product_body = json!({"name": "Mug", "sku": "MUG-1", "status": "active",
+                              "price": {"amount": 900, "currency": "USD"}, "description": "A mug"});
+    let product = meter
+        .measure("POST /v1/products", meter.post("/v1/products", product_body), 201)
+        .await;
+    let id = product["data"]["id"].as_str().unwrap().to_owned();
+    meter
+        .measure("GET /v1/products/{id}", meter.get(&format!("/v1/products/{id}")), 200)
+        .await;
+    let patch = meter.patch(&format!("/v1/products/{id}"), json!({"description": "A big mug"}));
+    meter.measure("PATCH /v1/products/{id}", patch, 200).await;
+    meter.measure("GET /v1/products", meter.get("/v1/products"), 200).await;
+    meter
+        .measure("GET /v1/search?q=", meter.get("/v1/search?q=mug"), 200)
+        .await;
+    // The first adjustment also makes the store's default warehouse; measure the steady state.
+    let warm = meter.post(
+        &format!("/v1/inventory/{id}/adjust"),
+        json!({"delta": 50, "reason": "restock"}),
+    );
+    assert_eq!(warm.send().await.unwrap().status(), 200);
+    let adjust = meter.post(
+        &format!("/v1/inventory/{id}/adjust"),
+        json!({"delta": 50, "reason": "restock"}),
+    );
+    meter.measure("POST /v1/inventory/{id}/adjust", adjust, 200).await;
+    meter
+        .measure("GET /v1/inventory/{id}", meter.get(&format!("/v1/inventory/{id}")), 200)
+        .await;
+
+    let customer = meter
+        .measure(
+            "POST /v1/customers",
+            meter.post("/v1/customers", json!({"email": "ada@example.com"})),
+            201,
+        )
+        .await;
+    let customer = customer["data"]["id"].as_str().unwrap().to_owned();
+    meter
+        .measure(
+            "GET /v1/customers/{id}",
+            meter.get(&format!("/v1/customers/{customer}")),
+            200,
+        )
+        .await;
+    meter
+        .measure("GET /v1/customers", meter.get("/v1/customers"), 200)
+        .await;
+
+    let cart_body = json!({"currency": "USD", "customer_id": customer});
+    let cart = meter
+        .measure("POST /v1/carts", meter.post("/v1/carts", cart_body), 201)
+        .await;
+    let cart = cart["data"]["id"].as_str().unwrap().to_owned();
+    let add = meter.post(
+        &format!("/v1/carts/{cart}/items"),
+        json!({"product_id": id, "quantity": 2}),
+    );
+    meter.measure("POST /v1/carts/{id}/items", add, 200).await;
+    meter
+        .measure("GET /v1/carts/{id}", meter.get(&format!("/v1/carts/{cart}")), 200)
+        .await;
+    let address = json!({"line1": "1 Main St", "city": "Springfield", "country": "US"});
+    let checkout = meter.post("/v1/checkout", json!({"cart_id": cart, "shipping_address": address}));
+    let order = meter.measure("POST /v1/checkout", checkout, 201).await["data"].clone();
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    meter
+        .measure("GET /v1/orders/{id}", meter.get(&format!("/v1/orders/{order_id}")), 200)
+        .await;
+    meter.measure("GET /v1/orders", meter.get("/v1/orders"), 200).await;
+
+    let callback = json!({"id": "evt_calls_1", "type": "payment_intent.succeeded", "data": {"object": {
+        "id": "pi_1", "amount": 1800, "currency": "usd",
+        "metadata": {"order_id": order_id, "store_id": store.id}}}})
+    .to_string();
+    let now = cartwheel::time::now().unix_timestamp();
+    let signature = app.payments.as_ref().unwrap().sign(now, callback.as_bytes());
+    let paid = app
+        .http
+        .post(format!("{}/v1/payments/webhook", app.url))
+        .header("Payment-Signature", signature)
+        .body(callback);
+    meter.measure("POST /v1/payments/webhook", paid, 200).await;
+    let line = order["lines"][0]["id"].as_str().unwrap();
+    let ship = meter.post(
+        &format!("/v1/orders/{order_id}/fulfillments"),
+        json!({"items": [{"line_id": line, "quantity": 2}], "tracking_number": "1Z"}),
+    );
+    meter.measure("POST /v1/orders/{id}/fulfillments", ship, 201).await;
+    let deliver = meter.patch(&format!("/v1/orders/{order_id}/status"), json!({"status": "delivered"}));
+    meter.measure("PATCH /v1/orders/{id}/status", deliver, 200).await;
+    let refund = meter.post(
+        &format!("/v1/orders/{order_id}/refunds"),
+        json!({"amount": 500, "reason": "scratch"}),
+    );
+    meter.measure("POST /v1/orders/{id}/refunds", refund, 201).await;
+    meter.measure("GET /v1/api-keys", meter.get("/v1/api-keys"), 200).await;
+
+    let rows = meter.rows;
+    if std::env::var("CARTWHEEL_UPDATE_DOCS").is_ok_and(|v| v == "1") {
+        let doc = std::fs::read_to_string(DOC).unwrap();
+        let start = doc
+            .find(BEGIN)
+            .expect("the measured-calls markers in docs/data-model.md");
+        let end = doc.find(END).unwrap() + END.len();
+        std::fs::write(DOC, format!("{}{}{}", &doc[..start], table(&rows), &doc[end..])).unwrap();
+        return;
+    }
+    let committed = committed();
+    assert_eq!(
+        committed.len(),
+        rows.len(),
+        "docs/data-model.md is stale; run `make calls`:\n{}",
+        table(&rows)
+    );
+    for (row, (operation, calls, capacity)) in rows.iter().zip(&committed) {
+        assert_eq!(&row.operation, operation);
+        assert_eq!(
+            &row.calls, calls,
+            "{operation}: the calls changed; run `make calls` if that is intended"
+        );
+        // Item sizes move by a few bytes with timestamps; capacity is checked loosely, calls exactly.
+        assert!(
+            (row.capacity - capacity).abs() <= capacity * 0.25 + 0.5,
+            "{operation}: {} capacity units, documented {capacity}",
+            row.capacity
+        );
+    }
+    let checkout = rows.iter().find(|r| r.operation == "POST /v1/checkout").unwrap();
+    assert_eq!(checkout.calls, "GetItem, BatchGetItem, TransactWriteItems, GetItem");
+}
