@@ -45,6 +45,10 @@ pub struct Endpoint {
     /// Unix seconds of the first failure since the last success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<i64>,
+    /// Unix seconds until which the endpoint is not called: its last attempt timed out, and a hanging endpoint
+    /// must not hold the delivery workers every other endpoint shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown_until: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
@@ -445,6 +449,7 @@ pub async fn create_endpoint(
         previous_secret: None,
         disabled_reason: None,
         failing_since: None,
+        cooldown_until: None,
         created_at: now.clone(),
         updated_at: now,
         version: 1,
@@ -480,6 +485,7 @@ pub async fn update_endpoint(
         if enabled {
             after.disabled_reason = None;
             after.failing_since = None;
+            after.cooldown_until = None;
         }
     }
     let mut errors = check_events(&after.events);
@@ -794,6 +800,7 @@ mod tests {
             previous_secret: None,
             disabled_reason: None,
             failing_since: None,
+            cooldown_until: None,
             created_at: String::new(),
             updated_at: String::new(),
             version: 1,

@@ -13,7 +13,8 @@ const END: &str = "<!-- measured-calls:end -->";
 struct Row {
     operation: String,
     calls: String,
-    capacity: f64,
+    read: f64,
+    write: f64,
 }
 
 struct Meter<'a> {
@@ -42,10 +43,17 @@ impl Meter<'_> {
             );
             calls.drain(..2);
         }
+        let units = |reads: bool| -> f64 {
+            calls
+                .iter()
+                .filter(|c| is_read(&c.operation) == reads)
+                .fold(0.0, |sum, c| sum + c.capacity)
+        };
         self.rows.push(Row {
             operation: operation.to_owned(),
             calls: summary(&calls),
-            capacity: calls.iter().map(|c| c.capacity).sum(),
+            read: units(true),
+            write: units(false),
         });
         body
     }
@@ -67,20 +75,30 @@ impl Meter<'_> {
     }
 }
 
+/// Read request units are billed for these; every other call is a write.
+fn is_read(operation: &str) -> bool {
+    matches!(
+        operation,
+        "GetItem" | "Query" | "BatchGetItem" | "Scan" | "TransactGetItems"
+    )
+}
+
 fn table(rows: &[Row]) -> String {
-    let mut text = format!("{BEGIN}\n| Operation | DynamoDB calls, in order | Capacity units |\n| --- | --- | --- |\n");
+    let mut text = format!(
+        "{BEGIN}\n| Operation | DynamoDB calls, in order | Read units | Write units |\n| --- | --- | --- | --- |\n"
+    );
     for row in rows {
         text.push_str(&format!(
-            "| `{}` | {} | {:.1} |\n",
-            row.operation, row.calls, row.capacity
+            "| `{}` | {} | {:.1} | {:.1} |\n",
+            row.operation, row.calls, row.read, row.write
         ));
     }
     text.push_str(END);
     text
 }
 
-/// (operation, calls, capacity) of each row of the committed table.
-fn committed() -> Vec<(String, String, f64)> {
+/// (operation, calls, read units, write units) of each row of the committed table.
+fn committed() -> Vec<(String, String, f64, f64)> {
     let doc = std::fs::read_to_string(DOC).unwrap();
     let start = doc.find(BEGIN).expect("the measured-calls table in docs/data-model.md");
     let end = doc.find(END).unwrap();
@@ -93,6 +111,7 @@ fn committed() -> Vec<(String, String, f64)> {
                 cells[0].trim_matches('`').to_owned(),
                 cells[1].to_owned(),
                 cells[2].parse().unwrap(),
+                cells[3].parse().unwrap(),
             )
         })
         .collect()
@@ -222,18 +241,19 @@ async fn dynamodb_calls_per_operation_match_the_data_model() {
         "docs/data-model.md is stale; run `make calls`:\n{}",
         table(&rows)
     );
-    for (row, (operation, calls, capacity)) in rows.iter().zip(&committed) {
+    for (row, (operation, calls, read, write)) in rows.iter().zip(&committed) {
         assert_eq!(&row.operation, operation);
         assert_eq!(
             &row.calls, calls,
             "{operation}: the calls changed; run `make calls` if that is intended"
         );
         // Item sizes move by a few bytes with timestamps; capacity is checked loosely, calls exactly.
-        assert!(
-            (row.capacity - capacity).abs() <= capacity * 0.25 + 0.5,
-            "{operation}: {} capacity units, documented {capacity}",
-            row.capacity
-        );
+        for (measured, documented) in [(row.read, read), (row.write, write)] {
+            assert!(
+                (measured - documented).abs() <= documented * 0.25 + 0.5,
+                "{operation}: {measured} units, documented {documented}"
+            );
+        }
     }
     let checkout = rows.iter().find(|r| r.operation == "POST /v1/checkout").unwrap();
     assert_eq!(checkout.calls, "GetItem, BatchGetItem, TransactWriteItems, GetItem");

@@ -385,7 +385,7 @@ async fn a_hanging_endpoint_is_cut_at_the_timeout_and_delays_no_other() {
     let fast = receiver(0, 200).await;
     let (slow_endpoint, _) = subscribe(&app, key, &slow.url).await;
     subscribe(&app, key, &fast.url).await;
-    create_product(&app, key).await;
+    let product = create_product(&app, key).await;
 
     fast.wait_for(20, |r| !r.is_empty()).await;
     let slow_log = deliveries(&app, key, &slow_endpoint).await;
@@ -403,6 +403,30 @@ async fn a_hanging_endpoint_is_cut_at_the_timeout_and_delays_no_other() {
     .await;
     assert_eq!(log["data"][0]["attempts"][0]["error"], "timed out after 3 s");
     assert_eq!(log["data"][0]["status"], "pending", "a timeout is retried");
+
+    // While it cools down, the hanging endpoint is not called again: its next delivery fails at once.
+    let changed = app
+        .http
+        .patch(format!("{}/v1/products/{product}", app.url))
+        .bearer_auth(key)
+        .json(&json!({"description": "changed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    fast.wait_for(20, |r| r.len() >= 2).await;
+    let log = wait_for_log(&app, key, &slow_endpoint, "", |log| {
+        log["data"].as_array().is_some_and(|d| {
+            d.iter().any(|d| {
+                d["attempts"][0]["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("not sent"))
+            })
+        })
+    })
+    .await;
+    assert_eq!(log["data"].as_array().unwrap().len(), 2);
+    assert_eq!(slow.requests().len(), 1, "one request hung; the next was not sent");
 }
 
 /// An endpoint whose deliveries keep failing past the configured time is disabled, with its event.

@@ -19,6 +19,8 @@ use rand::Rng;
 
 /// How much of a response body is kept in the attempt log.
 const KEPT_BODY: usize = 2048;
+/// How long an endpoint whose attempt timed out is left alone (its deliveries fail fast and retry on schedule).
+const COOLDOWN_SECS: i64 = 30;
 
 pub struct Deliverer {
     db: Db,
@@ -115,7 +117,19 @@ impl Deliverer {
                 return Ok(Outcome::Done);
             }
         };
-        let (attempt, retry_after) = self.post(&endpoint, &delivery, job.mode).await;
+        let now = time::now().unix_timestamp();
+        let (attempt, retry_after) = match endpoint.cooldown_until.filter(|until| *until > now) {
+            Some(until) => (cooling_down(&now_text, until), None),
+            None => {
+                let (attempt, retry_after) = self.post(&endpoint, &delivery, job.mode).await;
+                if attempt.timed_out {
+                    self.db
+                        .cool_down_endpoint(job.store_id, job.mode, endpoint.id, now + COOLDOWN_SECS)
+                        .await?;
+                }
+                (attempt.attempt, retry_after)
+            }
+        };
         let answered = attempt.status;
         if answered.is_some_and(|s| (200..300).contains(&s)) {
             self.db
@@ -128,7 +142,6 @@ impl Deliverer {
             }
             return Ok(Outcome::Done);
         }
-        let now = time::now().unix_timestamp();
         let gone = answered == Some(410);
         let failing_too_long = endpoint
             .failing_since
@@ -173,7 +186,18 @@ impl Deliverer {
     }
 
     /// One signed POST. Returns the attempt and the receiver's `Retry-After` (seconds), if any.
-    async fn post(&self, endpoint: &Endpoint, delivery: &Delivery, mode: cartwheel::Mode) -> (Attempt, Option<u64>) {
+    async fn post(&self, endpoint: &Endpoint, delivery: &Delivery, mode: cartwheel::Mode) -> (Posted, Option<u64>) {
+        let (attempt, retry_after) = self.post_once(endpoint, delivery, mode).await;
+        let timed_out = attempt.error.as_deref().is_some_and(|e| e.starts_with("timed out"));
+        (Posted { attempt, timed_out }, retry_after)
+    }
+
+    async fn post_once(
+        &self,
+        endpoint: &Endpoint,
+        delivery: &Delivery,
+        mode: cartwheel::Mode,
+    ) -> (Attempt, Option<u64>) {
         let started = Instant::now();
         let at = time::rfc3339(time::now());
         let failed = |error: String| Attempt {
@@ -221,6 +245,26 @@ impl Deliverer {
         };
         attempt.latency_ms = started.elapsed().as_millis() as u64;
         (attempt, None)
+    }
+}
+
+/// An attempt and whether it ran into the timeout.
+struct Posted {
+    attempt: Attempt,
+    timed_out: bool,
+}
+
+/// The attempt recorded while an endpoint cools down: not sent, counted as a failure, retried on the schedule.
+fn cooling_down(at: &str, until: i64) -> Attempt {
+    Attempt {
+        at: at.to_owned(),
+        status: None,
+        error: Some(format!(
+            "not sent: the endpoint's last attempt timed out; it is not called until {}",
+            time::rfc3339_of_unix(until)
+        )),
+        latency_ms: 0,
+        response_body: None,
     }
 }
 

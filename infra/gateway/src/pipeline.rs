@@ -22,6 +22,8 @@ use tokio::task::JoinHandle;
 use crate::resources::Error;
 
 const IDLE: Duration = Duration::from_millis(100);
+/// Concurrent pollers of the delivery queue (Lambda's SQS event source starts with five concurrent batches).
+const DELIVERY_POLLERS: usize = 5;
 /// How often the local stack runs the scheduled functions (every minute on AWS).
 const SCHEDULE_EVERY: Duration = Duration::from_secs(2);
 
@@ -251,7 +253,7 @@ impl Pipeline {
         let fanout = Arc::new(Fanout::new(state, sdk)?);
         let deliverer = Arc::new(Deliverer::new(state, sdk, keys)?);
         let db = state.db.clone();
-        let tasks = vec![
+        let mut tasks = vec![
             spawn_stream_publisher(sdk, &config.table, Bus::new(sdk, &config.event_bus)),
             // moto fires no schedules: the gateway runs the scheduled functions itself.
             tokio::spawn(async move {
@@ -268,11 +270,16 @@ impl Pipeline {
                 let fanout = Arc::clone(&fanout);
                 async move { fanout.handle(event).await }
             }),
-            spawn_queue_consumer(sdk, &deliveries_queue, move |event| {
+        ];
+        // Lambda polls an SQS queue with several concurrent batches (five at first); so does the local stack, for
+        // deliveries, where one slow batch must not hold up the others.
+        for _ in 0..DELIVERY_POLLERS {
+            let deliverer = Arc::clone(&deliverer);
+            tasks.push(spawn_queue_consumer(sdk, &deliveries_queue, move |event| {
                 let deliverer = Arc::clone(&deliverer);
                 async move { deliverer.handle(event).await }
-            }),
-        ];
+            }));
+        }
         Ok(Self { tasks })
     }
 }

@@ -107,6 +107,40 @@ impl Db {
     }
 
     /// Starts or clears an endpoint's failure clock (no version change: it is the delivery worker's bookkeeping).
+    /// Keeps deliveries away from an endpoint until `until` (Unix seconds).
+    pub async fn cool_down_endpoint(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        id: WebhookId,
+        until: i64,
+    ) -> Result<(), ApiError> {
+        let key = keys::webhook(store, mode, id);
+        let updated = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk))
+            .update_expression("SET cooldown_until = :until")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":until", n(until))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(()),
+            // The endpoint was deleted meanwhile: nothing to keep.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+
     pub async fn set_endpoint_failing(
         &self,
         store: StoreId,
