@@ -2,7 +2,7 @@
 # infra/bench.sh [--smoke] — builds what `make bench` measures and runs cartwheel-bench against a private local
 # stack (infra/with-stack.sh). Full run: release binaries of every function and the bare probe, 20 interleaved cold
 # starts per contestant over HTTPS and HTTP, sizes; rewrites docs/performance.md. `--smoke` (run by `make test`):
-# debug binaries of catalog and the probe, one round, no budgets, written to target/bench-smoke/.
+# debug binaries of catalog, webhook-delivery and the probe, one round, no budgets, written to target/bench-smoke/.
 #
 # The Node.js comparator's packages (pinned by infra/bench/comparators/node/package-lock.json) go to
 # .cache/bench/node; the Python comparator uses boto3 from the stack's venv (.cache/venv). The throwaway CA is
@@ -30,7 +30,8 @@ if [[ ! -f $NODE_DIR/.stamp || "$(cat "$NODE_DIR/.stamp")" != "$node_key" ]]; th
 fi
 
 if [[ ${#SMOKE[@]} -gt 0 ]]; then
-  cargo build -q -p cartwheel-catalog -p cartwheel-bench-probe -p cartwheel-bench --bin catalog --bin probe --bin cartwheel-bench
+  cargo build -q -p cartwheel-catalog -p cartwheel-webhook-delivery -p cartwheel-bench-probe -p cartwheel-bench \
+    --bin catalog --bin webhook-delivery --bin probe --bin cartwheel-bench
   BINS="$ROOT/target/debug"
 else
   packages=()

@@ -6,6 +6,7 @@
 //! local stack: `cartwheel-bench [--smoke] --bins DIR --root DIR`.
 
 mod cost;
+mod delivery;
 mod lambda;
 mod load;
 mod sizes;
@@ -71,8 +72,11 @@ struct Contestant {
     name: &'static str,
     program: PathBuf,
     args: Vec<String>,
-    event: String,
-    /// Extra environment (the comparators' module paths).
+    /// The event to hand over; `None`: a fresh delivery job for each cold start.
+    event: Option<String>,
+    /// What a right answer looks like.
+    check: fn(&str) -> bool,
+    /// Extra environment (the comparators' module paths, the delivery function's stage).
     env: Vec<(String, String)>,
     samples: Vec<(Transport, Sample)>,
 }
@@ -170,7 +174,8 @@ async fn main() -> Result<(), Error> {
             name: "catalog (GET a product)",
             program: args.bins.join("catalog"),
             args: Vec::new(),
-            event: api_event(&tenant, "ANY /v1/products/{proxy+}", &product_path),
+            check: answered,
+            event: Some(api_event(&tenant, "ANY /v1/products/{proxy+}", &product_path)),
             env: Vec::new(),
             samples: Vec::new(),
         },
@@ -178,7 +183,8 @@ async fn main() -> Result<(), Error> {
             name: "bare Rust probe (GetItem)",
             program: args.bins.join("probe"),
             args: Vec::new(),
-            event: api_event(&tenant, "GET /probe/{pk}/{sk}", &probe_path),
+            check: answered,
+            event: Some(api_event(&tenant, "GET /probe/{pk}/{sk}", &probe_path)),
             env: Vec::new(),
             samples: Vec::new(),
         },
@@ -188,7 +194,8 @@ async fn main() -> Result<(), Error> {
             name: "Node.js 20 + AWS SDK v3 (GetItem)",
             program: "node".into(),
             args: vec![comparators.join("node/index.js").display().to_string()],
-            event: api_event(&tenant, "GET /probe/{pk}/{sk}", &probe_path),
+            check: answered,
+            event: Some(api_event(&tenant, "GET /probe/{pk}/{sk}", &probe_path)),
             env: vec![("NODE_PATH".into(), node_modules.display().to_string())],
             samples: Vec::new(),
         });
@@ -199,15 +206,36 @@ async fn main() -> Result<(), Error> {
             name: "Python 3.11 + boto3 (GetItem)",
             program: python,
             args: vec![comparators.join("python/handler.py").display().to_string()],
-            event: api_event(&tenant, "GET /probe/{pk}/{sk}", &probe_path),
+            check: answered,
+            event: Some(api_event(&tenant, "GET /probe/{pk}/{sk}", &probe_path)),
             env: Vec::new(),
             samples: Vec::new(),
         });
     }
 
+    let deliveries = delivery::DeliveryBench::start().await?;
+    let moto = endpoint("AWS_ENDPOINT_URL")?;
+    let https_moto = tls.proxy(moto).await?;
+    contestants.insert(
+        1,
+        Contestant {
+            name: "webhook-delivery (one SQS job → one signed POST)",
+            program: args.bins.join("webhook-delivery"),
+            args: Vec::new(),
+            check: delivery::delivered,
+            event: None,
+            env: deliveries.env(),
+            samples: Vec::new(),
+        },
+    );
+
     for round in 0..runs {
         for contestant in &mut contestants {
             for transport in [Transport::Tls, Transport::Http] {
+                let event = match &contestant.event {
+                    Some(event) => event.clone(),
+                    None => deliveries.next_event().await?,
+                };
                 let mut command = tokio::process::Command::new(&contestant.program);
                 command.args(&contestant.args).env_clear();
                 command
@@ -224,6 +252,7 @@ async fn main() -> Result<(), Error> {
                     .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
                     .env("CARTWHEEL_STAGE", STAGE)
                     .env("CARTWHEEL_TABLE", format!("cartwheel-{STAGE}"))
+                    .env("AWS_ENDPOINT_URL", format!("http://{moto}"))
                     .env("CARTWHEEL_LOG_FORMAT", "json")
                     .env("RUST_LOG", "warn");
                 for (name, value) in &contestant.env {
@@ -233,6 +262,7 @@ async fn main() -> Result<(), Error> {
                     Transport::Tls => {
                         command
                             .env("AWS_ENDPOINT_URL_DYNAMODB", &https_dynamodb)
+                            .env("AWS_ENDPOINT_URL", &https_moto)
                             .env("SSL_CERT_FILE", &tls.ca_pem)
                             .env("NODE_EXTRA_CA_CERTS", &tls.ca_pem)
                             .env("AWS_CA_BUNDLE", &tls.ca_pem);
@@ -242,7 +272,7 @@ async fn main() -> Result<(), Error> {
                     }
                 }
                 let sample = runtime
-                    .cold_start(command, &contestant.event, answered)
+                    .cold_start(command, &event, contestant.check)
                     .await
                     .map_err(|e| format!("{} over {} (round {round}): {e}", contestant.name, transport.name()))?;
                 contestant.samples.push((transport, sample));
@@ -250,9 +280,13 @@ async fn main() -> Result<(), Error> {
         }
     }
 
+    let posted = deliveries.receiver.requests().len();
+    if posted != runs * 2 {
+        return Err(format!("the receiver got {posted} deliveries from {} cold starts", runs * 2).into());
+    }
     // A smoke run builds only what it starts.
     let measured: &[&str] = if args.smoke {
-        &["catalog", "probe"]
+        &["catalog", "webhook-delivery", "probe"]
     } else {
         sizes::FUNCTIONS
     };
@@ -315,7 +349,10 @@ fn report(contestants: &[Contestant], sizes: &[sizes::Size], runs: usize, smoke:
          TLS-terminating proxy whose throwaway CA the bench generates (`SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS`, \
          `AWS_CA_BUNDLE`), as on AWS, where every call is HTTPS; the same figures over plain HTTP are beside them. \
          `catalog` answers `GET /v1/products/{id}` as deployed: conventions, the rate-limit counter (`UpdateItem`) and \
-         the product (`GetItem`) — two calls where the probe and the comparators make one.\n\n",
+         the product (`GetItem`) — two calls where the probe and the comparators make one. `webhook-delivery` reads \
+         its master key from Secrets Manager (moto, through the same kind of proxy) at init, then handles one SQS \
+         record made by the real fanout: reads the delivery and the endpoint, POSTs the signed event to a local \
+         receiver and records the attempt.\n\n",
     );
     text.push_str("| Contestant | Transport | init median (ms) | cold start min / median / max (ms) | peak RSS median (MiB) | cold start vs probe |\n");
     text.push_str("| --- | --- | --- | --- | --- | --- |\n");
@@ -354,9 +391,10 @@ fn report(contestants: &[Contestant], sizes: &[sizes::Size], runs: usize, smoke:
                 rss.1,
                 ratio
             ));
-            if transport == Transport::Tls && contestant.name.starts_with("catalog") {
+            let function = contestant.name.split(' ').next().unwrap_or_default();
+            if transport == Transport::Tls && matches!(function, "catalog" | "webhook-delivery") {
                 goals.push(format!(
-                    "- `catalog` over HTTPS: cold start {ratio:.2}× the probe (goal ≤ {COLD_START_GOAL}×: {}), peak RSS \
+                    "- `{function}` over HTTPS: cold start {ratio:.2}× the probe (goal ≤ {COLD_START_GOAL}×: {}), peak RSS \
                      {:.1} MiB (goal ≤ {RSS_GOAL_MIB} MB: {}).",
                     if ratio <= COLD_START_GOAL { "met" } else { "not met" },
                     rss.1,
