@@ -7,6 +7,7 @@ use cartwheel::http::AppState;
 use cartwheel::queue::Queue;
 use cartwheel::webhooks::{Delivery, DeliveryJob, DeliveryStatus};
 use cartwheel::{ApiError, Db};
+use futures_util::future::join_all;
 use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
 
@@ -36,19 +37,22 @@ impl Fanout {
         })
     }
 
-    /// Fans out every message; a message that fails is reported so SQS offers it again (nothing is created twice:
-    /// deliveries are keyed by event and endpoint).
+    /// Fans out every message of the batch at once; a message that fails is reported so SQS offers it again
+    /// (nothing is created twice: deliveries are keyed by event and endpoint).
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-        let mut response = SqsBatchResponse::default();
-        for message in &event.payload.records {
-            let result = match serde_json::from_str::<BusMessage>(message.body.as_deref().unwrap_or_default()) {
+        let results = join_all(event.payload.records.iter().map(|message| async move {
+            match serde_json::from_str::<BusMessage>(message.body.as_deref().unwrap_or_default()) {
                 Ok(bus_message) => self.fan_out(bus_message.detail).await,
                 Err(error) => {
                     // Not an event: retrying cannot fix it, and the DLQ would only collect it.
                     tracing::error!(%error, "unreadable message dropped");
                     Ok(0)
                 }
-            };
+            }
+        }))
+        .await;
+        let mut response = SqsBatchResponse::default();
+        for (message, result) in event.payload.records.iter().zip(results) {
             if let Err(error) = result {
                 tracing::warn!(?error, "fanout failed; the message will be retried");
                 let mut failure = BatchItemFailure::default();

@@ -112,9 +112,13 @@ pub struct GatewayResults {
 }
 
 pub struct Webhooks {
+    /// Changes per throughput burst.
+    pub burst: usize,
     /// Commit (the API's response) → the first delivery attempt's arrival at the receiver.
     pub latencies: Vec<Duration>,
+    /// Deliveries per second to a fast endpoint whose neighbour is fast too.
     pub alone_per_second: f64,
+    /// The same, when the neighbour hangs until the timeout.
     pub beside_hanging_per_second: f64,
 }
 
@@ -140,11 +144,8 @@ pub async fn measure(smoke: bool) -> Result<GatewayResults, Error> {
         own_stage: true,
         allow_loopback: true,
         retry_schedule: Some("0s,5s"),
-        env: &[
-            ("CARTWHEEL_WEBHOOK_TIMEOUT_SECS", "2"),
-            ("CARTWHEEL_RATE_LIMITS", "default=1000000"),
-        ],
-        ..Default::default()
+        rate_limits: Some("default=1000000"),
+        env: &[("CARTWHEEL_WEBHOOK_TIMEOUT_SECS", "2")],
     };
     let app = spawn_app_with(options()).await;
     let store = app.create_store().await;
@@ -391,6 +392,14 @@ async fn subscribe(app: &TestApp, key: &str, url: &str, events: Value) -> Result
         .to_owned())
 }
 
+async fn unsubscribe(app: &TestApp, key: &str, endpoint: &str) -> Result<(), Error> {
+    let deleted = app.delete(&format!("/v1/webhooks/{endpoint}"), key).send().await?;
+    if !deleted.status().is_success() {
+        return Err(format!("deleting endpoint {endpoint}: {}", deleted.status()).into());
+    }
+    Ok(())
+}
+
 /// Changes the product `count` times, `pause` apart; returns when each change was committed (by version).
 async fn changes(
     app: &TestApp,
@@ -441,7 +450,7 @@ async fn webhooks(app: &TestApp, key: &str, mug: &str, smoke: bool) -> Result<(W
     // One order's webhook path, first, while nothing else moves: its DynamoDB calls from the stream to the
     // delivery (the checkout's own calls are taken out).
     let order_hook = receiver(0, 200).await;
-    subscribe(app, key, &order_hook.url, json!(["order.created"])).await?;
+    let order_endpoint = subscribe(app, key, &order_hook.url, json!(["order.created"])).await?;
     let http = reqwest::Client::new();
     // The setup's own events (store, key, product, stock, endpoint) drain first.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -451,11 +460,12 @@ async fn webhooks(app: &TestApp, key: &str, mug: &str, smoke: bool) -> Result<(W
     order_hook.wait_for(30, |requests| !requests.is_empty()).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pipeline_calls = app.calls.take();
+    unsubscribe(app, key, &order_endpoint).await?;
 
     // Commit → first delivery, paced so that it measures the path, not a queue.
     let fast = receiver(0, 200).await;
     let product = product(app, key, "BENCH-HOOKS").await?;
-    subscribe(app, key, &fast.url, json!(["product.updated"])).await?;
+    let fast_endpoint = subscribe(app, key, &fast.url, json!(["product.updated"])).await?;
     let committed = changes(app, key, &product, events, Duration::from_millis(20)).await?;
     let arrived = fast
         .wait_for(90, |requests| {
@@ -471,25 +481,31 @@ async fn webhooks(app: &TestApp, key: &str, mug: &str, smoke: bool) -> Result<(W
     if latencies.len() < committed.len() {
         return Err(format!("only {} of {} webhooks arrived", latencies.len(), committed.len()).into());
     }
+    unsubscribe(app, key, &fast_endpoint).await?;
 
-    // Throughput to a fast receiver, alone and then beside an endpoint that hangs until the timeout.
-    let alone = receiver(0, 200).await;
-    let product = self::product(app, key, "BENCH-RATE").await?;
-    subscribe(app, key, &alone.url, json!(["product.updated"])).await?;
-    let committed = changes(app, key, &product, burst, Duration::ZERO).await?;
-    let alone_rate = rate(&alone, &committed).await;
-
-    let beside = receiver(0, 200).await;
-    let hanging = receiver_with(0, 200, Duration::from_secs(30)).await;
-    let product = self::product(app, key, "BENCH-HANG").await?;
-    subscribe(app, key, &beside.url, json!(["product.updated"])).await?;
-    subscribe(app, key, &hanging.url, json!(["product.updated"])).await?;
-    let committed = changes(app, key, &product, burst, Duration::ZERO).await?;
-    let beside_rate = rate(&beside, &committed).await;
+    // Throughput to a fast receiver beside a second endpoint: a fast one, then one that hangs until the timeout
+    // (the same number of jobs; only the neighbour differs).
+    let mut rates = Vec::new();
+    for (sku, neighbour_delay) in [("BENCH-RATE", Duration::ZERO), ("BENCH-HANG", Duration::from_secs(30))] {
+        let measured = receiver(0, 200).await;
+        let neighbour = receiver_with(0, 200, neighbour_delay).await;
+        let product = self::product(app, key, sku).await?;
+        let endpoints = [
+            subscribe(app, key, &measured.url, json!(["product.updated"])).await?,
+            subscribe(app, key, &neighbour.url, json!(["product.updated"])).await?,
+        ];
+        let committed = changes(app, key, &product, burst, Duration::ZERO).await?;
+        rates.push(rate(&measured, &committed).await);
+        for endpoint in &endpoints {
+            unsubscribe(app, key, endpoint).await?;
+        }
+    }
+    let (alone_rate, beside_rate) = (rates[0], rates[1]);
     app.calls.take();
 
     Ok((
         Webhooks {
+            burst,
             latencies,
             alone_per_second: alone_rate,
             beside_hanging_per_second: beside_rate,

@@ -10,7 +10,7 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use cartwheel::bus::Bus;
 use cartwheel::http::AppState;
 use cartwheel::webhooks::MasterKeys;
@@ -203,15 +203,26 @@ where
                 .collect()
         }
     };
-    for message in received.messages() {
-        let done = message.message_id().is_some_and(|id| !failed.iter().any(|f| f == id));
-        if let (true, Some(receipt)) = (done, message.receipt_handle()) {
-            sqs.delete_message()
-                .queue_url(queue)
+    // One DeleteMessageBatch for what was handled, as Lambda's event source does.
+    let done: Vec<DeleteMessageBatchRequestEntry> = received
+        .messages()
+        .iter()
+        .filter(|m| m.message_id().is_some_and(|id| !failed.iter().any(|f| f == id)))
+        .filter_map(|m| m.receipt_handle())
+        .enumerate()
+        .map(|(i, receipt)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
                 .receipt_handle(receipt)
-                .send()
-                .await?;
-        }
+                .build()
+        })
+        .collect::<Result<_, _>>()?;
+    if !done.is_empty() {
+        sqs.delete_message_batch()
+            .queue_url(queue)
+            .set_entries(Some(done))
+            .send()
+            .await?;
     }
     Ok(())
 }
