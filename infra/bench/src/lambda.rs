@@ -24,16 +24,20 @@ pub struct Sample {
     pub init_ms: f64,
     /// exec → the first response.
     pub cold_ms: f64,
+    /// The second event, handed to the now warm process → its response.
+    pub warm_ms: f64,
     /// Peak resident memory (`VmHWM`) right after the response, in MiB.
     pub rss_mib: f64,
 }
 
 #[derive(Default)]
 struct Run {
-    event: Option<String>,
-    started: Option<Instant>,
+    events: std::collections::VecDeque<String>,
     next_at: Option<Instant>,
-    response: Option<(Instant, Result<String, String>)>,
+    /// When each event was handed out.
+    handed: Vec<Instant>,
+    responses: Vec<(Instant, Result<String, String>)>,
+    expected: usize,
 }
 
 #[derive(Clone, Default)]
@@ -42,23 +46,29 @@ struct Api {
     done: Arc<Notify>,
 }
 
-const REQUEST_ID: &str = "bench-request-1";
-
 async fn next(State(api): State<Api>) -> axum::response::Response {
     let event = {
         let mut run = api.run.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
         if run.next_at.is_none() {
-            run.next_at = Some(Instant::now());
+            run.next_at = Some(now);
         }
-        run.event.take()
+        let event = run.events.pop_front();
+        if event.is_some() {
+            run.handed.push(now);
+        }
+        event.map(|e| (e, run.handed.len()))
     };
-    let Some(event) = event else {
-        // The process asks for its second event: it gets none, and is stopped.
+    let Some((event, number)) = event else {
+        // The process asks for one event more than it is given: it is stopped.
         std::future::pending::<()>().await;
         return StatusCode::NO_CONTENT.into_response();
     };
     let mut headers = HeaderMap::new();
-    headers.insert("lambda-runtime-aws-request-id", HeaderValue::from_static(REQUEST_ID));
+    headers.insert(
+        "lambda-runtime-aws-request-id",
+        HeaderValue::from_str(&format!("bench-request-{number}")).unwrap_or(HeaderValue::from_static("bench")),
+    );
     let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -80,8 +90,12 @@ async fn next(State(api): State<Api>) -> axum::response::Response {
 }
 
 fn finish(api: &Api, result: Result<String, String>) {
-    api.run.lock().unwrap_or_else(|e| e.into_inner()).response = Some((Instant::now(), result));
-    api.done.notify_one();
+    let mut run = api.run.lock().unwrap_or_else(|e| e.into_inner());
+    let failed = result.is_err();
+    run.responses.push((Instant::now(), result));
+    if failed || run.responses.len() >= run.expected {
+        api.done.notify_one();
+    }
 }
 
 async fn response(State(api): State<Api>, body: Bytes) -> StatusCode {
@@ -115,16 +129,17 @@ impl RuntimeApi {
         Ok(Self { api, addr })
     }
 
-    /// Starts `command` (its environment already set but for the Runtime API), hands it `event`, and times it
-    /// until its first response; then stops it. A response that fails `check` is an error.
+    /// Starts `command` (its environment already set but for the Runtime API), hands it the two events one after
+    /// the other (cold, then warm), and times them; then stops it. A response that fails `check` is an error.
     pub async fn cold_start(
         &self,
         mut command: tokio::process::Command,
-        event: &str,
+        events: [String; 2],
         check: impl Fn(&str) -> bool,
     ) -> Result<Sample, Error> {
         *self.api.run.lock().unwrap_or_else(|e| e.into_inner()) = Run {
-            event: Some(event.to_owned()),
+            events: events.into_iter().collect(),
+            expected: 2,
             ..Run::default()
         };
         command
@@ -134,9 +149,9 @@ impl RuntimeApi {
             .kill_on_drop(true);
         let started = Instant::now();
         let mut child = command.spawn()?;
-        self.api.run.lock().unwrap_or_else(|e| e.into_inner()).started = Some(started);
         let pid = child.id().ok_or("the process ended at once")?;
         let waited = tokio::time::timeout(Duration::from_secs(60), self.api.done.notified()).await;
+        // Peak RSS after both invocations.
         let rss_mib = peak_rss_mib(pid);
         let _ = child.start_kill();
         let output = child.wait_with_output().await?;
@@ -148,15 +163,23 @@ impl RuntimeApi {
             .into());
         }
         let run = std::mem::take(&mut *self.api.run.lock().unwrap_or_else(|e| e.into_inner()));
-        let (at, result) = run.response.ok_or("no response recorded")?;
-        let body = result.map_err(|e| format!("the function failed: {e}"))?;
-        if !check(&body) {
-            return Err(format!("unexpected response: {body}").into());
+        for (_, result) in &run.responses {
+            let body = result.as_ref().map_err(|e| format!("the function failed: {e}"))?;
+            if !check(body) {
+                return Err(format!("unexpected response: {body}").into());
+            }
         }
-        let next_at = run.next_at.unwrap_or(at);
+        let (Some((cold_at, _)), Some((warm_at, _)), Some(warm_handed)) =
+            (run.responses.first(), run.responses.get(1), run.handed.get(1))
+        else {
+            return Err("fewer than two responses".into());
+        };
+        let next_at = run.next_at.unwrap_or(*cold_at);
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         Ok(Sample {
-            init_ms: (next_at - started).as_secs_f64() * 1000.0,
-            cold_ms: (at - started).as_secs_f64() * 1000.0,
+            init_ms: ms(next_at - started),
+            cold_ms: ms(*cold_at - started),
+            warm_ms: ms(*warm_at - *warm_handed),
             rss_mib: rss_mib.unwrap_or(f64::NAN),
         })
     }

@@ -232,9 +232,9 @@ async fn main() -> Result<(), Error> {
     for round in 0..runs {
         for contestant in &mut contestants {
             for transport in [Transport::Tls, Transport::Http] {
-                let event = match &contestant.event {
-                    Some(event) => event.clone(),
-                    None => deliveries.next_event().await?,
+                let events = match &contestant.event {
+                    Some(event) => [event.clone(), event.clone()],
+                    None => [deliveries.next_event().await?, deliveries.next_event().await?],
                 };
                 let mut command = tokio::process::Command::new(&contestant.program);
                 command.args(&contestant.args).env_clear();
@@ -272,7 +272,7 @@ async fn main() -> Result<(), Error> {
                     }
                 }
                 let sample = runtime
-                    .cold_start(command, &event, contestant.check)
+                    .cold_start(command, events, contestant.check)
                     .await
                     .map_err(|e| format!("{} over {} (round {round}): {e}", contestant.name, transport.name()))?;
                 contestant.samples.push((transport, sample));
@@ -281,8 +281,8 @@ async fn main() -> Result<(), Error> {
     }
 
     let posted = deliveries.receiver.requests().len();
-    if posted != runs * 2 {
-        return Err(format!("the receiver got {posted} deliveries from {} cold starts", runs * 2).into());
+    if posted != runs * 4 {
+        return Err(format!("the receiver got {posted} deliveries from {} invocations", runs * 4).into());
     }
     // A smoke run builds only what it starts.
     let measured: &[&str] = if args.smoke {
@@ -295,7 +295,20 @@ async fn main() -> Result<(), Error> {
     let mut report = report(&contestants, &sizes, runs, args.smoke);
     report.push_str(&gateway_report(&gateway));
     let data_model = std::fs::read_to_string(args.root.join("docs/data-model.md"))?;
-    let cost = cost::document(&data_model, &gateway.loads, &gateway.delivery_calls, args.smoke);
+    let delivery_warm: Vec<f64> = contestants
+        .iter()
+        .filter(|c| c.name.starts_with("webhook-delivery"))
+        .flat_map(|c| c.samples.iter())
+        .filter(|(t, _)| *t == Transport::Tls)
+        .map(|(_, s)| s.warm_ms)
+        .collect();
+    let cost = cost::document(
+        &data_model,
+        &gateway.loads,
+        &gateway.delivery_calls,
+        stats(&delivery_warm).1,
+        args.smoke,
+    );
     let out = if args.smoke {
         args.root.join("target/bench-smoke")
     } else {
@@ -345,7 +358,8 @@ fn report(contestants: &[Contestant], sizes: &[sizes::Size], runs: usize, smoke:
         "## Cold start\n\nA freshly started process gets one API Gateway HTTP API v2 event (with the authorizer \
          context the real authorizer produces) from a local Lambda Runtime API (`infra/bench/src/lambda.rs`) and \
          answers it with one read of DynamoDB Local. *init* is exec → the first `/next`; *cold start* is exec → the \
-         first response; *RSS* is `VmHWM` right after it. Over HTTPS, every SDK call goes through a local \
+         first response; *warm* is a second event handed to the same process → its response; *RSS* is `VmHWM` after \
+         both. Over HTTPS, every SDK call goes through a local \
          TLS-terminating proxy whose throwaway CA the bench generates (`SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS`, \
          `AWS_CA_BUNDLE`), as on AWS, where every call is HTTPS; the same figures over plain HTTP are beside them. \
          `catalog` answers `GET /v1/products/{id}` as deployed: conventions, the rate-limit counter (`UpdateItem`) and \
@@ -354,8 +368,11 @@ fn report(contestants: &[Contestant], sizes: &[sizes::Size], runs: usize, smoke:
          record made by the real fanout: reads the delivery and the endpoint, POSTs the signed event to a local \
          receiver and records the attempt.\n\n",
     );
-    text.push_str("| Contestant | Transport | init median (ms) | cold start min / median / max (ms) | peak RSS median (MiB) | cold start vs probe |\n");
-    text.push_str("| --- | --- | --- | --- | --- | --- |\n");
+    text.push_str(
+        "| Contestant | Transport | init median (ms) | cold start min / median / max (ms) | cold start vs probe | \
+         warm median (ms) | peak RSS median (MiB) |\n",
+    );
+    text.push_str("| --- | --- | --- | --- | --- | --- | --- |\n");
     let median_of = |c: &Contestant, t: Transport| {
         let cold: Vec<f64> = c
             .samples
@@ -379,17 +396,19 @@ fn report(contestants: &[Contestant], sizes: &[sizes::Size], runs: usize, smoke:
             let init = stats(&samples.iter().map(|s| s.init_ms).collect::<Vec<_>>());
             let cold = stats(&samples.iter().map(|s| s.cold_ms).collect::<Vec<_>>());
             let rss = stats(&samples.iter().map(|s| s.rss_mib).collect::<Vec<_>>());
+            let warm = stats(&samples.iter().map(|s| s.warm_ms).collect::<Vec<_>>());
             let ratio = cold.1 / floor;
             text.push_str(&format!(
-                "| {} | {} | {:.1} | {:.1} / {:.1} / {:.1} | {:.1} | {:.2}× |\n",
+                "| {} | {} | {:.1} | {:.1} / {:.1} / {:.1} | {:.2}× | {:.1} | {:.1} |\n",
                 contestant.name,
                 transport.name(),
                 init.1,
                 cold.0,
                 cold.1,
                 cold.2,
-                rss.1,
-                ratio
+                ratio,
+                warm.1,
+                rss.1
             ));
             let function = contestant.name.split(' ').next().unwrap_or_default();
             if transport == Transport::Tls && matches!(function, "catalog" | "webhook-delivery") {
