@@ -24,8 +24,10 @@ use crate::time;
 /// Lines of one order: each takes two items of the checkout transaction (stock and ledger) beside the order,
 /// its number, the counter, the cart, the customer, the event and the audit entry (DynamoDB's limit is 100).
 pub const MAX_ORDER_LINES: usize = 40;
-/// Attempts of a write that met a concurrent one (each re-reads, after a short random pause).
-const ATTEMPTS: usize = 40;
+/// How long a write that keeps meeting concurrent ones retries (each attempt re-reads, after a short random
+/// pause) before it answers `409 … retry`: checkouts of one store take turns on its order counter, so a busy
+/// store's checkout waits rather than fails. Well inside the functions' 10 s timeout.
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(6);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -494,7 +496,8 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
     checks.text("payment_method_id", input.payment_method_id.as_deref(), false, 200);
     checks.finish()?;
 
-    for _attempt in 0..ATTEMPTS {
+    let deadline = std::time::Instant::now() + RETRY_FOR;
+    while std::time::Instant::now() < deadline {
         let cart = carts::load_cart(db, tenant, input.cart_id, true).await?;
         if cart.status == CartStatus::Converted {
             return Err(ApiError::conflict("the cart was checked out already"));
@@ -779,7 +782,8 @@ async fn change_order(
     id: OrderId,
     mut change: impl FnMut(&mut Order, &str) -> Result<Option<OrderChange>, ApiError>,
 ) -> Result<Order, ApiError> {
-    for _attempt in 0..ATTEMPTS {
+    let deadline = std::time::Instant::now() + RETRY_FOR;
+    while std::time::Instant::now() < deadline {
         let before = db
             .get_order(who.store, who.mode, id, true)
             .await?
