@@ -23,6 +23,8 @@ pub mod orders;
 pub mod payments;
 #[cfg(feature = "sqs")]
 pub mod queue;
+#[cfg(feature = "secretsmanager")]
+pub mod secrets;
 pub mod stores;
 pub mod tenant;
 pub mod time;

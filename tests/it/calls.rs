@@ -2,7 +2,7 @@
 //! match the table in docs/data-model.md: a change that adds a call fails here. `CARTWHEEL_UPDATE_DOCS=1` (or
 //! `make calls`) rewrites the table from a run instead.
 
-use cartwheel_tests::calls::{summary, Call};
+use cartwheel_tests::calls::{is_read, summary, Call};
 use cartwheel_tests::{spawn_app, TestApp};
 use serde_json::{json, Value};
 
@@ -73,14 +73,6 @@ impl Meter<'_> {
             .bearer_auth(&self.key)
             .json(&body)
     }
-}
-
-/// Read request units are billed for these; every other call is a write.
-fn is_read(operation: &str) -> bool {
-    matches!(
-        operation,
-        "GetItem" | "Query" | "BatchGetItem" | "Scan" | "TransactGetItems"
-    )
 }
 
 fn table(rows: &[Row]) -> String {

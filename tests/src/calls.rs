@@ -132,6 +132,14 @@ impl Intercept for CallLog {
     }
 }
 
+/// Whether DynamoDB bills `operation` in read request units (every other call is a write).
+pub fn is_read(operation: &str) -> bool {
+    matches!(
+        operation,
+        "GetItem" | "Query" | "BatchGetItem" | "Scan" | "TransactGetItems"
+    )
+}
+
 /// `GetItem, 2 × UpdateItem, TransactWriteItems`: the calls in order, repeats of one operation in a row counted.
 pub fn summary(calls: &[Call]) -> String {
     let mut parts: Vec<(String, usize)> = Vec::new();

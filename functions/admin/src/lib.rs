@@ -9,6 +9,7 @@ use cartwheel::http::health;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{AppState, DataOut, Json, Query};
 use cartwheel::ids::KeyId;
+use cartwheel::secrets::{self, SecretError};
 use cartwheel::stores::{self, PlatformKey, StoreCreatedOut, StoreIn};
 use cartwheel::tenant::{can, Can};
 use cartwheel::ApiError;
@@ -27,34 +28,12 @@ impl FromRef<AdminState> for AppState {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("could not read the platform key secret `{secret}`: {cause}")]
-pub struct PlatformKeyError {
-    secret: String,
-    cause: String,
-}
-
 impl AdminState {
     /// Reads the platform admin key from Secrets Manager, once per cold start.
-    pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> Result<Self, PlatformKeyError> {
-        let secret = &app.config.platform_key_secret;
-        let client = aws_sdk_secretsmanager::Client::new(sdk);
-        let error = |cause: String| PlatformKeyError {
-            secret: secret.clone(),
-            cause,
-        };
-        let value = client
-            .get_secret_value()
-            .secret_id(secret)
-            .send()
-            .await
-            .map_err(|e| error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-        let key = value
-            .secret_string()
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| error("the secret is empty".into()))?;
+    pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> Result<Self, SecretError> {
+        let key = secrets::read(sdk, &app.config.platform_key_secret).await?;
         Ok(Self {
-            platform_key: PlatformKey::new(key),
+            platform_key: PlatformKey::new(&key),
             app,
         })
     }

@@ -9,6 +9,7 @@ use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{parse_json, AppState, DataOut, Json, Query};
 use cartwheel::orders::{self, Fulfillment, FulfillmentIn, Order, OrderListParams, Refund, RefundIn, StatusPatch};
 use cartwheel::payments::{self, PaymentCallback, PaymentsSecret};
+use cartwheel::secrets::{self, SecretError};
 use cartwheel::tenant::{can, Can};
 use cartwheel::{time, ApiError};
 use serde::Serialize;
@@ -28,35 +29,16 @@ impl FromRef<OrdersState> for AppState {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("could not read the payments webhook secret `{secret}`: {cause}")]
-pub struct PaymentsSecretError {
-    secret: String,
-    cause: String,
-}
-
 impl OrdersState {
     /// The payment provider's secret: from `CARTWHEEL_PAYMENTS_WEBHOOK_SECRET` on the local stack, otherwise
     /// from Secrets Manager, once per cold start.
-    pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> std::result::Result<Self, PaymentsSecretError> {
+    pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> std::result::Result<Self, SecretError> {
         if let Some(payments) = app.config.payments_webhook_secret.clone() {
             return Ok(Self { app, payments });
         }
-        let secret = app.config.payments_webhook_secret_id.clone();
-        let error = |cause: String| PaymentsSecretError {
-            secret: secret.clone(),
-            cause,
-        };
-        let value = aws_sdk_secretsmanager::Client::new(sdk)
-            .get_secret_value()
-            .secret_id(&secret)
-            .send()
-            .await
-            .map_err(|e| error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-        let payments = value
-            .secret_string()
-            .and_then(PaymentsSecret::new)
-            .ok_or_else(|| error("the secret is empty".into()))?;
+        let secret = &app.config.payments_webhook_secret_id;
+        let payments = PaymentsSecret::new(&secrets::read(sdk, secret).await?)
+            .ok_or_else(|| SecretError::new(secret, "the secret is empty"))?;
         Ok(Self { app, payments })
     }
 }

@@ -7,6 +7,7 @@ use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{AppState, DataOut, Json, Query};
 use cartwheel::queue::Queue;
+use cartwheel::secrets::{self, SecretError};
 use cartwheel::tenant::{can, Can};
 use cartwheel::webhooks::{
     self, Delivery, DeliveryListParams, EndpointIn, EndpointOut, EndpointPatch, EndpointWithSecretOut, MasterKeys,
@@ -30,36 +31,17 @@ impl FromRef<WebhooksState> for AppState {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("could not read the webhook master key `{secret}`: {cause}")]
-pub struct MasterKeyError {
-    secret: String,
-    cause: String,
-}
-
 impl WebhooksState {
     /// Reads the master key(s) that seal endpoint secrets from Secrets Manager, once per cold start.
-    pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> std::result::Result<Self, MasterKeyError> {
-        let secret = app.config.webhook_master_key_secret.clone();
-        let error = |cause: String| MasterKeyError {
-            secret: secret.clone(),
-            cause,
-        };
-        let value = aws_sdk_secretsmanager::Client::new(sdk)
-            .get_secret_value()
-            .secret_id(&secret)
-            .send()
-            .await
-            .map_err(|e| error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-        let keys = value
-            .secret_string()
-            .and_then(MasterKeys::parse)
-            .ok_or_else(|| error("the secret is empty".into()))?;
+    pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> std::result::Result<Self, SecretError> {
+        let secret = &app.config.webhook_master_key_secret;
+        let keys = MasterKeys::parse(&secrets::read(sdk, secret).await?)
+            .ok_or_else(|| SecretError::new(secret, "the secret holds no key"))?;
         let queue = app
             .config
             .webhook_deliveries_queue_url
             .as_deref()
-            .ok_or_else(|| error("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL is not set".into()))?;
+            .ok_or_else(|| SecretError::new(secret, "CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL is not set"))?;
         let deliveries = Queue::new(sdk, queue);
         Ok(Self { app, keys, deliveries })
     }

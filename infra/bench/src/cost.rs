@@ -80,7 +80,7 @@ pub fn document(data_model: &str, loads: &[Load], pipeline: &[Call], delivery_ms
         })
         .collect();
 
-    let is_read = |c: &&Call| matches!(c.operation.as_str(), "GetItem" | "Query" | "BatchGetItem");
+    let is_read = |c: &&Call| cartwheel_tests::calls::is_read(&c.operation);
     let pipeline_read: f64 = pipeline.iter().filter(is_read).fold(0.0, |sum, c| sum + c.capacity);
     let pipeline_write: f64 = pipeline
         .iter()

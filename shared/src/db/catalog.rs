@@ -433,28 +433,8 @@ impl Db {
         mode: Mode,
         product: ProductId,
     ) -> Result<Vec<Variant>, ApiError> {
-        let mut variants = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(keys::product(store, mode, product).pk))
-                .expression_attribute_values(":prefix", s(keys::variants_prefix()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-            for item in output.items.unwrap_or_default() {
-                variants.push(from_item(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(variants);
-            }
-        }
+        self.query_all(keys::product(store, mode, product).pk, keys::variants_prefix(), false)
+            .await
     }
 
     /// Creates variants of an existing product in one transaction: each variant with its combination guard and

@@ -2,10 +2,8 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
-
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK};
-use super::{from_item, item, s, tenant_prefix, Db, Item, PageQuery};
+use super::{item, s, tenant_prefix, Db, Item, PageQuery};
 use crate::customers::{Customer, CustomerFilter, CustomerGroup};
 use crate::error::ApiError;
 use crate::events::Event;
@@ -123,16 +121,8 @@ impl Db {
     }
 
     pub async fn customer_groups(&self, store: StoreId, mode: Mode) -> Result<Vec<CustomerGroup>, ApiError> {
-        let output = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(keys::customer_groups_partition(store, mode)))
-            .send()
+        self.query_all(keys::customer_groups_partition(store, mode), "GROUP#", false)
             .await
-            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-        output.items.unwrap_or_default().into_iter().map(from_item).collect()
     }
 
     pub async fn create_customer_group(

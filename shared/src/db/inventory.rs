@@ -16,18 +16,8 @@ use crate::tenant::{Mode, Tenant};
 impl Db {
     /// Every warehouse of a store and mode (a store has few).
     pub async fn all_warehouses(&self, store: StoreId, mode: Mode) -> Result<Vec<Warehouse>, ApiError> {
-        let output = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :wh)")
-            .expression_attribute_values(":pk", s(keys::warehouses_partition(store, mode)))
-            .expression_attribute_values(":wh", s("WH#"))
-            .consistent_read(true)
-            .send()
+        self.query_all(keys::warehouses_partition(store, mode), "WH#", true)
             .await
-            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-        output.items.unwrap_or_default().into_iter().map(from_item).collect()
     }
 
     pub async fn get_warehouse(
@@ -80,17 +70,8 @@ impl Db {
 
     /// An item's levels in every warehouse that has held it.
     pub async fn levels(&self, store: StoreId, mode: Mode, item: StockItem) -> Result<Vec<Level>, ApiError> {
-        let output = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :wh)")
-            .expression_attribute_values(":pk", s(keys::levels_partition(store, mode, &item.to_string())))
-            .expression_attribute_values(":wh", s("WH#"))
-            .send()
+        self.query_all(keys::levels_partition(store, mode, &item.to_string()), "WH#", false)
             .await
-            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-        output.items.unwrap_or_default().into_iter().map(from_item).collect()
     }
 
     /// One level, read consistently (it is about to be changed).

@@ -218,6 +218,40 @@ impl Db {
         output.item.map(from_item).transpose()
     }
 
+    /// Every item of a partition whose sort key starts with `sort_prefix`, in sort-key order, however many pages
+    /// it takes (for the small partitions that are read whole: warehouses, levels, variants, groups, an order's
+    /// fulfillments and refunds).
+    async fn query_all<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sort_prefix: &str,
+        consistent: bool,
+    ) -> Result<Vec<T>, ApiError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(sort_prefix))
+                .consistent_read(consistent)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+            for item in output.items.unwrap_or_default() {
+                found.push(from_item(item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
     /// A page of one partition, resuming after `page.cursor`.
     async fn query_partition<T: DeserializeOwned>(
         &self,

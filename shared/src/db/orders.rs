@@ -3,9 +3,6 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use super::carts::{catalog_keys, take_catalog};
 use super::customers::customer_item;
 use super::keys::{self, Key, GSI1, GSI1PK, GSI1SK, PK, SK};
@@ -340,33 +337,15 @@ impl Db {
         self.query_page(&tenant_prefix(store, mode), query, page, true).await
     }
 
-    async fn order_partition_items<T: serde::de::DeserializeOwned>(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        order: OrderId,
-        prefix: &str,
-    ) -> Result<Vec<T>, ApiError> {
-        let output = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(keys::order_partition(store, mode, order)))
-            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
-            .send()
-            .await
-            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-        output.items.unwrap_or_default().into_iter().map(from_item).collect()
-    }
-
     /// An order's fulfillments, oldest first: one `Query` of its partition.
     pub async fn fulfillments(&self, store: StoreId, mode: Mode, order: OrderId) -> Result<Vec<Fulfillment>, ApiError> {
-        self.order_partition_items(store, mode, order, "FUL#").await
+        self.query_all(keys::order_partition(store, mode, order), "FUL#", false)
+            .await
     }
 
     /// An order's refunds, oldest first: one `Query` of its partition.
     pub async fn refunds(&self, store: StoreId, mode: Mode, order: OrderId) -> Result<Vec<Refund>, ApiError> {
-        self.order_partition_items(store, mode, order, "REFUND#").await
+        self.query_all(keys::order_partition(store, mode, order), "REFUND#", false)
+            .await
     }
 }
