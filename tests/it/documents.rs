@@ -367,3 +367,91 @@ async fn emitted_events_match_their_published_schemas() {
         );
     }
 }
+
+/// Each Lambda binary serves `router()`, its routes without the OpenAPI description (the gateway and the document
+/// use `routes()`). Every documented operation must reach a handler there too: a route lost on the way would answer
+/// 404 or 405 on AWS only. Without an authorizer context the handlers answer 401 (or their public answer).
+#[tokio::test]
+async fn every_lambda_router_serves_every_documented_operation() {
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use tower::ServiceExt;
+    use utoipa::openapi::OpenApi;
+
+    let app = spawn_app().await;
+    let functions = cartwheel_gateway::Functions::load(&app.state, &app.sdk).await.unwrap();
+    let state = || app.state.clone();
+    let lambdas: Vec<(&str, OpenApi, axum::Router)> = vec![
+        (
+            "admin",
+            cartwheel_admin::routes().split_for_parts().1,
+            cartwheel_admin::router().with_state(functions.admin),
+        ),
+        (
+            "catalog",
+            cartwheel_catalog::routes().split_for_parts().1,
+            cartwheel_catalog::router().with_state(state()),
+        ),
+        (
+            "inventory",
+            cartwheel_inventory::routes().split_for_parts().1,
+            cartwheel_inventory::router().with_state(state()),
+        ),
+        (
+            "webhooks",
+            cartwheel_webhooks::routes().split_for_parts().1,
+            cartwheel_webhooks::router().with_state(functions.webhooks),
+        ),
+        (
+            "customers",
+            cartwheel_customers::routes().split_for_parts().1,
+            cartwheel_customers::router().with_state(state()),
+        ),
+        (
+            "carts",
+            cartwheel_carts::routes().split_for_parts().1,
+            cartwheel_carts::router().with_state(state()),
+        ),
+        (
+            "checkout",
+            cartwheel_checkout::routes().split_for_parts().1,
+            cartwheel_checkout::router().with_state(state()),
+        ),
+        (
+            "orders",
+            cartwheel_orders::routes().split_for_parts().1,
+            cartwheel_orders::router().with_state(functions.orders),
+        ),
+    ];
+    let mut checked = 0;
+    for (function, doc, router) in lambdas {
+        for (path, item) in doc.paths.paths {
+            let uri: String = path
+                .split('/')
+                .map(|segment| if segment.starts_with('{') { "x" } else { segment })
+                .collect::<Vec<_>>()
+                .join("/");
+            let operations = [
+                (Method::GET, item.get.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+            ];
+            for (method, _) in operations.into_iter().filter(|(_, documented)| *documented) {
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(&uri)
+                    .body(Body::empty())
+                    .unwrap();
+                let status = router.clone().oneshot(request).await.unwrap().status();
+                assert!(
+                    status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                    "{function}: {method} {path} answered {status} from the Lambda router"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 60, "only {checked} operations checked");
+}

@@ -13,8 +13,6 @@ use cartwheel::secrets::{self, SecretError};
 use cartwheel::stores::{self, PlatformKey, StoreCreatedOut, StoreIn};
 use cartwheel::tenant::{can, Can};
 use cartwheel::ApiError;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct AdminState {
@@ -39,13 +37,12 @@ impl AdminState {
     }
 }
 
-/// Every route of this function, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AdminState> {
-    OpenApiRouter::new()
-        .routes(routes!(health::health))
-        .routes(routes!(create_store))
-        .routes(routes!(create_api_key, list_api_keys))
-        .routes(routes!(get_api_key, revoke_api_key))
+cartwheel::function_routes! {
+    AdminState;
+    (health::health),
+    (create_store),
+    (create_api_key, list_api_keys),
+    (get_api_key, revoke_api_key),
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -7,16 +7,13 @@ use cartwheel::error::ErrorBody;
 use cartwheel::http::{AppState, DataOut, Json};
 use cartwheel::tenant::{can, Can};
 use cartwheel::ApiError;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-/// Every route of this function, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_cart))
-        .routes(routes!(get_cart))
-        .routes(routes!(add_item))
-        .routes(routes!(update_item, remove_item))
+cartwheel::function_routes! {
+    AppState;
+    (create_cart),
+    (get_cart),
+    (add_item),
+    (update_item, remove_item),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;

@@ -19,27 +19,24 @@ use cartwheel::tenant::{can, Can};
 use cartwheel::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-/// Every route of this function, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_product, list_products))
-        .routes(routes!(get_product))
-        .routes(routes!(update_product, delete_product))
-        .routes(routes!(act_on_product))
-        .routes(routes!(add_product_category, remove_product_category))
-        .routes(routes!(add_option))
-        .routes(routes!(create_variant, list_variants))
-        .routes(routes!(generate_variants))
-        .routes(routes!(get_variant, update_variant, delete_variant))
-        .routes(routes!(create_category, list_categories))
-        .routes(routes!(get_category, update_category, delete_category))
-        .routes(routes!(create_brand, list_brands))
-        .routes(routes!(get_brand, update_brand, delete_brand))
-        .routes(routes!(search))
-        .routes(routes!(suggest))
+cartwheel::function_routes! {
+    AppState;
+    (create_product, list_products),
+    (get_product),
+    (update_product, delete_product),
+    (act_on_product),
+    (add_product_category, remove_product_category),
+    (add_option),
+    (create_variant, list_variants),
+    (generate_variants),
+    (get_variant, update_variant, delete_variant),
+    (create_category, list_categories),
+    (get_category, update_category, delete_category),
+    (create_brand, list_brands),
+    (get_brand, update_brand, delete_brand),
+    (search),
+    (suggest),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;

@@ -7,12 +7,10 @@ use cartwheel::http::{AppState, DataOut, Json};
 use cartwheel::orders::{self, CheckoutIn, Order};
 use cartwheel::tenant::{can, Can};
 use cartwheel::ApiError;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-/// Every route of this function, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(checkout))
+cartwheel::function_routes! {
+    AppState;
+    (checkout),
 }
 
 /// Check out a cart

@@ -13,19 +13,16 @@ use cartwheel::http::versioning::{IfMatch, Tagged};
 use cartwheel::http::{AppState, DataOut, Json, Query};
 use cartwheel::tenant::{can, Can};
 use cartwheel::ApiError;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-/// Every route of this function, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_customer, list_customers))
-        .routes(routes!(get_customer, update_customer, delete_customer))
-        .routes(routes!(add_address, list_addresses))
-        .routes(routes!(delete_address))
-        .routes(routes!(blacklist))
-        .routes(routes!(unblacklist))
-        .routes(routes!(create_group, list_groups))
+cartwheel::function_routes! {
+    AppState;
+    (create_customer, list_customers),
+    (get_customer, update_customer, delete_customer),
+    (add_address, list_addresses),
+    (delete_address),
+    (blacklist),
+    (unblacklist),
+    (create_group, list_groups),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;

@@ -15,21 +15,18 @@ use cartwheel::tenant::{can, Can};
 use cartwheel::ApiError;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-/// Every route of this function, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_warehouse, list_warehouses))
-        .routes(routes!(update_warehouse))
-        .routes(routes!(check_stock))
-        .routes(routes!(get_stock))
-        .routes(routes!(adjust_stock))
-        .routes(routes!(history))
-        .routes(routes!(reserve))
-        .routes(routes!(release))
-        .routes(routes!(get_reservation))
+cartwheel::function_routes! {
+    AppState;
+    (create_warehouse, list_warehouses),
+    (update_warehouse),
+    (check_stock),
+    (get_stock),
+    (adjust_stock),
+    (history),
+    (reserve),
+    (release),
+    (get_reservation),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;

@@ -4,6 +4,6 @@ use cartwheel::http::{self, AppState};
 async fn main() -> Result<(), lambda_http::Error> {
     http::init_tracing();
     let (state, _) = AppState::from_env().await?;
-    let routes = cartwheel_inventory::routes().with_state(state.clone());
-    http::run(routes.into(), state).await
+    let router = cartwheel_inventory::router().with_state(state.clone());
+    http::run(router, state).await
 }

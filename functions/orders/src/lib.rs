@@ -14,8 +14,6 @@ use cartwheel::tenant::{can, Can};
 use cartwheel::{time, ApiError};
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct OrdersState {
@@ -43,15 +41,14 @@ impl OrdersState {
     }
 }
 
-/// Every route of this function, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<OrdersState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_orders))
-        .routes(routes!(get_order))
-        .routes(routes!(change_status))
-        .routes(routes!(create_fulfillment, list_fulfillments))
-        .routes(routes!(create_refund, list_refunds))
-        .routes(routes!(payment_webhook))
+cartwheel::function_routes! {
+    OrdersState;
+    (list_orders),
+    (get_order),
+    (change_status),
+    (create_fulfillment, list_fulfillments),
+    (create_refund, list_refunds),
+    (payment_webhook),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;

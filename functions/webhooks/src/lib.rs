@@ -14,8 +14,6 @@ use cartwheel::webhooks::{
     RecoverIn, RecoverOut, UrlPolicy,
 };
 use cartwheel::ApiError;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct WebhooksState {
@@ -58,17 +56,16 @@ impl WebhooksState {
     }
 }
 
-/// Every route of this function, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<WebhooksState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_endpoint, list_endpoints))
-        .routes(routes!(get_endpoint, update_endpoint, delete_endpoint))
-        .routes(routes!(rotate_secret))
-        .routes(routes!(send_test))
-        .routes(routes!(list_deliveries))
-        .routes(routes!(get_delivery))
-        .routes(routes!(retry_delivery))
-        .routes(routes!(recover))
+cartwheel::function_routes! {
+    WebhooksState;
+    (create_endpoint, list_endpoints),
+    (get_endpoint, update_endpoint, delete_endpoint),
+    (rotate_secret),
+    (send_test),
+    (list_deliveries),
+    (get_delivery),
+    (retry_delivery),
+    (recover),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
