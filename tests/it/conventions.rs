@@ -64,6 +64,38 @@ async fn rate_limits_are_announced_and_enforced_per_key() {
     );
 }
 
+/// A busy key leases its rate-limit tokens from the shared counter in growing batches (1, 2, 4, … up to a fiftieth
+/// of the limit): far fewer counter writes than requests, and the remaining count still falls request by request.
+#[tokio::test]
+async fn a_busy_key_leases_rate_limit_tokens_in_batches() {
+    let app = spawn_app_with(Options {
+        rate_limits: Some("default=1000"),
+        ..Default::default()
+    })
+    .await;
+    let store = app.create_store().await;
+    app.calls.take();
+    let mut last_remaining = u32::MAX;
+    for _ in 0..100 {
+        let response = app.get("/v1/api-keys", &store.test_key).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let remaining: u32 = response.headers()["x-ratelimit-remaining"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // A new minute starts the count again.
+        assert!(
+            remaining < last_remaining || remaining >= 990,
+            "{remaining} after {last_remaining}"
+        );
+        last_remaining = remaining;
+    }
+    let leases = app.calls.take().iter().filter(|call| call.rate_limit).count();
+    // 1 + 2 + 4 + 8 + 16 + 20 × 4 covers 111 requests: 9 leases, a few more if a minute ends mid-run.
+    assert!((5..=15).contains(&leases), "{leases} leases for 100 requests");
+}
+
 #[tokio::test]
 async fn a_repeated_post_replays_the_first_response() {
     let app = spawn_app().await;

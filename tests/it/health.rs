@@ -1,6 +1,5 @@
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 
 use cartwheel::http::AppState;
 use cartwheel::stores::PlatformKey;
@@ -86,10 +85,7 @@ async fn health_is_503_when_dynamodb_is_stopped() {
     let config = config(&Options::default());
     let db = Db::from_client(aws_sdk_dynamodb::Client::from_conf(dynamodb), &config.table);
     db.ensure_table().await.unwrap();
-    let state = AppState {
-        db,
-        config: Arc::new(config),
-    };
+    let state = AppState::new(db, config);
     let functions = cartwheel_gateway::Functions {
         admin: AdminState {
             app: state.clone(),
@@ -105,7 +101,12 @@ async fn health_is_503_when_dynamodb_is_stopped() {
             payments: cartwheel::payments::PaymentsSecret::new("unused").unwrap(),
         },
     };
-    let app = serve(cartwheel_gateway::router(state.clone(), functions, None), state, sdk).await;
+    let app = serve(
+        cartwheel_gateway::router(state.clone(), functions, Default::default()),
+        state,
+        sdk,
+    )
+    .await;
     let health = || app.http.get(format!("{}/v1/health", app.url)).send();
 
     assert_eq!(health().await.unwrap().status(), 200);

@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 /// One DynamoDB call: the API operation, the capacity units it consumed, and whether it succeeded (a cancelled
 /// transaction reports no capacity).
@@ -29,6 +29,16 @@ pub struct Call {
     pub operation: String,
     pub capacity: f64,
     pub ok: bool,
+    /// A rate-limit lease (`UpdateItem` on a key's rate window), which any authenticated request may make.
+    pub rate_limit: bool,
+}
+
+/// Marks a call, between serialization and its answer, as a rate-limit lease.
+#[derive(Debug, Clone)]
+struct RateLimitLease;
+
+impl Storable for RateLimitLease {
+    type Storer = StoreReplace<Self>;
 }
 
 /// The calls of every client built with it, in order.
@@ -77,9 +87,16 @@ impl Intercept for CallLog {
         &self,
         context: &mut BeforeSerializationInterceptorContextMut<'_>,
         _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let input = context.input_mut();
+        let rate_window = input
+            .downcast_ref::<UpdateItemInput>()
+            .and_then(|update| update.key.as_ref()?.get("PK")?.as_s().ok().cloned())
+            .is_some_and(|pk| pk.contains("#RATE#"));
+        if rate_window {
+            cfg.interceptor_state().store_put(RateLimitLease);
+        }
         ask_capacity!(
             input,
             GetItemInput,
@@ -127,6 +144,7 @@ impl Intercept for CallLog {
             operation,
             capacity,
             ok,
+            rate_limit: cfg.load::<RateLimitLease>().is_some(),
         });
         Ok(())
     }

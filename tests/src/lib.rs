@@ -49,6 +49,8 @@ pub struct Options {
     pub retry_schedule: Option<&'static str>,
     /// Further configuration variables for this app.
     pub env: &'static [(&'static str, &'static str)],
+    /// Reuse the authorizer's answer per key this long, as API Gateway does on AWS (none by default).
+    pub authorizer_cache_ttl: std::time::Duration,
 }
 
 /// Refuses to run anywhere but against the local stack: no test may reach AWS.
@@ -101,16 +103,25 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let queues = cartwheel_gateway::resources::ensure(&mut config, &sdk, &db, PLATFORM_KEY)
         .await
         .expect("local resources");
-    let state = AppState {
-        db,
-        config: Arc::new(config),
-    };
+    let state = AppState::new(db, config);
     let functions = cartwheel_gateway::Functions::load(&state, &sdk)
         .await
         .expect("secrets from Secrets Manager");
     let keys = functions.webhooks.keys.clone();
     let payments = functions.orders.payments.clone();
-    let mut app = serve(cartwheel_gateway::router(state.clone(), functions, None), state, sdk).await;
+    let mut app = serve(
+        cartwheel_gateway::router(
+            state.clone(),
+            functions,
+            cartwheel_gateway::GatewayOptions {
+                docs_assets: None,
+                authorizer_cache_ttl: options.authorizer_cache_ttl,
+            },
+        ),
+        state,
+        sdk,
+    )
+    .await;
     app.queues = queues;
     app.keys = Some(keys);
     app.payments = Some(payments);

@@ -146,6 +146,8 @@ pub async fn measure(smoke: bool) -> Result<GatewayResults, Error> {
         retry_schedule: Some("0s,5s"),
         rate_limits: Some("default=1000000"),
         env: &[("CARTWHEEL_WEBHOOK_TIMEOUT_SECS", "2")],
+        // As deployed: template.yaml's AuthorizerCacheTtl default.
+        authorizer_cache_ttl: Duration::from_secs(300),
     };
     let app = spawn_app_with(options()).await;
     let store = app.create_store().await;

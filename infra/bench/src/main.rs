@@ -362,8 +362,9 @@ fn report(contestants: &[Contestant], sizes: &[sizes::Size], runs: usize, smoke:
          both. Over HTTPS, every SDK call goes through a local \
          TLS-terminating proxy whose throwaway CA the bench generates (`SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS`, \
          `AWS_CA_BUNDLE`), as on AWS, where every call is HTTPS; the same figures over plain HTTP are beside them. \
-         `catalog` answers `GET /v1/products/{id}` as deployed: conventions, the rate-limit counter (`UpdateItem`) and \
-         the product (`GetItem`) — two calls where the probe and the comparators make one. `webhook-delivery` reads \
+         `catalog` answers `GET /v1/products/{id}` as deployed: conventions, the process's first rate-limit lease \
+         (`UpdateItem`, run beside the read since a GET changes nothing) and the product (`GetItem`) — two calls \
+         where the probe and the comparators make one. `webhook-delivery` reads \
          its master key from Secrets Manager (moto, through the same kind of proxy) at init, then handles one SQS \
          record made by the real fanout: reads the delivery and the endpoint, POSTs the signed event to a local \
          receiver and records the attempt.\n\n",
@@ -458,9 +459,11 @@ fn gateway_report(results: &load::GatewayResults) -> String {
     let mut text = String::from(
         "\n## Latency through the local gateway\n\nRequests over real HTTP to the local gateway (every function's \
          router, the authorizer and the conventions in one process) on 127.0.0.1, each client sequential, next to \
-         the bare SDK round trip to the same DynamoDB Local in the same run. Every API request also makes the \
-         authorizer's key lookup (`GetItem`) and the rate-limit counter (`UpdateItem`): a product read is three \
-         DynamoDB calls where the bare `GetItem` is one (on AWS, API Gateway caches the authorizer). Bounded: at most \
+         the bare SDK round trip to the same DynamoDB Local in the same run. As deployed, the authorizer's answer is \
+         reused per key for 300 s (template.yaml's `AuthorizerCacheTtl`, emulated by the gateway) and rate-limit \
+         tokens are leased from the per-key counter in batches (`UpdateItem` once per 1, 2, 4, … up to a fiftieth \
+         of the limit requests; docs/architecture.md), so a warm product read is usually the one `GetItem`. \
+         Bounded: at most \
          200 requests per client count, 120 s per load.\n\n| Load | clients | requests | p50 (ms) | p99 (ms) | per second | errors | p50 vs bare |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );

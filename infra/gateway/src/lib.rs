@@ -4,8 +4,10 @@
 pub mod pipeline;
 pub mod resources;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use axum::extract::{Path, Request, State};
@@ -15,6 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use cartwheel::http::{conventions, with_request_id, AppState};
+use cartwheel::tenant::Tenant;
 use cartwheel::{openapi, ApiError};
 use cartwheel_admin::AdminState;
 use cartwheel_orders::OrdersState;
@@ -68,6 +71,35 @@ impl PublicRoutes {
 struct Gate {
     state: AppState,
     public: Arc<PublicRoutes>,
+    cache: AuthorizerCache,
+}
+
+/// API Gateway's authorizer cache: the authorizer's answer per presented key, reused for `ttl` (the template's
+/// `AuthorizerCacheTtl`, 300 s by default). Off unless asked for, so a key revoked locally fails at once.
+#[derive(Clone, Default)]
+struct AuthorizerCache {
+    ttl: Duration,
+    answers: Arc<Mutex<HashMap<String, Answer>>>,
+}
+
+/// When the authorizer answered, and its answer (`None`: the key was refused).
+type Answer = (Instant, Option<Tenant>);
+
+impl AuthorizerCache {
+    fn get(&self, key: &str) -> Option<Option<Tenant>> {
+        let answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        let (at, answer) = answers.get(key)?;
+        (at.elapsed() < self.ttl).then(|| answer.clone())
+    }
+
+    fn put(&self, key: &str, answer: &Option<Tenant>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        answers.retain(|_, (at, _)| at.elapsed() < self.ttl);
+        answers.insert(key.to_owned(), (Instant::now(), answer.clone()));
+    }
 }
 
 /// What API Gateway does before a function runs: the authorizer, and its context handed to the function.
@@ -78,10 +110,18 @@ async fn authorize(State(gate): State<Gate>, mut request: Request, next: Next) -
     let Some(key) = cartwheel_authorizer::presented_key(request.headers()) else {
         return ApiError::Unauthorized("missing API key; send `Authorization: Bearer ck_…`").into_response();
     };
-    let tenant = match cartwheel_authorizer::authenticate(&gate.state.db, key).await {
-        Ok(Some(tenant)) => tenant,
-        Ok(None) => return ApiError::Unauthorized("invalid or revoked API key").into_response(),
-        Err(error) => return error.into_response(),
+    let answer = match gate.cache.get(key) {
+        Some(answer) => answer,
+        None => match cartwheel_authorizer::authenticate(&gate.state.db, key).await {
+            Ok(answer) => {
+                gate.cache.put(key, &answer);
+                answer
+            }
+            Err(error) => return error.into_response(),
+        },
+    };
+    let Some(tenant) = answer else {
+        return ApiError::Unauthorized("invalid or revoked API key").into_response();
     };
     let mut authorizer = ApiGatewayRequestAuthorizer::default();
     authorizer.fields = tenant.to_context();
@@ -151,7 +191,17 @@ impl Functions {
     }
 }
 
-pub fn router(state: AppState, functions: Functions, docs_assets: Option<PathBuf>) -> Router {
+/// How the local gateway differs from one run to another.
+#[derive(Clone, Debug, Default)]
+pub struct GatewayOptions {
+    /// The Swagger UI assets for `/v1/docs`.
+    pub docs_assets: Option<PathBuf>,
+    /// How long an authorizer answer is reused per key (`CARTWHEEL_AUTHORIZER_CACHE_TTL` seconds; 0, no cache, by
+    /// default).
+    pub authorizer_cache_ttl: Duration,
+}
+
+pub fn router(state: AppState, functions: Functions, options: GatewayOptions) -> Router {
     let doc = openapi_document();
     let public = Arc::new(PublicRoutes::from_document(&doc));
     let doc_json = Arc::new(serde_json::to_string_pretty(&doc).unwrap_or_default());
@@ -185,8 +235,15 @@ pub fn router(state: AppState, functions: Functions, docs_assets: Option<PathBuf
         )
         .route("/v1/docs", get(docs_page))
         .route("/v1/docs/{file}", get(docs_asset))
-        .with_state(DocsAssets(docs_assets));
-    let gate = Gate { state, public };
+        .with_state(DocsAssets(options.docs_assets));
+    let gate = Gate {
+        state,
+        public,
+        cache: AuthorizerCache {
+            ttl: options.authorizer_cache_ttl,
+            ..Default::default()
+        },
+    };
     with_request_id(
         functions
             .merge(documentation)
@@ -197,6 +254,28 @@ pub fn router(state: AppState, functions: Functions, docs_assets: Option<PathBuf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_authorizer_cache_keeps_answers_for_its_ttl_only() {
+        // A refused key is an answer too: API Gateway caches it like any other.
+        let off = AuthorizerCache::default();
+        off.put("ck_test_a", &None);
+        assert!(off.get("ck_test_a").is_none());
+        let on = AuthorizerCache {
+            ttl: Duration::from_secs(300),
+            ..Default::default()
+        };
+        on.put("ck_test_a", &None);
+        assert_eq!(on.get("ck_test_a"), Some(None));
+        assert!(on.get("ck_test_b").is_none());
+        let expired = AuthorizerCache {
+            ttl: Duration::from_nanos(1),
+            ..Default::default()
+        };
+        expired.put("ck_test_a", &None);
+        std::thread::sleep(Duration::from_millis(1));
+        assert!(expired.get("ck_test_a").is_none());
+    }
 
     #[test]
     fn public_routes_come_from_the_document() {

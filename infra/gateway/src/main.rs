@@ -2,14 +2,13 @@
 //! `cartwheel-gateway --print-openapi` prints the OpenAPI document (`make openapi` commits it).
 
 use std::path::PathBuf;
-
-use std::sync::Arc;
+use std::time::Duration;
 
 use cartwheel::http::{init_tracing, AppState};
 use cartwheel::stores::{self, StoreIn};
 use cartwheel::{Config, Db};
 use cartwheel_gateway::pipeline::Pipeline;
-use cartwheel_gateway::{openapi_document, resources, router, Functions};
+use cartwheel_gateway::{openapi_document, resources, router, Functions, GatewayOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), resources::Error> {
@@ -35,10 +34,7 @@ async fn main() -> Result<(), resources::Error> {
     let sdk = cartwheel::aws::sdk_config().await;
     let db = Db::new(&sdk, &config.table);
     resources::ensure(&mut config, &sdk, &db, &platform_key).await?;
-    let state = AppState {
-        db,
-        config: Arc::new(config),
-    };
+    let state = AppState::new(db, config);
     let functions = Functions::load(&state, &sdk).await?;
     let _pipeline = Pipeline::start(&sdk, &state, functions.webhooks.keys.clone())?;
     let first = stores::onboard(
@@ -52,7 +48,20 @@ async fn main() -> Result<(), resources::Error> {
     let docs_assets = std::env::var_os("CARTWHEEL_DOCS_ASSETS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(".cache/node/node_modules/swagger-ui-dist"));
-    let app = router(state, functions, Some(docs_assets));
+    let authorizer_cache_ttl = match std::env::var("CARTWHEEL_AUTHORIZER_CACHE_TTL") {
+        Ok(seconds) => Duration::from_secs(
+            seconds
+                .trim()
+                .parse()
+                .map_err(|_| format!("CARTWHEEL_AUTHORIZER_CACHE_TTL is `{seconds}`: give whole seconds"))?,
+        ),
+        Err(_) => Duration::ZERO,
+    };
+    let options = GatewayOptions {
+        docs_assets: Some(docs_assets),
+        authorizer_cache_ttl,
+    };
+    let app = router(state, functions, options);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let url = format!("http://127.0.0.1:{port}");
     println!("\nCartwheel is up at {url}  (reference: {url}/v1/docs)");

@@ -478,8 +478,14 @@ impl Db {
 
     // --- request conventions -------------------------------------------------------------------------------
 
-    /// Counts one request in the key's fixed window and returns the count so far.
-    pub async fn count_request(&self, tenant: &Tenant, window_start: i64, expires_at: i64) -> Result<u32, ApiError> {
+    /// Adds `requests` to the key's fixed window and returns the count so far (rate-limit leases).
+    pub async fn count_requests(
+        &self,
+        tenant: &Tenant,
+        window_start: i64,
+        requests: u32,
+        expires_at: i64,
+    ) -> Result<u32, ApiError> {
         let key = keys::rate_window(tenant.store_id, tenant.mode, tenant.key_id, window_start);
         let output = self
             .client
@@ -487,10 +493,10 @@ impl Db {
             .table_name(self.table())
             .key(PK, s(key.pk))
             .key(SK, s(key.sk))
-            .update_expression("ADD #count :one SET #ttl = if_not_exists(#ttl, :ttl)")
+            .update_expression("ADD #count :requests SET #ttl = if_not_exists(#ttl, :ttl)")
             .expression_attribute_names("#count", "count")
             .expression_attribute_names("#ttl", keys::TTL)
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":requests", n(requests))
             .expression_attribute_values(":ttl", n(expires_at))
             .return_values(ReturnValue::UpdatedNew)
             .send()

@@ -33,21 +33,25 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    /// The rate-limit tokens this process holds (`rate_limit`).
+    rate_leases: rate_limit::Leases,
 }
 
 impl AppState {
+    pub fn new(db: Db, config: Config) -> Self {
+        Self {
+            db,
+            config: Arc::new(config),
+            rate_leases: rate_limit::Leases::default(),
+        }
+    }
+
     /// Reads the configuration and builds the AWS clients, once, before the first request.
     pub async fn from_env() -> Result<(Self, SdkConfig), ConfigError> {
         let config = Config::from_env()?;
         let sdk = crate::aws::sdk_config().await;
         let db = Db::new(&sdk, &config.table);
-        Ok((
-            Self {
-                db,
-                config: Arc::new(config),
-            },
-            sdk,
-        ))
+        Ok((Self::new(db, config), sdk))
     }
 }
 

@@ -1,18 +1,32 @@
 //! Per-key fixed-window rate limits by store plan: `X-RateLimit-Limit/Remaining/Reset` on every authenticated
-//! response, `429` with `Retry-After` past the limit. The counter is a DynamoDB item per key and minute, so the
+//! response, `429` with `Retry-After` past the limit. The count is a DynamoDB item per key and minute, so the
 //! limit holds across every Lambda instance.
+//!
+//! A process does not count each request there: it leases tokens from the window's counter (`ADD count :n`) and
+//! spends them locally, 1, 2, 4, … at a time up to a fiftieth of the limit. A busy key then costs one write per
+//! twenty requests at the default limit instead of one per request, and most requests wait on no write at all.
+//! Tokens are granted only below the limit, so together the instances never let more than the limit through; the
+//! price is that tokens leased but unspent when the window ends are lost, so with many instances a key can be
+//! refused up to `limit / 50` requests per instance early. Small limits (under 100) lease one token at a time:
+//! exact, as before. A request whose method is safe (`GET`, `HEAD`) runs beside its lease instead of after it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::error::ApiError;
+use crate::ids::KeyId;
 use crate::tenant::Tenant;
 use crate::time;
 
 const WINDOW_SECS: i64 = 60;
+/// The largest lease is this fraction of the limit: what one instance can strand at a window's end.
+const LEASE_DIVISOR: u32 = 50;
 
 /// The verdict for one request in a window.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,12 +42,110 @@ pub fn window_start(now: i64) -> i64 {
     now - now.rem_euclid(WINDOW_SECS)
 }
 
-pub fn judge(limit: u32, count: u32, now: i64) -> Verdict {
+fn largest_lease(limit: u32) -> u32 {
+    (limit / LEASE_DIVISOR).max(1)
+}
+
+/// The tokens this process holds for one key's current window.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    window: i64,
+    /// Tokens granted and not spent yet.
+    left: u32,
+    /// The window's count after this process's last lease (its own unspent tokens included).
+    count: u32,
+    /// The size of the next lease.
+    next: u32,
+}
+
+/// The leases of one process, per API key. Shared by every request the process serves.
+#[derive(Debug, Default, Clone)]
+pub struct Leases(Arc<Mutex<HashMap<KeyId, Lease>>>);
+
+impl Leases {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<KeyId, Lease>) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Spends a token held for this window, if there is one.
+    pub fn spend(&self, key: KeyId, limit: u32, now: i64) -> Option<Verdict> {
+        let window = window_start(now);
+        self.with(|leases| {
+            let lease = leases.get_mut(&key).filter(|l| l.window == window && l.left > 0)?;
+            lease.left -= 1;
+            Some(verdict(limit, lease.count, lease.left, window, true))
+        })
+    }
+
+    /// How many tokens to ask the counter for: twice the last lease in this window, up to the largest.
+    pub fn next_lease(&self, key: KeyId, limit: u32, now: i64) -> u32 {
+        let window = window_start(now);
+        self.with(|leases| match leases.get(&key) {
+            Some(lease) if lease.window == window => lease.next,
+            _ => 1,
+        })
+        .min(largest_lease(limit))
+    }
+
+    /// Takes the counter's answer to a lease of `asked` tokens (`count` = the window's count after it) and spends
+    /// one of the tokens granted: those of `count - asked + 1 ..= count` that are within the limit.
+    pub fn grant(&self, key: KeyId, limit: u32, now: i64, asked: u32, count: u32) -> Verdict {
+        let window = window_start(now);
+        let granted = limit.saturating_sub(count.saturating_sub(asked)).min(asked);
+        self.with(|leases| {
+            leases.retain(|_, lease| lease.window >= window);
+            let lease = leases.entry(key).or_insert(Lease {
+                window,
+                left: 0,
+                count,
+                next: 1,
+            });
+            if lease.window != window {
+                *lease = Lease {
+                    window,
+                    left: 0,
+                    count,
+                    next: 1,
+                };
+            }
+            lease.count = lease.count.max(count);
+            lease.next = asked.saturating_mul(2).min(largest_lease(limit));
+            if granted == 0 {
+                return verdict(limit, lease.count, lease.left, window, false);
+            }
+            lease.left += granted - 1;
+            verdict(limit, lease.count, lease.left, window, true)
+        })
+    }
+}
+
+/// `remaining`: what the counter has not handed out, plus this process's own unspent tokens.
+fn verdict(limit: u32, count: u32, left: u32, window: i64, allowed: bool) -> Verdict {
     Verdict {
         limit,
-        remaining: limit.saturating_sub(count),
-        reset: window_start(now) + WINDOW_SECS,
-        allowed: count <= limit,
+        remaining: limit.saturating_sub(count).saturating_add(left).min(limit),
+        reset: window + WINDOW_SECS,
+        allowed,
+    }
+}
+
+/// Leases tokens for the request's key from the window's counter.
+async fn lease(state: &AppState, tenant: &Tenant, limit: u32, now: i64) -> Verdict {
+    let leases = &state.rate_leases;
+    let asked = leases.next_lease(tenant.key_id, limit, now);
+    let start = window_start(now);
+    match state
+        .db
+        .count_requests(tenant, start, asked, start + 2 * WINDOW_SECS)
+        .await
+    {
+        Ok(count) => leases.grant(tenant.key_id, limit, now, asked, count),
+        Err(error) => {
+            // Counting failed (DynamoDB trouble): let the request through rather than refuse a paying client;
+            // the request itself will meet the same trouble and say so.
+            tracing::warn!(?error, "rate limit counter unavailable");
+            verdict(limit, 0, 0, start, true)
+        }
     }
 }
 
@@ -44,25 +156,37 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     };
     let now = time::now().unix_timestamp();
     let limit = state.config.rate_limits.per_minute(&tenant.plan);
-    let start = window_start(now);
-    let verdict = match state.db.count_request(&tenant, start, start + 2 * WINDOW_SECS).await {
-        Ok(count) => judge(limit, count, now),
-        Err(error) => {
-            // Counting failed (DynamoDB trouble): let the request through rather than refuse a paying client;
-            // the request itself will meet the same trouble and say so.
-            tracing::warn!(?error, "rate limit counter unavailable");
-            judge(limit, 0, now)
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD);
+    let spent = state.rate_leases.spend(tenant.key_id, limit, now);
+    let lessee = tenant.clone();
+    request.extensions_mut().insert(tenant);
+    let (verdict, response) = match spent {
+        Some(verdict) => {
+            let response = next.run(request).await;
+            (verdict, Some(response))
+        }
+        // A read changes nothing, so it need not wait for its lease; its answer is dropped if the lease is refused.
+        None if safe => {
+            let (verdict, response) = tokio::join!(lease(&state, &lessee, limit, now), next.run(request));
+            (verdict, Some(response))
+        }
+        None => {
+            let verdict = lease(&state, &lessee, limit, now).await;
+            let response = if verdict.allowed {
+                Some(next.run(request).await)
+            } else {
+                None
+            };
+            (verdict, response)
         }
     };
-    request.extensions_mut().insert(tenant);
-    let mut response = if verdict.allowed {
-        next.run(request).await
-    } else {
-        ApiError::RateLimited {
+    let mut response = match response {
+        Some(response) if verdict.allowed => response,
+        _ => ApiError::RateLimited {
             limit,
             retry_after: (verdict.reset - now).max(1) as u64,
         }
-        .into_response()
+        .into_response(),
     };
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(verdict.limit));
@@ -75,6 +199,12 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
 mod tests {
     use super::*;
 
+    const AT: i64 = 1_000_010;
+
+    fn key() -> KeyId {
+        KeyId::new()
+    }
+
     #[test]
     fn windows_are_whole_minutes() {
         assert_eq!(window_start(120), 120);
@@ -83,19 +213,84 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_is_inclusive() {
-        let at = 1_000_010;
-        assert_eq!(
-            judge(3, 3, at),
-            Verdict {
-                limit: 3,
-                remaining: 0,
-                reset: 1_000_020,
-                allowed: true
+    fn small_limits_lease_one_token_at_a_time_and_the_limit_is_inclusive() {
+        let (leases, key) = (Leases::default(), key());
+        for count in 1..=3 {
+            assert_eq!(leases.spend(key, 3, AT), None);
+            assert_eq!(leases.next_lease(key, 3, AT), 1);
+            let verdict = leases.grant(key, 3, AT, 1, count);
+            assert!(verdict.allowed);
+            assert_eq!(verdict.remaining, 3 - count);
+            assert_eq!(verdict.reset, 1_000_020);
+        }
+        let refused = leases.grant(key, 3, AT, 1, 4);
+        assert!(!refused.allowed);
+        assert_eq!(refused.remaining, 0);
+    }
+
+    #[test]
+    fn leases_double_up_to_a_fiftieth_of_the_limit() {
+        let (leases, key) = (Leases::default(), key());
+        let mut asked_in_turn = Vec::new();
+        let mut count = 0;
+        let mut writes = 0;
+        for _ in 0..200 {
+            if leases.spend(key, 1000, AT).is_some() {
+                continue;
             }
-        );
-        assert!(!judge(3, 4, at).allowed);
-        assert_eq!(judge(3, 4, at).remaining, 0);
-        assert_eq!(judge(1000, 1, at).remaining, 999);
+            let asked = leases.next_lease(key, 1000, AT);
+            asked_in_turn.push(asked);
+            count += asked;
+            writes += 1;
+            assert!(leases.grant(key, 1000, AT, asked, count).allowed);
+        }
+        assert_eq!(&asked_in_turn[..6], [1, 2, 4, 8, 16, 20]);
+        assert!(writes <= 15, "{writes} writes for 200 requests");
+        // The 201st request spends a leased token; what remains counts what was spent, not what was leased.
+        assert_eq!(leases.spend(key, 1000, AT).map(|v| v.remaining), Some(1000 - 201));
+    }
+
+    #[test]
+    fn instances_together_never_pass_the_limit() {
+        // Three processes interleave their leases on one counter with a limit of 250 (leases up to 5).
+        let instances = [Leases::default(), Leases::default(), Leases::default()];
+        let key = key();
+        let (mut counter, mut allowed) = (0, 0);
+        for round in 0..1000 {
+            let leases = &instances[round % 3];
+            if leases.spend(key, 250, AT).is_some() {
+                allowed += 1;
+                continue;
+            }
+            let asked = leases.next_lease(key, 250, AT);
+            counter += asked;
+            if leases.grant(key, 250, AT, asked, counter).allowed {
+                allowed += 1;
+            }
+        }
+        assert!(allowed <= 250, "{allowed} allowed");
+        // What the instances strand is at most a lease each.
+        assert!(allowed >= 250 - 3 * 5, "{allowed} allowed");
+    }
+
+    #[test]
+    fn a_partial_grant_spends_only_what_is_under_the_limit() {
+        let (leases, key) = (Leases::default(), key());
+        // Asked for 4 with 98 already handed out of 100: two tokens granted.
+        assert!(leases.grant(key, 100, AT, 4, 102).allowed);
+        assert!(leases.spend(key, 100, AT).is_some());
+        assert_eq!(leases.spend(key, 100, AT), None);
+    }
+
+    #[test]
+    fn a_new_window_starts_from_one_token_again() {
+        let (leases, key) = (Leases::default(), key());
+        assert!(leases.grant(key, 1000, AT, 16, 16).allowed);
+        assert!(leases.spend(key, 1000, AT).is_some());
+        let next_minute = AT + 60;
+        assert_eq!(leases.spend(key, 1000, next_minute), None);
+        assert_eq!(leases.next_lease(key, 1000, next_minute), 1);
+        let verdict = leases.grant(key, 1000, next_minute, 1, 1);
+        assert_eq!((verdict.allowed, verdict.remaining), (true, 999));
     }
 }
