@@ -22,6 +22,8 @@ pub struct Config {
     pub webhook_disable_after_secs: i64,
     /// Per-request timeout of a delivery (`CARTWHEEL_WEBHOOK_TIMEOUT_SECS`, default 15).
     pub webhook_timeout_secs: u64,
+    /// How long an endpoint whose attempt timed out is not called (`CARTWHEEL_WEBHOOK_COOLDOWN_SECS`, default 30).
+    pub webhook_cooldown_secs: u32,
     /// Secrets Manager id (name or ARN) of the platform admin key.
     pub platform_key_secret: String,
     pub rate_limits: RateLimits,
@@ -66,6 +68,14 @@ impl Config {
                     .filter(|s| (1..=60).contains(s))
                     .ok_or_else(|| ConfigError("CARTWHEEL_WEBHOOK_TIMEOUT_SECS is not 1 to 60".into()))?,
                 None => 15,
+            },
+            webhook_cooldown_secs: match lookup("CARTWHEEL_WEBHOOK_COOLDOWN_SECS") {
+                Some(seconds) => seconds
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=900).contains(s))
+                    .ok_or_else(|| ConfigError("CARTWHEEL_WEBHOOK_COOLDOWN_SECS is not 1 to 900".into()))?,
+                None => 30,
             },
             webhook_disable_after_secs: match lookup("CARTWHEEL_WEBHOOK_DISABLE_AFTER_HOURS") {
                 Some(hours) => hours

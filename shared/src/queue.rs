@@ -8,6 +8,22 @@ use crate::error::ApiError;
 /// SendMessageBatch takes at most 10 messages.
 const BATCH: usize = 10;
 
+/// SQS hides a new message for at most 15 minutes.
+pub const MAX_DELAY_SECS: u32 = 900;
+
+/// A message to send, hidden from receivers for its first `delay_secs` (at most [`MAX_DELAY_SECS`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub body: String,
+    pub delay_secs: u32,
+}
+
+impl Outgoing {
+    pub fn now(body: String) -> Self {
+        Self { body, delay_secs: 0 }
+    }
+}
+
 #[derive(Clone)]
 pub struct Queue {
     client: aws_sdk_sqs::Client,
@@ -22,16 +38,17 @@ impl Queue {
         }
     }
 
-    /// Sends every body; fails if any message was not accepted (the caller's message is then retried whole).
-    pub async fn send_all(&self, bodies: &[String]) -> Result<(), ApiError> {
-        for batch in bodies.chunks(BATCH) {
+    /// Sends every message; fails if any was not accepted (the caller's message is then retried whole).
+    pub async fn send_all(&self, messages: &[Outgoing]) -> Result<(), ApiError> {
+        for batch in messages.chunks(BATCH) {
             let entries = batch
                 .iter()
                 .enumerate()
-                .map(|(i, body)| {
+                .map(|(i, message)| {
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .message_body(body)
+                        .message_body(&message.body)
+                        .delay_seconds(i32::try_from(message.delay_secs.min(MAX_DELAY_SECS)).unwrap_or(0))
                         .build()
                 })
                 .collect::<Result<Vec<_>, _>>()

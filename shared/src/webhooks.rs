@@ -141,6 +141,12 @@ pub fn check_events(events: &[String]) -> Vec<FieldError> {
 }
 
 impl Endpoint {
+    /// Seconds of cooldown left at `now` (Unix seconds): 0 when the endpoint may be called.
+    pub fn cooldown_left(&self, now: i64) -> u32 {
+        self.cooldown_until
+            .map_or(0, |until| u32::try_from(until.saturating_sub(now)).unwrap_or(0))
+    }
+
     pub fn subscribes_to(&self, event_type: &str) -> bool {
         self.enabled
             && self.events.iter().any(|filter| {
@@ -608,7 +614,9 @@ async fn queue_delivery(
         event_id: delivery.id,
     };
     queue
-        .send_all(&[serde_json::to_string(&job).map_err(ApiError::internal)?])
+        .send_all(&[crate::queue::Outgoing::now(
+            serde_json::to_string(&job).map_err(ApiError::internal)?,
+        )])
         .await
 }
 
@@ -812,6 +820,11 @@ mod tests {
         assert!(endpoint.subscribes_to("anything.at_all"));
         endpoint.enabled = false;
         assert!(!endpoint.subscribes_to("order.created"));
+        assert_eq!(endpoint.cooldown_left(1_000), 0);
+        endpoint.cooldown_until = Some(1_030);
+        assert_eq!(endpoint.cooldown_left(1_000), 30);
+        assert_eq!(endpoint.cooldown_left(1_030), 0);
+        assert_eq!(endpoint.cooldown_left(2_000), 0);
         assert!(check_events(&["order.*".into(), "*".into(), "a.b".into()]).is_empty());
         assert_eq!(
             check_events(&["Order.Created".into(), "order".into(), "*.x".into()]).len(),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use cartwheel::http::AppState;
-use cartwheel::queue::Queue;
+use cartwheel::queue::{Outgoing, Queue};
 use cartwheel::webhooks::{self, Attempt, Delivery, DeliveryJob, DeliveryStatus, Endpoint, MasterKeys, UrlPolicy};
 use cartwheel::{time, ApiError, Db};
 use futures_util::future::join_all;
@@ -19,8 +19,6 @@ use rand::Rng;
 
 /// How much of a response body is kept in the attempt log.
 const KEPT_BODY: usize = 2048;
-/// How long an endpoint whose attempt timed out is left alone (its deliveries fail fast and retry on schedule).
-const COOLDOWN_SECS: i64 = 30;
 
 pub struct Deliverer {
     db: Db,
@@ -32,6 +30,9 @@ pub struct Deliverer {
     disable_after_secs: i64,
     /// Per-request timeout: an endpoint that hangs is cut here and counted as a failed attempt.
     timeout: Duration,
+    /// How long an endpoint whose attempt timed out is left alone: the fanout holds its new jobs back until then,
+    /// and jobs already queued fail at once as "not sent" attempts, retried on the schedule.
+    cooldown_secs: i64,
 }
 
 /// What became of one job.
@@ -64,6 +65,7 @@ impl Deliverer {
             schedule: config.webhook_retry_schedule.clone(),
             disable_after_secs: config.webhook_disable_after_secs,
             timeout: Duration::from_secs(config.webhook_timeout_secs),
+            cooldown_secs: i64::from(config.webhook_cooldown_secs),
         })
     }
 
@@ -97,18 +99,17 @@ impl Deliverer {
             return Ok(Outcome::Done);
         };
         let key = (job.store_id, job.mode, job.endpoint_id, job.event_id);
-        let Some(delivery) = self
-            .db
-            .get_delivery(job.store_id, job.mode, job.endpoint_id, job.event_id)
-            .await?
-        else {
+        // Both reads at once: a job is nearly always pending, so the endpoint is nearly always needed.
+        let (delivery, endpoint) = tokio::try_join!(
+            self.db
+                .get_delivery(job.store_id, job.mode, job.endpoint_id, job.event_id),
+            self.db.get_endpoint(job.store_id, job.mode, job.endpoint_id),
+        )?;
+        let Some(delivery) = delivery.filter(|d| d.status == DeliveryStatus::Pending) else {
             return Ok(Outcome::Done);
         };
-        if delivery.status != DeliveryStatus::Pending {
-            return Ok(Outcome::Done);
-        }
         let now_text = time::rfc3339(time::now());
-        let endpoint = match self.db.get_endpoint(job.store_id, job.mode, job.endpoint_id).await? {
+        let endpoint = match endpoint {
             Some(endpoint) if endpoint.enabled => endpoint,
             _ => {
                 self.db
@@ -118,17 +119,24 @@ impl Deliverer {
             }
         };
         let now = time::now().unix_timestamp();
-        let (attempt, retry_after) = match endpoint.cooldown_until.filter(|until| *until > now) {
-            Some(until) => (cooling_down(&now_text, until), None),
-            None => {
+        // The next attempt never comes before the endpoint's cooldown ends: it would only be another "not sent".
+        let (attempt, retry_after) = match endpoint.cooldown_left(now) {
+            0 => {
                 let (attempt, retry_after) = self.post(&endpoint, &delivery, job.mode).await;
                 if attempt.timed_out {
                     self.db
-                        .cool_down_endpoint(job.store_id, job.mode, endpoint.id, now + COOLDOWN_SECS)
+                        .cool_down_endpoint(job.store_id, job.mode, endpoint.id, now + self.cooldown_secs)
                         .await?;
+                    let cooldown = self.cooldown_secs.unsigned_abs();
+                    (
+                        attempt.attempt,
+                        Some(retry_after.map_or(cooldown, |asked| asked.max(cooldown))),
+                    )
+                } else {
+                    (attempt.attempt, retry_after)
                 }
-                (attempt.attempt, retry_after)
             }
+            left => (cooling_down(&now_text, now + i64::from(left)), Some(u64::from(left))),
         };
         let answered = attempt.status;
         if answered.is_some_and(|s| (200..300).contains(&s)) {
@@ -161,9 +169,11 @@ impl Deliverer {
                 .await?;
             return Ok(Outcome::Done);
         }
-        self.db
-            .set_endpoint_failing(job.store_id, job.mode, endpoint.id, Some(now))
-            .await?;
+        if endpoint.failing_since.is_none() {
+            self.db
+                .set_endpoint_failing(job.store_id, job.mode, endpoint.id, Some(now))
+                .await?;
+        }
         let jitter = rand::rng().random_range(-1.0..=1.0);
         match webhooks::next_delay(&self.schedule, delivery.attempts.len() + 1, retry_after, jitter) {
             Some(delay) => {
@@ -179,7 +189,7 @@ impl Deliverer {
                 self.db
                     .record_attempt(key, Some(&attempt), DeliveryStatus::Failed, &now_text)
                     .await?;
-                self.dead_letters.send_all(&[body.to_owned()]).await?;
+                self.dead_letters.send_all(&[Outgoing::now(body.to_owned())]).await?;
                 Ok(Outcome::Done)
             }
         }

@@ -1,10 +1,12 @@
 //! `functions/webhook-fanout`: each store event from EventBridge (through the webhook-events queue) becomes one
-//! pending delivery and one delivery job per enabled endpoint that subscribes to its type.
+//! pending delivery and one delivery job per enabled endpoint that subscribes to its type (held back until the
+//! endpoint's cooldown ends, if it is cooling down).
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use cartwheel::events::Event;
 use cartwheel::http::AppState;
-use cartwheel::queue::Queue;
+use cartwheel::queue::{Outgoing, Queue};
+use cartwheel::time;
 use cartwheel::webhooks::{Delivery, DeliveryJob, DeliveryStatus};
 use cartwheel::{ApiError, Db};
 use futures_util::future::join_all;
@@ -68,6 +70,7 @@ impl Fanout {
         let (store, mode) = (event.store_id, event.mode);
         let endpoints = self.db.all_endpoints(store, mode).await?;
         let payload = serde_json::to_string(&event).map_err(ApiError::internal)?;
+        let now = time::now().unix_timestamp();
         let mut jobs = Vec::new();
         for endpoint in endpoints.iter().filter(|e| e.subscribes_to(&event.event_type)) {
             let delivery = Delivery {
@@ -89,7 +92,12 @@ impl Fanout {
                     endpoint_id: endpoint.id,
                     event_id: event.id,
                 };
-                jobs.push(serde_json::to_string(&job).map_err(ApiError::internal)?);
+                jobs.push(Outgoing {
+                    body: serde_json::to_string(&job).map_err(ApiError::internal)?,
+                    // An endpoint cooling down after a timeout gets its new jobs when the cooldown ends, not
+                    // now: attempting them would only record failures and take the workers' time.
+                    delay_secs: endpoint.cooldown_left(now),
+                });
             }
         }
         self.deliveries.send_all(&jobs).await?;

@@ -116,10 +116,16 @@ pub struct Webhooks {
     pub burst: usize,
     /// Commit (the API's response) → the first delivery attempt's arrival at the receiver.
     pub latencies: Vec<Duration>,
-    /// Deliveries per second to a fast endpoint whose neighbour is fast too.
+    /// Deliveries per second to a fast endpoint whose neighbour is fast too, while the changes are made
+    /// (first → last arrival).
     pub alone_per_second: f64,
     /// The same, when the neighbour hangs until the timeout.
     pub beside_hanging_per_second: f64,
+    /// Deliveries per second to a fast endpoint whose neighbour is fast too, draining a backlog of changes made
+    /// while the pipeline was stopped (pipeline start → last arrival).
+    pub backlog_alone_per_second: f64,
+    /// The same, when the neighbour hangs until the timeout.
+    pub backlog_beside_hanging_per_second: f64,
 }
 
 async fn product(app: &TestApp, key: &str, sku: &str) -> Result<String, Error> {
@@ -427,8 +433,8 @@ async fn changes(
     Ok(committed)
 }
 
-/// Deliveries per second to `receiver` of the `count` changes just made (first to last arrival).
-async fn rate(receiver: &cartwheel_tests::Receiver, committed: &HashMap<u64, Instant>) -> f64 {
+/// Deliveries per second to `receiver` of the changes just made: from the first arrival, or from `since`, to the last.
+async fn rate(receiver: &cartwheel_tests::Receiver, committed: &HashMap<u64, Instant>, since: Option<Instant>) -> f64 {
     let arrived = receiver
         .wait_for(90, |requests| {
             let got = delivered(requests);
@@ -440,13 +446,16 @@ async fn rate(receiver: &cartwheel_tests::Receiver, committed: &HashMap<u64, Ins
     let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
         return f64::NAN;
     };
-    let span = (*last - *first).as_secs_f64().max(0.001);
-    (times.len().saturating_sub(1)) as f64 / span
+    match since {
+        Some(since) => times.len() as f64 / (*last - since).as_secs_f64().max(0.001),
+        None => (times.len().saturating_sub(1)) as f64 / (*last - *first).as_secs_f64().max(0.001),
+    }
 }
 
 async fn webhooks(app: &TestApp, key: &str, mug: &str, smoke: bool) -> Result<(Webhooks, Vec<Call>), Error> {
     let keys = app.keys.clone().ok_or("no master keys")?;
-    let _pipeline = Pipeline::start(&app.sdk, &app.state, keys)?;
+    let start_pipeline = || Pipeline::start(&app.sdk, &app.state, keys.clone());
+    let mut pipeline = Some(start_pipeline()?);
     let (events, burst) = if smoke { (2, 3) } else { (200, 200) };
 
     // One order's webhook path, first, while nothing else moves: its DynamoDB calls from the stream to the
@@ -486,31 +495,45 @@ async fn webhooks(app: &TestApp, key: &str, mug: &str, smoke: bool) -> Result<(W
     unsubscribe(app, key, &fast_endpoint).await?;
 
     // Throughput to a fast receiver beside a second endpoint: a fast one, then one that hangs until the timeout
-    // (the same number of jobs; only the neighbour differs).
+    // (the same number of jobs; only the neighbour differs). First while the changes are made, then draining a
+    // backlog of changes made while the pipeline was stopped.
     let mut rates = Vec::new();
-    for (sku, neighbour_delay) in [("BENCH-RATE", Duration::ZERO), ("BENCH-HANG", Duration::from_secs(30))] {
-        let measured = receiver(0, 200).await;
-        let neighbour = receiver_with(0, 200, neighbour_delay).await;
-        let product = self::product(app, key, sku).await?;
-        let endpoints = [
-            subscribe(app, key, &measured.url, json!(["product.updated"])).await?,
-            subscribe(app, key, &neighbour.url, json!(["product.updated"])).await?,
-        ];
-        let committed = changes(app, key, &product, burst, Duration::ZERO).await?;
-        rates.push(rate(&measured, &committed).await);
-        for endpoint in &endpoints {
-            unsubscribe(app, key, endpoint).await?;
+    for backlog in [false, true] {
+        for (sku, neighbour_delay) in [("RATE", Duration::ZERO), ("HANG", Duration::from_secs(30))] {
+            let measured = receiver(0, 200).await;
+            let neighbour = receiver_with(0, 200, neighbour_delay).await;
+            let product = self::product(app, key, &format!("BENCH-{sku}-{backlog}")).await?;
+            let endpoints = [
+                subscribe(app, key, &measured.url, json!(["product.updated"])).await?,
+                subscribe(app, key, &neighbour.url, json!(["product.updated"])).await?,
+            ];
+            if backlog {
+                // What is in flight drains first; then nothing moves until the pipeline starts again.
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                pipeline = None;
+            }
+            let committed = changes(app, key, &product, burst, Duration::ZERO).await?;
+            let started = Instant::now();
+            if pipeline.is_none() {
+                pipeline = Some(start_pipeline()?);
+            }
+            rates.push(rate(&measured, &committed, backlog.then_some(started)).await);
+            for endpoint in &endpoints {
+                unsubscribe(app, key, endpoint).await?;
+            }
         }
     }
-    let (alone_rate, beside_rate) = (rates[0], rates[1]);
+    drop(pipeline);
     app.calls.take();
 
     Ok((
         Webhooks {
             burst,
             latencies,
-            alone_per_second: alone_rate,
-            beside_hanging_per_second: beside_rate,
+            alone_per_second: rates[0],
+            beside_hanging_per_second: rates[1],
+            backlog_alone_per_second: rates[2],
+            backlog_beside_hanging_per_second: rates[3],
         },
         pipeline_calls,
     ))

@@ -17,13 +17,14 @@ use cartwheel::webhooks::MasterKeys;
 use cartwheel_webhook_delivery::Deliverer;
 use cartwheel_webhook_fanout::Fanout;
 use lambda_runtime::{Context, LambdaEvent};
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use crate::resources::Error;
 
 const IDLE: Duration = Duration::from_millis(100);
-/// Concurrent pollers of the delivery queue (Lambda's SQS event source starts with five concurrent batches).
-const DELIVERY_POLLERS: usize = 5;
+/// Delivery batches handled at once (Lambda's SQS event source starts with five and scales with the backlog).
+const DELIVERY_INVOCATIONS: usize = 20;
 /// How often the local stack runs the scheduled functions (every minute on AWS).
 const SCHEDULE_EVERY: Duration = Duration::from_secs(2);
 
@@ -147,31 +148,46 @@ fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record) -> EventRecord
 }
 
 /// Receives from `queue` until the task is dropped, handing each batch to `handler` as Lambda's SQS event source
-/// does: messages the handler did not report as failed are deleted; failed ones stay, hidden for as long as the
-/// handler (or the queue's visibility timeout) says.
-pub fn spawn_queue_consumer<H, F>(sdk: &SdkConfig, queue: &str, handler: H) -> JoinHandle<()>
+/// does: up to `concurrency` batches at once (an invocation that hangs holds one, not the queue), messages the
+/// handler did not report as failed deleted, failed ones left hidden for as long as the handler (or the queue's
+/// visibility timeout) says.
+pub fn spawn_queue_consumer<H, F>(sdk: &SdkConfig, queue: &str, concurrency: usize, handler: H) -> JoinHandle<()>
 where
     H: Fn(LambdaEvent<SqsEvent>) -> F + Send + Sync + 'static,
-    F: std::future::Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>> + Send,
+    F: std::future::Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>> + Send + 'static,
 {
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let queue = queue.to_owned();
+    let queue: Arc<str> = Arc::from(queue);
+    let handler = Arc::new(handler);
+    let invocations = Arc::new(Semaphore::new(concurrency));
     tokio::spawn(async move {
         loop {
-            if let Err(error) = consume_once(&sqs, &queue, &handler).await {
-                let error = aws_smithy_types::error::display::DisplayErrorContext(&*error);
-                tracing::warn!(%error, %queue, "queue poll failed");
-                tokio::time::sleep(IDLE * 10).await;
+            let Ok(invocation) = Arc::clone(&invocations).acquire_owned().await else {
+                return;
+            };
+            match receive(&sqs, &queue).await {
+                Ok(messages) if messages.is_empty() => tokio::time::sleep(IDLE).await,
+                Ok(messages) => {
+                    let (sqs, queue, handler) = (sqs.clone(), Arc::clone(&queue), Arc::clone(&handler));
+                    tokio::spawn(async move {
+                        if let Err(error) = invoke(&sqs, &queue, &*handler, messages).await {
+                            let error = aws_smithy_types::error::display::DisplayErrorContext(&*error);
+                            tracing::warn!(%error, %queue, "queue batch not deleted");
+                        }
+                        drop(invocation);
+                    });
+                }
+                Err(error) => {
+                    let error = aws_smithy_types::error::display::DisplayErrorContext(&*error);
+                    tracing::warn!(%error, %queue, "queue poll failed");
+                    tokio::time::sleep(IDLE * 10).await;
+                }
             }
         }
     })
 }
 
-async fn consume_once<H, F>(sqs: &aws_sdk_sqs::Client, queue: &str, handler: &H) -> Result<(), Error>
-where
-    H: Fn(LambdaEvent<SqsEvent>) -> F,
-    F: std::future::Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>>,
-{
+async fn receive(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<Vec<aws_sdk_sqs::types::Message>, Error> {
     let received = sqs
         .receive_message()
         .queue_url(queue)
@@ -181,12 +197,21 @@ where
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .send()
         .await?;
-    if received.messages().is_empty() {
-        tokio::time::sleep(IDLE).await;
-        return Ok(());
-    }
+    Ok(received.messages.unwrap_or_default())
+}
+
+async fn invoke<H, F>(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    handler: &H,
+    messages: Vec<aws_sdk_sqs::types::Message>,
+) -> Result<(), Error>
+where
+    H: Fn(LambdaEvent<SqsEvent>) -> F,
+    F: std::future::Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>>,
+{
     let mut payload = SqsEvent::default();
-    payload.records = received.messages().iter().map(lambda_message).collect();
+    payload.records = messages.iter().map(lambda_message).collect();
     let failed: Vec<String> = match handler(LambdaEvent::new(payload, Context::default())).await {
         Ok(response) => response
             .batch_item_failures
@@ -196,16 +221,14 @@ where
         // A handler error fails the whole batch, as on AWS.
         Err(error) => {
             tracing::warn!(%error, "queue handler failed");
-            received
-                .messages()
+            messages
                 .iter()
                 .filter_map(|m| m.message_id().map(str::to_owned))
                 .collect()
         }
     };
     // One DeleteMessageBatch for what was handled, as Lambda's event source does.
-    let done: Vec<DeleteMessageBatchRequestEntry> = received
-        .messages()
+    let done: Vec<DeleteMessageBatchRequestEntry> = messages
         .iter()
         .filter(|m| m.message_id().is_some_and(|id| !failed.iter().any(|f| f == id)))
         .filter_map(|m| m.receipt_handle())
@@ -264,7 +287,7 @@ impl Pipeline {
         let fanout = Arc::new(Fanout::new(state, sdk)?);
         let deliverer = Arc::new(Deliverer::new(state, sdk, keys)?);
         let db = state.db.clone();
-        let mut tasks = vec![
+        let tasks = vec![
             spawn_stream_publisher(sdk, &config.table, Bus::new(sdk, &config.event_bus)),
             // moto fires no schedules: the gateway runs the scheduled functions itself.
             tokio::spawn(async move {
@@ -277,20 +300,18 @@ impl Pipeline {
                     tokio::time::sleep(SCHEDULE_EVERY).await;
                 }
             }),
-            spawn_queue_consumer(sdk, &events_queue, move |event| {
+            spawn_queue_consumer(sdk, &events_queue, 1, move |event| {
                 let fanout = Arc::clone(&fanout);
                 async move { fanout.handle(event).await }
             }),
-        ];
-        // Lambda polls an SQS queue with several concurrent batches (five at first); so does the local stack, for
-        // deliveries, where one slow batch must not hold up the others.
-        for _ in 0..DELIVERY_POLLERS {
-            let deliverer = Arc::clone(&deliverer);
-            tasks.push(spawn_queue_consumer(sdk, &deliveries_queue, move |event| {
+            // Lambda runs several batches of a queue at once and adds more while a backlog lasts (five at first,
+            // then up to 300 more a minute); so does the local stack for deliveries, where a batch that waits on a
+            // hanging endpoint must not hold up the others.
+            spawn_queue_consumer(sdk, &deliveries_queue, DELIVERY_INVOCATIONS, move |event| {
                 let deliverer = Arc::clone(&deliverer);
                 async move { deliverer.handle(event).await }
-            }));
-        }
+            }),
+        ];
         Ok(Self { tasks })
     }
 }
