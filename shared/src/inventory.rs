@@ -8,6 +8,7 @@ use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, ResourceRef};
 use crate::ids::{AdjustmentId, OrderId, ProductId, ReservationId, StoreId, VariantId, WarehouseId};
+use crate::retry::Backoff;
 use crate::tenant::{Mode, Tenant};
 use crate::time;
 
@@ -392,14 +393,8 @@ pub async fn stocks(db: &Db, tenant: &Tenant, ids: &str) -> Result<Vec<StockOut>
     Ok(out)
 }
 
-/// Attempts for a change that meets a concurrent one (each re-reads the levels, after a short random pause).
-const ADJUST_ATTEMPTS: usize = 6;
-
-async fn pause_before_retry() {
-    use rand::Rng;
-    let millis = rand::rng().random_range(5..40);
-    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-}
+/// Attempts for a change that meets a concurrent one (each re-reads the levels, after a [`Backoff`] pause).
+const ADJUST_ATTEMPTS: usize = 10;
 
 /// Applies an adjustment: the level (conditional on the version read), its ledger line and its events, in one
 /// transaction.
@@ -417,6 +412,7 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
             .ok_or_else(|| ApiError::invalid("warehouse_id", "no such warehouse"))?,
         None => default_warehouse(db, tenant).await?,
     };
+    let mut backoff = Backoff::default();
     for _attempt in 0..ADJUST_ATTEMPTS {
         let before = db
             .level(tenant.store_id, tenant.mode, item, warehouse.id)
@@ -451,7 +447,7 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
         {
             return Ok(after);
         }
-        pause_before_retry().await;
+        backoff.pause().await;
     }
     Err(ApiError::conflict("the stock level is changing fast; retry"))
 }
@@ -476,6 +472,7 @@ async fn settle_low_flag(
     item: StockItem,
     warehouse: WarehouseId,
 ) -> Result<(), ApiError> {
+    let mut backoff = Backoff::default();
     for _attempt in 0..ADJUST_ATTEMPTS {
         let Some(before) = db.level(store, mode, item, warehouse).await? else {
             return Ok(());
@@ -500,7 +497,7 @@ async fn settle_low_flag(
         {
             return Ok(());
         }
-        pause_before_retry().await;
+        backoff.pause().await;
     }
     Ok(())
 }
@@ -692,6 +689,7 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
         }
         lines.push((item, warehouse, line.quantity));
     }
+    let mut backoff = Backoff::default();
     for _attempt in 0..ADJUST_ATTEMPTS {
         let now_text = now();
         let now_unix = time::now().unix_timestamp();
@@ -742,7 +740,7 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
         {
             return Ok(reservation);
         }
-        pause_before_retry().await;
+        backoff.pause().await;
     }
     Err(ApiError::conflict("the stock levels are changing fast; retry"))
 }

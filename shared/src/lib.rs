@@ -23,6 +23,7 @@ pub mod orders;
 pub mod payments;
 #[cfg(feature = "sqs")]
 pub mod queue;
+pub mod retry;
 #[cfg(feature = "secretsmanager")]
 pub mod secrets;
 pub mod stores;

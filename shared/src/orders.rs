@@ -18,14 +18,15 @@ use crate::ids::{
 };
 use crate::inventory::{self, AdjustReason, Adjustment, StockItem};
 use crate::money::{CurrencyCode, Money};
+use crate::retry::Backoff;
 use crate::tenant::{Mode, Tenant};
 use crate::time;
 
 /// Lines of one order: each takes two items of the checkout transaction (stock and ledger) beside the order,
 /// its number, the counter, the cart, the customer, the event and the audit entry (DynamoDB's limit is 100).
 pub const MAX_ORDER_LINES: usize = 40;
-/// How long a write that keeps meeting concurrent ones retries (each attempt re-reads, after a short random
-/// pause) before it answers `409 … retry`: checkouts of one store take turns on its order counter, so a busy
+/// How long a write that keeps meeting concurrent ones retries (each attempt re-reads, after a [`Backoff`] pause)
+/// before it answers `409 … retry`: checkouts of one store take turns on its order counter, so a busy
 /// store's checkout waits rather than fails. Well inside the functions' 10 s timeout.
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(6);
 
@@ -460,12 +461,6 @@ fn status_events(
 
 // --- operations -------------------------------------------------------------------------------------------
 
-async fn pause_before_retry() {
-    use rand::Rng;
-    let millis = rand::rng().random_range(2..30);
-    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-}
-
 fn insufficient_stock(details: Vec<Value>) -> ApiError {
     ApiError::Conflict {
         code: "insufficient_stock",
@@ -496,6 +491,8 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
     checks.text("payment_method_id", input.payment_method_id.as_deref(), false, 200);
     checks.finish()?;
 
+    let mut backoff = Backoff::default();
+    let mut taken = None;
     let deadline = std::time::Instant::now() + RETRY_FOR;
     while std::time::Instant::now() < deadline {
         let cart = carts::load_cart(db, tenant, input.cart_id, true).await?;
@@ -515,9 +512,8 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             ));
         }
         let customer_id = input.customer_id.or(cart.customer_id);
-        let year = time::now().year();
         let reads = db
-            .checkout_reads(store, mode, &cart, customer_id, email.as_deref(), year)
+            .checkout_reads(store, mode, &cart, customer_id, email.as_deref())
             .await?;
         let customer: Option<Customer> = match (customer_id, reads.customer) {
             (Some(_), None) => return Err(ApiError::invalid("customer_id", "no such customer")),
@@ -568,10 +564,18 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                     .collect(),
             ));
         };
+        // Taken once the checkout is valid, and kept by its retries: gaps come only from checkouts refused below.
+        let (year, number) = match taken {
+            Some(taken) => taken,
+            None => {
+                let year = time::now().year();
+                *taken.insert((year, db.take_order_number(store, mode, year).await?))
+            }
+        };
         let now = now();
         let order = Order {
             id: OrderId::new(),
-            number: order_number(year, reads.counter + 1),
+            number: order_number(year, number),
             status: OrderStatus::Pending,
             payment_status: PaymentStatus::Pending,
             channel: input.channel.clone().unwrap_or_else(|| "api".into()),
@@ -607,34 +611,10 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             after.updated_at = now.clone();
             (before.version, after)
         });
-        let moves: Vec<StockMove> = order
-            .lines
-            .iter()
-            .map(|line| StockMove {
-                item: line.stock_item(),
-                warehouse,
-                delta: -i64::from(line.quantity),
-                entry: ledger_entry(
-                    line,
-                    -i64::from(line.quantity),
-                    AdjustReason::Sale,
-                    &order,
-                    &tenant.key_id.to_string(),
-                    &now,
-                ),
-            })
-            .collect();
+        let moves = sale_moves(&order, warehouse, &tenant.key_id.to_string(), &now);
         let event = order_event(store, mode, "order.created", &order, None)?;
         let placed = db
-            .place_order(
-                tenant,
-                &order,
-                cart.version,
-                (year, reads.counter),
-                customer.as_ref(),
-                &moves,
-                event,
-            )
+            .place_order(tenant, &order, cart.version, customer.as_ref(), &moves, event)
             .await;
         match placed {
             Ok(()) => {
@@ -642,7 +622,9 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                 inventory::settle_low_flags(db, store, mode, &tenant.key_id.to_string(), &levels).await;
                 return Ok(order);
             }
-            Err(PlaceOrderError::ShortStock) => {
+            // A transaction conflict can hide a level that sold out meanwhile: reading the levels after either
+            // refusal ends a sell-out rush at once instead of retrying it until the deadline.
+            Err(PlaceOrderError::Refused) => {
                 let levels = db.levels_at(store, mode, &moves).await?;
                 let short: Vec<Value> = moves
                     .iter()
@@ -654,12 +636,25 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                     return Err(insufficient_stock(short));
                 }
             }
-            Err(PlaceOrderError::Stale) => {}
             Err(PlaceOrderError::Other(error)) => return Err(error),
         }
-        pause_before_retry().await;
+        backoff.pause().await;
     }
     Err(ApiError::conflict("the store is taking many orders at once; retry"))
+}
+
+/// Each line's units taken from `warehouse`, with its ledger line.
+fn sale_moves(order: &Order, warehouse: WarehouseId, actor: &str, now: &str) -> Vec<StockMove> {
+    order
+        .lines
+        .iter()
+        .map(|line| StockMove {
+            item: line.stock_item(),
+            warehouse,
+            delta: -i64::from(line.quantity),
+            entry: ledger_entry(line, -i64::from(line.quantity), AdjustReason::Sale, order, actor, now),
+        })
+        .collect()
 }
 
 fn ledger_entry(
@@ -782,6 +777,7 @@ async fn change_order(
     id: OrderId,
     mut change: impl FnMut(&mut Order, &str) -> Result<Option<OrderChange>, ApiError>,
 ) -> Result<Order, ApiError> {
+    let mut backoff = Backoff::default();
     let deadline = std::time::Instant::now() + RETRY_FOR;
     while std::time::Instant::now() < deadline {
         let before = db
@@ -814,7 +810,7 @@ async fn change_order(
             inventory::settle_low_flags(db, who.store, who.mode, who.actor, &levels).await;
             return Ok(after);
         }
-        pause_before_retry().await;
+        backoff.pause().await;
     }
     Err(ApiError::conflict("the order is changing fast; retry"))
 }

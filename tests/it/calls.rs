@@ -249,5 +249,8 @@ async fn dynamodb_calls_per_operation_match_the_data_model() {
         }
     }
     let checkout = rows.iter().find(|r| r.operation == "POST /v1/checkout").unwrap();
-    assert_eq!(checkout.calls, "GetItem, BatchGetItem, TransactWriteItems, GetItem");
+    assert_eq!(
+        checkout.calls,
+        "GetItem, BatchGetItem, UpdateItem, TransactWriteItems, GetItem"
+    );
 }

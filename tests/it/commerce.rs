@@ -625,6 +625,36 @@ async fn fifty_simultaneous_checkouts_never_oversell_ten() {
 }
 
 #[tokio::test]
+async fn a_busy_store_takes_every_simultaneous_checkout_with_numbers_in_sequence() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 500, 100).await;
+    let mut carts = Vec::new();
+    for _ in 0..20 {
+        carts.push(shop.cart(&[(&mug, 1)], None).await);
+    }
+    let attempts = carts.iter().map(|cart| {
+        shop.app
+            .post("/v1/checkout", shop.key(), &Shop::checkout_body(cart))
+            .send()
+    });
+    let mut numbers = Vec::new();
+    for response in futures_util::future::join_all(attempts).await {
+        let response = response.unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 201, "every checkout is taken: {body}");
+        let order: Value = serde_json::from_str(&body).unwrap();
+        numbers.push(order["data"]["number"].as_str().unwrap().to_owned());
+    }
+    numbers.sort();
+    let year = &numbers[0][4..8];
+    let expected: Vec<String> = (1..=20).map(|n| format!("ORD-{year}-{n:06}")).collect();
+    assert_eq!(numbers, expected, "one number each, no gaps");
+    let stock = shop.get(&format!("/v1/inventory/{mug}")).await;
+    assert_eq!(stock["data"]["available"].as_i64(), Some(80));
+}
+
+#[tokio::test]
 async fn concurrent_refunds_never_exceed_what_was_paid() {
     let shop = Shop::open().await;
     let (_, order) = shop.paid_order(500, 2).await;

@@ -487,28 +487,42 @@ impl Db {
         expires_at: i64,
     ) -> Result<u32, ApiError> {
         let key = keys::rate_window(tenant.store_id, tenant.mode, tenant.key_id, window_start);
-        let output = self
+        let count = self
+            .increment(key, "count", u64::from(requests), Some(expires_at))
+            .await?;
+        u32::try_from(count).map_err(ApiError::internal)
+    }
+
+    /// Adds `by` to the number `attribute` of `key` (from 0 when absent) in one atomic `UpdateItem` and returns the
+    /// new value; an item made here expires at `expires_at`.
+    async fn increment(&self, key: Key, attribute: &str, by: u64, expires_at: Option<i64>) -> Result<u64, ApiError> {
+        let mut update = self
             .client
             .update_item()
             .table_name(self.table())
             .key(PK, s(key.pk))
             .key(SK, s(key.sk))
-            .update_expression("ADD #count :requests SET #ttl = if_not_exists(#ttl, :ttl)")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_names("#ttl", keys::TTL)
-            .expression_attribute_values(":requests", n(requests))
-            .expression_attribute_values(":ttl", n(expires_at))
-            .return_values(ReturnValue::UpdatedNew)
+            .expression_attribute_names("#n", attribute)
+            .expression_attribute_values(":by", n(by))
+            .return_values(ReturnValue::UpdatedNew);
+        update = match expires_at {
+            Some(at) => update
+                .update_expression("ADD #n :by SET #ttl = if_not_exists(#ttl, :ttl)")
+                .expression_attribute_names("#ttl", keys::TTL)
+                .expression_attribute_values(":ttl", n(at)),
+            None => update.update_expression("ADD #n :by"),
+        };
+        let output = update
             .send()
             .await
             .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-        let count = output
+        let value = output
             .attributes
             .as_ref()
-            .and_then(|a| a.get("count"))
+            .and_then(|a| a.get(attribute))
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok());
-        count.ok_or_else(|| ApiError::internal("rate counter update returned no count"))
+        value.ok_or_else(|| ApiError::internal(format!("the counter update returned no `{attribute}`")))
     }
 
     /// Claims an idempotency key for a request, unless a live record holds it.

@@ -40,10 +40,9 @@ pub struct OrderWrite {
 }
 
 pub enum PlaceOrderError {
-    /// A line's stock is short (the caller reads the levels to say which).
-    ShortStock,
-    /// The cart, the counter or the customer changed since they were read.
-    Stale,
+    /// A condition failed or a concurrent transaction came first: a line's stock is short, or the cart or the
+    /// customer changed since they were read (the caller reads the levels to tell which).
+    Refused,
     Other(ApiError),
 }
 
@@ -52,8 +51,6 @@ pub struct CheckoutReads {
     pub catalog: CatalogSnapshot,
     pub customer: Option<Customer>,
     pub default_warehouse: Option<WarehouseId>,
-    /// The last order number given this year.
-    pub counter: u64,
 }
 
 fn order_item(store: StoreId, mode: Mode, order: &Order) -> Result<Item, ApiError> {
@@ -79,18 +76,16 @@ fn take<T: serde::de::DeserializeOwned>(
     found.remove(&(key.pk, key.sk)).map(from_item).transpose()
 }
 
-/// Adds the level changes and ledger lines of `moves`; returns the indexes of the level changes.
+/// Adds the level changes and ledger lines of `moves`.
 fn add_moves<'a>(
     mut tx: WriteTx<'a>,
     store: StoreId,
     mode: Mode,
     moves: &[StockMove],
     now: &str,
-) -> Result<(WriteTx<'a>, Vec<usize>), ApiError> {
-    let mut level_indexes = Vec::new();
+) -> Result<WriteTx<'a>, ApiError> {
     for stock_move in moves {
         let item_id = stock_move.item.to_string();
-        level_indexes.push(tx.len());
         let mut values = HashMap::from([
             (":delta".to_owned(), n(stock_move.delta)),
             (":one".to_owned(), n(1)),
@@ -117,7 +112,7 @@ fn add_moves<'a>(
                 &stock_move.entry,
             )?);
     }
-    Ok((tx, level_indexes))
+    Ok(tx)
 }
 
 impl Db {
@@ -145,8 +140,8 @@ impl Db {
         Ok(guard.map(|g| g.order_id))
     }
 
-    /// The catalog entries of the cart, the customer (by id, or by the guest's email), the default warehouse
-    /// and the order counter: one `BatchGetItem` (plus one `GetItem` when a guest's email names a customer).
+    /// The catalog entries of the cart, the customer (by id, or by the guest's email) and the default warehouse:
+    /// one `BatchGetItem` (plus one `GetItem` when a guest's email names a customer).
     pub async fn checkout_reads(
         &self,
         store: StoreId,
@@ -154,11 +149,9 @@ impl Db {
         cart: &Cart,
         customer: Option<CustomerId>,
         email: Option<&str>,
-        year: i32,
     ) -> Result<CheckoutReads, ApiError> {
         let mut wanted = catalog_keys(store, mode, &cart.lines);
         wanted.push(keys::default_warehouse(store, mode));
-        wanted.push(keys::order_counter(store, mode, year));
         match (customer, email) {
             (Some(id), _) => wanted.push(keys::customer(store, mode, id)),
             (None, Some(email)) => wanted.push(keys::customer_email(store, mode, email)),
@@ -171,15 +164,10 @@ impl Db {
             warehouse_id: WarehouseId,
         }
         #[derive(serde::Deserialize)]
-        struct Counter {
-            seq: u64,
-        }
-        #[derive(serde::Deserialize)]
         struct EmailGuard {
             customer_id: CustomerId,
         }
         let default_warehouse: Option<DefaultWarehouse> = take(&mut found, keys::default_warehouse(store, mode))?;
-        let counter: Option<Counter> = take(&mut found, keys::order_counter(store, mode, year))?;
         let customer = match (customer, email) {
             (Some(id), _) => take(&mut found, keys::customer(store, mode, id))?,
             (None, Some(email)) => match take::<EmailGuard>(&mut found, keys::customer_email(store, mode, email))? {
@@ -192,19 +180,16 @@ impl Db {
             catalog,
             customer,
             default_warehouse: default_warehouse.map(|d| d.warehouse_id),
-            counter: counter.map_or(0, |c| c.seq),
         })
     }
 
-    /// The checkout transaction: the order, its number, the counter, the cart converted, the customer's read
+    /// The checkout transaction: the order, its number's guard, the cart converted, the customer's read
     /// model, a conditional stock decrement and a ledger line per line, the event and the audit entry.
-    #[allow(clippy::too_many_arguments)]
     pub async fn place_order(
         &self,
         tenant: &Tenant,
         order: &Order,
         cart_version: u64,
-        (year, counter): (i32, u64),
         customer: Option<&(u64, Customer)>,
         moves: &[StockMove],
         event: Event,
@@ -219,13 +204,6 @@ impl Db {
                     "order_id",
                     order.id.to_string(),
                 ))
-                .update(
-                    keys::order_counter(store, mode, year),
-                    "SET seq = :next",
-                    Some("attribute_not_exists(PK) OR seq = :seq"),
-                    HashMap::new(),
-                    HashMap::from([(":next".to_owned(), n(counter + 1)), (":seq".to_owned(), n(counter))]),
-                )
                 .update(
                     keys::cart(store, mode, order.cart_id),
                     "SET #status = :converted, order_id = :order, version = version + :one, updated_at = :now",
@@ -245,15 +223,19 @@ impl Db {
             }
             add_moves(tx, store, mode, moves, &order.created_at)
         })();
-        let (tx, level_indexes) = built.map_err(PlaceOrderError::Other)?;
+        let tx = built.map_err(PlaceOrderError::Other)?;
         match tx.commit().await {
             Ok(()) => Ok(()),
-            Err(TxError::ConditionFailed(failed)) if failed.iter().any(|i| level_indexes.contains(i)) => {
-                Err(PlaceOrderError::ShortStock)
-            }
-            Err(TxError::ConditionFailed(_) | TxError::Conflict) => Err(PlaceOrderError::Stale),
+            Err(TxError::ConditionFailed(_) | TxError::Conflict) => Err(PlaceOrderError::Refused),
             Err(TxError::Other(error)) => Err(PlaceOrderError::Other(error)),
         }
+    }
+
+    /// Takes the next order number of the store's year: an atomic `ADD` on its counter, so simultaneous checkouts
+    /// never wait for each other's number. A checkout that fails after taking one leaves a gap.
+    pub async fn take_order_number(&self, store: StoreId, mode: Mode, year: i32) -> Result<u64, ApiError> {
+        self.increment(keys::order_counter(store, mode, year), "seq", 1, None)
+            .await
     }
 
     /// `available` of each move's level now (0 for a level never stocked): one `BatchGetItem`.
@@ -308,8 +290,9 @@ impl Db {
                 order.id.to_string(),
             ));
         }
-        let (tx, _) = add_moves(tx, store, mode, &write.stock, &order.updated_at)?;
-        tx.try_commit().await
+        add_moves(tx, store, mode, &write.stock, &order.updated_at)?
+            .try_commit()
+            .await
     }
 
     pub async fn payment_event_seen(&self, store: StoreId, mode: Mode, provider_event: &str) -> Result<bool, ApiError> {
