@@ -3,6 +3,7 @@
 
 pub mod calls;
 
+use axum::serve::ListenerExt as _;
 use std::sync::Arc;
 
 use cartwheel::http::AppState;
@@ -134,6 +135,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 pub async fn serve(router: axum::Router, state: AppState, sdk: aws_config::SdkConfig) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let url = format!("http://{}", listener.local_addr().expect("bound address"));
+    let listener = listener.tap_io(|tcp| drop(tcp.set_nodelay(true)));
     tokio::spawn(async move { axum::serve(listener, router).await });
     TestApp {
         url,
@@ -297,6 +299,7 @@ pub async fn receiver_with(fail_first: usize, status: u16, delay: std::time::Dur
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let url = format!("http://{}/hook", listener.local_addr().expect("bound address"));
+    let listener = listener.tap_io(|tcp| drop(tcp.set_nodelay(true)));
     tokio::spawn(async move { axum::serve(listener, app).await });
     Receiver {
         url,

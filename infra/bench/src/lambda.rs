@@ -2,6 +2,7 @@
 //! process and times it, and a TLS-terminating proxy (throwaway CA) so that the process reaches DynamoDB Local over
 //! HTTPS, as every SDK call on AWS does.
 
+use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -125,6 +126,7 @@ impl RuntimeApi {
             .with_state(api.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let listener = listener.tap_io(|tcp| drop(tcp.set_nodelay(true)));
         tokio::spawn(async move { axum::serve(listener, router).await });
         Ok(Self { api, addr })
     }
@@ -242,12 +244,16 @@ impl Tls {
             while let Ok((stream, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
+                    // Without TCP_NODELAY a request relayed in two writes waits for the peer's delayed ACK (40 ms
+                    // on Linux): the proxy would add stalls that AWS's endpoints do not have.
+                    let _ = stream.set_nodelay(true);
                     let Ok(mut tls) = acceptor.accept(stream).await else {
                         return;
                     };
                     let Ok(mut plain) = tokio::net::TcpStream::connect(upstream).await else {
                         return;
                     };
+                    let _ = plain.set_nodelay(true);
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
                 });
             }

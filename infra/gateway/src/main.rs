@@ -1,6 +1,7 @@
 //! `make dev`: the whole API on `127.0.0.1:${CARTWHEEL_PORT:-3000}` over the local stack (infra/dev.sh starts it).
 //! `cartwheel-gateway --print-openapi` prints the OpenAPI document (`make openapi` commits it).
 
+use axum::serve::ListenerExt as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -75,6 +76,8 @@ async fn main() -> Result<(), resources::Error> {
         "  try:      curl -H 'Authorization: Bearer {}' {url}/v1/api-keys\n",
         first.test_key.secret
     );
+    // As API Gateway answers: no 40 ms Nagle/delayed-ACK stall on a response written in two parts.
+    let listener = listener.tap_io(|tcp| drop(tcp.set_nodelay(true)));
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
