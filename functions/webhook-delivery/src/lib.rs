@@ -6,6 +6,7 @@
 //! once; an endpoint failing for longer than the configured time is disabled too.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
@@ -22,6 +23,9 @@ const KEPT_BODY: usize = 2048;
 
 pub struct Deliverer {
     db: Db,
+    /// One client for every delivery, so a busy endpoint's connection is reused (no new TCP and TLS handshake per
+    /// attempt) and nothing is built per request.
+    http: reqwest::Client,
     deliveries: Queue,
     dead_letters: Queue,
     keys: MasterKeys,
@@ -54,17 +58,27 @@ impl Deliverer {
             .webhook_dead_letter_queue_url
             .as_deref()
             .ok_or("CARTWHEEL_WEBHOOK_DLQ_URL is not set")?;
+        let policy = UrlPolicy {
+            allow_loopback: config.webhook_allow_loopback,
+        };
+        let timeout = Duration::from_secs(config.webhook_timeout_secs);
+        let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(PublicOnly(policy)))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .user_agent("Cartwheel-Webhooks/1")
+            .build()
+            .map_err(|_| "the webhook HTTP client could not be built")?;
         Ok(Self {
             db: state.db.clone(),
+            http,
             deliveries: Queue::new(sdk, deliveries),
             dead_letters: Queue::new(sdk, dead_letters),
             keys,
-            policy: UrlPolicy {
-                allow_loopback: config.webhook_allow_loopback,
-            },
+            policy,
             schedule: config.webhook_retry_schedule.clone(),
             disable_after_secs: config.webhook_disable_after_secs,
-            timeout: Duration::from_secs(config.webhook_timeout_secs),
+            timeout,
             cooldown_secs: i64::from(config.webhook_cooldown_secs),
         })
     }
@@ -217,19 +231,16 @@ impl Deliverer {
             latency_ms: 0,
             response_body: None,
         };
-        // Checked again now: the name may resolve elsewhere than when the endpoint was saved.
-        let address = match webhooks::resolve_allowed(&endpoint.url, mode, self.policy).await {
-            Ok(address) => address,
-            Err(error) => return (failed(format!("address refused: {error}")), None),
-        };
+        // Checked again now: the name may resolve elsewhere than when the endpoint was saved (and the client's
+        // resolver checks once more whenever it opens a connection).
+        if let Err(error) = webhooks::resolve_allowed(&endpoint.url, mode, self.policy).await {
+            return (failed(format!("address refused: {error}")), None);
+        }
         let secrets = match webhooks::signing_secrets(&self.keys, endpoint, time::now().unix_timestamp()) {
             Ok(secrets) => secrets,
             Err(error) => return (failed(format!("signing failed: {error}")), None),
         };
-        let request = match signed_request(endpoint, delivery, &secrets, address, self.timeout) {
-            Ok(request) => request,
-            Err(error) => return (failed(error), None),
-        };
+        let request = signed_request(&self.http, endpoint, delivery, &secrets);
         let mut attempt = match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -283,22 +294,13 @@ fn with_latency(mut attempt: Attempt, started: Instant) -> Attempt {
     attempt
 }
 
-/// The POST, pinned to the address that was checked, signed by every current secret.
+/// The POST, signed by every current secret.
 fn signed_request(
+    http: &reqwest::Client,
     endpoint: &Endpoint,
     delivery: &Delivery,
     secrets: &[String],
-    address: SocketAddr,
-    timeout: Duration,
-) -> Result<reqwest::RequestBuilder, String> {
-    let host = url_host(&endpoint.url).ok_or("the endpoint URL has no host")?;
-    let client = reqwest::Client::builder()
-        .resolve(&host, address)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .user_agent("Cartwheel-Webhooks/1")
-        .build()
-        .map_err(|e| format!("client: {e}"))?;
+) -> reqwest::RequestBuilder {
     let id = delivery.id.to_string();
     let timestamp = time::now().unix_timestamp();
     let body = delivery.payload.as_bytes();
@@ -306,8 +308,7 @@ fn signed_request(
         .iter()
         .map(|s| webhooks::standard_signature(s, &id, timestamp, body))
         .collect();
-    Ok(client
-        .post(&endpoint.url)
+    http.post(&endpoint.url)
         .header("content-type", "application/json")
         .header("webhook-id", &id)
         .header("webhook-timestamp", timestamp.to_string())
@@ -321,18 +322,30 @@ fn signed_request(
                 .join(" "),
         )
         .header("x-cartwheel-event", &delivery.event_type)
-        .body(delivery.payload.clone()))
+        .body(delivery.payload.clone())
 }
 
-fn url_host(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next()?,
-        None => host.split(':').next()?,
-    };
-    Some(host.to_owned())
+/// Resolves endpoint hosts for the shared client and refuses a name with any private, loopback or reserved
+/// address, as when the endpoint was saved. It runs whenever the client opens a connection, so a name that
+/// resolves elsewhere between the check before an attempt and the connection (DNS rebinding) is still refused.
+struct PublicOnly(UrlPolicy);
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.0;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if let Some(refused) = addresses.iter().find(|a| !webhooks::public_address(a.ip(), policy)) {
+                let refused = format!(
+                    "`{host}` resolves to {}, a private, loopback or reserved address",
+                    refused.ip()
+                );
+                return Err(refused.into());
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 /// The first [`KEPT_BODY`] bytes of the response, as text.
@@ -351,11 +364,15 @@ async fn read_prefix(mut response: reqwest::Response) -> Option<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn hosts_are_read_from_urls() {
-        assert_eq!(url_host("https://example.com/hook").as_deref(), Some("example.com"));
-        assert_eq!(url_host("http://127.0.0.1:8080/x?y").as_deref(), Some("127.0.0.1"));
-        assert_eq!(url_host("https://[::1]:8443/x").as_deref(), Some("::1"));
-        assert_eq!(url_host("nonsense"), None);
+    #[tokio::test]
+    async fn the_client_resolver_refuses_loopback_names_unless_the_stack_allows_them() {
+        use reqwest::dns::Resolve;
+        let name = || "localhost".parse::<reqwest::dns::Name>().unwrap();
+        let strict = PublicOnly(UrlPolicy { allow_loopback: false });
+        let refused = strict.resolve(name()).await.err().unwrap().to_string();
+        assert!(refused.contains("private, loopback or reserved"), "{refused}");
+        let local = PublicOnly(UrlPolicy { allow_loopback: true });
+        let addresses: Vec<SocketAddr> = local.resolve(name()).await.unwrap().collect();
+        assert!(!addresses.is_empty() && addresses.iter().all(|a| a.ip().is_loopback()));
     }
 }

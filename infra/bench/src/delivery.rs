@@ -18,6 +18,8 @@ pub struct DeliveryBench {
     fanout: Fanout,
     sqs: aws_sdk_sqs::Client,
     queue: String,
+    /// How long each `fan_out` took (ms): the fanout's work per event, warm, in this process.
+    fanouts: std::sync::Mutex<Vec<f64>>,
 }
 
 impl DeliveryBench {
@@ -54,6 +56,7 @@ impl DeliveryBench {
             receiver,
             queue,
             app,
+            fanouts: std::sync::Mutex::default(),
         })
     }
 
@@ -72,6 +75,11 @@ impl DeliveryBench {
         env
     }
 
+    /// Every `fan_out` timed so far, in milliseconds.
+    pub fn fanout_ms(&self) -> Vec<f64> {
+        self.fanouts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// A fresh event fanned out to the receiver's endpoint, and its job as the SQS event Lambda would hand over.
     pub async fn next_event(&self) -> Result<String, Error> {
         let resource = ResourceRef {
@@ -86,7 +94,10 @@ impl DeliveryBench {
             resource,
             json!({"name": "Bench mug"}),
         );
+        let started = std::time::Instant::now();
         self.fanout.fan_out(event).await.map_err(|e| format!("fanout: {e}"))?;
+        let took = started.elapsed().as_secs_f64() * 1000.0;
+        self.fanouts.lock().unwrap_or_else(|e| e.into_inner()).push(took);
         let received = self
             .sqs
             .receive_message()

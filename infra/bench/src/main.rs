@@ -307,6 +307,7 @@ async fn main() -> Result<(), Error> {
         &gateway.loads,
         &gateway.delivery_calls,
         stats(&delivery_warm).1,
+        stats(&deliveries.fanout_ms()).1,
         args.smoke,
     );
     let out = if args.smoke {
