@@ -89,6 +89,21 @@ impl Shop {
         json!({"cart_id": cart, "email": "guest@example.com", "shipping_address": address()})
     }
 
+    /// `count` one-unit carts of `product`, checked out all at once.
+    async fn simultaneous_checkouts(&self, product: &str, count: usize) -> Vec<reqwest::Response> {
+        let mut carts = Vec::new();
+        for _ in 0..count {
+            carts.push(self.cart(&[(product, 1)], None).await);
+        }
+        let attempts = carts.iter().map(|cart| {
+            self.app
+                .post("/v1/checkout", self.key(), &Self::checkout_body(cart))
+                .send()
+        });
+        let responses = futures_util::future::join_all(attempts).await;
+        responses.into_iter().map(|r| r.unwrap()).collect()
+    }
+
     async fn checkout(&self, cart: &str) -> Value {
         let response = self.post("/v1/checkout", Self::checkout_body(cart)).await;
         assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
@@ -588,19 +603,8 @@ async fn product_to_refund_end_to_end() {
 async fn fifty_simultaneous_checkouts_never_oversell_ten() {
     let shop = Shop::open().await;
     let mug = shop.product("MUG", 500, 10).await;
-    let mut carts = Vec::new();
-    for _ in 0..50 {
-        carts.push(shop.cart(&[(&mug, 1)], None).await);
-    }
-    let attempts = carts.iter().map(|cart| {
-        shop.app
-            .post("/v1/checkout", shop.key(), &Shop::checkout_body(cart))
-            .send()
-    });
-    let responses = futures_util::future::join_all(attempts).await;
     let mut placed = Vec::new();
-    for response in responses {
-        let response = response.unwrap();
+    for response in shop.simultaneous_checkouts(&mug, 50).await {
         match response.status().as_u16() {
             201 => placed.push(json_of(response).await["data"]["number"].as_str().unwrap().to_owned()),
             409 => {
@@ -628,18 +632,8 @@ async fn fifty_simultaneous_checkouts_never_oversell_ten() {
 async fn a_busy_store_takes_every_simultaneous_checkout_with_numbers_in_sequence() {
     let shop = Shop::open().await;
     let mug = shop.product("MUG", 500, 100).await;
-    let mut carts = Vec::new();
-    for _ in 0..20 {
-        carts.push(shop.cart(&[(&mug, 1)], None).await);
-    }
-    let attempts = carts.iter().map(|cart| {
-        shop.app
-            .post("/v1/checkout", shop.key(), &Shop::checkout_body(cart))
-            .send()
-    });
     let mut numbers = Vec::new();
-    for response in futures_util::future::join_all(attempts).await {
-        let response = response.unwrap();
+    for response in shop.simultaneous_checkouts(&mug, 20).await {
         let status = response.status();
         let body = response.text().await.unwrap();
         assert_eq!(status, 201, "every checkout is taken: {body}");

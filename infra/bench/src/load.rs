@@ -48,11 +48,16 @@ async fn timed(call: impl Future<Output = bool>) -> Option<Duration> {
 
 /// Runs `per_client` sequential calls of `call(client, i)` on each of `clients` tasks; each returns the latency to
 /// record, `None` for an error. Bounded: at most 120 s.
-async fn run<F, Fut>(name: &str, clients: usize, per_client: usize, call: F) -> Result<Load, Error>
+async fn run<F, Fut>(name: &str, clients: usize, per_client: usize, warm_up: usize, call: F) -> Result<Load, Error>
 where
     F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Option<Duration>> + Send,
 {
+    // Untimed first calls, so that a read measured first does not pay DynamoDB Local's (JVM) warm-up for the
+    // read measured after it.
+    for i in per_client..per_client + warm_up {
+        let _ = call(0, i).await;
+    }
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for client in 0..clients {
@@ -200,6 +205,7 @@ async fn latency(app: &TestApp, store: &TestStore, mug: &str, smoke: bool) -> Re
     let table = app.state.config.table.clone();
     let product_key = (format!("S#{}#test#PRODUCT#{mug}", store.id), "PRODUCT".to_owned());
     let mut loads = Vec::new();
+    let warm_up = if smoke { 0 } else { 20 };
     for clients in [1usize, 16] {
         let per_client = if smoke {
             1
@@ -210,7 +216,7 @@ async fn latency(app: &TestApp, store: &TestStore, mug: &str, smoke: bool) -> Re
         };
         let (client, table_name, (pk, sk)) = (dynamodb.clone(), table.clone(), product_key.clone());
         loads.push(
-            run("bare SDK GetItem", clients, per_client, move |_, _| {
+            run("bare SDK GetItem", clients, per_client, warm_up, move |_, _| {
                 let (client, table, pk, sk) = (client.clone(), table_name.clone(), pk.clone(), sk.clone());
                 timed(async move {
                     client
@@ -231,6 +237,7 @@ async fn latency(app: &TestApp, store: &TestStore, mug: &str, smoke: bool) -> Re
                 "bare SDK TransactWriteItems (2 puts)",
                 clients,
                 per_client,
+                warm_up,
                 move |c, i| {
                     let (client, table) = (client.clone(), table_name.clone());
                     timed(async move {
@@ -263,7 +270,7 @@ async fn latency(app: &TestApp, store: &TestStore, mug: &str, smoke: bool) -> Re
         );
         let (http, url, k) = (app.http.clone(), format!("{}/v1/products/{mug}", app.url), key.clone());
         loads.push(
-            run("GET /v1/products/{id}", clients, per_client, move |_, _| {
+            run("GET /v1/products/{id}", clients, per_client, warm_up, move |_, _| {
                 let request = http.get(&url).bearer_auth(&k).send();
                 timed(async move { ok(request.await, 200).await })
             })
@@ -275,7 +282,7 @@ async fn latency(app: &TestApp, store: &TestStore, mug: &str, smoke: bool) -> Re
             key.clone(),
         );
         loads.push(
-            run("GET /v1/products (20)", clients, per_client, move |_, _| {
+            run("GET /v1/products (20)", clients, per_client, warm_up, move |_, _| {
                 let request = http.get(&url).bearer_auth(&k).send();
                 timed(async move { ok(request.await, 200).await })
             })
@@ -288,7 +295,7 @@ async fn latency(app: &TestApp, store: &TestStore, mug: &str, smoke: bool) -> Re
         }
         let (http, base, k, product) = (app.http.clone(), app.url.clone(), key.clone(), mug.to_owned());
         loads.push(
-            run("POST /v1/carts/{id}/items", clients, per_client, move |c, _| {
+            run("POST /v1/carts/{id}/items", clients, per_client, 0, move |c, _| {
                 let request = http
                     .post(format!("{base}/v1/carts/{}/items", carts[c]))
                     .bearer_auth(&k)
@@ -312,6 +319,7 @@ async fn latency(app: &TestApp, store: &TestStore, mug: &str, smoke: bool) -> Re
             "checkout flow (cart → item → checkout)",
             clients,
             flows,
+            0,
             move |_, _| {
                 let (http, base, k, product, steps) = (
                     http.clone(),

@@ -464,8 +464,8 @@ fn gateway_report(results: &load::GatewayResults) -> String {
          reused per key for 300 s (template.yaml's `AuthorizerCacheTtl`, emulated by the gateway) and rate-limit \
          tokens are leased from the per-key counter in batches (`UpdateItem` once per 1, 2, 4, … up to a fiftieth \
          of the limit requests; docs/architecture.md), so a warm product read is usually the one `GetItem`. \
-         Bounded: at most \
-         200 requests per client count, 120 s per load.\n\n| Load | clients | requests | p50 (ms) | p99 (ms) | per second | errors | p50 vs bare |\n\
+         Each read and the bare transaction start after 20 untimed calls (DynamoDB Local's JVM warms up on the \
+         first ones). Bounded: at most 200 timed requests per client count, 120 s per load.\n\n| Load | clients | requests | p50 (ms) | p99 (ms) | per second | errors | p50 vs bare |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     let bare = |name: &str, clients: usize| {
