@@ -23,10 +23,10 @@ use crate::tenant::{Mode, Tenant};
 use crate::time;
 
 /// Lines of one order: each takes two items of the checkout transaction (stock and ledger) beside the order,
-/// its number, the counter, the cart, the customer, the event and the audit entry (DynamoDB's limit is 100).
+/// its number's guard, the cart, the customer, the event and the audit entry (DynamoDB's limit is 100).
 pub const MAX_ORDER_LINES: usize = 40;
 /// How long a write that keeps meeting concurrent ones retries (each attempt re-reads, after a [`Backoff`] pause)
-/// before it answers `409 … retry`: checkouts of one store take turns on its order counter, so a busy
+/// before it answers `409 … retry`: checkouts of one hot product take turns on its stock level, so a busy
 /// store's checkout waits rather than fails. Well inside the functions' 10 s timeout.
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(6);
 
@@ -622,7 +622,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                 inventory::settle_low_flags(db, store, mode, &tenant.key_id.to_string(), &levels).await;
                 return Ok(order);
             }
-            // A transaction conflict can hide a level that sold out meanwhile: reading the levels after either
+            // A transaction conflict can hide a level that sold out meanwhile: reading the levels after any
             // refusal ends a sell-out rush at once instead of retrying it until the deadline.
             Err(PlaceOrderError::Refused) => {
                 let levels = db.levels_at(store, mode, &moves).await?;

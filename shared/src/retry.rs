@@ -27,8 +27,8 @@ impl Backoff {
 
 fn ceiling(attempt: u32) -> Duration {
     FIRST_CEILING
-        .checked_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX))
-        .map_or(MAX_CEILING, |c| c.min(MAX_CEILING))
+        .saturating_mul(2u32.saturating_pow(attempt))
+        .min(MAX_CEILING)
 }
 
 #[cfg(test)]
