@@ -56,6 +56,21 @@ struct Lease {
     count: u32,
     /// The size of the next lease.
     next: u32,
+    /// Tokens asked by this process's leases still in flight: while one is, a concurrent request asks for a single
+    /// token, so a burst on the local gateway cannot lease the whole limit at once.
+    asking: u32,
+}
+
+impl Lease {
+    fn new(window: i64, count: u32) -> Self {
+        Self {
+            window,
+            left: 0,
+            count,
+            next: 1,
+            asking: 0,
+        }
+    }
 }
 
 /// The leases of one process, per API key. Shared by every request the process serves.
@@ -77,14 +92,33 @@ impl Leases {
         })
     }
 
-    /// How many tokens to ask the counter for: twice the last lease in this window, up to the largest.
+    /// How many tokens to ask the counter for: twice the last lease in this window, up to the largest, or one
+    /// while another lease of this process is in flight. The caller ends it with `grant` or `abandon`.
     pub fn next_lease(&self, key: KeyId, limit: u32, now: i64) -> u32 {
         let window = window_start(now);
-        self.with(|leases| match leases.get(&key) {
-            Some(lease) if lease.window == window => lease.next,
-            _ => 1,
+        self.with(|leases| {
+            let lease = leases.entry(key).or_insert(Lease::new(window, 0));
+            if lease.window != window {
+                *lease = Lease::new(window, 0);
+            }
+            let asked = if lease.asking > 0 {
+                1
+            } else {
+                lease.next.min(largest_lease(limit))
+            };
+            lease.asking += asked;
+            asked
         })
-        .min(largest_lease(limit))
+    }
+
+    /// Forgets a lease that got no answer from the counter.
+    pub fn abandon(&self, key: KeyId, asked: u32, now: i64) {
+        let window = window_start(now);
+        self.with(|leases| {
+            if let Some(lease) = leases.get_mut(&key).filter(|l| l.window == window) {
+                lease.asking = lease.asking.saturating_sub(asked);
+            }
+        });
     }
 
     /// Takes the counter's answer to a lease of `asked` tokens (`count` = the window's count after it) and spends
@@ -94,26 +128,20 @@ impl Leases {
         let granted = limit.saturating_sub(count.saturating_sub(asked)).min(asked);
         self.with(|leases| {
             leases.retain(|_, lease| lease.window >= window);
-            let lease = leases.entry(key).or_insert(Lease {
-                window,
-                left: 0,
-                count,
-                next: 1,
-            });
+            let lease = leases.entry(key).or_insert(Lease::new(window, count));
             if lease.window != window {
-                *lease = Lease {
-                    window,
-                    left: 0,
-                    count,
-                    next: 1,
-                };
+                *lease = Lease::new(window, count);
             }
+            lease.asking = lease.asking.saturating_sub(asked);
             lease.count = lease.count.max(count);
             lease.next = asked.saturating_mul(2).min(largest_lease(limit));
-            if granted == 0 {
-                return verdict(limit, lease.count, lease.left, window, false);
+            // Concurrent requests of one process (the local gateway) lease at once: a refused lease is still served
+            // by tokens the others brought in.
+            lease.left += granted;
+            if lease.left == 0 {
+                return verdict(limit, lease.count, 0, window, false);
             }
-            lease.left += granted - 1;
+            lease.left -= 1;
             verdict(limit, lease.count, lease.left, window, true)
         })
     }
@@ -143,6 +171,7 @@ async fn lease(state: &AppState, tenant: &Tenant, limit: u32, now: i64) -> Verdi
         Err(error) => {
             // Counting failed (DynamoDB trouble): let the request through rather than refuse a paying client;
             // the request itself will meet the same trouble and say so.
+            leases.abandon(tenant.key_id, asked, now);
             tracing::warn!(?error, "rate limit counter unavailable");
             verdict(limit, 0, 0, start, true)
         }
@@ -280,6 +309,40 @@ mod tests {
         assert!(leases.grant(key, 100, AT, 4, 102).allowed);
         assert!(leases.spend(key, 100, AT).is_some());
         assert_eq!(leases.spend(key, 100, AT), None);
+    }
+
+    #[test]
+    fn while_a_lease_is_in_flight_concurrent_requests_ask_for_one_token() {
+        let (leases, key) = (Leases::default(), key());
+        assert!(leases.grant(key, 1000, AT, leases.next_lease(key, 1000, AT), 1).allowed);
+        let first = leases.next_lease(key, 1000, AT);
+        assert_eq!(first, 2);
+        let others: Vec<u32> = (0..49).map(|_| leases.next_lease(key, 1000, AT)).collect();
+        assert!(others.iter().all(|&asked| asked == 1), "{others:?}");
+        assert!(leases.grant(key, 1000, AT, first, 3).allowed);
+        for (i, asked) in others.into_iter().enumerate() {
+            assert!(leases.grant(key, 1000, AT, asked, 4 + i as u32).allowed);
+        }
+        // Nothing in flight any more: the next lease doubles again; an abandoned one frees its place too.
+        let next = leases.next_lease(key, 1000, AT);
+        assert!(next > 1);
+        leases.abandon(key, next, AT);
+        assert_eq!(leases.next_lease(key, 1000, AT), next);
+    }
+
+    #[test]
+    fn a_refused_lease_spends_what_concurrent_leases_brought_in() {
+        let (leases, key) = (Leases::default(), key());
+        // Two requests of one process lease 20 each at once, with 985 handed out of 1000: the first gets 15.
+        assert!(leases.grant(key, 1000, AT, 20, 1005).allowed);
+        let second = leases.grant(key, 1000, AT, 20, 1025);
+        assert!(second.allowed, "14 tokens are still held here");
+        assert_eq!(second.remaining, 13);
+        for _ in 0..13 {
+            assert!(leases.spend(key, 1000, AT).is_some());
+        }
+        assert_eq!(leases.spend(key, 1000, AT), None);
+        assert!(!leases.grant(key, 1000, AT, 20, 1045).allowed);
     }
 
     #[test]
