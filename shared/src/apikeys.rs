@@ -130,6 +130,17 @@ pub struct ApiKeyCreatedOut {
     pub secret: String,
 }
 
+impl ApiKeyCreatedOut {
+    /// What a repeat of the request that showed this key is told (the key itself is not kept).
+    pub fn shown_once_notice(&self) -> String {
+        format!(
+            "this request already created API key {}; its secret is shown only once and was not kept: revoke the \
+             key and create another",
+            self.key.id
+        )
+    }
+}
+
 impl From<&ApiKeyRecord> for ApiKeyOut {
     fn from(record: &ApiKeyRecord) -> Self {
         Self {
@@ -193,17 +204,61 @@ pub fn validate_name(name: &str) -> Result<String, FieldError> {
 
 /// Creates a key for the caller's store and mode, with its `api_key.created` event.
 pub async fn create(db: &Db, tenant: &Tenant, input: ApiKeyIn) -> Result<ApiKeyCreatedOut, ApiError> {
-    let NewApiKey { name, scopes } = input.parse(&tenant.scopes)?;
-    let created_at = time::rfc3339(time::now());
-    let (key, record, lookup) = new_key(tenant.store_id, tenant.mode, &tenant.plan, name, &scopes, &created_at);
-    let out = ApiKeyOut::from(&record);
-    db.create_api_key(
-        tenant,
-        &record,
-        &lookup,
-        key_event(tenant, "api_key.created", &out, record.version)?,
+    let new = input.parse(&tenant.scopes)?;
+    create_in_store(
+        db,
+        tenant.store_id,
+        tenant.mode,
+        &tenant.plan,
+        tenant.key_id.to_string(),
+        new,
     )
-    .await?;
+    .await
+}
+
+/// A key minted by the platform operator for a store (`POST /v1/platform/stores/{id}/api-keys`): the way back to a
+/// full key when a store has revoked or lost all of its own.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformApiKeyIn {
+    pub mode: Mode,
+    #[schema(example = "recovery")]
+    pub name: String,
+    /// Scope names or presets; any scope may be granted.
+    #[schema(example = json!(["full"]))]
+    pub scopes: Vec<String>,
+}
+
+pub async fn create_for_store(
+    db: &Db,
+    store_id: StoreId,
+    input: PlatformApiKeyIn,
+) -> Result<ApiKeyCreatedOut, ApiError> {
+    let new = ApiKeyIn {
+        name: input.name,
+        scopes: input.scopes,
+    }
+    .parse(&Scopes::full())?;
+    let store = db
+        .get_store(store_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("store"))?;
+    create_in_store(db, store.store_id, input.mode, &store.plan, "platform".to_owned(), new).await
+}
+
+async fn create_in_store(
+    db: &Db,
+    store_id: StoreId,
+    mode: Mode,
+    plan: &str,
+    actor: String,
+    NewApiKey { name, scopes }: NewApiKey,
+) -> Result<ApiKeyCreatedOut, ApiError> {
+    let created_at = time::rfc3339(time::now());
+    let (key, record, lookup) = new_key(store_id, mode, plan, name, &scopes, &created_at);
+    let out = ApiKeyOut::from(&record);
+    let event = key_event(store_id, mode, "api_key.created", &out, record.version)?;
+    db.create_api_key(store_id, actor, &record, &lookup, event).await?;
     Ok(ApiKeyCreatedOut {
         key: out,
         secret: key.secret,
@@ -211,7 +266,8 @@ pub async fn create(db: &Db, tenant: &Tenant, input: ApiKeyIn) -> Result<ApiKeyC
 }
 
 /// Revokes a key of the caller's store and mode. The authorizer stops accepting it at once (locally) or within its
-/// cache TTL (on AWS). Revoking a revoked key is a no-op; a key cannot revoke itself.
+/// cache TTL (on AWS). Revoking a revoked key is a no-op; a key cannot revoke itself, nor a key holding a scope it
+/// does not hold itself (as it could not have created it).
 pub async fn revoke(db: &Db, tenant: &Tenant, key_id: KeyId) -> Result<(), ApiError> {
     if key_id == tenant.key_id {
         return Err(ApiError::conflict("an API key cannot revoke itself; use another key"));
@@ -220,21 +276,39 @@ pub async fn revoke(db: &Db, tenant: &Tenant, key_id: KeyId) -> Result<(), ApiEr
         .get_api_key(tenant.store_id, tenant.mode, key_id)
         .await?
         .ok_or_else(|| ApiError::not_found("API key"))?;
+    let target_scopes = Scopes::from_joined(&record.scopes).map_err(ApiError::internal)?;
+    if !tenant.scopes.covers(&target_scopes) {
+        return Err(ApiError::Forbidden(
+            "a key cannot revoke a key that holds scopes it does not hold".into(),
+        ));
+    }
     if record.revoked_at.is_some() {
         return Ok(());
     }
     let revoked_at = time::rfc3339(time::now());
     let mut out = ApiKeyOut::from(&record);
     out.revoked_at = Some(revoked_at.clone());
-    let event = key_event(tenant, "api_key.revoked", &out, record.version + 1)?;
+    let event = key_event(
+        tenant.store_id,
+        tenant.mode,
+        "api_key.revoked",
+        &out,
+        record.version + 1,
+    )?;
     db.revoke_api_key(tenant, &record, &revoked_at, event).await?;
     Ok(())
 }
 
-fn key_event(tenant: &Tenant, event_type: &str, key: &ApiKeyOut, version: u64) -> Result<Event, ApiError> {
+fn key_event(
+    store_id: StoreId,
+    mode: Mode,
+    event_type: &str,
+    key: &ApiKeyOut,
+    version: u64,
+) -> Result<Event, ApiError> {
     Ok(Event::new(
-        tenant.store_id,
-        tenant.mode,
+        store_id,
+        mode,
         event_type,
         ResourceRef {
             kind: "api_key".into(),

@@ -101,6 +101,17 @@ pub struct EndpointWithSecretOut {
     pub secret: String,
 }
 
+impl EndpointWithSecretOut {
+    /// What a repeat of the request that showed this secret is told (the secret itself is not kept).
+    pub fn shown_once_notice(&self) -> String {
+        format!(
+            "this request already succeeded for webhook endpoint {}; its signing secret is shown only once and was \
+             not kept: rotate the secret (POST /v1/webhooks/{}/rotate-secret) to get a new one",
+            self.endpoint.id, self.endpoint.id
+        )
+    }
+}
+
 impl From<&Endpoint> for EndpointOut {
     fn from(endpoint: &Endpoint) -> Self {
         Self {

@@ -100,10 +100,10 @@ async fn a_busy_key_leases_rate_limit_tokens_in_batches() {
 async fn a_repeated_post_replays_the_first_response() {
     let app = spawn_app().await;
     let store = app.create_store().await;
-    let body = json!({"name": "storefront", "scopes": ["read_only"]});
+    let body = json!({"name": "Mug", "sku": "REPLAY-1", "price": {"amount": 1200, "currency": "EUR"}});
     let first = app
-        .post("/v1/api-keys", &store.test_key, &body)
-        .header("idempotency-key", "create-storefront-key")
+        .post("/v1/products", &store.test_key, &body)
+        .header("idempotency-key", "create-mug")
         .send()
         .await
         .unwrap();
@@ -111,36 +111,34 @@ async fn a_repeated_post_replays_the_first_response() {
     assert!(first.headers().get("idempotent-replayed").is_none());
     let first: Value = first.json().await.unwrap();
     let again = app
-        .post("/v1/api-keys", &store.test_key, &body)
-        .header("idempotency-key", "create-storefront-key")
+        .post("/v1/products", &store.test_key, &body)
+        .header("idempotency-key", "create-mug")
         .send()
         .await
         .unwrap();
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let again: Value = again.json().await.unwrap();
-    assert_eq!(first, again, "the replay is the first response, secret included");
+    assert_eq!(first, again, "the replay is the first response");
 
     let listed: Value = app
-        .get("/v1/api-keys?limit=100", &store.test_key)
+        .get("/v1/products?sku=REPLAY-1", &store.test_key)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let named = listed["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|k| k["name"] == "storefront")
-        .count();
-    assert_eq!(named, 1, "the repeat created nothing");
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        1,
+        "the repeat created nothing"
+    );
 
-    let other = json!({"name": "other", "scopes": ["read_only"]});
+    let other = json!({"name": "Other", "sku": "REPLAY-2", "price": {"amount": 1200, "currency": "EUR"}});
     let response = app
-        .post("/v1/api-keys", &store.test_key, &other)
-        .header("idempotency-key", "create-storefront-key")
+        .post("/v1/products", &store.test_key, &other)
+        .header("idempotency-key", "create-mug")
         .send()
         .await
         .unwrap();

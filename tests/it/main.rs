@@ -9,4 +9,5 @@ mod documents;
 mod events;
 mod health;
 mod inventory;
+mod security;
 mod webhooks;

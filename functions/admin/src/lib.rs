@@ -1,14 +1,16 @@
 //! `functions/admin`: store onboarding, API keys, health, and the OpenAPI document on AWS.
 
-use axum::extract::{FromRef, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{FromRef, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use cartwheel::apikeys::{self, ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut};
+use axum::Extension;
+use cartwheel::apikeys::{self, ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, PlatformApiKeyIn};
 use cartwheel::db::tenant_prefix;
 use cartwheel::http::health;
 use cartwheel::http::pagination::{ListOut, PageParams};
-use cartwheel::http::{AppState, DataOut, Json, Query};
-use cartwheel::ids::KeyId;
+use cartwheel::http::{AppState, DataOut, Json, Query, ShownOnce};
+use cartwheel::ids::{KeyId, StoreId};
 use cartwheel::secrets::{self, SecretError};
 use cartwheel::stores::{self, PlatformKey, StoreCreatedOut, StoreIn};
 use cartwheel::tenant::{can, Can};
@@ -41,18 +43,32 @@ cartwheel::function_routes! {
     AdminState;
     (health::health),
     (create_store),
+    (create_store_api_key),
     (create_api_key, list_api_keys),
     (get_api_key, revoke_api_key),
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+/// The platform operator, known by the platform admin key; checked before the body is read.
+pub struct PlatformAdmin;
+
+impl FromRequestParts<AdminState> for PlatformAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AdminState) -> Result<Self, ApiError> {
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match presented {
+            Some(key) if state.platform_key.verify(key) => Ok(PlatformAdmin),
+            _ => Err(ApiError::Unauthorized("missing or invalid platform key")),
+        }
+    }
 }
+
+type Created<T> = (StatusCode, Extension<ShownOnce>, axum::Json<DataOut<T>>);
 
 /// Create a store
 ///
@@ -72,14 +88,53 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 )]
 async fn create_store(
     State(state): State<AdminState>,
-    headers: HeaderMap,
+    _: PlatformAdmin,
     Json(input): Json<StoreIn>,
-) -> Result<(StatusCode, axum::Json<DataOut<StoreCreatedOut>>), ApiError> {
-    if !bearer(&headers).is_some_and(|key| state.platform_key.verify(key)) {
-        return Err(ApiError::Unauthorized("missing or invalid platform key"));
-    }
+) -> Result<Created<StoreCreatedOut>, ApiError> {
     let created = stores::onboard(&state.app.db, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(created))))
+    let notice = ShownOnce(created.shown_once_notice());
+    Ok((
+        StatusCode::CREATED,
+        Extension(notice),
+        axum::Json(DataOut::new(created)),
+    ))
+}
+
+/// Mint an API key for a store
+///
+/// Platform operators only. Any scopes, in either mode: how a store that revoked or lost its full keys gets one
+/// back. The secret is shown only in this response.
+#[utoipa::path(
+    post,
+    path = "/v1/platform/stores/{id}/api-keys",
+    tag = "platform",
+    security(()),
+    request_body = PlatformApiKeyIn,
+    params(
+        ("id" = String, Path, description = "Store id, `st_…`"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat"),
+    ),
+    responses(
+        (status = 201, description = "The key, with its secret", body = DataOut<ApiKeyCreatedOut>),
+        (status = 401, description = "Missing or wrong platform key", body = cartwheel::error::ErrorBody),
+        (status = 404, description = "No such store", body = cartwheel::error::ErrorBody),
+        (status = 409, description = "The store holds the most keys it may", body = cartwheel::error::ErrorBody),
+    )
+)]
+async fn create_store_api_key(
+    State(state): State<AdminState>,
+    _: PlatformAdmin,
+    Path(id): Path<String>,
+    Json(input): Json<PlatformApiKeyIn>,
+) -> Result<Created<ApiKeyCreatedOut>, ApiError> {
+    let store_id: StoreId = id.parse().map_err(|_| ApiError::not_found("store"))?;
+    let created = apikeys::create_for_store(&state.app.db, store_id, input).await?;
+    let notice = ShownOnce(created.shown_once_notice());
+    Ok((
+        StatusCode::CREATED,
+        Extension(notice),
+        axum::Json(DataOut::new(created)),
+    ))
 }
 
 /// Create an API key
@@ -92,15 +147,23 @@ async fn create_store(
     tag = "api-keys",
     request_body = ApiKeyIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
-    responses((status = 201, description = "The key, with its secret", body = DataOut<ApiKeyCreatedOut>))
+    responses(
+        (status = 201, description = "The key, with its secret", body = DataOut<ApiKeyCreatedOut>),
+        (status = 409, description = "The store holds the most keys it may in this mode (`api_key_limit_reached`)", body = cartwheel::error::ErrorBody),
+    )
 )]
 async fn create_api_key(
     State(state): State<AppState>,
     Can(tenant, _): Can<can::ApiKeysManage>,
     Json(input): Json<ApiKeyIn>,
-) -> Result<(StatusCode, axum::Json<DataOut<ApiKeyCreatedOut>>), ApiError> {
+) -> Result<Created<ApiKeyCreatedOut>, ApiError> {
     let created = apikeys::create(&state.db, &tenant, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(created))))
+    let notice = ShownOnce(created.shown_once_notice());
+    Ok((
+        StatusCode::CREATED,
+        Extension(notice),
+        axum::Json(DataOut::new(created)),
+    ))
 }
 
 /// List API keys
@@ -159,6 +222,7 @@ async fn get_api_key(
     params(("id" = String, Path, description = "Key id, `key_…`")),
     responses(
         (status = 204, description = "Revoked (or already revoked)"),
+        (status = 403, description = "The target key holds a scope the caller does not", body = cartwheel::error::ErrorBody),
         (status = 404, description = "No such key in this store and mode", body = cartwheel::error::ErrorBody),
         (status = 409, description = "A key cannot revoke itself", body = cartwheel::error::ErrorBody),
     )

@@ -2,10 +2,11 @@
 
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use cartwheel::db::tenant_prefix;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
-use cartwheel::http::{AppState, DataOut, Json, Query};
+use cartwheel::http::{AppState, DataOut, Json, Query, ShownOnce};
 use cartwheel::queue::Queue;
 use cartwheel::secrets::{self, SecretError};
 use cartwheel::tenant::{can, Can};
@@ -82,9 +83,18 @@ async fn create_endpoint(
     State(state): State<WebhooksState>,
     Can(tenant, _): Manager,
     Json(input): Json<EndpointIn>,
-) -> Result<(StatusCode, axum::Json<DataOut<EndpointWithSecretOut>>)> {
+) -> Result<(
+    StatusCode,
+    Extension<ShownOnce>,
+    axum::Json<DataOut<EndpointWithSecretOut>>,
+)> {
     let created = webhooks::create_endpoint(&state.context(), &tenant, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(created))))
+    let notice = ShownOnce(created.shown_once_notice());
+    Ok((
+        StatusCode::CREATED,
+        Extension(notice),
+        axum::Json(DataOut::new(created)),
+    ))
 }
 
 /// List webhook endpoints
@@ -162,10 +172,10 @@ async fn rotate_secret(
     State(state): State<WebhooksState>,
     Can(tenant, _): Manager,
     Path(id): Path<String>,
-) -> Result<axum::Json<DataOut<EndpointWithSecretOut>>> {
-    Ok(axum::Json(DataOut::new(
-        webhooks::rotate_secret(&state.context(), &tenant, &id).await?,
-    )))
+) -> Result<(Extension<ShownOnce>, axum::Json<DataOut<EndpointWithSecretOut>>)> {
+    let rotated = webhooks::rotate_secret(&state.context(), &tenant, &id).await?;
+    let notice = ShownOnce(rotated.shown_once_notice());
+    Ok((Extension(notice), axum::Json(DataOut::new(rotated))))
 }
 
 /// Send a test event

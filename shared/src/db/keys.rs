@@ -66,7 +66,25 @@ pub fn rate_window(store: StoreId, mode: Mode, key_id: KeyId, window_start: i64)
     }
 }
 
-/// `scope` is a tenant prefix, or `PLATFORM#` for the platform routes.
+/// How many unrevoked keys a store has in one mode (the cap on keys per store).
+pub fn api_key_count(store: StoreId, mode: Mode) -> Key {
+    Key {
+        pk: format!("{}APIKEYCOUNT", tenant_prefix(store, mode)),
+        sk: "COUNT".into(),
+    }
+}
+
+/// The idempotency records of one API key: a key never sees another key's records, whatever their store.
+pub fn key_idempotency_scope(store: StoreId, mode: Mode, key_id: KeyId) -> String {
+    format!("{}KEY#{key_id}#", tenant_prefix(store, mode))
+}
+
+/// The idempotency records of a platform-route caller, by the SHA-256 of the key it presented (never the key).
+pub fn platform_idempotency_scope(presented_key_hash: &str) -> String {
+    format!("PLATFORM#{presented_key_hash}#")
+}
+
+/// `scope` is one of the two above.
 pub fn idempotency(scope: &str, idempotency_key: &str) -> Key {
     Key {
         pk: format!("{scope}IDEM#{idempotency_key}"),

@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{ProductConflict, VariantConflict};
-pub use keys::tenant_prefix;
+pub use keys::{key_idempotency_scope, platform_idempotency_scope, tenant_prefix};
 pub use orders::{CheckoutReads, OrderWrite, PlaceOrderError, StockMove};
 pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
 pub use tx::{TxError, WriteTx};
@@ -135,6 +135,10 @@ fn s(value: impl Into<String>) -> AttributeValue {
 fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
+
+/// Unrevoked API keys a store may hold per mode: each key has a rate limit of its own, so an unbounded number of
+/// keys would be an unbounded share of the platform (docs/architecture.md, rate limits).
+pub const MAX_ACTIVE_API_KEYS: u32 = 25;
 
 /// The stored result of a POST made with an `Idempotency-Key`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -392,7 +396,14 @@ impl Db {
         for (record, lookup) in keys {
             tx = tx
                 .put_new(item(keys::api_key(store.store_id, record.mode, record.key_id), record)?)
-                .put_new(item(keys::api_key_lookup(&lookup.hash), lookup)?);
+                .put_new(item(keys::api_key_lookup(&lookup.hash), lookup)?)
+                .update(
+                    keys::api_key_count(store.store_id, record.mode),
+                    "ADD active :one",
+                    None,
+                    HashMap::new(),
+                    HashMap::from([(":one".to_owned(), n(1))]),
+                );
         }
         Ok(tx.commit().await?)
     }
@@ -406,22 +417,39 @@ impl Db {
         self.get(keys::api_key_lookup(hash), true).await
     }
 
+    /// Creates a key, unless its store and mode already hold [`MAX_ACTIVE_API_KEYS`] unrevoked keys.
     pub async fn create_api_key(
         &self,
-        tenant: &Tenant,
+        store: StoreId,
+        actor: String,
         record: &ApiKeyRecord,
         lookup: &ApiKeyLookup,
         event: Event,
     ) -> Result<(), ApiError> {
-        self.write(event, tenant.key_id.to_string())
-            .put_new(item(
-                keys::api_key(tenant.store_id, tenant.mode, record.key_id),
-                record,
-            )?)
+        let result = self
+            .write(event, actor)
+            .update(
+                keys::api_key_count(store, record.mode),
+                "ADD active :one",
+                Some("attribute_not_exists(active) OR active < :cap"),
+                HashMap::new(),
+                HashMap::from([(":one".to_owned(), n(1)), (":cap".to_owned(), n(MAX_ACTIVE_API_KEYS))]),
+            )
+            .put_new(item(keys::api_key(store, record.mode, record.key_id), record)?)
             .put_new(item(keys::api_key_lookup(&lookup.hash), lookup)?)
             .commit()
-            .await
-            .map_err(ApiError::from)
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(TxError::ConditionFailed(failed)) if failed == [0] => Err(ApiError::Conflict {
+                code: "api_key_limit_reached",
+                message: format!(
+                    "a store holds at most {MAX_ACTIVE_API_KEYS} unrevoked keys per mode; revoke one first"
+                ),
+                details: Vec::new(),
+            }),
+            Err(error) => Err(error.into()),
+        }
     }
 
     pub async fn get_api_key(
@@ -467,6 +495,13 @@ impl Db {
                 HashMap::from([(":at".to_owned(), s(revoked_at)), (":one".to_owned(), n(1))]),
             )
             .delete(keys::api_key_lookup(&record.hash))
+            .update(
+                keys::api_key_count(tenant.store_id, tenant.mode),
+                "ADD active :minus_one",
+                None,
+                HashMap::new(),
+                HashMap::from([(":minus_one".to_owned(), n(-1))]),
+            )
             .commit()
             .await;
         match result {

@@ -1,6 +1,12 @@
 //! `Idempotency-Key` on POST: the first response to a key is stored for 24 h and replayed to every repeat with the
 //! same request; a repeat with another request gets `409`. A claim made before the handler runs keeps two
 //! concurrent repeats from both executing.
+//!
+//! Records belong to their caller: the API key that the authorizer resolved, or on the platform routes the key the
+//! caller presented (by its hash). Another caller using the same `Idempotency-Key` makes a new request of its own,
+//! so a replay only ever hands a caller what its own credentials already got. Outcomes of failed authentication or
+//! authorisation (401, 403) are never stored, nor are secrets: a response marked [`ShownOnce`] is stored as the
+//! fact that it succeeded, and its repeat answers `409 secret_already_shown` (docs/architecture.md).
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -10,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use super::{AppState, BODY_LIMIT};
-use crate::db::{tenant_prefix, IdempotencyClaim, IdempotencyRecord};
+use crate::db::{key_idempotency_scope, platform_idempotency_scope, IdempotencyClaim, IdempotencyRecord};
 use crate::error::ApiError;
 use crate::tenant::Tenant;
 use crate::time;
@@ -25,6 +31,13 @@ const MAX_STORED_BODY: usize = 300 * 1024;
 
 const IN_PROGRESS: &str = "in_progress";
 const COMPLETED: &str = "completed";
+/// The request succeeded, but its response carried a secret that is shown only once; `body` says what to do.
+const SECRET_SHOWN: &str = "secret_shown";
+
+/// Marks a response that carries a secret (an API key, a signing secret): its body is never stored, and a repeat of
+/// the request answers `409 secret_already_shown` with this message (what was created, how to get a new secret).
+#[derive(Clone, Debug)]
+pub struct ShownOnce(pub String);
 
 fn valid_key(key: &str) -> bool {
     !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic())
@@ -45,6 +58,18 @@ pub fn fingerprint(method: &Method, path_and_query: &str, body: &[u8]) -> String
 pub fn replay(record: IdempotencyRecord, fingerprint: &str) -> Response {
     if record.fingerprint != fingerprint {
         return ApiError::conflict("this Idempotency-Key was already used for a different request").into_response();
+    }
+    if record.state == SECRET_SHOWN {
+        let mut response = ApiError::Conflict {
+            code: "secret_already_shown",
+            message: record.body.unwrap_or_default(),
+            details: Vec::new(),
+        }
+        .into_response();
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        return response;
     }
     let (Some(status), COMPLETED) = (record.status, record.state.as_str()) else {
         return ApiError::conflict("a request with this Idempotency-Key is still in progress; retry later")
@@ -75,8 +100,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .into_response();
     };
     let scope = match Tenant::from_request_context(request.extensions()) {
-        Some(tenant) => tenant_prefix(tenant.store_id, tenant.mode),
-        None => "PLATFORM#".to_owned(),
+        Some(tenant) => key_idempotency_scope(tenant.store_id, tenant.mode, tenant.key_id),
+        None => match presented_key_hash(request.headers()) {
+            Some(hash) => platform_idempotency_scope(&hash),
+            // Nobody to hold the record for: the handler answers 401.
+            None => return next.run(request).await,
+        },
     };
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
@@ -105,10 +134,22 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let (parts, body) = response.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let storable = !status.is_server_error()
-        && status != StatusCode::TOO_MANY_REQUESTS
+        && !matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        )
         && body.len() <= MAX_STORED_BODY
         && std::str::from_utf8(&body).is_ok();
-    let outcome = if storable {
+    let outcome = if let Some(ShownOnce(message)) = parts.extensions.get::<ShownOnce>().filter(|_| storable) {
+        let record = IdempotencyRecord {
+            state: SECRET_SHOWN.to_owned(),
+            status: Some(StatusCode::CONFLICT.as_u16()),
+            body: Some(message.clone()),
+            content_type: None,
+            ..claim
+        };
+        state.db.save_idempotent_response(&scope, &key, &record).await
+    } else if storable {
         let record = IdempotencyRecord {
             state: COMPLETED.to_owned(),
             status: Some(status.as_u16()),
@@ -129,6 +170,17 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         tracing::error!(?error, "could not record the idempotent response");
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// The SHA-256 of the bearer token a platform-route caller presented, if any.
+fn presented_key_hash(headers: &axum::http::HeaderMap) -> Option<String> {
+    let token = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?
+        .trim();
+    (!token.is_empty()).then(|| hex::encode(Sha256::digest(token.as_bytes())))
 }
 
 #[cfg(test)]
@@ -168,6 +220,23 @@ mod tests {
             replay(record("f", IN_PROGRESS, None), "f").status(),
             StatusCode::CONFLICT
         );
+        let shown = replay(record("f", SECRET_SHOWN, Some(409)), "f");
+        assert_eq!(shown.status(), StatusCode::CONFLICT);
+        assert_eq!(shown.headers()["idempotent-replayed"], "true");
+    }
+
+    #[test]
+    fn platform_callers_are_told_apart_by_the_key_they_present() {
+        let with = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            presented_key_hash(&headers)
+        };
+        assert_eq!(with("Bearer a"), with("Bearer a"));
+        assert_ne!(with("Bearer a"), with("Bearer b"));
+        assert_eq!(with("Bearer "), None);
+        assert_eq!(with("Basic a"), None);
+        assert!(!with("Bearer cwp_secret").unwrap().contains("cwp_secret"));
     }
 
     #[test]

@@ -1,0 +1,340 @@
+//! Regression tests for the security review (issue 14): each test fails on the code before its fix.
+
+use cartwheel_tests::{assert_error, spawn_app, spawn_app_with, Options, TestApp, PLATFORM_KEY};
+use serde_json::{json, Value};
+
+/// Every item of the table whose partition key starts with one of `prefixes`, as text (a test-only scan).
+async fn items_under(app: &TestApp, prefixes: &[&str]) -> Vec<String> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&app.sdk);
+    let mut found = Vec::new();
+    let mut start = None;
+    loop {
+        let output = dynamodb
+            .scan()
+            .table_name(&app.state.config.table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in output.items() {
+            let pk = item.get("PK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            if prefixes.iter().any(|p| pk.starts_with(p)) {
+                found.push(format!("{item:?}"));
+            }
+        }
+        start = output.last_evaluated_key().cloned();
+        if start.is_none() {
+            return found;
+        }
+    }
+}
+
+async fn loopback_app() -> TestApp {
+    spawn_app_with(Options {
+        allow_loopback: true,
+        ..Default::default()
+    })
+    .await
+}
+
+fn idempotent_post(
+    app: &TestApp,
+    path: &str,
+    key: &str,
+    idempotency_key: &str,
+    body: &Value,
+) -> reqwest::RequestBuilder {
+    app.post(path, key, body).header("idempotency-key", idempotency_key)
+}
+
+#[tokio::test]
+async fn onboarding_is_never_replayed_to_a_caller_without_the_platform_key() {
+    let app = spawn_app().await;
+    let body = json!({"name": "victim-store"});
+    let idempotency_key = format!("onboard-{}", cartwheel::ids::EventId::new());
+    let first = idempotent_post(&app, "/v1/platform/stores", PLATFORM_KEY, &idempotency_key, &body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let store_id = first["data"]["store"]["id"].as_str().unwrap().to_owned();
+
+    let anonymous = app
+        .http
+        .post(format!("{}/v1/platform/stores", app.url))
+        .header("idempotency-key", &idempotency_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(anonymous.headers().get("idempotent-replayed").is_none());
+    assert_error(anonymous, 401, "unauthorized").await;
+    let wrong = idempotent_post(&app, "/v1/platform/stores", "wrong", &idempotency_key, &body)
+        .send()
+        .await
+        .unwrap();
+    assert!(wrong.headers().get("idempotent-replayed").is_none());
+    assert_error(wrong, 401, "unauthorized").await;
+
+    // The other way round: an attacker's 401 under a key is not what the operator gets.
+    let later = format!("onboard-{}", cartwheel::ids::EventId::new());
+    let attacker = idempotent_post(&app, "/v1/platform/stores", "cwp_guess", &later, &body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attacker.status(), 401);
+    let operator = idempotent_post(&app, "/v1/platform/stores", PLATFORM_KEY, &later, &body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(operator.status(), 201);
+
+    // The operator's own repeat learns the store was made, not its keys.
+    let repeat = idempotent_post(&app, "/v1/platform/stores", PLATFORM_KEY, &idempotency_key, &body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(repeat.headers()["idempotent-replayed"], "true");
+    let repeat = assert_error(repeat, 409, "secret_already_shown").await;
+    let message = repeat["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&store_id), "{message}");
+    assert!(!repeat.to_string().contains("ck_live_"), "{repeat}");
+}
+
+#[tokio::test]
+async fn a_key_never_replays_another_keys_post() {
+    let app = loopback_app().await;
+    let store = app.create_store().await;
+    let (_, read_only) = app.create_key(&store.test_key, &["read_only"]).await;
+    let body = json!({"name": "ci", "scopes": ["full"]});
+
+    let owner = idempotent_post(&app, "/v1/api-keys", &store.test_key, "mint-1", &body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owner.status(), 201);
+    let thief = idempotent_post(&app, "/v1/api-keys", &read_only, "mint-1", &body)
+        .send()
+        .await
+        .unwrap();
+    assert!(thief.headers().get("idempotent-replayed").is_none());
+    assert_error(thief, 403, "forbidden").await;
+
+    // A low-privilege key claiming a key first does not hand its 403 to the owner.
+    let thief = idempotent_post(&app, "/v1/api-keys", &read_only, "mint-2", &body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thief.status(), 403);
+    let owner = idempotent_post(&app, "/v1/api-keys", &store.test_key, "mint-2", &body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owner.status(), 201);
+    assert!(owner.headers().get("idempotent-replayed").is_none());
+
+    // Webhook endpoints and their rotated secrets, the same way.
+    let (_, manager) = app.create_key(&store.test_key, &["webhooks:manage"]).await;
+    let endpoint = json!({"url": "http://127.0.0.1:9/hook", "events": ["order.created"]});
+    let created = idempotent_post(&app, "/v1/webhooks", &store.test_key, "hook-1", &endpoint)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    for key in [&read_only, &manager] {
+        let again = idempotent_post(&app, "/v1/webhooks", key, "hook-1", &endpoint)
+            .send()
+            .await
+            .unwrap();
+        assert!(again.headers().get("idempotent-replayed").is_none());
+        if key == &manager {
+            // A new request of its own: a second endpoint, with a secret of its own.
+            assert_eq!(again.status(), 201);
+            let again: Value = again.json().await.unwrap();
+            assert_ne!(again["data"]["secret"], created["data"]["secret"]);
+        } else {
+            assert_eq!(again.status(), 403);
+        }
+    }
+    let path = format!("/v1/webhooks/{id}/rotate-secret");
+    let rotated = idempotent_post(&app, &path, &store.test_key, "rotate-1", &json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), 200);
+    let stolen = idempotent_post(&app, &path, &read_only, "rotate-1", &json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(stolen, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn secrets_are_not_kept_by_the_idempotency_records() {
+    let app = loopback_app().await;
+    let onboarding = format!("onboard-{}", cartwheel::ids::EventId::new());
+    let created = idempotent_post(
+        &app,
+        "/v1/platform/stores",
+        PLATFORM_KEY,
+        &onboarding,
+        &json!({"name": "s"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    let created: Value = created.json().await.unwrap();
+    let key = created["data"]["test_key"]["secret"].as_str().unwrap().to_owned();
+    let store_id = created["data"]["store"]["id"].as_str().unwrap().to_owned();
+
+    let minted = idempotent_post(
+        &app,
+        "/v1/api-keys",
+        &key,
+        "mint",
+        &json!({"name": "a", "scopes": ["full"]}),
+    )
+    .send()
+    .await
+    .unwrap();
+    let minted: Value = minted.json().await.unwrap();
+    let endpoint = json!({"url": "http://127.0.0.1:9/hook", "events": ["order.created"]});
+    let hook = idempotent_post(&app, "/v1/webhooks", &key, "hook", &endpoint)
+        .send()
+        .await
+        .unwrap();
+    let hook: Value = hook.json().await.unwrap();
+    let rotate = format!("/v1/webhooks/{}/rotate-secret", hook["data"]["id"].as_str().unwrap());
+    let rotated = idempotent_post(&app, &rotate, &key, "rotate", &json!({}))
+        .send()
+        .await
+        .unwrap();
+    let rotated: Value = rotated.json().await.unwrap();
+
+    let secrets = [
+        created["data"]["live_key"]["secret"].as_str().unwrap(),
+        &key,
+        minted["data"]["secret"].as_str().unwrap(),
+        hook["data"]["secret"].as_str().unwrap(),
+        rotated["data"]["secret"].as_str().unwrap(),
+    ];
+    let items = items_under(&app, &[&format!("S#{store_id}#"), "PLATFORM#"]).await;
+    let idempotency_items: Vec<_> = items.iter().filter(|i| i.contains("IDEM#")).collect();
+    assert!(idempotency_items.len() >= 4, "{idempotency_items:?}");
+    for item in &items {
+        for secret in secrets {
+            assert!(!item.contains(secret), "a secret is stored in plaintext: {item}");
+        }
+    }
+    // Each repeat says what happened instead.
+    for (path, body, idem) in [
+        ("/v1/api-keys", json!({"name": "a", "scopes": ["full"]}), "mint"),
+        ("/v1/webhooks", endpoint.clone(), "hook"),
+        (rotate.as_str(), json!({}), "rotate"),
+    ] {
+        let repeat = idempotent_post(&app, path, &key, idem, &body).send().await.unwrap();
+        assert_eq!(repeat.headers()["idempotent-replayed"], "true");
+        assert_error(repeat, 409, "secret_already_shown").await;
+    }
+}
+
+#[tokio::test]
+async fn revoking_needs_every_scope_of_the_target_and_the_platform_can_mint_a_way_back() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let (_, manager) = app
+        .create_key(&store.test_key, &["api_keys:manage", "products:read"])
+        .await;
+    let (full_id, _) = app.create_key(&store.test_key, &["full"]).await;
+    let response = app
+        .delete(&format!("/v1/api-keys/{full_id}"), &manager)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 403, "forbidden").await;
+    let (narrow_id, _) = app.create_key(&store.test_key, &["products:read"]).await;
+    let response = app
+        .delete(&format!("/v1/api-keys/{narrow_id}"), &manager)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    // The platform operator mints a full key for a store that lost its own.
+    let path = format!("/v1/platform/stores/{}/api-keys", store.id);
+    let body = json!({"mode": "live", "name": "recovery", "scopes": ["full"]});
+    let response = app.post(&path, &store.live_key, &body).send().await.unwrap();
+    assert_error(response, 401, "unauthorized").await;
+    let response = app.post(&path, PLATFORM_KEY, &body).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let minted: Value = response.json().await.unwrap();
+    let secret = minted["data"]["secret"].as_str().unwrap();
+    assert!(secret.starts_with("ck_live_"));
+    assert_eq!(app.get("/v1/api-keys", secret).send().await.unwrap().status(), 200);
+    let missing = app
+        .post(
+            "/v1/platform/stores/st_01JD3M5W7Q6V8X9Y0Z1A2B3C4D/api-keys",
+            PLATFORM_KEY,
+            &body,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn a_store_holds_a_bounded_number_of_keys() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    // The onboarding key counts: 24 more fill the cap of 25.
+    for _ in 1..cartwheel::db::MAX_ACTIVE_API_KEYS {
+        app.create_key(&store.test_key, &["products:read"]).await;
+    }
+    let body = json!({"name": "one too many", "scopes": ["products:read"]});
+    let response = app.post("/v1/api-keys", &store.test_key, &body).send().await.unwrap();
+    assert_error(response, 409, "api_key_limit_reached").await;
+    // The other mode has a cap of its own, and revoking frees a place.
+    assert_eq!(
+        app.post("/v1/api-keys", &store.live_key, &body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let listed: Value = app
+        .get("/v1/api-keys?limit=100", &store.test_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let victim = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] != store.test_key_id.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoked = app
+        .delete(&format!("/v1/api-keys/{victim}"), &store.test_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    assert_eq!(
+        app.post("/v1/api-keys", &store.test_key, &body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+}
