@@ -80,6 +80,8 @@ impl OrderStatus {
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Pending,
+    /// Payments so far cover part of the total; the order waits for the rest.
+    PartiallyPaid,
     Paid,
     Failed,
     PartiallyRefunded,
@@ -90,6 +92,7 @@ impl PaymentStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
+            Self::PartiallyPaid => "partially_paid",
             Self::Paid => "paid",
             Self::Failed => "failed",
             Self::PartiallyRefunded => "partially_refunded",
@@ -358,9 +361,19 @@ pub fn ship(order: &mut Order, items: &[FulfillmentLine]) -> Result<(), ApiError
     Ok(())
 }
 
+/// What may still be refunded: what was both paid and charged (an overpayment is the provider's to return), less
+/// what was refunded already.
+pub fn refundable(order: &Order) -> i64 {
+    order
+        .paid_total
+        .amount
+        .min(order.total.amount)
+        .saturating_sub(order.refunded_total.amount)
+}
+
 /// The amount a refund takes (all that is left when `requested` is absent), recorded on the order.
 pub fn refund(order: &mut Order, requested: Option<i64>) -> Result<Money, ApiError> {
-    let left = order.paid_total.amount - order.refunded_total.amount;
+    let left = refundable(order);
     let amount = requested.unwrap_or(left);
     if requested.is_some_and(|a| a <= 0) {
         return Err(ApiError::invalid("amount", "must be more than 0"));
@@ -380,7 +393,7 @@ pub fn refund(order: &mut Order, requested: Option<i64>) -> Result<Money, ApiErr
         });
     }
     order.refunded_total.amount += amount;
-    if order.refunded_total.amount == order.paid_total.amount {
+    if refundable(order) == 0 {
         order.payment_status = PaymentStatus::Refunded;
         if order.status != OrderStatus::Cancelled {
             order.status = OrderStatus::Refunded;
@@ -389,6 +402,53 @@ pub fn refund(order: &mut Order, requested: Option<i64>) -> Result<Money, ApiErr
         order.payment_status = PaymentStatus::PartiallyRefunded;
     }
     Ok(Money::new(amount, order.currency))
+}
+
+/// Reconciles a succeeded payment with what the order is due: the amount must be positive and in the order's
+/// currency; it adds to `paid_total`, and the order is `paid` (and a pending one `confirmed`) only once the payments
+/// cover its total, `partially_paid` before. `false`: this payment intent was already counted, nothing changes.
+pub fn record_payment(
+    order: &mut Order,
+    intent: &str,
+    amount: i64,
+    currency: Option<CurrencyCode>,
+) -> Result<bool, ApiError> {
+    if amount <= 0 {
+        return Err(ApiError::invalid(
+            "data.object.amount_received",
+            "a succeeded payment must be more than 0",
+        ));
+    }
+    match currency {
+        None => return Err(ApiError::invalid("data.object.currency", "is required")),
+        Some(currency) if currency != order.currency => {
+            return Err(ApiError::invalid("data.object.currency", "not the order's currency"))
+        }
+        Some(_) => {}
+    }
+    let counted = matches!(
+        order.payment_status,
+        PaymentStatus::Paid | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
+    );
+    if counted && order.payment_intent_id.as_deref() == Some(intent) {
+        return Ok(false);
+    }
+    order.paid_total = order
+        .paid_total
+        .checked_add(Money::new(amount, order.currency))
+        .ok_or_else(|| ApiError::invalid("data.object.amount_received", "is too large"))?;
+    order.payment_intent_id = Some(intent.to_owned());
+    if !counted {
+        order.payment_status = if order.paid_total.amount >= order.total.amount {
+            PaymentStatus::Paid
+        } else {
+            PaymentStatus::PartiallyPaid
+        };
+        if order.payment_status == PaymentStatus::Paid && order.status == OrderStatus::Pending {
+            order.status = OrderStatus::Confirmed;
+        }
+    }
+    Ok(true)
 }
 
 /// The order number of the `seq`-th order of a year.
@@ -803,12 +863,22 @@ async fn change_order(
             }
         }
         let levels: Vec<_> = write.stock.iter().map(|m| (m.item, m.warehouse)).collect();
+        let payment_event = write.payment_event.clone();
         if db
             .put_order_change(who.store, who.mode, who.actor, before.version, &after, write, events)
             .await?
         {
             inventory::settle_low_flags(db, who.store, who.mode, who.actor, &levels).await;
             return Ok(after);
+        }
+        // A duplicate callback that lost the race to its twin: the twin's change is the answer, not a retry.
+        if let Some(event) = payment_event {
+            if db.payment_event_seen(who.store, who.mode, &event).await? {
+                return db
+                    .get_order(who.store, who.mode, id, true)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("order"));
+            }
         }
         backoff.pause().await;
     }
@@ -1043,9 +1113,6 @@ pub async fn apply_payment(
         actor: "payments",
     };
     change_order(db, &who, order, |order, _now| {
-        if outcome.currency.is_some_and(|c| c != order.currency) {
-            return Err(ApiError::invalid("data.object.currency", "not the order's currency"));
-        }
         let from = order.status;
         let payment = json!({
             "provider_event_id": outcome.provider_event_id,
@@ -1055,14 +1122,8 @@ pub async fn apply_payment(
         });
         let mut events = Vec::new();
         if outcome.succeeded {
-            if order.payment_status != PaymentStatus::Pending && order.payment_status != PaymentStatus::Failed {
+            if !record_payment(order, outcome.payment_intent_id, outcome.amount, outcome.currency)? {
                 return Ok(None);
-            }
-            order.payment_status = PaymentStatus::Paid;
-            order.paid_total = Money::new(outcome.amount, order.currency);
-            order.payment_intent_id = Some(outcome.payment_intent_id.to_owned());
-            if order.status == OrderStatus::Pending {
-                order.status = OrderStatus::Confirmed;
             }
             events.push(order_event(
                 who.store,
@@ -1280,5 +1341,58 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn payments_are_reconciled_with_what_is_due() {
+        let usd = CurrencyCode::parse("USD");
+        let eur = CurrencyCode::parse("EUR");
+        let mut order = order(OrderStatus::Pending, &[2]);
+        order.payment_status = PaymentStatus::Pending;
+        order.paid_total = Money::new(0, order.currency);
+        for (amount, currency) in [(0, usd), (-500, usd), (1, None), (1, eur)] {
+            assert!(
+                matches!(
+                    record_payment(&mut order.clone(), "pi_1", amount, currency),
+                    Err(ApiError::Validation(_))
+                ),
+                "{amount} {currency:?}"
+            );
+        }
+        assert!(record_payment(&mut order, "pi_1", 400, usd).unwrap());
+        assert_eq!(
+            (order.payment_status, order.status),
+            (PaymentStatus::PartiallyPaid, OrderStatus::Pending)
+        );
+        assert_eq!(refundable(&order), 400);
+        assert!(record_payment(&mut order, "pi_2", 600, usd).unwrap());
+        assert_eq!(
+            (order.payment_status, order.status),
+            (PaymentStatus::Paid, OrderStatus::Confirmed)
+        );
+        assert!(
+            !record_payment(&mut order, "pi_2", 600, usd).unwrap(),
+            "the same intent twice"
+        );
+        assert!(matches!(
+            record_payment(&mut order.clone(), "pi_3", i64::MAX, usd),
+            Err(ApiError::Validation(_))
+        ));
+    }
+
+    #[test]
+    fn an_overpayment_is_not_refundable_past_the_total() {
+        let mut order = order(OrderStatus::Confirmed, &[2]);
+        order.paid_total = Money::new(1_000_000_000_000, order.currency);
+        assert_eq!(refundable(&order), 1000);
+        assert!(matches!(
+            refund(&mut order.clone(), Some(1_000_000_000_000)),
+            Err(ApiError::Conflict {
+                code: "refund_exceeds_payment",
+                ..
+            })
+        ));
+        assert_eq!(refund(&mut order, None).unwrap().amount, 1000);
+        assert_eq!(order.payment_status, PaymentStatus::Refunded);
     }
 }

@@ -118,10 +118,24 @@ impl Shop {
 
     /// Sends a signed payment-provider callback.
     async fn callback(&self, order: &Value, event_id: &str, kind: &str, timestamp_offset: i64) -> reqwest::Response {
+        let total = order["total"]["amount"].as_i64().unwrap();
+        self.payment(order, event_id, kind, ("pi_123", total), timestamp_offset)
+            .await
+    }
+
+    /// A callback for payment intent `intent` of `amount`.
+    async fn payment(
+        &self,
+        order: &Value,
+        event_id: &str,
+        kind: &str,
+        (intent, amount): (&str, i64),
+        timestamp_offset: i64,
+    ) -> reqwest::Response {
         let body = json!({
             "id": event_id, "type": kind, "livemode": false,
-            "data": {"object": {"id": "pi_123", "amount": order["total"]["amount"],
-                "amount_received": order["total"]["amount"], "currency": "usd",
+            "data": {"object": {"id": intent, "amount": amount,
+                "amount_received": amount, "currency": "usd",
                 "metadata": {"order_id": order["id"], "store_id": self.store.id},
                 "last_payment_error": {"message": "card declined"}}}
         })
@@ -971,4 +985,75 @@ async fn sales_through_checkout_announce_low_stock_once_per_crossing() {
     .await; // 8: re-armed
     shop.checkout(&shop.cart(&[(&mug, 5)], None).await).await; // 3: crossing again
     assert_eq!(low_events().await, 2);
+}
+
+#[tokio::test]
+async fn payments_are_reconciled_with_the_order_total() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 5_000, 10).await;
+    let cart = shop.cart(&[(&mug, 2)], None).await;
+    let order = shop.checkout(&cart).await;
+    let id = order["id"].as_str().unwrap();
+    for (event, amount) in [("evt_zero", 0), ("evt_negative", -500)] {
+        let refused = shop
+            .payment(&order, event, "payment_intent.succeeded", ("pi_a", amount), 0)
+            .await;
+        assert_error(refused, 422, "validation_failed").await;
+    }
+    let one_cent = shop
+        .payment(&order, "evt_one", "payment_intent.succeeded", ("pi_a", 1), 0)
+        .await;
+    assert_eq!(one_cent.status(), 200);
+    let after = shop.get(&format!("/v1/orders/{id}")).await["data"].clone();
+    assert_eq!(
+        (
+            after["status"].as_str(),
+            after["payment_status"].as_str(),
+            after["paid_total"]["amount"].as_i64()
+        ),
+        (Some("pending"), Some("partially_paid"), Some(1))
+    );
+    // The rest, and more: the order is paid; refunds stop at what was charged.
+    let rest = shop
+        .payment(
+            &order,
+            "evt_rest",
+            "payment_intent.succeeded",
+            ("pi_b", 1_000_000_000_000),
+            0,
+        )
+        .await;
+    assert_eq!(rest.status(), 200);
+    let after = shop.get(&format!("/v1/orders/{id}")).await["data"].clone();
+    assert_eq!(
+        (after["status"].as_str(), after["payment_status"].as_str()),
+        (Some("confirmed"), Some("paid"))
+    );
+    let refunds = format!("/v1/orders/{id}/refunds");
+    let past_total = shop.post(&refunds, json!({"amount": 10_001, "reason": "too much"})).await;
+    assert_error(past_total, 409, "refund_exceeds_payment").await;
+    let all = shop.post(&refunds, json!({"reason": "returned"})).await;
+    assert_eq!(all.status(), 201);
+    assert_eq!(json_of(all).await["data"]["amount"]["amount"], 10_000);
+}
+
+#[tokio::test]
+async fn simultaneous_duplicate_callbacks_all_succeed_once() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 500, 10).await;
+    let cart = shop.cart(&[(&mug, 1)], None).await;
+    let order = shop.checkout(&cart).await;
+    let duplicates = (0..10).map(|_| shop.callback(&order, "evt_dup_fail", "payment_intent.payment_failed", 0));
+    let statuses: Vec<u16> = futures_util::future::join_all(duplicates)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let failed = events(&shop.app, &shop.store.id, "test")
+        .await
+        .iter()
+        .filter(|e| e["type"] == "payment.failed")
+        .count();
+    assert_eq!(failed, 1);
 }
