@@ -6,7 +6,7 @@ use std::env;
 
 use crate::payments::PaymentsSecret;
 
-/// Requests per minute per API key when the store's plan has no limit of its own.
+/// Requests per minute per store and mode (all its keys together) when the store's plan has no limit of its own.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 1_000;
 
 #[derive(Clone, Debug)]
@@ -137,7 +137,7 @@ pub fn parse_schedule(spec: &str) -> Result<Vec<u64>, ConfigError> {
     Ok(delays)
 }
 
-/// Requests per minute per API key, by store plan: `CARTWHEEL_RATE_LIMITS="default=1000,pro=5000"`.
+/// Requests per minute per store and mode (all its keys together), by store plan: `CARTWHEEL_RATE_LIMITS="default=1000,pro=5000"`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimits {
     default: u32,

@@ -1030,7 +1030,9 @@ async fn payments_are_reconciled_with_the_order_total() {
         (Some("confirmed"), Some("paid"))
     );
     let refunds = format!("/v1/orders/{id}/refunds");
-    let past_total = shop.post(&refunds, json!({"amount": 10_001, "reason": "too much"})).await;
+    let past_total = shop
+        .post(&refunds, json!({"amount": 10_001, "reason": "too much"}))
+        .await;
     assert_error(past_total, 409, "refund_exceeds_payment").await;
     let all = shop.post(&refunds, json!({"reason": "returned"})).await;
     assert_eq!(all.status(), 201);

@@ -24,7 +24,7 @@ async fn every_response_has_a_request_id_and_a_sane_one_is_kept() {
 }
 
 #[tokio::test]
-async fn rate_limits_are_announced_and_enforced_per_key() {
+async fn rate_limits_are_announced_and_enforced_per_store_and_mode() {
     let app = spawn_app_with(Options {
         rate_limits: Some("default=5"),
         ..Default::default()
@@ -57,11 +57,39 @@ async fn rate_limits_are_announced_and_enforced_per_key() {
     assert!((1..=60).contains(&retry_after));
     assert_eq!(response.headers()["x-ratelimit-remaining"], "0");
     assert_error(response, 429, "rate_limited").await;
-    // Another key of the same store has its own window.
+    // Every key of the store and mode shares the budget; the other mode and other stores have their own.
+    let (_, second_key) = mint_key_directly(&app, &store).await;
+    let shared = app.get("/v1/api-keys", &second_key).send().await.unwrap();
+    assert_error(shared, 429, "rate_limited").await;
     assert_eq!(
         app.get("/v1/api-keys", &store.live_key).send().await.unwrap().status(),
         200
     );
+    let other = app.create_store().await;
+    assert_eq!(
+        app.get("/v1/api-keys", &other.test_key).send().await.unwrap().status(),
+        200
+    );
+}
+
+/// A second test-mode key, minted on the platform route (the store's own keys are out of requests).
+async fn mint_key_directly(app: &cartwheel_tests::TestApp, store: &cartwheel_tests::TestStore) -> (String, String) {
+    let body = json!({"mode": "test", "name": "second", "scopes": ["full"]});
+    let response = app
+        .post(
+            &format!("/v1/platform/stores/{}/api-keys", store.id),
+            cartwheel_tests::PLATFORM_KEY,
+            &body,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    (
+        body["data"]["id"].as_str().unwrap().to_owned(),
+        body["data"]["secret"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// A busy key leases its rate-limit tokens from the shared counter in growing batches (1, 2, 4, … up to a fiftieth

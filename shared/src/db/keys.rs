@@ -59,9 +59,10 @@ pub fn api_keys_partition(store: StoreId, mode: Mode) -> String {
     format!("{}APIKEYS", tenant_prefix(store, mode))
 }
 
-pub fn rate_window(store: StoreId, mode: Mode, key_id: KeyId, window_start: i64) -> Key {
+/// The rate-limit window of a store in one mode: every key of the store and mode counts against it.
+pub fn rate_window(store: StoreId, mode: Mode, window_start: i64) -> Key {
     Key {
-        pk: format!("{}RATE#{key_id}", tenant_prefix(store, mode)),
+        pk: format!("{}RATE#STORE", tenant_prefix(store, mode)),
         sk: format!("W#{window_start}"),
     }
 }

@@ -521,7 +521,7 @@ impl Db {
         requests: u32,
         expires_at: i64,
     ) -> Result<u32, ApiError> {
-        let key = keys::rate_window(tenant.store_id, tenant.mode, tenant.key_id, window_start);
+        let key = keys::rate_window(tenant.store_id, tenant.mode, window_start);
         let count = self
             .increment(key, "count", u64::from(requests), Some(expires_at))
             .await?;

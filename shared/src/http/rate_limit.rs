@@ -1,6 +1,7 @@
-//! Per-key fixed-window rate limits by store plan: `X-RateLimit-Limit/Remaining/Reset` on every authenticated
-//! response, `429` with `Retry-After` past the limit. The count is a DynamoDB item per key and minute, so the
-//! limit holds across every Lambda instance.
+//! Fixed-window rate limits per store and mode, by store plan: `X-RateLimit-Limit/Remaining/Reset` on every
+//! authenticated response, `429` with `Retry-After` past the limit. Every key of a store and mode spends the same
+//! budget, so minting keys buys a store nothing, and one store's traffic never spends another's. The count is a
+//! DynamoDB item per store, mode and minute, so the limit holds across every Lambda instance.
 //!
 //! A process does not count each request there: it leases tokens from the window's counter (`ADD count :n`) and
 //! spends them locally, 1, 2, 4, … at a time up to a fiftieth of the limit. A busy key then costs one write per
@@ -20,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::error::ApiError;
-use crate::ids::KeyId;
-use crate::tenant::Tenant;
+use crate::ids::StoreId;
+use crate::tenant::{Mode, Tenant};
 use crate::time;
 
 const WINDOW_SECS: i64 = 60;
@@ -73,17 +74,20 @@ impl Lease {
     }
 }
 
-/// The leases of one process, per API key. Shared by every request the process serves.
+/// What a budget belongs to: a store in one mode.
+pub type Budget = (StoreId, Mode);
+
+/// The leases of one process, per budget. Shared by every request the process serves.
 #[derive(Debug, Default, Clone)]
-pub struct Leases(Arc<Mutex<HashMap<KeyId, Lease>>>);
+pub struct Leases(Arc<Mutex<HashMap<Budget, Lease>>>);
 
 impl Leases {
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<KeyId, Lease>) -> T) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<Budget, Lease>) -> T) -> T {
         f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Spends a token held for this window, if there is one.
-    pub fn spend(&self, key: KeyId, limit: u32, now: i64) -> Option<Verdict> {
+    pub fn spend(&self, key: Budget, limit: u32, now: i64) -> Option<Verdict> {
         let window = window_start(now);
         self.with(|leases| {
             let lease = leases.get_mut(&key).filter(|l| l.window == window && l.left > 0)?;
@@ -94,7 +98,7 @@ impl Leases {
 
     /// How many tokens to ask the counter for: twice the last lease in this window, up to the largest, or one
     /// while another lease of this process is in flight. The caller ends it with `grant` or `abandon`.
-    pub fn next_lease(&self, key: KeyId, limit: u32, now: i64) -> u32 {
+    pub fn next_lease(&self, key: Budget, limit: u32, now: i64) -> u32 {
         let window = window_start(now);
         self.with(|leases| {
             let lease = leases.entry(key).or_insert(Lease::new(window, 0));
@@ -112,7 +116,7 @@ impl Leases {
     }
 
     /// Forgets a lease that got no answer from the counter.
-    pub fn abandon(&self, key: KeyId, asked: u32, now: i64) {
+    pub fn abandon(&self, key: Budget, asked: u32, now: i64) {
         let window = window_start(now);
         self.with(|leases| {
             if let Some(lease) = leases.get_mut(&key).filter(|l| l.window == window) {
@@ -123,7 +127,7 @@ impl Leases {
 
     /// Takes the counter's answer to a lease of `asked` tokens (`count` = the window's count after it) and spends
     /// one of the tokens granted: those of `count - asked + 1 ..= count` that are within the limit.
-    pub fn grant(&self, key: KeyId, limit: u32, now: i64, asked: u32, count: u32) -> Verdict {
+    pub fn grant(&self, key: Budget, limit: u32, now: i64, asked: u32, count: u32) -> Verdict {
         let window = window_start(now);
         let granted = limit.saturating_sub(count.saturating_sub(asked)).min(asked);
         self.with(|leases| {
@@ -160,18 +164,19 @@ fn verdict(limit: u32, count: u32, left: u32, window: i64, allowed: bool) -> Ver
 /// Leases tokens for the request's key from the window's counter.
 async fn lease(state: &AppState, tenant: &Tenant, limit: u32, now: i64) -> Verdict {
     let leases = &state.rate_leases;
-    let asked = leases.next_lease(tenant.key_id, limit, now);
+    let budget = (tenant.store_id, tenant.mode);
+    let asked = leases.next_lease(budget, limit, now);
     let start = window_start(now);
     match state
         .db
         .count_requests(tenant, start, asked, start + 2 * WINDOW_SECS)
         .await
     {
-        Ok(count) => leases.grant(tenant.key_id, limit, now, asked, count),
+        Ok(count) => leases.grant(budget, limit, now, asked, count),
         Err(error) => {
             // Counting failed (DynamoDB trouble): let the request through rather than refuse a paying client;
             // the request itself will meet the same trouble and say so.
-            leases.abandon(tenant.key_id, asked, now);
+            leases.abandon(budget, asked, now);
             tracing::warn!(?error, "rate limit counter unavailable");
             verdict(limit, 0, 0, start, true)
         }
@@ -180,13 +185,13 @@ async fn lease(state: &AppState, tenant: &Tenant, limit: u32, now: i64) -> Verdi
 
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let Some(tenant) = Tenant::from_request_context(request.extensions()) else {
-        // Unauthenticated routes (health, docs, platform onboarding) are not limited per key.
+        // Unauthenticated routes (health, docs, platform onboarding) are limited by the stage's throttles only.
         return next.run(request).await;
     };
     let now = time::now().unix_timestamp();
     let limit = state.config.rate_limits.per_minute(&tenant.plan);
     let safe = matches!(*request.method(), Method::GET | Method::HEAD);
-    let spent = state.rate_leases.spend(tenant.key_id, limit, now);
+    let spent = state.rate_leases.spend((tenant.store_id, tenant.mode), limit, now);
     let lessee = tenant.clone();
     request.extensions_mut().insert(tenant);
     let (verdict, response) = match spent {
@@ -230,8 +235,8 @@ mod tests {
 
     const AT: i64 = 1_000_010;
 
-    fn key() -> KeyId {
-        KeyId::new()
+    fn key() -> Budget {
+        (StoreId::new(), Mode::Test)
     }
 
     #[test]
