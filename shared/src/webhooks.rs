@@ -610,14 +610,29 @@ impl DeliveryListParams {
 
 /// Queues a delivery's job (again): what the fanout does, and what a manual retry does.
 #[cfg(feature = "sqs")]
-async fn queue_delivery(
+/// Claims a finished delivery for another attempt and queues its job after `delay_secs`. `false`: another request
+/// claimed it first (it is pending), nothing was queued.
+async fn resend(
     db: &Db,
     queue: &crate::queue::Queue,
     tenant: &Tenant,
     delivery: &Delivery,
-) -> Result<(), ApiError> {
+    delay_secs: u32,
+) -> Result<bool, ApiError> {
     let key = (tenant.store_id, tenant.mode, delivery.endpoint_id, delivery.id);
-    db.record_attempt(key, None, DeliveryStatus::Pending, &now()).await?;
+    if !db.claim_resend(key, &now()).await? {
+        return Ok(false);
+    }
+    queue_job(queue, tenant, delivery, delay_secs).await?;
+    Ok(true)
+}
+
+async fn queue_job(
+    queue: &crate::queue::Queue,
+    tenant: &Tenant,
+    delivery: &Delivery,
+    delay_secs: u32,
+) -> Result<(), ApiError> {
     let job = DeliveryJob {
         store_id: tenant.store_id,
         mode: tenant.mode,
@@ -625,9 +640,10 @@ async fn queue_delivery(
         event_id: delivery.id,
     };
     queue
-        .send_all(&[crate::queue::Outgoing::now(
-            serde_json::to_string(&job).map_err(ApiError::internal)?,
-        )])
+        .send_all(&[crate::queue::Outgoing {
+            body: serde_json::to_string(&job).map_err(ApiError::internal)?,
+            delay_secs,
+        }])
         .await
 }
 
@@ -653,7 +669,7 @@ pub async fn send_test(db: &Db, queue: &crate::queue::Queue, tenant: &Tenant, id
         updated_at: event.created_at.clone(),
     };
     let stored = db.create_delivery(tenant.store_id, tenant.mode, &delivery).await?;
-    queue_delivery(db, queue, tenant, &stored).await?;
+    queue_job(queue, tenant, &stored, 0).await?;
     Ok(stored)
 }
 
@@ -672,12 +688,11 @@ pub async fn retry_delivery(
         .get_delivery(tenant.store_id, tenant.mode, endpoint.id, event)
         .await?
         .ok_or_else(|| ApiError::not_found("delivery"))?;
-    if delivery.status == DeliveryStatus::Pending {
+    if delivery.status == DeliveryStatus::Pending || !resend(db, queue, tenant, &delivery, 0).await? {
         return Err(ApiError::conflict(
             "the delivery is pending: its next attempt is already scheduled",
         ));
     }
-    queue_delivery(db, queue, tenant, &delivery).await?;
     delivery.status = DeliveryStatus::Pending;
     Ok(delivery)
 }
@@ -695,9 +710,12 @@ pub struct RecoverOut {
     pub queued: u64,
 }
 
-/// Most deliveries one recover call re-queues; call again for more.
+/// Most failed deliveries one recover call looks at; call again for more.
 #[cfg(feature = "sqs")]
 const MAX_RECOVER: u64 = 1000;
+/// Recovered attempts an endpoint gets per second: 1,000 are spread over 100 s (SQS delays go up to 900 s).
+#[cfg(feature = "sqs")]
+const RECOVER_PER_SECOND: u64 = 10;
 
 /// Re-sends every failed delivery since a time.
 #[cfg(feature = "sqs")]
@@ -720,17 +738,21 @@ pub async fn recover(
         ApiError::Validation(_) => ApiError::invalid("since", "must be an RFC 3339 time"),
         other => other,
     })?;
-    let mut queued = 0;
+    let (mut queued, mut examined) = (0, 0);
     loop {
         let found = db
             .list_deliveries(tenant.store_id, tenant.mode, endpoint.id, &filter, &page)
             .await?;
         for delivery in &found.items {
-            queue_delivery(db, queue, tenant, delivery).await?;
-            queued += 1;
+            examined += 1;
+            // Spread over time: the endpoint gets at most RECOVER_PER_SECOND of these attempts a second.
+            let delay = u32::try_from(queued / RECOVER_PER_SECOND).unwrap_or(u32::MAX);
+            if resend(db, queue, tenant, delivery, delay).await? {
+                queued += 1;
+            }
         }
         match found.next_cursor {
-            Some(next) if queued < MAX_RECOVER => {
+            Some(next) if examined < MAX_RECOVER => {
                 page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
             }
             _ => return Ok(RecoverOut { queued }),

@@ -340,6 +340,39 @@ async fn failed_deliveries_are_retried_by_hand_and_recovered_in_bulk() {
 }
 
 #[tokio::test]
+async fn concurrent_recovers_queue_each_failed_delivery_once() {
+    let (app, store, _pipeline) = pipeline_app("0s").await;
+    let key = &store.test_key;
+    let hook = receiver(4, 200).await;
+    let (endpoint, _) = subscribe(&app, key, &hook.url).await;
+    let since = cartwheel::time::rfc3339(cartwheel::time::now() - Duration::from_secs(1));
+    for n in 0..4 {
+        let body = json!({"name": "Bowl", "sku": format!("B-{n}"), "price": {"amount": 100, "currency": "USD"}});
+        app.post("/v1/products", key, &body).send().await.unwrap();
+    }
+    wait_for_log(&app, key, &endpoint, "?status=failed", |log| {
+        log["data"].as_array().unwrap().len() == 4
+    })
+    .await;
+    let path = format!("/v1/webhooks/{endpoint}/recover");
+    let body = json!({"since": since});
+    let recovers = (0..5).map(|_| app.post(&path, key, &body).send());
+    let mut queued = 0;
+    for response in futures_util::future::join_all(recovers).await {
+        let response: Value = response.unwrap().json().await.unwrap();
+        queued += response["data"]["queued"].as_u64().unwrap();
+    }
+    assert_eq!(queued, 4, "each failed delivery is queued by one recover only");
+    wait_for_log(&app, key, &endpoint, "?status=succeeded", |log| {
+        log["data"].as_array().unwrap().len() == 4
+    })
+    .await;
+    // Give a duplicate job time to arrive, then count: four failures, four recovered attempts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(hook.requests().len(), 8);
+}
+
+#[tokio::test]
 async fn a_test_event_is_delivered_now() {
     let (app, store, _pipeline) = pipeline_app("0s,1s").await;
     let hook = receiver(0, 200).await;

@@ -246,6 +246,35 @@ impl Db {
         Ok(())
     }
 
+    /// Marks a delivery that is not pending as pending again, once: of concurrent resends (retry, recover) only one
+    /// wins, so each delivery is queued once. `false`: it is pending already (or gone).
+    pub async fn claim_resend(&self, job: (StoreId, Mode, WebhookId, EventId), now: &str) -> Result<bool, ApiError> {
+        let key = keys::delivery(job.0, job.1, job.2, job.3);
+        let pending = serde_dynamo::to_attribute_value(DeliveryStatus::Pending).map_err(ApiError::internal)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk))
+            .update_expression("SET #status = :pending, updated_at = :now")
+            .condition_expression("attribute_exists(PK) AND #status <> :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", pending)
+            .expression_attribute_values(":now", s(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => match error.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
+                    Ok(false)
+                }
+                other => Err(ApiError::internal(DisplayErrorContext(other))),
+            },
+        }
+    }
+
     /// A page of an endpoint's deliveries, newest first, within an event-id (time) range, optionally only those
     /// with a status or event type (a DynamoDB filter on the one partition read).
     pub async fn list_deliveries(
