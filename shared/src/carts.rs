@@ -141,6 +141,7 @@ impl CatalogSnapshot {
                 Some("the variant no longer exists")
             }
             Some(_) if item.unit_price.currency != currency => Some("the product is priced in another currency"),
+            Some(_) if item.unit_price.times(line.quantity).is_none() => Some("the line's total is too large"),
             Some(_) => None,
         };
         match problem {
@@ -149,7 +150,8 @@ impl CatalogSnapshot {
         }
     }
 
-    pub fn price_cart(&self, cart: &Cart) -> CartOut {
+    /// The cart priced now; `422` when its total cannot be represented (checked arithmetic, never a wrapped sum).
+    pub fn price_cart(&self, cart: &Cart) -> Result<CartOut, ApiError> {
         let zero = Money::new(0, cart.currency);
         let items: Vec<CartItemOut> = cart
             .lines
@@ -164,8 +166,8 @@ impl CatalogSnapshot {
             .iter()
             .filter(|i| i.purchasable)
             .try_fold(zero, |sum, i| sum.checked_add(i.total))
-            .unwrap_or(zero);
-        CartOut {
+            .ok_or_else(|| ApiError::invalid("items", "the cart's total is too large"))?;
+        Ok(CartOut {
             id: cart.id,
             currency: cart.currency,
             customer_id: cart.customer_id,
@@ -179,7 +181,7 @@ impl CatalogSnapshot {
             created_at: cart.created_at.clone(),
             updated_at: cart.updated_at.clone(),
             version: cart.version,
-        }
+        })
     }
 
     /// A line described with what is known of it, whether or not it can be bought (`purchasable` unchecked).
@@ -199,7 +201,10 @@ impl CatalogSnapshot {
                 .or_else(|| product.and_then(|p| p.sku.clone())),
             quantity: line.quantity,
             unit_price,
-            total: unit_price.times(line.quantity).unwrap_or(unit_price),
+            // An overflowing line is not purchasable (`price`) and counts in no total.
+            total: unit_price
+                .times(line.quantity)
+                .unwrap_or(Money::new(0, unit_price.currency)),
             purchasable: true,
         }
     }
@@ -245,7 +250,7 @@ pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<Cart
     };
     db.put_cart(tenant, None, &cart, cart_event(tenant, "cart.created", &cart)?)
         .await?;
-    Ok(CatalogSnapshot::default().price_cart(&cart))
+    CatalogSnapshot::default().price_cart(&cart)
 }
 
 /// A cart that exists and has not expired.
@@ -259,7 +264,7 @@ pub async fn load_cart(db: &Db, tenant: &Tenant, id: CartId, consistent: bool) -
 pub async fn get_cart(db: &Db, tenant: &Tenant, id: &str) -> Result<CartOut, ApiError> {
     let cart = load_cart(db, tenant, cart_id(id)?, false).await?;
     let catalog = db.cart_catalog(tenant.store_id, tenant.mode, &cart.lines).await?;
-    Ok(catalog.price_cart(&cart))
+    catalog.price_cart(&cart)
 }
 
 /// Reads, changes and writes a cart while nothing else changed it, then prices it.
@@ -284,7 +289,7 @@ async fn change_cart(
         let event = cart_event(tenant, "cart.updated", &after)?;
         if db.put_cart(tenant, Some(before.version), &after, event).await? {
             let catalog = db.cart_catalog(tenant.store_id, tenant.mode, &after.lines).await?;
-            return Ok(catalog.price_cart(&after));
+            return catalog.price_cart(&after);
         }
     }
     Err(ApiError::conflict("the cart is changing fast; retry"))
@@ -424,7 +429,7 @@ mod tests {
     #[test]
     fn a_line_without_its_product_is_not_purchasable_and_not_counted() {
         let cart = cart(CartStatus::Active, i64::MAX);
-        let out = CatalogSnapshot::default().price_cart(&cart);
+        let out = CatalogSnapshot::default().price_cart(&cart).unwrap();
         assert!(!out.items[0].purchasable);
         assert_eq!(out.subtotal.amount, 0);
         assert!(CatalogSnapshot::default().price(&cart.lines[0], cart.currency).is_err());

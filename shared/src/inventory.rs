@@ -180,13 +180,16 @@ impl StockOut {
     }
 }
 
+/// The most units a level can hold on hand.
+pub const MAX_ON_HAND: i64 = 1_000_000_000_000;
+
 /// The level after an adjustment, or why it cannot be made.
 pub fn adjust(before: &Level, input: &AdjustIn, now: &str) -> Result<Level, ApiError> {
     let mut errors = Vec::new();
     if input.delta == 0 && input.reorder_point.is_none() {
         errors.push(FieldError::new("delta", "must not be 0"));
     }
-    if input.delta.abs() > 1_000_000_000 {
+    if !(-1_000_000_000..=1_000_000_000).contains(&input.delta) {
         errors.push(FieldError::new("delta", "must be within ±1,000,000,000"));
     }
     if input.reorder_point.is_some_and(|r| !(0..=1_000_000_000).contains(&r)) {
@@ -199,7 +202,11 @@ pub fn adjust(before: &Level, input: &AdjustIn, now: &str) -> Result<Level, ApiE
         return Err(ApiError::Validation(errors));
     }
     let mut after = before.clone();
-    after.on_hand += input.delta;
+    after.on_hand = before
+        .on_hand
+        .checked_add(input.delta)
+        .filter(|on_hand| *on_hand <= MAX_ON_HAND)
+        .ok_or_else(|| ApiError::invalid("delta", format!("would take on_hand past {MAX_ON_HAND}")))?;
     after.available = after.on_hand - after.reserved;
     if let Some(reorder_point) = input.reorder_point {
         after.reorder_point = reorder_point;
@@ -879,6 +886,20 @@ mod tests {
             warehouse_id: None,
             reorder_point: None,
         }
+    }
+
+    #[test]
+    fn extreme_deltas_are_refused_not_panicked_on() {
+        for delta in [i64::MIN, i64::MAX, -1_000_000_001] {
+            assert!(matches!(
+                adjust(&level(5, 0, 0), &input(delta), "t"),
+                Err(ApiError::Validation(_))
+            ));
+        }
+        assert!(matches!(
+            adjust(&level(MAX_ON_HAND, 0, 0), &input(1), "t"),
+            Err(ApiError::Validation(_))
+        ));
     }
 
     fn level(on_hand: i64, reserved: i64, reorder_point: i64) -> Level {

@@ -48,6 +48,11 @@ impl<'de> Deserialize<'de> for CurrencyCode {
     }
 }
 
+/// The largest price, in minor units: 10^13 (100 billion in a two-decimal currency). A cart of 100 lines of 999
+/// units at this price still totals under `i64::MAX` (≈ 9.2 × 10^18), so no order total can overflow; the sums are
+/// checked all the same.
+pub const MAX_PRICE: i64 = 10_000_000_000_000;
+
 impl Money {
     pub fn new(amount: i64, currency: CurrencyCode) -> Self {
         Self { amount, currency }
@@ -68,10 +73,16 @@ impl Money {
             .map(|amount| Money::new(amount, self.currency))
     }
 
-    /// Checks a price: not negative.
+    /// Checks a price: not negative, and at most [`MAX_PRICE`].
     pub fn validate_price(self, field: &str) -> Result<Self, FieldError> {
         if self.amount < 0 {
             return Err(FieldError::new(format!("{field}.amount"), "must not be negative"));
+        }
+        if self.amount > MAX_PRICE {
+            return Err(FieldError::new(
+                format!("{field}.amount"),
+                format!("must be at most {MAX_PRICE} minor units"),
+            ));
         }
         Ok(self)
     }
@@ -104,6 +115,12 @@ mod tests {
         assert_eq!(price.checked_add(yen), None);
         assert_eq!(Money::new(i64::MAX, usd()).times(2), None);
         assert!(Money::new(-1, usd()).validate_price("price").is_err());
+        assert!(Money::new(MAX_PRICE, usd()).validate_price("price").is_ok());
+        assert!(Money::new(MAX_PRICE + 1, usd()).validate_price("price").is_err());
+        let most = Money::new(MAX_PRICE, usd()).times(999).unwrap();
+        assert!((0..100)
+            .try_fold(Money::new(0, usd()), |sum, _| sum.checked_add(most))
+            .is_some());
     }
 
     #[test]

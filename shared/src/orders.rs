@@ -744,9 +744,23 @@ fn order_id(id: &str) -> Result<OrderId, ApiError> {
     id.parse().map_err(|_| ApiError::not_found("order"))
 }
 
+/// Shaped like an order number: `ORD-`, a year, `-`, up to 19 digits. Anything else cannot name an order (and must
+/// not reach DynamoDB, whose keys stop at 2 KB).
+fn is_order_number(text: &str) -> bool {
+    let digits =
+        |part: &str, most: usize| !part.is_empty() && part.len() <= most && part.bytes().all(|b| b.is_ascii_digit());
+    match text.strip_prefix("ORD-").and_then(|rest| rest.split_once('-')) {
+        Some((year, seq)) => digits(year, 4) && digits(seq, 19),
+        None => false,
+    }
+}
+
 /// An order by its id or its number (`ORD-2026-000042`).
 pub async fn get_order(db: &Db, tenant: &Tenant, id_or_number: &str) -> Result<Order, ApiError> {
     let id = if id_or_number.starts_with("ORD-") {
+        if !is_order_number(id_or_number) {
+            return Err(ApiError::not_found("order"));
+        }
         db.order_id_by_number(tenant.store_id, tenant.mode, id_or_number)
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?
@@ -1341,6 +1355,22 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn order_numbers_are_recognised_by_shape() {
+        assert!(is_order_number(&order_number(2026, 42)));
+        assert!(is_order_number("ORD-2026-1234567"));
+        for junk in [
+            "ORD-",
+            "ORD-2026",
+            "ORD-2026-",
+            "ORD-20x6-1",
+            "ORD-2026-1a",
+            &format!("ORD-2026-{}", "9".repeat(3000)),
+        ] {
+            assert!(!is_order_number(junk), "{junk}");
+        }
     }
 
     #[test]

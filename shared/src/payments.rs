@@ -17,6 +17,8 @@ use crate::orders::{self, Order, PaymentOutcome};
 use crate::tenant::Mode;
 
 pub const SIGNATURE_HEADER: &str = "payment-signature";
+/// The longest event or payment-intent id accepted from the provider.
+const MAX_PROVIDER_ID: usize = 255;
 /// Callbacks older or newer than this are refused as replays.
 pub const TOLERANCE_SECS: i64 = 300;
 
@@ -130,6 +132,15 @@ pub async fn handle_callback(db: &Db, callback: &PaymentCallback) -> Result<Opti
         _ => return Ok(None),
     };
     let intent = &callback.data.object;
+    // Ids name DynamoDB keys (at most 2 KB); the provider's are far shorter.
+    for (field, id) in [("id", &callback.id), ("data.object.id", &intent.id)] {
+        if id.is_empty() || id.len() > MAX_PROVIDER_ID {
+            return Err(ApiError::invalid(
+                field,
+                format!("must be 1 to {MAX_PROVIDER_ID} characters"),
+            ));
+        }
+    }
     let field = |name: &str| intent.metadata.get(name).and_then(Value::as_str);
     let store: StoreId = field("store_id")
         .and_then(|s| s.parse().ok())

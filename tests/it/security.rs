@@ -338,3 +338,126 @@ async fn a_store_holds_a_bounded_number_of_keys() {
         201
     );
 }
+
+/// A cursor holding `key`, encoded as the API encodes its own.
+fn forged_cursor(key: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_string())
+}
+
+#[tokio::test]
+async fn client_input_never_ends_in_a_server_error() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let key = &store.test_key;
+
+    // Money that would overflow, and stock deltas that would panic.
+    let huge = json!({"name": "Yacht", "price": {"amount": 1_i64 << 62, "currency": "USD"}});
+    let response = app.post("/v1/products", key, &huge).send().await.unwrap();
+    assert_error(response, 422, "validation_failed").await;
+    let mug = json!({"name": "Mug", "price": {"amount": 500, "currency": "USD"}});
+    let product: Value = app
+        .post("/v1/products", key, &mug)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let product = product["data"]["id"].as_str().unwrap().to_owned();
+    let adjust = format!("/v1/inventory/{product}/adjust");
+    let response = app
+        .post(&adjust, key, &json!({"delta": i64::MIN, "reason": "restock"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 422, "validation_failed").await;
+
+    // Keys longer than DynamoDB takes.
+    let long_number = format!("ORD-2026-{}", "9".repeat(3000));
+    for path in ["", "/fulfillments", "/refunds"] {
+        let response = app
+            .get(&format!("/v1/orders/{long_number}{path}"), key)
+            .send()
+            .await
+            .unwrap();
+        assert_error(response, 404, "not_found").await;
+    }
+    let response = app
+        .get(&format!("/v1/products?sku={}", "A".repeat(2100)), key)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 422, "validation_failed").await;
+    let response = app
+        .get(&format!("/v1/search?q={}", "a".repeat(3000)), key)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 422, "validation_failed").await;
+
+    // A product too large for one record.
+    let localized: serde_json::Map<String, Value> =
+        ["en", "fr", "de", "es", "it", "nl", "pt", "pl", "sv", "da", "fi", "cs"]
+            .iter()
+            .map(|locale| ((*locale).to_owned(), json!({"description": "é".repeat(19_000)})))
+            .collect();
+    let body = json!({"name": "Huge", "price": {"amount": 1, "currency": "USD"}, "localized": localized});
+    let response = app.post("/v1/products", key, &body).send().await.unwrap();
+    assert_error(response, 422, "validation_failed").await;
+
+    // Cursors forged inside one's own store.
+    let mine = format!("S#{}#test#", store.id);
+    let forgeries = [
+        json!({"PK": format!("{mine}APIKEYS")}),
+        json!({"PK": format!("{mine}APIKEYS"), "SK": "APIKEY#x", "extra": "1"}),
+        json!({"PK": mine.clone(), "SK": "x"}),
+        json!({"PK": format!("{mine}PRODUCT#x"), "SK": "x", "GSI1PK": format!("{mine}X"), "GSI1SK": "x", "GSI2PK": format!("{mine}Y")}),
+    ];
+    let webhooks_list = "/v1/webhooks";
+    let lists = [
+        "/v1/api-keys",
+        "/v1/products",
+        "/v1/orders",
+        "/v1/customers",
+        "/v1/categories",
+        "/v1/brands",
+        webhooks_list,
+        "/v1/warehouses",
+    ];
+    for list in lists {
+        for forged in &forgeries {
+            let path = format!("{list}?cursor={}", forged_cursor(forged));
+            let response = app.get(&path, key).send().await.unwrap();
+            assert!(response.status().as_u16() < 500, "{path}: {}", response.status());
+        }
+    }
+    let missing_sort_key = format!("/v1/api-keys?cursor={}", forged_cursor(&forgeries[0]));
+    assert_error(
+        app.get(&missing_sort_key, key).send().await.unwrap(),
+        400,
+        "bad_request",
+    )
+    .await;
+
+    // A payment event id far longer than any provider's.
+    let callback = json!({"id": "e".repeat(3000), "type": "payment_intent.payment_failed", "data": {"object": {
+        "id": "pi_1", "amount": 1, "currency": "usd",
+        "metadata": {"order_id": "ord_01JD3M5W7Q6V8X9Y0Z1A2B3C4D", "store_id": store.id}}}})
+    .to_string();
+    let signature = app
+        .payments
+        .as_ref()
+        .unwrap()
+        .sign(cartwheel::time::now().unix_timestamp(), callback.as_bytes());
+    let response = app
+        .http
+        .post(format!("{}/v1/payments/webhook", app.url))
+        .header("Payment-Signature", signature)
+        .header("content-type", "application/json")
+        .body(callback)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 422, "validation_failed").await;
+}

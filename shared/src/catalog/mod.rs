@@ -502,6 +502,12 @@ pub async fn suggest_products(db: &Db, tenant: &Tenant, params: SuggestParams) -
     if !(1..=50).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 50"));
     }
+    if params.prefix.chars().count() > products::MAX_QUERY {
+        return Err(ApiError::invalid(
+            "prefix",
+            format!("must be at most {} characters", products::MAX_QUERY),
+        ));
+    }
     let Some(prefix) = text::words(&params.prefix).next() else {
         return Err(ApiError::invalid("prefix", "must contain a letter or digit"));
     };

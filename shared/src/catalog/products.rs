@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::text;
 use crate::error::{ApiError, FieldError};
 use crate::ids::{BrandId, CategoryId, ProductId};
-use crate::money::Money;
+use crate::money::{Money, MAX_PRICE};
 
 pub const MAX_CATEGORIES: usize = 5;
 const MAX_IMAGES: usize = 20;
@@ -301,6 +301,12 @@ impl ProductPatch {
     }
 }
 
+/// The largest product, as JSON: it and its event must each fit in a 400 KB item.
+pub const MAX_PRODUCT_BYTES: usize = 300 * 1024;
+
+/// The longest search text `q` (its words become key prefixes, and keys stop at 2 KB).
+pub(crate) const MAX_QUERY: usize = 200;
+
 pub(crate) const SKU_RULE: &str = "must be 1 to 64 of A-Z, a-z, 0-9, `-`, `_`, `.`, `/`";
 
 pub(crate) fn valid_sku(sku: &str) -> bool {
@@ -356,6 +362,11 @@ impl Product {
         );
         check(self.sku.as_deref().is_none_or(valid_sku), "sku", SKU_RULE);
         check(self.price.amount >= 0, "price.amount", "must not be negative");
+        check(
+            self.price.amount <= MAX_PRICE && self.compare_at_price.is_none_or(|c| c.amount <= MAX_PRICE),
+            "price.amount",
+            "must be at most 10000000000000 minor units",
+        );
         if let Some(compare) = self.compare_at_price {
             check(
                 compare.currency == self.price.currency,
@@ -452,6 +463,13 @@ impl Product {
                 .all(|(text, max)| text.as_deref().is_none_or(|t| !too_long(t, *max)));
             check(ok, &format!("localized.{locale}"), "a localized text is too long");
         }
+        // The product and its event each go into one item, and an item holds at most 400 KB.
+        let size = serde_json::to_vec(self).map_or(usize::MAX, |json| json.len());
+        check(
+            size <= MAX_PRODUCT_BYTES,
+            "body",
+            "the product is larger than 300 KB in all; shorten its descriptions or localized texts",
+        );
         errors
     }
 
@@ -753,6 +771,12 @@ impl ProductListParams {
                 ProductId::bounds_at(to.unwrap_or((1u64 << 48) - 1).saturating_sub(u64::from(to.is_some()))).1,
             )),
         };
+        if self.q.as_deref().is_some_and(|q| too_long(q, MAX_QUERY)) {
+            return Err(ApiError::invalid(
+                "q",
+                format!("must be at most {MAX_QUERY} characters"),
+            ));
+        }
         let words: Vec<String> = self.q.as_deref().map(|q| text::words(q).collect()).unwrap_or_default();
         let mut filter = ListFilter {
             status: self.status,
@@ -764,6 +788,9 @@ impl ProductListParams {
             created,
         };
         if let Some(sku) = &self.sku {
+            if !valid_sku(sku.trim()) {
+                return Err(ApiError::invalid("sku", SKU_RULE));
+            }
             return Ok(ListPlan {
                 source: ListSource::Sku(sku.trim().to_owned()),
                 filter,

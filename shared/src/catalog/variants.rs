@@ -104,9 +104,7 @@ fn check(variant: &Variant, product: &Product) -> Vec<FieldError> {
         if price.currency != product.price.currency {
             errors.push(FieldError::new("price.currency", "must be the product's currency"));
         }
-        if price.amount < 0 {
-            errors.push(FieldError::new("price.amount", "must not be negative"));
-        }
+        errors.extend(price.validate_price("price").err());
     }
     errors
 }

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, Key, PK, SK};
 use super::tx::MAX_STATE_ITEMS;
-use super::{from_item, item, n, s, tenant_prefix, Db, Item, TxError, WriteTx};
+use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, Item, TxError, WriteTx};
 use crate::catalog::products::{IndexScan, Product, SortField};
 use crate::catalog::taxonomy::{Brand, Category};
 use crate::catalog::variants::{self, Variant};
@@ -377,12 +377,11 @@ impl Db {
         query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
         start: Option<&Cursor>,
     ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
-        let start = start.map(|cursor| cursor.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
         let output = query
-            .set_exclusive_start_key(start)
+            .set_exclusive_start_key(start_key(start))
             .send()
             .await
-            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+            .map_err(|e| page_query_error(e, start))?;
         let ids = output
             .items()
             .iter()

@@ -128,6 +128,26 @@ fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
     serde_dynamo::from_item(item).map_err(ApiError::internal)
 }
 
+/// DynamoDB's start key for a page after `cursor`.
+fn start_key(cursor: Option<&Cursor>) -> Option<HashMap<String, AttributeValue>> {
+    cursor.map(|cursor| cursor.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect())
+}
+
+/// A failed page query. A cursor only ever holds keys of the caller's own store (checked when decoded), but one
+/// forged there (another list's key, attributes added or missing) is refused by DynamoDB as a bad start key:
+/// that is the client's `400`, not our `500`.
+fn page_query_error<E, R>(error: aws_sdk_dynamodb::error::SdkError<E, R>, cursor: Option<&Cursor>) -> ApiError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    if cursor.is_some() && error.code() == Some("ValidationException") {
+        return Cursor::invalid();
+    }
+    ApiError::internal(DisplayErrorContext(error))
+}
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -277,10 +297,7 @@ impl Db {
         page: &Page,
         newest_first: bool,
     ) -> Result<PageOf<T>, ApiError> {
-        let start = page
-            .cursor
-            .as_ref()
-            .map(|cursor| cursor.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
+        let start = start_key(page.cursor.as_ref());
         let (pk_name, sk_name) = match query.index {
             Some(keys::GSI1) => (keys::GSI1PK, keys::GSI1SK),
             Some(_) => (keys::GSI2PK, keys::GSI2SK),
@@ -308,7 +325,7 @@ impl Db {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+            .map_err(|e| page_query_error(e, page.cursor.as_ref()))?;
         let next = output.last_evaluated_key.map(|key| {
             Cursor::from_key(
                 tenant_prefix,

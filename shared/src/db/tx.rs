@@ -269,9 +269,22 @@ impl WriteTx<'_> {
                 }
             }
             Some(TransactWriteItemsError::TransactionInProgressException(_)) => TxError::Conflict,
+            // The entities check their sizes first; this keeps any that slips through a client error, not a 500.
+            _ if is_item_too_large(&error) => TxError::Other(ApiError::invalid(
+                "body",
+                "the record would be larger than the 400 KB a record can hold; shorten its texts",
+            )),
             _ => TxError::Other(ApiError::internal(DisplayErrorContext(&error))),
         })
     }
+}
+
+/// DynamoDB's refusal of an item over 400 KB.
+fn is_item_too_large<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    error: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    error.code() == Some("ValidationException") && error.message().is_some_and(|m| m.contains("size"))
 }
 
 /// The outbox item of one event.

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
 use super::keys::{PK, SK};
-use super::{from_item, item, n, s, tenant_prefix, Db, TxError};
+use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, TxError};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
@@ -286,10 +286,7 @@ impl Db {
         page: &Page,
     ) -> Result<PageOf<Delivery>, ApiError> {
         let prefix = tenant_prefix(store, mode);
-        let start = page
-            .cursor
-            .as_ref()
-            .map(|cursor| cursor.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
+        let start = start_key(page.cursor.as_ref());
         let mut query = self
             .client
             .query()
@@ -316,7 +313,10 @@ impl Db {
         if !conditions.is_empty() {
             query = query.filter_expression(conditions.join(" AND "));
         }
-        let output = query.send().await.map_err(sdk_error)?;
+        let output = query
+            .send()
+            .await
+            .map_err(|e| page_query_error(e, page.cursor.as_ref()))?;
         let next = output
             .last_evaluated_key
             .map(|key| {

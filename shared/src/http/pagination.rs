@@ -37,9 +37,13 @@ impl Cursor {
         Ok(URL_SAFE_NO_PAD.encode(json))
     }
 
+    /// The answer to a cursor that is not one we made for this list.
+    pub fn invalid() -> ApiError {
+        ApiError::BadRequest("invalid cursor; pass `next_cursor` from the previous page unchanged".into())
+    }
+
     pub fn decode(tenant_prefix: &str, text: &str) -> Result<Self, ApiError> {
-        let invalid =
-            || ApiError::BadRequest("invalid cursor; pass `next_cursor` from the previous page unchanged".into());
+        let invalid = Self::invalid;
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
         let key: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
         let cursor = Cursor(key);
