@@ -610,6 +610,7 @@ impl DeliveryListParams {
 
 /// Queues a delivery's job (again): what the fanout does, and what a manual retry does.
 #[cfg(feature = "sqs")]
+#[cfg(feature = "sqs")]
 /// Claims a finished delivery for another attempt and queues its job after `delay_secs`. `false`: another request
 /// claimed it first (it is pending), nothing was queued.
 async fn resend(
@@ -627,6 +628,7 @@ async fn resend(
     Ok(true)
 }
 
+#[cfg(feature = "sqs")]
 async fn queue_job(
     queue: &crate::queue::Queue,
     tenant: &Tenant,
