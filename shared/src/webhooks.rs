@@ -200,17 +200,21 @@ pub fn public_address(ip: IpAddr, policy: UrlPolicy) -> bool {
                 || a == 0
                 || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
                 || (a == 192 && b == 0)
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking 198.18.0.0/15
+                || (a == 192 && b == 88 && v4.octets()[2] == 99) // 6to4 relays
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            !(v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link local
-                || first == 0x2002 // 6to4: may embed any IPv4 address
-                || (first == 0x0064 && v6.segments()[1] == 0xff9b) // NAT64: likewise
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8)) // documentation
+            let [first, second, ..] = v6.segments();
+            // Only global unicast (2000::/3) is routed on the internet: this refuses the unspecified, IPv4-compatible
+            // (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), discard (100::/64), NAT64 (64:ff9b::/96), unique and
+            // link local, site local (fec0::/10) and multicast ranges at once.
+            let global_unicast = (first & 0xe000) == 0x2000;
+            global_unicast
+                && !(first == 0x2001 && second < 0x0200) // 2001::/23: Teredo, benchmarking, ORCHID and the like
+                && !(first == 0x2001 && second == 0x0db8) // documentation
+                && first != 0x2002 // 6to4: may embed any IPv4 address
+                && first != 0x3fff // documentation 3fff::/20
         }
     }
 }
@@ -243,21 +247,21 @@ pub fn check_url(url: &str, mode: Mode, policy: UrlPolicy) -> Result<(String, u1
 /// again before every delivery (DNS can change in between). Returns the address to connect to.
 pub async fn resolve_allowed(url: &str, mode: Mode, policy: UrlPolicy) -> Result<std::net::SocketAddr, ApiError> {
     let (host, port) = check_url(url, mode, policy)?;
+    // One answer whether the name does not resolve or resolves somewhere private: the message must not let a
+    // caller probe internal DNS.
+    let refused = || {
+        ApiError::invalid(
+            "url",
+            "the host is not allowed: it must resolve to public addresses only",
+        )
+    };
     let addresses: Vec<_> = tokio::net::lookup_host((host.as_str(), port))
         .await
-        .map_err(|_| ApiError::invalid("url", format!("the host `{host}` does not resolve")))?
+        .map_err(|_| refused())?
         .collect();
-    let first = *addresses
-        .first()
-        .ok_or_else(|| ApiError::invalid("url", format!("the host `{host}` does not resolve")))?;
-    if let Some(refused) = addresses.iter().find(|a| !public_address(a.ip(), policy)) {
-        return Err(ApiError::invalid(
-            "url",
-            format!(
-                "`{host}` resolves to {}, a private, loopback or reserved address",
-                refused.ip()
-            ),
-        ));
+    let first = *addresses.first().ok_or_else(refused)?;
+    if addresses.iter().any(|a| !public_address(a.ip(), policy)) {
+        return Err(refused());
     }
     Ok(first)
 }
@@ -885,6 +889,16 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:10.0.0.1",
+            "::a9fe:a9fe",
+            "::10.0.0.1",
+            "::ffff:0:a9fe:a9fe",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
+            "100::1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "3fff::1",
         ] {
             let ip: IpAddr = refused.parse().unwrap();
             assert!(!public_address(ip, strict) && !public_address(ip, local), "{refused}");

@@ -461,3 +461,29 @@ async fn client_input_never_ends_in_a_server_error() {
         .unwrap();
     assert_error(response, 422, "validation_failed").await;
 }
+
+#[tokio::test]
+async fn ssrf_gaps_are_closed_and_refusals_reveal_no_address() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    for url in [
+        "https://[::a9fe:a9fe]/hook",
+        "https://[::10.0.0.1]/hook",
+        "https://[::ffff:0:a9fe:a9fe]/hook",
+        "https://[2001::1]/hook",
+        "https://[fec0::1]/hook",
+        "https://[100::1]/hook",
+        "https://198.18.0.1/hook",
+        "https://localhost/hook",
+        "https://no-such-host.invalid/hook",
+    ] {
+        let body = json!({"url": url, "events": ["order.created"]});
+        let response = app.post("/v1/webhooks", &store.test_key, &body).send().await.unwrap();
+        let error = assert_error(response, 422, "validation_failed").await;
+        let message = error["error"]["details"][0]["message"].as_str().unwrap();
+        assert_eq!(
+            message, "the host is not allowed: it must resolve to public addresses only",
+            "{url}"
+        );
+    }
+}
