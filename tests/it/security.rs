@@ -487,3 +487,61 @@ async fn ssrf_gaps_are_closed_and_refusals_reveal_no_address() {
         );
     }
 }
+
+async fn create_category(app: &TestApp, key: &str, name: &str) -> String {
+    let created: Value = app
+        .post("/v1/categories", key, &json!({"name": name}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["data"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn move_category(app: &TestApp, key: &str, id: &str, parent: &str) -> u16 {
+    let response = app
+        .http
+        .patch(format!("{}/v1/categories/{id}", app.url))
+        .bearer_auth(key)
+        .json(&json!({"parent_id": parent}))
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+async fn parent_of(app: &TestApp, key: &str, id: &str) -> Option<String> {
+    let body: Value = app
+        .get(&format!("/v1/categories/{id}"), key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["data"]["parent_id"].as_str().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn concurrent_moves_never_make_a_category_cycle() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let key = store.test_key.as_str();
+    for _ in 0..5 {
+        let (x, y) = (
+            create_category(&app, key, "X").await,
+            create_category(&app, key, "Y").await,
+        );
+        let statuses = tokio::join!(move_category(&app, key, &x, &y), move_category(&app, key, &y, &x));
+        let statuses = [statuses.0, statuses.1];
+        assert!(statuses.iter().filter(|s| **s == 200).count() <= 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s < 500), "{statuses:?}");
+        let (px, py) = (parent_of(&app, key, &x).await, parent_of(&app, key, &y).await);
+        assert!(
+            !(px.as_deref() == Some(y.as_str()) && py.as_deref() == Some(x.as_str())),
+            "a cycle: {x} <-> {y}"
+        );
+    }
+}

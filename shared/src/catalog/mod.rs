@@ -685,19 +685,24 @@ pub async fn delete_variant(db: &Db, tenant: &Tenant, product_id: &str, id: &str
 
 // --- categories -------------------------------------------------------------------------------------------
 
-/// The ancestors of `category`, nearest first, at most [`taxonomy::MAX_DEPTH`].
-async fn ancestors(db: &Db, tenant: &Tenant, category: &Category) -> Result<Vec<CategoryId>, ApiError> {
-    let mut chain = Vec::new();
-    let mut parent = category.parent_id;
-    while let Some(id) = parent {
-        if chain.len() >= taxonomy::MAX_DEPTH || chain.contains(&id) {
+/// `parent` and its ancestors, nearest first, each with the parent it had when read; at most
+/// [`taxonomy::MAX_DEPTH`] + 1 entries.
+async fn lineage(
+    db: &Db,
+    tenant: &Tenant,
+    parent: &Category,
+) -> Result<Vec<(CategoryId, Option<CategoryId>)>, ApiError> {
+    let mut chain = vec![(parent.id, parent.parent_id)];
+    let mut next = parent.parent_id;
+    while let Some(id) = next {
+        if chain.len() > taxonomy::MAX_DEPTH || chain.iter().any(|(seen, _)| *seen == id) {
             break;
         }
-        chain.push(id);
-        parent = db
+        next = db
             .get_category(tenant.store_id, tenant.mode, id)
             .await?
             .and_then(|c| c.parent_id);
+        chain.push((id, next));
     }
     Ok(chain)
 }
@@ -709,16 +714,24 @@ async fn category_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Category, 
         .ok_or_else(|| ApiError::not_found("category"))
 }
 
-/// Checks a (new) parent: it exists, and the move makes no cycle and no nesting deeper than allowed.
-async fn check_parent(db: &Db, tenant: &Tenant, category: &Category) -> Result<(), ApiError> {
+/// Checks a (new) parent: it exists, and the move makes no cycle and no nesting deeper than allowed. Returns the
+/// lineage read, for the write to guard.
+async fn check_parent(
+    db: &Db,
+    tenant: &Tenant,
+    category: &Category,
+) -> Result<Vec<(CategoryId, Option<CategoryId>)>, ApiError> {
     let Some(parent_id) = category.parent_id else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let parent = db
         .get_category(tenant.store_id, tenant.mode, parent_id)
         .await?
         .ok_or_else(|| ApiError::invalid("parent_id", format!("category {parent_id} does not exist")))?;
-    taxonomy::check_move(category.id, parent_id, &ancestors(db, tenant, &parent).await?)
+    let lineage = lineage(db, tenant, &parent).await?;
+    let ancestors: Vec<CategoryId> = lineage.iter().skip(1).map(|(id, _)| *id).collect();
+    taxonomy::check_move(category.id, parent_id, &ancestors)?;
+    Ok(lineage)
 }
 
 fn category_event(tenant: &Tenant, event_type: &str, category: &Category) -> Result<Event, ApiError> {
@@ -736,7 +749,8 @@ pub async fn create_category(db: &Db, tenant: &Tenant, input: CategoryIn) -> Res
     let category = input.into_category(CategoryId::new(), &now())?;
     check_parent(db, tenant, &category).await?;
     let created = category_event(tenant, "category.created", &category)?;
-    if !db.put_category(tenant, None, &category, created).await? {
+    // A new category cannot be anyone's ancestor: its lineage needs no guard.
+    if !db.put_category(tenant, None, &category, created, &[]).await? {
         return Err(ApiError::invalid(
             "parent_id",
             "the parent category was deleted meanwhile",
@@ -762,11 +776,15 @@ pub async fn update_category(
     if after == before {
         return Ok(before);
     }
-    if after.parent_id != before.parent_id {
-        check_parent(db, tenant, &after).await?;
-    }
+    let lineage = match after.parent_id != before.parent_id {
+        true => check_parent(db, tenant, &after).await?,
+        false => Vec::new(),
+    };
     let updated = category_event(tenant, "category.updated", &after)?;
-    if !db.put_category(tenant, Some(&before), &after, updated).await? {
+    if !db
+        .put_category(tenant, Some(&before), &after, updated, &lineage)
+        .await?
+    {
         return Err(stale(if_match, "category"));
     }
     Ok(after)

@@ -111,6 +111,17 @@ fn add_count<'a>(tx: WriteTx<'a>, key: Key, expression: &str, delta: i64) -> Wri
     )
 }
 
+/// A condition that a category's parent is still `parent`.
+fn parent_is(parent: Option<CategoryId>) -> (String, HashMap<String, AttributeValue>) {
+    match parent {
+        Some(parent) => (
+            "parent_id = :read_parent".to_owned(),
+            HashMap::from([(":read_parent".to_owned(), s(parent.to_string()))]),
+        ),
+        None => ("attribute_not_exists(parent_id)".to_owned(), HashMap::new()),
+    }
+}
+
 fn version_is(version: u64) -> HashMap<String, AttributeValue> {
     HashMap::from([(":version".to_owned(), n(version))])
 }
@@ -550,12 +561,16 @@ impl Db {
 
     /// Creates or updates a category; a new parent's `child_count` goes up (on condition it exists), the old one's
     /// down. Returns `Ok(false)` when a condition failed: the category changed, or the parent is gone.
+    /// Writes a category. `lineage` is its new parent and that parent's ancestors, nearest first, each with the
+    /// parent it had when read (empty when the parent did not change): the write holds only while none of them
+    /// moved, so two concurrent moves can never close a cycle (X under Y while Y goes under X).
     pub async fn put_category(
         &self,
         tenant: &Tenant,
         before: Option<&Category>,
         after: &Category,
         event: Event,
+        lineage: &[(CategoryId, Option<CategoryId>)],
     ) -> Result<bool, ApiError> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let record = item(keys::category(store, mode, after.id), after)?;
@@ -565,11 +580,28 @@ impl Db {
         let old_parent = before.and_then(|b| b.parent_id);
         if old_parent != after.parent_id {
             if let Some(parent) = after.parent_id {
-                tx = add_count(tx, keys::category(store, mode, parent), CHILD_COUNT, 1);
+                let mut values = HashMap::from([(":delta".to_owned(), n(1))]);
+                let mut condition = EXISTS.to_owned();
+                if let Some((_, grandparent)) = lineage.first().filter(|(id, _)| *id == parent) {
+                    let (still, more) = parent_is(*grandparent);
+                    condition = format!("{EXISTS} AND {still}");
+                    values.extend(more);
+                }
+                tx = tx.update(
+                    keys::category(store, mode, parent),
+                    CHILD_COUNT,
+                    Some(&condition),
+                    HashMap::new(),
+                    values,
+                );
             }
             if let Some(old) = old_parent {
                 tx = add_count(tx, keys::category(store, mode, old), CHILD_COUNT, -1);
             }
+        }
+        for (ancestor, its_parent) in lineage.iter().skip(1) {
+            let (condition, values) = parent_is(*its_parent);
+            tx = tx.check(keys::category(store, mode, *ancestor), &condition, values);
         }
         tx.try_commit().await
     }

@@ -143,6 +143,18 @@ impl WriteTx<'_> {
         self.push(delete)
     }
 
+    /// Makes the transaction depend on `condition` holding for an item, without writing it.
+    pub fn check(self, key: Key, condition: &str, values: HashMap<String, AttributeValue>) -> Self {
+        let check = ConditionCheck::builder()
+            .table_name(self.db.table())
+            .set_key(Some(key_item(&key)))
+            .condition_expression(condition)
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map(|check| TransactWriteItem::builder().condition_check(check).build());
+        self.push(check)
+    }
+
     /// Makes the transaction depend on an item existing, without writing it.
     pub fn check_exists(self, key: Key) -> Self {
         let check = ConditionCheck::builder()
