@@ -407,10 +407,17 @@ const ADJUST_ATTEMPTS: usize = 10;
 /// transaction.
 pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -> Result<Level, ApiError> {
     let item = item(id)?;
-    if let StockItem::Product(product) = item {
-        db.get_product(tenant.store_id, tenant.mode, product)
-            .await?
-            .ok_or_else(|| ApiError::not_found("product"))?;
+    match item {
+        StockItem::Product(product) => {
+            db.get_product(tenant.store_id, tenant.mode, product)
+                .await?
+                .ok_or_else(|| ApiError::not_found("product"))?;
+        }
+        StockItem::Variant(variant) => {
+            db.variant_owner(tenant.store_id, tenant.mode, variant)
+                .await?
+                .ok_or_else(|| ApiError::not_found("variant"))?;
+        }
     }
     let warehouse = match input.warehouse_id {
         Some(id) => db

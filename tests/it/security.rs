@@ -545,3 +545,59 @@ async fn concurrent_moves_never_make_a_category_cycle() {
         );
     }
 }
+
+#[tokio::test]
+async fn stock_is_adjusted_only_for_variants_that_exist() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let key = &store.test_key;
+    let response = app
+        .post(
+            "/v1/inventory/var_01JD3M5W7Q6V8X9Y0Z1A2B3C4D/adjust",
+            key,
+            &json!({"delta": 5, "reason": "restock"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 404, "not_found").await;
+    let body = json!({"name": "Tee", "price": {"amount": 1500, "currency": "USD"},
+                      "options": [{"name": "Size", "values": ["S", "M"]}]});
+    let product: Value = app
+        .post("/v1/products", key, &body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let product = product["data"]["id"].as_str().unwrap().to_owned();
+    let generated: Value = app
+        .post(&format!("/v1/products/{product}/variants/generate"), key, &json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let variant = generated["data"][0]["id"].as_str().unwrap().to_owned();
+    let adjust = format!("/v1/inventory/{variant}/adjust");
+    let response = app
+        .post(&adjust, key, &json!({"delta": 5, "reason": "restock"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let deleted = app
+        .delete(&format!("/v1/products/{product}/variants/{variant}"), key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let response = app
+        .post(&adjust, key, &json!({"delta": 5, "reason": "restock"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 404, "not_found").await;
+}

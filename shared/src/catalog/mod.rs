@@ -526,8 +526,10 @@ pub async fn suggest_products(db: &Db, tenant: &Tenant, params: SuggestParams) -
 
 // --- options and variants -------------------------------------------------------------------------------
 
-/// Variants created by one transaction of `generate` (each is 2 or 3 items and an event).
-const VARIANTS_PER_WRITE: usize = 30;
+/// Variants created by one transaction of `generate`: each is 3 items (the variant, its combination and owner
+/// guards; generated variants have no SKU) and an event, so 24 take 96 of a transaction's 100 with the product
+/// check and the audit item.
+const VARIANTS_PER_WRITE: usize = 24;
 
 pub async fn add_option(db: &Db, tenant: &Tenant, product_id: &str, input: OptionIn) -> Result<Product, ApiError> {
     let before = product_by_id(db, tenant, product_id).await?;

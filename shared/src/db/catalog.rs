@@ -426,6 +426,16 @@ impl Db {
 
     // --- variants ---------------------------------------------------------------------------------------
 
+    /// The product a variant belongs to, if the variant exists.
+    pub async fn variant_owner(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        id: VariantId,
+    ) -> Result<Option<ProductId>, ApiError> {
+        Ok(self.guarded_id(keys::variant_owner(store, mode, id)).await?)
+    }
+
     pub async fn get_variant(
         &self,
         store: StoreId,
@@ -468,11 +478,18 @@ impl Db {
         for variant in created {
             let record = item(keys::variant(store, mode, product.id, variant.id), variant).map_err(Err)?;
             let combination = variants::combination(product, &variant.option_values);
-            tx = tx.put_new(record).put_new(guard_item(
-                keys::variant_combination(store, mode, product.id, &combination),
-                product.id,
-            ));
-            guards.extend([VariantConflict::Stale, VariantConflict::Combination]);
+            tx = tx
+                .put_new(record)
+                .put_new(guard_item(
+                    keys::variant_combination(store, mode, product.id, &combination),
+                    product.id,
+                ))
+                .put_new(guard_item(keys::variant_owner(store, mode, variant.id), product.id));
+            guards.extend([
+                VariantConflict::Stale,
+                VariantConflict::Combination,
+                VariantConflict::Stale,
+            ]);
             if let Some(sku) = &variant.sku {
                 tx = tx.put_new(variant_sku_item(store, mode, sku, variant));
                 guards.push(VariantConflict::Sku);
@@ -536,7 +553,8 @@ impl Db {
                 "version = :version",
                 version_is(variant.version),
             )
-            .delete(keys::variant_combination(store, mode, product.id, &combination));
+            .delete(keys::variant_combination(store, mode, product.id, &combination))
+            .delete(keys::variant_owner(store, mode, variant.id));
         if let Some(sku) = &variant.sku {
             tx = tx.delete(keys::sku(store, mode, sku));
         }

@@ -204,6 +204,14 @@ pub fn variant(store: StoreId, mode: Mode, product_id: ProductId, id: VariantId)
     }
 }
 
+/// Which product a variant belongs to, found by the variant id alone (`var_…` in the inventory routes).
+pub fn variant_owner(store: StoreId, mode: Mode, id: VariantId) -> Key {
+    Key {
+        pk: format!("{}VARIANTOF#{id}", tenant_prefix(store, mode)),
+        sk: "VARIANTOF".into(),
+    }
+}
+
 pub fn variants_prefix() -> &'static str {
     "VARIANT#"
 }
