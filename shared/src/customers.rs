@@ -283,9 +283,9 @@ async fn check_groups(db: &Db, tenant: &Tenant, ids: &[CustomerGroupId], checks:
     if ids.is_empty() {
         return Ok(());
     }
-    let groups = db.customer_groups(tenant.store_id, tenant.mode).await?;
+    let groups = db.existing_customer_groups(tenant.store_id, tenant.mode, ids).await?;
     for (index, id) in ids.iter().enumerate() {
-        if !groups.iter().any(|g| g.id == *id) {
+        if !groups.contains(id) {
             checks.fail(&format!("group_ids[{index}]"), "no such customer group");
         }
     }
@@ -562,7 +562,16 @@ pub async fn create_group(db: &Db, tenant: &Tenant, input: CustomerGroupIn) -> R
         version: 1,
     };
     let event = Event::new(tenant.store_id, tenant.mode, "customer_group.created", resource, data);
-    db.create_customer_group(tenant, &group, event).await?;
+    if !db.create_customer_group(tenant, &group, event).await? {
+        return Err(ApiError::Conflict {
+            code: "customer_group_limit_reached",
+            message: format!(
+                "a store has at most {} customer groups per mode",
+                crate::db::MAX_CUSTOMER_GROUPS
+            ),
+            details: Vec::new(),
+        });
+    }
     Ok(group)
 }
 

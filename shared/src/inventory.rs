@@ -260,14 +260,9 @@ fn warehouse_event(tenant: &Tenant, event_type: &str, warehouse: &Warehouse) -> 
     Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
 }
 
-/// The store's default warehouse, made on first use.
-pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<Warehouse, ApiError> {
-    if let Some(found) = db
-        .all_warehouses(tenant.store_id, tenant.mode)
-        .await?
-        .into_iter()
-        .find(|w| w.is_default)
-    {
+/// The store's default warehouse, made on first use. One `GetItem` of its marker, not a read of every warehouse.
+pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, ApiError> {
+    if let Some(found) = db.default_warehouse_id(tenant.store_id, tenant.mode).await? {
         return Ok(found);
     }
     let now = now();
@@ -290,12 +285,10 @@ pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<Warehouse, Ap
         )
         .await?
     {
-        return Ok(warehouse);
+        return Ok(warehouse.id);
     }
-    db.all_warehouses(tenant.store_id, tenant.mode)
+    db.default_warehouse_id(tenant.store_id, tenant.mode)
         .await?
-        .into_iter()
-        .find(|w| w.is_default)
         .ok_or_else(|| ApiError::internal("the default warehouse vanished"))
 }
 
@@ -313,13 +306,21 @@ pub async fn create_warehouse(db: &Db, tenant: &Tenant, input: WarehouseIn) -> R
         version: 1,
     };
     check_warehouse(&warehouse)?;
-    db.create_warehouse(
-        tenant,
-        &warehouse,
-        false,
-        warehouse_event(tenant, "warehouse.created", &warehouse)?,
-    )
-    .await?;
+    let created = db
+        .create_warehouse(
+            tenant,
+            &warehouse,
+            false,
+            warehouse_event(tenant, "warehouse.created", &warehouse)?,
+        )
+        .await?;
+    if !created {
+        return Err(ApiError::Conflict {
+            code: "warehouse_limit_reached",
+            message: format!("a store has at most {} warehouses per mode", crate::db::MAX_WAREHOUSES),
+            details: Vec::new(),
+        });
+    }
     Ok(warehouse)
 }
 
@@ -420,20 +421,22 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
         }
     }
     let warehouse = match input.warehouse_id {
-        Some(id) => db
-            .get_warehouse(tenant.store_id, tenant.mode, id)
-            .await?
-            .ok_or_else(|| ApiError::invalid("warehouse_id", "no such warehouse"))?,
+        Some(id) => {
+            db.get_warehouse(tenant.store_id, tenant.mode, id)
+                .await?
+                .ok_or_else(|| ApiError::invalid("warehouse_id", "no such warehouse"))?
+                .id
+        }
         None => default_warehouse(db, tenant).await?,
     };
     let mut backoff = Backoff::default();
     for _attempt in 0..ADJUST_ATTEMPTS {
         let before = db
-            .level(tenant.store_id, tenant.mode, item, warehouse.id)
+            .level(tenant.store_id, tenant.mode, item, warehouse)
             .await?
             .unwrap_or_else(|| Level {
                 item_id: item.to_string(),
-                warehouse_id: warehouse.id.to_string(),
+                warehouse_id: warehouse.to_string(),
                 ..Default::default()
             });
         let now = now();
@@ -693,7 +696,7 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
                     .ok_or_else(|| ApiError::invalid(format!("items[{i}].warehouse_id"), "no such warehouse"))?
                     .id
             }
-            None => default.id,
+            None => default,
         };
         if lines.iter().any(|(it, wh, _)| *it == item && *wh == warehouse) {
             return Err(ApiError::invalid(

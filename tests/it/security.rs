@@ -601,3 +601,45 @@ async fn stock_is_adjusted_only_for_variants_that_exist() {
         .unwrap();
     assert_error(response, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn warehouses_customer_groups_and_deep_pages_are_bounded() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let key = &store.test_key;
+    // The default warehouse counts: 49 more fill the cap of 50.
+    for n in 1..cartwheel::db::MAX_WAREHOUSES {
+        let response = app
+            .post("/v1/warehouses", key, &json!({"name": format!("W{n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    let response = app
+        .post("/v1/warehouses", key, &json!({"name": "one too many"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 409, "warehouse_limit_reached").await;
+
+    for n in 0..cartwheel::db::MAX_CUSTOMER_GROUPS {
+        let response = app
+            .post("/v1/customer-groups", key, &json!({"name": format!("G{n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    let response = app
+        .post("/v1/customer-groups", key, &json!({"name": "one too many"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 409, "customer_group_limit_reached").await;
+
+    let response = app.get("/v1/products?page=50&limit=100", key).send().await.unwrap();
+    assert_error(response, 422, "validation_failed").await;
+    let response = app.get("/v1/products?page=10&limit=100", key).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}

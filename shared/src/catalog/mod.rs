@@ -34,8 +34,10 @@ pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 const MAX_LIST_ROUNDS: usize = 5;
 /// Products read to count facets.
 pub const MAX_FACET_SCAN: usize = 500;
-/// `page=N` is walked with the cursor; beyond this, use the cursor.
-const MAX_COMPAT_PAGE: u32 = 50;
+/// `page=N` is walked with the cursor: `page × limit` may be at most this; beyond, use the cursor.
+const MAX_COMPAT_DEPTH: u32 = 1000;
+/// Index reads one `page=N` request may make in all (each reads at most `limit` ids): at most 2,000 products.
+const MAX_WALK_ROUNDS: usize = 20;
 
 fn now() -> String {
     time::rfc3339(time::now())
@@ -284,18 +286,37 @@ pub async fn list_products(db: &Db, tenant: &Tenant, params: &ProductListParams)
     // `page=N` (compatibility): walk N-1 pages with the cursor.
     let skip_pages = match (params.page, &params.cursor) {
         (Some(0), _) => return Err(ApiError::invalid("page", "pages start at 1")),
-        (Some(n), None) if n > MAX_COMPAT_PAGE => {
-            return Err(ApiError::invalid("page", "at most 50; use `cursor` beyond"))
+        (Some(n), None) if n.saturating_mul(page.limit) > MAX_COMPAT_DEPTH => {
+            return Err(ApiError::invalid(
+                "page",
+                format!("page × limit must be at most {MAX_COMPAT_DEPTH}; use `cursor` beyond"),
+            ))
         }
         (Some(n), None) => n - 1,
         _ => 0,
     };
     let mut out = Vec::new();
     let mut next = None;
+    let mut rounds_left = if skip_pages > 0 {
+        MAX_WALK_ROUNDS
+    } else {
+        MAX_LIST_ROUNDS
+    };
     for walked in 0..=skip_pages {
         out.clear();
         next = None;
         for _round in 0..MAX_LIST_ROUNDS {
+            if rounds_left == 0 {
+                // A selective filter made the walk long: refuse rather than read without bound.
+                if walked < skip_pages {
+                    return Err(ApiError::invalid(
+                        "page",
+                        "too deep for this filter; follow `next_cursor` instead",
+                    ));
+                }
+                break;
+            }
+            rounds_left -= 1;
             let want = page.limit - out.len() as u32;
             let (ids, cursor) = match &plan.source {
                 ListSource::Index(scan) => {

@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK};
-use super::{item, s, tenant_prefix, Db, Item, PageQuery};
+use super::{item, n, s, tenant_prefix, Db, Item, PageQuery, TxError};
 use crate::customers::{Customer, CustomerFilter, CustomerGroup};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
-use crate::ids::{CustomerId, StoreId};
+use crate::ids::{CustomerGroupId, CustomerId, StoreId};
 use crate::tenant::{Mode, Tenant};
 
 /// The customer's item, with its listing keys.
@@ -125,19 +125,52 @@ impl Db {
             .await
     }
 
+    /// Which of `ids` name a customer group of the store: one `BatchGetItem`, not a read of every group.
+    pub async fn existing_customer_groups(
+        &self,
+        store: StoreId,
+        mode: Mode,
+        ids: &[CustomerGroupId],
+    ) -> Result<Vec<CustomerGroupId>, ApiError> {
+        let wanted = ids.iter().map(|id| keys::customer_group(store, mode, *id)).collect();
+        let found = self.batch_get(wanted, false).await?;
+        Ok(ids
+            .iter()
+            .filter(|id| {
+                let key = keys::customer_group(store, mode, **id);
+                found.contains_key(&(key.pk, key.sk))
+            })
+            .copied()
+            .collect())
+    }
+
+    /// Creates a group, unless the store has [`MAX_CUSTOMER_GROUPS`] already. `Ok(false)`: it has.
     pub async fn create_customer_group(
         &self,
         tenant: &Tenant,
         group: &CustomerGroup,
         event: Event,
-    ) -> Result<(), ApiError> {
-        self.write(event, tenant.key_id.to_string())
-            .put_new(item(
-                keys::customer_group(tenant.store_id, tenant.mode, group.id),
-                group,
-            )?)
+    ) -> Result<bool, ApiError> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let result = self
+            .write(event, tenant.key_id.to_string())
+            .update(
+                keys::customer_group_count(store, mode),
+                "ADD group_count :one",
+                Some("attribute_not_exists(group_count) OR group_count < :cap"),
+                HashMap::new(),
+                HashMap::from([(":one".to_owned(), n(1)), (":cap".to_owned(), n(MAX_CUSTOMER_GROUPS))]),
+            )
+            .put_new(item(keys::customer_group(store, mode, group.id), group)?)
             .commit()
-            .await
-            .map_err(ApiError::from)
+            .await;
+        match result {
+            Ok(()) => Ok(true),
+            Err(TxError::ConditionFailed(failed)) if failed == [0] => Ok(false),
+            Err(error) => Err(error.into()),
+        }
     }
 }
+
+/// Customer groups a store may have per mode: lists of them are read whole.
+pub const MAX_CUSTOMER_GROUPS: u32 = 100;

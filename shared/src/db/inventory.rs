@@ -13,8 +13,11 @@ use crate::ids::{ReservationId, StoreId, WarehouseId};
 use crate::inventory::{Adjustment, Level, LevelChange, Reservation, ReservationStatus, StockItem, Warehouse};
 use crate::tenant::{Mode, Tenant};
 
+/// Warehouses a store may have per mode: every list of them is read whole.
+pub const MAX_WAREHOUSES: u32 = 50;
+
 impl Db {
-    /// Every warehouse of a store and mode (a store has few).
+    /// Every warehouse of a store and mode (at most [`MAX_WAREHOUSES`]).
     pub async fn all_warehouses(&self, store: StoreId, mode: Mode) -> Result<Vec<Warehouse>, ApiError> {
         self.query_all(keys::warehouses_partition(store, mode), "WH#", true)
             .await
@@ -29,8 +32,19 @@ impl Db {
         self.get(keys::warehouse(store, mode, id), false).await
     }
 
-    /// Creates a warehouse; the default one with the store's default marker, so only one can be made.
-    /// `Ok(false)`: a default warehouse exists already.
+    /// The store's default warehouse, from its marker (read consistently: it may have just been made).
+    pub async fn default_warehouse_id(&self, store: StoreId, mode: Mode) -> Result<Option<WarehouseId>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Marker {
+            warehouse_id: WarehouseId,
+        }
+        let marker: Option<Marker> = self.get(keys::default_warehouse(store, mode), true).await?;
+        Ok(marker.map(|m| m.warehouse_id))
+    }
+
+    /// Creates a warehouse; the default one with the store's default marker, so only one can be made. The marker
+    /// also counts the store's warehouses, and a new one is refused past [`MAX_WAREHOUSES`].
+    /// `Ok(false)`: a default warehouse exists already, or (for another) the store has the most it may.
     pub async fn create_warehouse(
         &self,
         tenant: &Tenant,
@@ -42,13 +56,22 @@ impl Db {
         let mut tx = self
             .write(event, tenant.key_id.to_string())
             .put_new(item(keys::warehouse(store, mode, warehouse.id), warehouse)?);
+        let marker = keys::default_warehouse(store, mode);
         if default {
-            let marker = keys::default_warehouse(store, mode);
             tx = tx.put_new(HashMap::from([
                 (PK.to_owned(), s(marker.pk)),
                 (SK.to_owned(), s(marker.sk)),
                 ("warehouse_id".to_owned(), s(warehouse.id.to_string())),
+                ("warehouse_count".to_owned(), n(1)),
             ]));
+        } else {
+            tx = tx.update(
+                marker,
+                "ADD warehouse_count :one",
+                Some("attribute_exists(PK) AND (attribute_not_exists(warehouse_count) OR warehouse_count < :cap)"),
+                HashMap::new(),
+                HashMap::from([(":one".to_owned(), n(1)), (":cap".to_owned(), n(MAX_WAREHOUSES))]),
+            );
         }
         tx.try_commit().await
     }

@@ -344,6 +344,14 @@ pub fn customer_group(store: StoreId, mode: Mode, id: CustomerGroupId) -> Key {
     }
 }
 
+/// Counts a store's customer groups (in their partition, but outside `GROUP#`, so lists never see it).
+pub fn customer_group_count(store: StoreId, mode: Mode) -> Key {
+    Key {
+        pk: customer_groups_partition(store, mode),
+        sk: "COUNT".into(),
+    }
+}
+
 pub fn customer_groups_partition(store: StoreId, mode: Mode) -> String {
     format!("{}CUSTOMER_GROUPS", tenant_prefix(store, mode))
 }

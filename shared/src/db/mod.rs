@@ -24,6 +24,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{ProductConflict, VariantConflict};
+pub use customers::MAX_CUSTOMER_GROUPS;
+pub use inventory::MAX_WAREHOUSES;
 pub use keys::{key_idempotency_scope, platform_idempotency_scope, tenant_prefix};
 pub use orders::{CheckoutReads, OrderWrite, PlaceOrderError, StockMove};
 pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
