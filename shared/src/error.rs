@@ -53,6 +53,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("request validation failed")]
     Validation(Vec<FieldError>),
+    #[error("this route does not accept this method")]
+    MethodNotAllowed,
+    #[error("the request URI is longer than {limit} bytes")]
+    UriTooLong { limit: usize },
     #[error("rate limit of {limit} requests per minute exceeded")]
     RateLimited { limit: u32, retry_after: u64 },
     #[error("internal error at {location}: {cause}")]
@@ -70,8 +74,9 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`, `precondition_failed`,
-    /// `payload_too_large`, `validation_failed`, `rate_limited`, `internal_error`, or a more precise code.
+    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
+    /// `precondition_failed`, `payload_too_large`, `uri_too_long`, `validation_failed`, `rate_limited`,
+    /// `internal_error`, or a more precise code.
     #[schema(example = "not_found")]
     pub code: &'static str,
     pub message: String,
@@ -121,6 +126,8 @@ impl ApiError {
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -136,6 +143,8 @@ impl ApiError {
             Self::PreconditionFailed(_) => "precondition_failed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::Validation(_) => "validation_failed",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UriTooLong { .. } => "uri_too_long",
             Self::RateLimited { .. } => "rate_limited",
             Self::Internal { .. } => "internal_error",
         }

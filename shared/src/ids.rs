@@ -36,7 +36,12 @@ macro_rules! prefixed_id {
             fn from_str(text: &str) -> Result<Self, InvalidId> {
                 text.strip_prefix(Self::PREFIX)
                     .and_then(|rest| rest.strip_prefix('_'))
-                    .and_then(|ulid| ulid::Ulid::from_string(ulid).ok())
+                    .and_then(|ulid| {
+                        // Only the canonical spelling: Crockford base32 also reads lowercase and a first digit
+                        // past 7 wraps, so other spellings would alias a real id.
+                        let parsed = ulid::Ulid::from_string(ulid).ok()?;
+                        (parsed.to_string() == ulid).then_some(parsed)
+                    })
                     .map(Self)
                     .ok_or(InvalidId { expected: Self::PREFIX })
             }
@@ -191,6 +196,12 @@ mod tests {
         assert!(text.parse::<KeyId>().is_err());
         assert!("st_notaulid".parse::<StoreId>().is_err());
         assert!("st01JD3M5W7Q6V8X9Y0Z1A2B3C4D".parse::<StoreId>().is_err());
+        let lower = text.to_lowercase();
+        assert!(lower.parse::<StoreId>().is_err(), "{lower}");
+        assert!(
+            "st_81JD3M5W7Q6V8X9Y0Z1A2B3C4D".parse::<StoreId>().is_err(),
+            "overflowing first digit"
+        );
     }
 
     #[test]

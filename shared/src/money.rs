@@ -21,8 +21,10 @@ pub struct Money {
 pub struct CurrencyCode(Currency);
 
 impl CurrencyCode {
+    /// A currency money can be taken in: ISO 4217 codes without minor units (`XXX` "no currency", `XTS` testing,
+    /// gold, silver, SDRs and the like) are refused.
     pub fn parse(code: &str) -> Option<Self> {
-        Currency::from_code(code).map(Self)
+        Currency::from_code(code).filter(|c| c.exponent().is_some()).map(Self)
     }
 
     pub fn code(self) -> &'static str {
@@ -115,6 +117,12 @@ mod tests {
         assert_eq!(price.checked_add(yen), None);
         assert_eq!(Money::new(i64::MAX, usd()).times(2), None);
         assert!(Money::new(-1, usd()).validate_price("price").is_err());
+        for not_money in ["XXX", "XTS", "XAU", "XDR"] {
+            assert!(CurrencyCode::parse(not_money).is_none(), "{not_money}");
+        }
+        for money in ["USD", "JPY", "KWD", "XOF", "EUR"] {
+            assert!(CurrencyCode::parse(money).is_some(), "{money}");
+        }
         assert!(Money::new(MAX_PRICE, usd()).validate_price("price").is_ok());
         assert!(Money::new(MAX_PRICE + 1, usd()).validate_price("price").is_err());
         let most = Money::new(MAX_PRICE, usd()).times(999).unwrap();

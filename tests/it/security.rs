@@ -643,3 +643,75 @@ async fn warehouses_customer_groups_and_deep_pages_are_bounded() {
     let response = app.get("/v1/products?page=10&limit=100", key).send().await.unwrap();
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn small_input_gaps_are_closed() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let key = &store.test_key;
+    let raw = |path: &str, body: &'static str| {
+        app.http
+            .post(format!("{}{path}", app.url))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let trailing = raw("/v1/customer-groups", r#"{"name": "VIP"}xx"#).await.unwrap();
+    assert_error(trailing, 400, "bad_request").await;
+    let nul = raw("/v1/customer-groups", r#"{"name": "V\u0000IP"}"#).await.unwrap();
+    let body = assert_error(nul, 422, "validation_failed").await;
+    assert_eq!(body["error"]["details"][0]["field"], "name");
+    let email = raw("/v1/customers", r#"{"email": "a\u0007@example.com"}"#)
+        .await
+        .unwrap();
+    assert_error(email, 422, "validation_failed").await;
+    let currency = app
+        .post(
+            "/v1/products",
+            key,
+            &json!({"name": "Gold", "price": {"amount": 1, "currency": "XXX"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error(currency, 422, "validation_failed").await;
+
+    // Only the canonical spelling of an id names it.
+    let id = store.test_key_id.as_str();
+    assert_eq!(
+        app.get(&format!("/v1/api-keys/{id}"), key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let lower = format!("key_{}", id["key_".len()..].to_lowercase());
+    let response = app.get(&format!("/v1/api-keys/{lower}"), key).send().await.unwrap();
+    assert_error(response, 404, "not_found").await;
+
+    // Answers the router makes on its own carry the error body too.
+    let response = app
+        .http
+        .put(format!("{}/v1/api-keys", app.url))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("allow"));
+    assert_error(response, 405, "method_not_allowed").await;
+    let long = format!("/v1/products?q={}", "a".repeat(9000));
+    assert_error(app.get(&long, key).send().await.unwrap(), 414, "uri_too_long").await;
+
+    // Onboarding checks the platform key before it reads the body.
+    let response = app
+        .http
+        .post(format!("{}/v1/platform/stores", app.url))
+        .header("content-type", "application/json")
+        .body(r#"{"name": ""}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 401, "unauthorized").await;
+}

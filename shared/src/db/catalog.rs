@@ -433,7 +433,7 @@ impl Db {
         mode: Mode,
         id: VariantId,
     ) -> Result<Option<ProductId>, ApiError> {
-        Ok(self.guarded_id(keys::variant_owner(store, mode, id)).await?)
+        self.guarded_id(keys::variant_owner(store, mode, id)).await
     }
 
     pub async fn get_variant(

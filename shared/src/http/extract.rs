@@ -37,20 +37,59 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-/// Parses a JSON document into `T`, mapping shape errors to the field that caused them.
+/// Parses a JSON document into `T`, mapping shape errors to the field that caused them. Refused before any field is
+/// read: anything after the document (`{…}xx`), and control characters (NUL and the like; tab, CR and LF pass)
+/// in any string, key or value, which no name, email or text of ours may hold.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
+    if let Some(field) = control_character_in(&value, &mut Vec::new()) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            field,
+            "must not contain control characters",
+        )]));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let field = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if field == "." { "body".to_owned() } else { field };
-                ApiError::Validation(vec![FieldError::new(field, clean_message(&inner))])
-            }
-            _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
-        }
+        let field = if field == "." { "body".to_owned() } else { field };
+        ApiError::Validation(vec![FieldError::new(field, clean_message(&error.into_inner()))])
     })
+}
+
+fn is_forbidden(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// The dotted path of the first string (or key) holding a forbidden control character.
+fn control_character_in(value: &serde_json::Value, path: &mut Vec<String>) -> Option<String> {
+    let here = |path: &[String]| {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.join(".")
+        }
+    };
+    match value {
+        serde_json::Value::String(text) => text.chars().any(is_forbidden).then(|| here(path)),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let last = path.pop();
+            path.push(format!("{}[{i}]", last.clone().unwrap_or_default()));
+            let found = control_character_in(item, path);
+            path.pop();
+            path.extend(last);
+            found
+        }),
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            path.push(key.clone());
+            let found = match key.chars().any(is_forbidden) {
+                true => Some(here(path)),
+                false => control_character_in(item, path),
+            };
+            path.pop();
+            found
+        }),
+        _ => None,
+    }
 }
 
 /// serde's messages end with the position ("at line 1 column 9"), which says nothing a field path doesn't.
@@ -110,6 +149,24 @@ mod tests {
             }
             other => panic!("expected a validation error, got {:?}", other.err()),
         }
+    }
+
+    #[test]
+    fn trailing_data_and_control_characters_are_refused() {
+        assert!(matches!(
+            parse_json::<Thing>(br#"{"name": "mug", "price": {"amount": 1}}xx"#),
+            Err(ApiError::BadRequest(_))
+        ));
+        match parse_json::<Thing>(br#"{"name": "m\u0000ug", "price": {"amount": 1}}"#) {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "name"),
+            other => panic!("expected a validation error, got {:?}", other.err()),
+        }
+        let nested = serde_json::json!({"a": [{"b": "ok"}, {"b": "x\u{1}"}]});
+        assert_eq!(
+            control_character_in(&nested, &mut Vec::new()).as_deref(),
+            Some("a[1].b")
+        );
+        assert!(parse_json::<Thing>("{\"name\": \"two\\nlines\", \"price\": {\"amount\": 1}}".as_bytes()).is_ok());
     }
 
     #[test]

@@ -91,9 +91,34 @@ pub fn conventions(router: Router, state: &AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), rate_limit::layer))
 }
 
-/// The outermost layer and the JSON 404 for unknown routes.
+/// The longest request URI: API Gateway's HTTP APIs take a request line of at most 10,240 bytes; the local
+/// server's own limit (hyper: 64 KB, answered with an empty `414`) is never reached through the API.
+pub const URI_LIMIT: usize = 8 * 1024;
+
+/// The outermost layers: request ids, our error body on the answers the router makes without a handler (unknown
+/// route `404`, wrong method `405`), and the URI limit.
 pub fn with_request_id(router: Router) -> Router {
-    router.fallback(unknown_route).layer(from_fn(request_id::layer))
+    router
+        .fallback(unknown_route)
+        .layer(from_fn(routing_errors))
+        .layer(from_fn(request_id::layer))
+}
+
+async fn routing_errors(request: Request, next: Next) -> Response {
+    if request.uri().to_string().len() > URI_LIMIT {
+        return ApiError::UriTooLong { limit: URI_LIMIT }.into_response();
+    }
+    let response = next.run(request).await;
+    let bare = response.headers().get(axum::http::header::CONTENT_TYPE).is_none();
+    if response.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED && bare {
+        let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+        let mut answer = ApiError::MethodNotAllowed.into_response();
+        if let Some(allow) = allow {
+            answer.headers_mut().insert(axum::http::header::ALLOW, allow);
+        }
+        return answer;
+    }
+    response
 }
 
 async fn unknown_route() -> ApiError {
