@@ -19,7 +19,7 @@ use crate::ids::{
 use crate::inventory::{self, AdjustReason, Adjustment, StockItem};
 use crate::money::{CurrencyCode, Money};
 use crate::retry::Backoff;
-use crate::tenant::{Mode, Tenant};
+use crate::tenant::{Mode, Scope, Tenant};
 use crate::time;
 
 /// Lines of one order: each takes two items of the checkout transaction (stock and ledger) beside the order,
@@ -586,6 +586,16 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
         }
         let email = match (&email, &customer) {
             (Some(email), _) => email.clone(),
+            // The customer's email would come back in the order: only to a key that may read it.
+            (None, Some(_))
+                if !(tenant.scopes.allows(Scope::CustomersRead) || tenant.scopes.allows(Scope::OrdersRead)) =>
+            {
+                return Err(ApiError::Forbidden(
+                    "the order would show the customer's email, which this key may not read: pass `email`, or use a \
+                     key with `customers:read` or `orders:read`"
+                        .into(),
+                ))
+            }
             (None, Some(customer)) => customer.email.clone(),
             (None, None) => return Err(ApiError::invalid("email", "required for a guest checkout")),
         };

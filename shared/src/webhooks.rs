@@ -17,7 +17,7 @@ use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, ResourceRef};
 use crate::ids::WebhookId;
-use crate::tenant::{Mode, Tenant};
+use crate::tenant::{Mode, Scope, Scopes, Tenant};
 use crate::time;
 
 const MAX_EVENT_FILTERS: usize = 50;
@@ -382,6 +382,52 @@ pub struct Delivery {
     pub payload: String,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// A delivery as a key sees it: the payload only when the key may read the event's resource.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DeliveryOut {
+    pub id: crate::ids::EventId,
+    pub endpoint_id: WebhookId,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub attempts: Vec<Attempt>,
+    /// The envelope that is POSTed, as JSON text; `null` when this key lacks the read scope of the event's
+    /// resource (`customers:read` for `customer.*`, `orders:read` for `order.*` and `payment.*`, …;
+    /// docs/architecture.md, "What each scope may read").
+    pub payload: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The scope that reads the resource of an event type: its payload is shown to keys holding it.
+pub fn read_scope_of(event_type: &str) -> Scope {
+    match event_type.split('.').next().unwrap_or_default() {
+        "customer" | "customer_group" => Scope::CustomersRead,
+        "order" | "payment" => Scope::OrdersRead,
+        "product" | "variant" | "category" | "brand" | "recall" => Scope::ProductsRead,
+        "inventory" | "warehouse" | "reservation" => Scope::InventoryRead,
+        "cart" => Scope::CartsRead,
+        "api_key" | "store" => Scope::ApiKeysManage,
+        "webhook" => Scope::WebhooksManage,
+        _ => Scope::Everything,
+    }
+}
+
+impl DeliveryOut {
+    pub fn for_key(delivery: Delivery, scopes: &Scopes) -> Self {
+        let visible = scopes.allows(read_scope_of(&delivery.event_type));
+        Self {
+            id: delivery.id,
+            endpoint_id: delivery.endpoint_id,
+            event_type: delivery.event_type,
+            status: delivery.status,
+            attempts: delivery.attempts,
+            payload: visible.then_some(delivery.payload),
+            created_at: delivery.created_at,
+            updated_at: delivery.updated_at,
+        }
+    }
 }
 
 /// What the delivery queue carries: which delivery to attempt.

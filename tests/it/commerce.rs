@@ -1059,3 +1059,29 @@ async fn simultaneous_duplicate_callbacks_all_succeed_once() {
         .count();
     assert_eq!(failed, 1);
 }
+
+#[tokio::test]
+async fn a_checkout_key_never_reads_a_customers_email() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 500, 10).await;
+    let customer = json_of(
+        shop.post("/v1/customers", json!({"email": "private@example.com"}))
+            .await,
+    )
+    .await;
+    let customer = customer["data"]["id"].as_str().unwrap().to_owned();
+    let (_, till) = shop
+        .app
+        .create_key(shop.key(), &["carts:write", "checkout:write"])
+        .await;
+    let cart = shop.cart(&[(&mug, 1)], Some(&customer)).await;
+    let body = json!({"cart_id": cart, "shipping_address": address()});
+    let response = shop.app.post("/v1/checkout", &till, &body).send().await.unwrap();
+    let refused = assert_error(response, 403, "forbidden").await;
+    assert!(!refused.to_string().contains("private@example.com"));
+    // With the email given, the order shows only what the caller sent.
+    let body = json!({"cart_id": cart, "email": "given@example.com", "shipping_address": address()});
+    let response = shop.app.post("/v1/checkout", &till, &body).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(json_of(response).await["data"]["email"], "given@example.com");
+}

@@ -373,6 +373,39 @@ async fn concurrent_recovers_queue_each_failed_delivery_once() {
 }
 
 #[tokio::test]
+async fn delivery_payloads_are_shown_only_to_keys_that_may_read_the_resource() {
+    let (app, store, _pipeline) = pipeline_app("0s").await;
+    let key = &store.test_key;
+    let hook = receiver(0, 200).await;
+    let (endpoint, _) = subscribe(&app, key, &hook.url).await;
+    create_product(&app, key).await;
+    let full = wait_for_log(&app, key, &endpoint, "?status=succeeded", |log| {
+        log["data"].as_array().unwrap().len() == 1
+    })
+    .await;
+    assert!(full["data"][0]["payload"]
+        .as_str()
+        .is_some_and(|p| p.contains("product.created")));
+    let (_, manager) = app.create_key(key, &["webhooks:manage"]).await;
+    let (_, reader) = app.create_key(key, &["webhooks:manage", "products:read"]).await;
+    let hidden = deliveries(&app, &manager, &endpoint).await;
+    assert_eq!(hidden["data"][0]["event_type"], "product.created");
+    assert!(hidden["data"][0]["payload"].is_null(), "{hidden}");
+    let delivery = full["data"][0]["id"].as_str().unwrap();
+    let one: Value = app
+        .get(&format!("/v1/webhooks/{endpoint}/deliveries/{delivery}"), &manager)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(one["data"]["payload"].is_null(), "{one}");
+    let shown = deliveries(&app, &reader, &endpoint).await;
+    assert_eq!(shown["data"][0]["payload"], full["data"][0]["payload"]);
+}
+
+#[tokio::test]
 async fn a_test_event_is_delivered_now() {
     let (app, store, _pipeline) = pipeline_app("0s,1s").await;
     let hook = receiver(0, 200).await;

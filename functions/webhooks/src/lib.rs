@@ -11,7 +11,7 @@ use cartwheel::queue::Queue;
 use cartwheel::secrets::{self, SecretError};
 use cartwheel::tenant::{can, Can};
 use cartwheel::webhooks::{
-    self, Delivery, DeliveryListParams, EndpointIn, EndpointOut, EndpointPatch, EndpointWithSecretOut, MasterKeys,
+    self, DeliveryListParams, DeliveryOut, EndpointIn, EndpointOut, EndpointPatch, EndpointWithSecretOut, MasterKeys,
     RecoverIn, RecoverOut, UrlPolicy,
 };
 use cartwheel::ApiError;
@@ -183,15 +183,16 @@ async fn rotate_secret(
 /// Delivers a `webhook.test` event to this endpoint now, signed like every delivery; follow it in the delivery log.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
     responses(
-        (status = 202, description = "Queued; the delivery, pending", body = DataOut<Delivery>),
+        (status = 202, description = "Queued; the delivery, pending", body = DataOut<DeliveryOut>),
         (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
 async fn send_test(
     State(state): State<WebhooksState>,
     Can(tenant, _): Manager,
     Path(id): Path<String>,
-) -> Result<(StatusCode, axum::Json<DataOut<Delivery>>)> {
+) -> Result<(StatusCode, axum::Json<DataOut<DeliveryOut>>)> {
     let delivery = webhooks::send_test(&state.app.db, &state.deliveries, &tenant, &id).await?;
+    let delivery = DeliveryOut::for_key(delivery, &tenant.scopes);
     Ok((StatusCode::ACCEPTED, axum::Json(DataOut::new(delivery))))
 }
 
@@ -200,7 +201,7 @@ async fn send_test(
 /// Newest first, each with every attempt (time, HTTP status or error, latency, first 2 KB of the response).
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`"), DeliveryListParams),
     responses(
-        (status = 200, description = "A page of deliveries", body = ListOut<Delivery>),
+        (status = 200, description = "A page of deliveries", body = ListOut<DeliveryOut>),
         (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
 async fn list_deliveries(
@@ -208,14 +209,16 @@ async fn list_deliveries(
     Can(tenant, _): Manager,
     Path(id): Path<String>,
     Query(params): Query<DeliveryListParams>,
-) -> Result<axum::Json<ListOut<Delivery>>> {
+) -> Result<axum::Json<ListOut<DeliveryOut>>> {
     let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
     let (filter, page) = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
     let deliveries = state
         .db
         .list_deliveries(tenant.store_id, tenant.mode, endpoint.id, &filter, &page)
         .await?;
-    Ok(axum::Json(deliveries.into_list(|d| d)))
+    Ok(axum::Json(
+        deliveries.into_list(|d| DeliveryOut::for_key(d, &tenant.scopes)),
+    ))
 }
 
 /// Retry a delivery
@@ -224,15 +227,16 @@ async fn list_deliveries(
 #[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks",
     params(("id" = String, Path, description = "`wh_…`"), ("delivery_id" = String, Path, description = "The event id, `evt_…`")),
     responses(
-        (status = 202, description = "Queued", body = DataOut<Delivery>),
+        (status = 202, description = "Queued", body = DataOut<DeliveryOut>),
         (status = 404, description = "No such endpoint or delivery", body = ErrorBody),
     ))]
 async fn retry_delivery(
     State(state): State<WebhooksState>,
     Can(tenant, _): Manager,
     Path((id, delivery)): Path<(String, String)>,
-) -> Result<(StatusCode, axum::Json<DataOut<Delivery>>)> {
+) -> Result<(StatusCode, axum::Json<DataOut<DeliveryOut>>)> {
     let delivery = webhooks::retry_delivery(&state.app.db, &state.deliveries, &tenant, &id, &delivery).await?;
+    let delivery = DeliveryOut::for_key(delivery, &tenant.scopes);
     Ok((StatusCode::ACCEPTED, axum::Json(DataOut::new(delivery))))
 }
 
@@ -259,21 +263,20 @@ async fn recover(
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", tag = "webhooks",
     params(("id" = String, Path, description = "`wh_…`"), ("delivery_id" = String, Path, description = "The event id, `evt_…`")),
     responses(
-        (status = 200, description = "The delivery with its attempts", body = DataOut<Delivery>),
+        (status = 200, description = "The delivery with its attempts", body = DataOut<DeliveryOut>),
         (status = 404, description = "No such endpoint or delivery", body = ErrorBody),
     ))]
 async fn get_delivery(
     State(state): State<AppState>,
     Can(tenant, _): Manager,
     Path((id, delivery)): Path<(String, String)>,
-) -> Result<axum::Json<DataOut<Delivery>>> {
+) -> Result<axum::Json<DataOut<DeliveryOut>>> {
     let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
     let event = delivery.parse().map_err(|_| ApiError::not_found("delivery"))?;
     let delivery = state
         .db
         .get_delivery(tenant.store_id, tenant.mode, endpoint.id, event)
         .await?;
-    Ok(axum::Json(DataOut::new(
-        delivery.ok_or_else(|| ApiError::not_found("delivery"))?,
-    )))
+    let delivery = delivery.ok_or_else(|| ApiError::not_found("delivery"))?;
+    Ok(axum::Json(DataOut::new(DeliveryOut::for_key(delivery, &tenant.scopes))))
 }
