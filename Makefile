@@ -5,12 +5,12 @@ SHELL := /bin/bash
 # nextest runs each test in its own process (parallel, isolated); cargo test is the fallback.
 TEST_RUNNER := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "nextest run --no-tests=fail"; else echo test; fi)
 
-.PHONY: dev test fmt lint clippy lint-template unit-and-integration bench-smoke bench openapi calls setup lambda-arm64
+.PHONY: dev test fmt lint clippy lint-template lint-openapi unit-and-integration bench-smoke bench openapi calls setup lambda-arm64
 
 dev:
 	bash infra/dev.sh
 
-test: fmt clippy lint-template unit-and-integration bench-smoke
+test: fmt clippy lint-template lint-openapi unit-and-integration bench-smoke
 
 fmt:
 	cargo fmt --all -- --check
@@ -20,6 +20,10 @@ clippy:
 
 lint-template:
 	bash infra/lint-template.sh
+
+# The committed OpenAPI document against a pinned OpenAPI 3.1 validator (a test keeps the file current).
+lint-openapi:
+	bash infra/lint-openapi.sh --self-test
 
 # Unit tests and the integration/end-to-end tests, against a fresh DynamoDB Local + moto stack.
 unit-and-integration:

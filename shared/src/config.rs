@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::env;
 
-use crate::payments::PaymentsSecret;
+use crate::payment_signature::PaymentsSecret;
 
 /// Requests per minute per store and mode (all its keys together) when the store's plan has no limit of its own.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 1_000;

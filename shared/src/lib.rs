@@ -20,6 +20,7 @@ pub mod inventory;
 pub mod money;
 pub mod openapi;
 pub mod orders;
+pub mod payment_signature;
 pub mod payments;
 #[cfg(feature = "sqs")]
 pub mod queue;

@@ -1,9 +1,12 @@
 //! The parts of the OpenAPI document every function shares: the API key security scheme, the error body, and
 //! the standard error responses added to every operation, so that no route can forget to document them.
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
+use utoipa::openapi::{RefOr, Required};
 use utoipa::OpenApi;
 
 use crate::error::{ErrorBody, ErrorDetail, FieldError};
@@ -20,20 +23,20 @@ pub const SECURITY_SCHEME: &str = "api_key";
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldError)),
     tags(
-        (name = "platform", description = "Health, documentation and store onboarding"),
+        (name = "platform", description = "Health, documentation, store onboarding and platform-minted keys"),
         (name = "api-keys", description = "A store's API keys"),
         (name = "products", description = "The catalog's products and their status"),
         (name = "variants", description = "A product's options and variants"),
-        (name = "variants", description = "A product's options and variants"),
         (name = "categories", description = "Nested product categories"),
-
-
         (name = "brands", description = "Brands"),
         (name = "search", description = "Product search, facets and suggestions"),
-        (name = "inventory", description = "Warehouses, stock levels and the adjustment ledger"),
+        (name = "inventory", description = "Warehouses, stock levels, the adjustment ledger and reservations"),
+        (name = "customers", description = "Customers, their addresses and groups"),
+        (name = "carts", description = "Carts priced from the catalog"),
+        (name = "checkout", description = "A cart becomes an order in one transaction"),
+        (name = "orders", description = "Orders, their status, fulfillments and refunds"),
+        (name = "payments", description = "The payment provider's signed callbacks"),
         (name = "webhooks", description = "Webhook endpoints, secrets and delivery logs"),
-
-
     )
 )]
 pub struct BaseDoc;
@@ -95,13 +98,14 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
     );
     for item in doc.paths.paths.values_mut() {
         let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
+            (false, &mut item.get),
+            (true, &mut item.post),
+            (false, &mut item.put),
+            (false, &mut item.patch),
+            (false, &mut item.delete),
         ];
-        for operation in operations.into_iter().flatten() {
+        for (is_post, operation) in operations {
+            let Some(operation) = operation else { continue };
             let public = is_public(operation);
             if !public {
                 operation.security = Some(vec![SecurityRequirement::new(SECURITY_SCHEME, Vec::<String>::new())]);
@@ -126,7 +130,87 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
                     .entry(status.to_owned())
                     .or_insert_with(|| error_response(description).into());
             }
+            document_headers(operation, public, is_post);
         }
     }
     doc
+}
+
+fn header(kind: Type, description: &str) -> Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(kind))
+        .description(Some(description))
+        .build()
+}
+
+fn has_parameter(operation: &Operation, name: &str) -> bool {
+    operation
+        .parameters
+        .as_ref()
+        .is_some_and(|parameters| parameters.iter().any(|p| p.name.eq_ignore_ascii_case(name)))
+}
+
+/// The headers the conventions add (request id, rate limits, idempotency, ETag), on every operation they apply to,
+/// and the `Idempotency-Key` parameter on every POST (the idempotency layer honours it on all of them).
+fn document_headers(operation: &mut Operation, public: bool, is_post: bool) {
+    let tagged = has_parameter(operation, "If-Match");
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else { continue };
+        let headers = &mut response.headers;
+        headers.insert(
+            "X-Request-Id".into(),
+            header(
+                Type::String,
+                "The request's id (yours if sane, else `req_…`): quote it when reporting",
+            ),
+        );
+        if !public {
+            headers.insert(
+                "X-RateLimit-Limit".into(),
+                header(Type::Integer, "Requests per minute of the store's plan"),
+            );
+            headers.insert(
+                "X-RateLimit-Remaining".into(),
+                header(Type::Integer, "Requests left in this window"),
+            );
+            headers.insert(
+                "X-RateLimit-Reset".into(),
+                header(Type::Integer, "Unix time the window ends"),
+            );
+        }
+        if status == "429" {
+            headers.insert(
+                "Retry-After".into(),
+                header(Type::Integer, "Seconds until the window ends"),
+            );
+        }
+        let success = status.starts_with('2');
+        if success && is_post {
+            headers.insert(
+                "Idempotent-Replayed".into(),
+                header(
+                    Type::String,
+                    "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`",
+                ),
+            );
+        }
+        if success && tagged {
+            headers.insert(
+                "ETag".into(),
+                header(Type::String, "The entity's version, to send back in `If-Match`"),
+            );
+        }
+    }
+    if is_post && !has_parameter(operation, "Idempotency-Key") {
+        let parameter = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(255))))
+            .description(Some(
+                "Replays the first answer to a repeat of this request by the same caller for 24 h (docs/architecture.md)",
+            ))
+            .build();
+        operation.parameters.get_or_insert_with(Vec::new).push(parameter);
+    }
 }

@@ -194,7 +194,18 @@ pub struct Tenant {
     pub plan: String,
 }
 
+/// The prefix of every key of a store's data in one mode, `S#{store}#{mode}#`: the table's tenant boundary, and what
+/// a list cursor is bound to. Defined here, once, so that the store and the HTTP layer agree on it.
+pub fn key_prefix(store: StoreId, mode: Mode) -> String {
+    format!("S#{store}#{mode}#")
+}
+
 impl Tenant {
+    /// [`key_prefix`] of this caller's store and mode.
+    pub fn key_prefix(&self) -> String {
+        key_prefix(self.store_id, self.mode)
+    }
+
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
         if self.scopes.allows(scope) {
             Ok(())

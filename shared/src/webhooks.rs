@@ -295,6 +295,17 @@ impl std::fmt::Debug for MasterKeys {
 }
 
 impl MasterKeys {
+    /// Reads the master key(s) from Secrets Manager (`CARTWHEEL_WEBHOOK_MASTER_KEY_SECRET`), once per cold start.
+    #[cfg(feature = "secretsmanager")]
+    pub async fn load(
+        sdk: &aws_config::SdkConfig,
+        config: &crate::config::Config,
+    ) -> Result<Self, crate::secrets::SecretError> {
+        let secret = &config.webhook_master_key_secret;
+        Self::parse(&crate::secrets::read(sdk, secret).await?)
+            .ok_or_else(|| crate::secrets::SecretError::new(secret, "the secret holds no key"))
+    }
+
     /// From the secret's text: one or more key materials separated by commas, newest first.
     pub fn parse(text: &str) -> Option<Self> {
         let keys: Vec<_> = text

@@ -179,7 +179,7 @@ fn public_routes_in_the_template_match_the_document() {
 
 #[test]
 fn the_committed_event_schemas_are_current() {
-    for (name, text) in cartwheel::events::schemas::files() {
+    for (name, text) in cartwheel_gateway::event_schemas::files() {
         let committed = repo_file(&format!("docs/events/schemas/{name}"));
         assert!(
             committed == text,

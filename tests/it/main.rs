@@ -9,5 +9,6 @@ mod documents;
 mod events;
 mod health;
 mod inventory;
+mod layers;
 mod security;
 mod webhooks;

@@ -6,7 +6,6 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Extension;
 use cartwheel::apikeys::{self, ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, PlatformApiKeyIn};
-use cartwheel::db::tenant_prefix;
 use cartwheel::http::health;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{AppState, DataOut, Json, Query, ShownOnce};
@@ -181,7 +180,7 @@ async fn list_api_keys(
     Can(tenant, _): Can<can::ApiKeysManage>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<ApiKeyOut>>, ApiError> {
-    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    let page = params.parse(&tenant.key_prefix())?;
     let keys = state.db.list_api_keys(tenant.store_id, tenant.mode, &page).await?;
     Ok(axum::Json(keys.into_list(|record| ApiKeyOut::from(&record))))
 }

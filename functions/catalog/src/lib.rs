@@ -9,7 +9,6 @@ use cartwheel::catalog::products::{Action, Product, ProductIn, ProductListParams
 use cartwheel::catalog::taxonomy::{Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch};
 use cartwheel::catalog::variants::{OptionIn, Variant, VariantIn, VariantPatch};
 use cartwheel::catalog::{self, SearchOut, SearchParams, SuggestParams, Suggestion};
-use cartwheel::db::tenant_prefix;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::extract::parse_json;
 use cartwheel::http::pagination::{ListOut, PageParams};
@@ -166,7 +165,7 @@ struct ActionIn {
 /// `recall.created`). Any other move is `409`, naming the actions allowed.
 #[utoipa::path(post, path = "/v1/products/{id}/{action}", tag = "products", request_body(content = ActionIn, description = "Optional except for `recall`"),
     params(("id" = String, Path, description = "`prod_…`"),
-           ("action" = ProductAction, Path, description = "publish, archive, discontinue or recall"),
+           ("action" = inline(ProductAction), Path, description = "publish, archive, discontinue or recall"),
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
         (status = 200, description = "The product after the change", body = DataOut<Product>),
@@ -397,7 +396,7 @@ async fn list_categories(
     Can(tenant, _): Can<can::ProductsRead>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<Category>>> {
-    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    let page = params.parse(&tenant.key_prefix())?;
     Ok(axum::Json(
         state
             .db
@@ -485,7 +484,7 @@ async fn list_brands(
     Can(tenant, _): Can<can::ProductsRead>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<Brand>>> {
-    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    let page = params.parse(&tenant.key_prefix())?;
     Ok(axum::Json(
         state
             .db

@@ -15,10 +15,11 @@ cartwheel::function_routes! {
 
 /// Check out a cart
 ///
-/// One transaction writes the order and its lines, takes each line's stock (only if available), marks the cart
-/// converted, gives the next `ORD-YYYY-NNNNNN`, updates the customer's `orders_count` and `lifetime_spend`, and
-/// records `order.created` and the audit entry — all of it, or none of it. Prices come from the catalog. Send an
-/// `Idempotency-Key`: a retry returns the same order.
+/// The order's `ORD-YYYY-NNNNNN` number comes from an atomic counter first; then one transaction writes the order
+/// and its lines, takes each line's stock (only if available), marks the cart converted, updates the customer's
+/// `orders_count` and `lifetime_spend`, and records `order.created` and the audit entry — all of it, or none of it
+/// (a refused checkout leaves a gap in the numbers). Prices come from the catalog. Send an `Idempotency-Key`: a
+/// retry returns the same order.
 #[utoipa::path(post, path = "/v1/checkout", tag = "checkout", request_body = CheckoutIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses(

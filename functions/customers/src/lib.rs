@@ -6,7 +6,6 @@ use cartwheel::customers::{
     self, Address, BlacklistIn, Customer, CustomerGroup, CustomerGroupIn, CustomerIn, CustomerListParams,
     CustomerPatch, PostalAddress,
 };
-use cartwheel::db::tenant_prefix;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
@@ -67,7 +66,7 @@ async fn list_customers(
         limit: params.limit,
         cursor: params.cursor.clone(),
     }
-    .parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    .parse(&tenant.key_prefix())?;
     Ok(axum::Json(
         customers::list_customers(&state.db, &tenant, &params, &page)
             .await?

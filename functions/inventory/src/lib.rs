@@ -3,7 +3,6 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use cartwheel::db::tenant_prefix;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{AppState, DataOut, Json, Query};
@@ -147,7 +146,7 @@ async fn history(
     Path(id): Path<String>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<Adjustment>>> {
-    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    let page = params.parse(&tenant.key_prefix())?;
     Ok(axum::Json(
         inventory::history(&state.db, &tenant, &id, &page)
             .await?

@@ -3,7 +3,6 @@
 
 use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use cartwheel::db::tenant_prefix;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{parse_json, AppState, DataOut, Json, Query};
@@ -68,7 +67,7 @@ async fn list_orders(
         limit: params.limit,
         cursor: params.cursor.clone(),
     }
-    .parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    .parse(&tenant.key_prefix())?;
     Ok(axum::Json(
         orders::list_orders(&state.db, &tenant, &params, &page)
             .await?

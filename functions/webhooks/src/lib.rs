@@ -3,12 +3,11 @@
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::Extension;
-use cartwheel::db::tenant_prefix;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{AppState, DataOut, Json, Query, ShownOnce};
 use cartwheel::queue::Queue;
-use cartwheel::secrets::{self, SecretError};
+use cartwheel::secrets::SecretError;
 use cartwheel::tenant::{can, Can};
 use cartwheel::webhooks::{
     self, DeliveryListParams, DeliveryOut, EndpointIn, EndpointOut, EndpointPatch, EndpointWithSecretOut, MasterKeys,
@@ -33,9 +32,8 @@ impl FromRef<WebhooksState> for AppState {
 impl WebhooksState {
     /// Reads the master key(s) that seal endpoint secrets from Secrets Manager, once per cold start.
     pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> std::result::Result<Self, SecretError> {
+        let keys = MasterKeys::load(sdk, &app.config).await?;
         let secret = &app.config.webhook_master_key_secret;
-        let keys = MasterKeys::parse(&secrets::read(sdk, secret).await?)
-            .ok_or_else(|| SecretError::new(secret, "the secret holds no key"))?;
         let queue = app
             .config
             .webhook_deliveries_queue_url
@@ -105,7 +103,7 @@ async fn list_endpoints(
     Can(tenant, _): Manager,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<EndpointOut>>> {
-    let page = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    let page = params.parse(&tenant.key_prefix())?;
     let endpoints = state.db.list_endpoints(tenant.store_id, tenant.mode, &page).await?;
     Ok(axum::Json(endpoints.into_list(|e| EndpointOut::from(&e))))
 }
@@ -211,7 +209,7 @@ async fn list_deliveries(
     Query(params): Query<DeliveryListParams>,
 ) -> Result<axum::Json<ListOut<DeliveryOut>>> {
     let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
-    let (filter, page) = params.parse(&tenant_prefix(tenant.store_id, tenant.mode))?;
+    let (filter, page) = params.parse(&tenant.key_prefix())?;
     let deliveries = state
         .db
         .list_deliveries(tenant.store_id, tenant.mode, endpoint.id, &filter, &page)

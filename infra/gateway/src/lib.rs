@@ -1,6 +1,7 @@
 //! The local gateway: every function's router on one port, behind the authorizer, as API Gateway routes them.
 //! Nothing here is written twice: the routers, the conventions and the authorizer logic are the functions' own.
 
+pub mod event_schemas;
 pub mod pipeline;
 pub mod resources;
 

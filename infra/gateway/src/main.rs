@@ -14,7 +14,7 @@ use cartwheel_gateway::{openapi_document, resources, router, Functions, GatewayO
 #[tokio::main]
 async fn main() -> Result<(), resources::Error> {
     if let Some(dir) = std::env::args().skip_while(|arg| arg != "--write-event-schemas").nth(1) {
-        for (name, text) in cartwheel::events::schemas::files() {
+        for (name, text) in cartwheel_gateway::event_schemas::files() {
             std::fs::write(std::path::Path::new(&dir).join(name), text)?;
         }
         return Ok(());

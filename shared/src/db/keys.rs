@@ -30,7 +30,7 @@ pub struct Key {
 
 /// The prefix every key of one store's data in one mode begins with.
 pub fn tenant_prefix(store: StoreId, mode: Mode) -> String {
-    format!("S#{store}#{mode}#")
+    crate::tenant::key_prefix(store, mode)
 }
 
 pub fn store(store: StoreId) -> Key {

@@ -13,15 +13,27 @@ use crate::error::ApiError;
 /// The version named by `If-Match` (`"3"`, `W/"3"` or `3`); `None` when absent or `*`.
 pub struct IfMatch(pub Option<u64>);
 
+/// A well-formed entity tag that is not one of ours (`"stale-0"`) can match no version: `412`, as RFC 9110
+/// §13.1.1 says. Only a header that is not an entity tag at all is `400`.
 pub fn parse_if_match(value: &str) -> Result<Option<u64>, ApiError> {
     let value = value.trim();
     if value == "*" {
         return Ok(None);
     }
-    let tag = value.strip_prefix("W/").unwrap_or(value).trim_matches('"');
-    tag.parse()
-        .map(Some)
-        .map_err(|_| ApiError::BadRequest("If-Match must be the ETag of the resource, e.g. \"3\"".into()))
+    let unweak = value.strip_prefix("W/").unwrap_or(value);
+    let quoted = unweak
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .filter(|tag| tag.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)));
+    match (quoted, unweak.parse::<u64>()) {
+        (Some(tag), _) => tag.parse().map(Some).map_err(|_| {
+            ApiError::PreconditionFailed("If-Match names no version of this resource; read it again".into())
+        }),
+        (None, Ok(version)) => Ok(Some(version)),
+        (None, Err(_)) => Err(ApiError::BadRequest(
+            "If-Match must be the ETag of the resource, e.g. \"3\"".into(),
+        )),
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
@@ -65,6 +77,15 @@ mod tests {
         assert_eq!(parse_if_match("W/\"3\"").unwrap(), Some(3));
         assert_eq!(parse_if_match("3").unwrap(), Some(3));
         assert_eq!(parse_if_match("*").unwrap(), None);
-        assert!(parse_if_match("\"abc\"").is_err());
+        assert!(matches!(
+            parse_if_match("\"stale-0\""),
+            Err(ApiError::PreconditionFailed(_))
+        ));
+        assert!(matches!(
+            parse_if_match("W/\"abc\""),
+            Err(ApiError::PreconditionFailed(_))
+        ));
+        assert!(matches!(parse_if_match("abc"), Err(ApiError::BadRequest(_))));
+        assert!(matches!(parse_if_match("\"open"), Err(ApiError::BadRequest(_))));
     }
 }
