@@ -17,6 +17,7 @@ pub mod events;
 pub mod http;
 pub mod ids;
 pub mod inventory;
+pub mod model;
 pub mod money;
 pub mod openapi;
 pub mod orders;

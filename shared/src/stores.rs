@@ -13,17 +13,10 @@ use crate::ids::StoreId;
 use crate::tenant::{Mode, Scopes};
 use crate::time;
 
+pub use crate::model::stores::StoreRecord;
+
 const NAME_MAX: usize = 200;
 const PLAN_MAX: usize = 32;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoreRecord {
-    pub store_id: StoreId,
-    pub name: String,
-    pub plan: String,
-    pub created_at: String,
-    pub version: u64,
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

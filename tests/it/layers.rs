@@ -30,7 +30,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "model",
-        &["events", "catalog/products", "catalog/variants", "catalog/taxonomy"],
+        &[
+            "events",
+            "catalog/products",
+            "catalog/variants",
+            "catalog/taxonomy",
+            "model/mod",
+            "model/apikeys",
+            "model/stores",
+            "model/webhooks",
+        ],
     ),
     (
         "store",
@@ -83,13 +92,10 @@ const KNOWN_UPWARD: &[&str] = &[
     "db/carts -> carts",
     "db/customers -> customers",
     "db/inventory -> inventory",
-    "db/mod -> apikeys",
-    "db/mod -> stores",
     "db/orders -> carts",
     "db/orders -> customers",
     "db/orders -> inventory",
     "db/orders -> orders",
-    "db/webhooks -> webhooks",
 ];
 
 fn root() -> PathBuf {

@@ -32,12 +32,12 @@ pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
 pub use tx::{TxError, WriteTx};
 pub use webhooks::DeliveryFilter;
 
-use crate::apikeys::{ApiKeyLookup, ApiKeyRecord};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
 use crate::ids::{KeyId, StoreId};
-use crate::stores::StoreRecord;
+use crate::model::apikeys::{ApiKeyLookup, ApiKeyRecord};
+use crate::model::stores::StoreRecord;
 use crate::tenant::{Mode, Tenant};
 use keys::{Key, PK, SK};
 

@@ -13,8 +13,8 @@ use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
 use crate::ids::{EventId, StoreId, WebhookId};
+use crate::model::webhooks::{Attempt, Delivery, DeliveryStatus, Endpoint};
 use crate::tenant::{Mode, Tenant};
-use crate::webhooks::{Attempt, Delivery, DeliveryStatus, Endpoint};
 
 fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
     error: aws_sdk_dynamodb::error::SdkError<E, R>,
