@@ -1,146 +1,26 @@
 //! Customers: unique email per store, saved addresses, groups, the blacklist that blocks checkout, and the read
 //! models (`orders_count`, `lifetime_spend`) that the checkout and refund transactions keep current.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::catalog::nullable;
 use crate::db::Db;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::events::{Event, ResourceRef};
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{AddressId, CustomerGroupId, CustomerId};
-use crate::money::Money;
 use crate::tenant::Tenant;
 use crate::time;
 
-const MAX_NAME: usize = 100;
+pub use crate::checks::Checks;
+pub use crate::model::customers::{
+    normalize_email, Address, Customer, CustomerFilter, CustomerGroup, PostalAddress, MAX_NAME,
+};
+
 const MAX_NOTES: usize = 5000;
 pub const MAX_ADDRESSES: usize = 20;
 const MAX_GROUPS: usize = 20;
-
-/// Collects field errors, so that one response names every problem of a body.
-#[derive(Default)]
-pub struct Checks(Vec<FieldError>);
-
-impl Checks {
-    pub fn text(&mut self, field: &str, value: Option<&str>, required: bool, max: usize) {
-        match value.map(str::trim) {
-            None if required => self.fail(field, "is required"),
-            Some("") if required => self.fail(field, "must not be empty"),
-            Some(text) if text.chars().count() > max => self.fail(field, &format!("must be at most {max} characters")),
-            _ => {}
-        }
-    }
-
-    pub fn fail(&mut self, field: &str, message: &str) {
-        self.0.push(FieldError::new(field, message));
-    }
-
-    pub fn nest(&mut self, prefix: &str, inner: Checks) {
-        self.0.extend(
-            inner
-                .0
-                .into_iter()
-                .map(|e| FieldError::new(format!("{prefix}.{}", e.field), e.message)),
-        );
-    }
-
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
-        }
-    }
-}
-
-/// A postal address, as given on a customer or an order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PostalAddress {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub company: Option<String>,
-    #[schema(example = "1 Market St")]
-    pub line1: String,
-    pub line2: Option<String>,
-    #[schema(example = "San Francisco")]
-    pub city: String,
-    /// State, province or region.
-    pub region: Option<String>,
-    pub postal_code: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    #[schema(example = "US")]
-    pub country: String,
-    pub phone: Option<String>,
-}
-
-impl PostalAddress {
-    pub fn check(&self) -> Checks {
-        let mut checks = Checks::default();
-        for (field, value) in [
-            ("first_name", &self.first_name),
-            ("last_name", &self.last_name),
-            ("company", &self.company),
-            ("line2", &self.line2),
-            ("region", &self.region),
-            ("postal_code", &self.postal_code),
-            ("phone", &self.phone),
-        ] {
-            checks.text(field, value.as_deref(), false, 200);
-        }
-        checks.text("line1", Some(&self.line1), true, 200);
-        checks.text("city", Some(&self.city), true, MAX_NAME);
-        if self.country.len() != 2 || !self.country.chars().all(|c| c.is_ascii_uppercase()) {
-            checks.fail("country", "must be an ISO 3166-1 alpha-2 code such as `US`");
-        }
-        checks
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Address {
-    pub id: AddressId,
-    #[serde(flatten)]
-    pub address: PostalAddress,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Customer {
-    pub id: CustomerId,
-    pub email: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    pub notes: Option<String>,
-    #[serde(default)]
-    pub group_ids: Vec<CustomerGroupId>,
-    #[serde(default)]
-    pub addresses: Vec<Address>,
-    /// A blacklisted customer cannot check out.
-    pub blacklisted: bool,
-    pub blacklist_reason: Option<String>,
-    /// Orders placed (read model, kept by checkout).
-    pub orders_count: u64,
-    /// Spent per currency: order totals less refunds (read model, kept by checkout and refunds).
-    #[serde(default)]
-    pub lifetime_spend: Vec<Money>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: u64,
-}
-
-impl Customer {
-    /// Adds `amount` (negative for a refund) to the spend in its currency.
-    pub fn add_spend(&mut self, amount: Money) {
-        match self.lifetime_spend.iter_mut().find(|m| m.currency == amount.currency) {
-            Some(spent) => spent.amount = spent.amount.saturating_add(amount.amount),
-            None => self.lifetime_spend.push(amount),
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -186,15 +66,6 @@ pub struct BlacklistIn {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct CustomerGroup {
-    pub id: CustomerGroupId,
-    pub name: String,
-    pub description: Option<String>,
-    pub created_at: String,
-    pub version: u64,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerGroupIn {
@@ -215,27 +86,6 @@ pub struct CustomerListParams {
     pub created_from: Option<String>,
     /// Created at or before (RFC 3339).
     pub created_to: Option<String>,
-}
-
-/// What the customers list can be narrowed by, checked.
-pub struct CustomerFilter {
-    pub email: Option<String>,
-    pub group_id: Option<CustomerGroupId>,
-    pub created: Option<(CustomerId, CustomerId)>,
-}
-
-/// An email, normalised for the uniqueness guard and lookups; `None` when it is not an address.
-pub fn normalize_email(email: &str) -> Option<String> {
-    let email = email.trim().to_lowercase();
-    let (local, domain) = email.split_once('@')?;
-    let valid = !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-        && email.matches('@').count() == 1;
-    valid.then_some(email)
 }
 
 fn check_email(checks: &mut Checks, email: &str) -> Option<String> {
@@ -582,7 +432,7 @@ pub async fn list_groups(db: &Db, tenant: &Tenant) -> Result<Vec<CustomerGroup>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::CurrencyCode;
+    use crate::money::{CurrencyCode, Money};
 
     #[test]
     fn emails_are_normalised_and_checked() {

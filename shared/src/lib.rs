@@ -9,6 +9,7 @@ pub mod aws;
 pub mod bus;
 pub mod carts;
 pub mod catalog;
+pub mod checks;
 pub mod config;
 pub mod customers;
 pub mod db;

@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK};
 use super::{item, n, s, tenant_prefix, Db, Item, PageQuery, TxError};
-use crate::customers::{Customer, CustomerFilter, CustomerGroup};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{CustomerGroupId, CustomerId, StoreId};
+use crate::model::customers::{Customer, CustomerFilter, CustomerGroup};
 use crate::tenant::{Mode, Tenant};
 
 /// The customer's item, with its listing keys.

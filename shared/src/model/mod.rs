@@ -2,5 +2,6 @@
 //! writes these; the domain modules re-export them beside their operations.
 
 pub mod apikeys;
+pub mod customers;
 pub mod stores;
 pub mod webhooks;
