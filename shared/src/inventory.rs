@@ -7,28 +7,18 @@ use utoipa::ToSchema;
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, ResourceRef};
-use crate::ids::{AdjustmentId, OrderId, ProductId, ReservationId, StoreId, VariantId, WarehouseId};
+use crate::ids::{AdjustmentId, ReservationId, StoreId, WarehouseId};
 use crate::retry::Backoff;
 use crate::tenant::{Mode, Tenant};
 use crate::time;
 
+pub use crate::model::inventory::{
+    AdjustReason, Adjustment, Level, LevelChange, Reservation, ReservationLine, ReservationStatus, StockItem, Warehouse,
+};
+
 const MAX_NOTE: usize = 500;
 /// Most ids one batch check reads.
 pub const MAX_BATCH: usize = 50;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Warehouse {
-    pub id: WarehouseId,
-    #[schema(example = "Main warehouse")]
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Where stock goes when a request names no warehouse.
-    pub is_default: bool,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: u64,
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -61,64 +51,6 @@ fn check_warehouse(warehouse: &Warehouse) -> Result<(), ApiError> {
     }
 }
 
-/// What stock is kept for: a product, or one of its variants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum StockItem {
-    Product(ProductId),
-    Variant(VariantId),
-}
-
-impl StockItem {
-    pub fn parse(id: &str) -> Option<Self> {
-        id.parse()
-            .map(Self::Product)
-            .or_else(|_| id.parse().map(Self::Variant))
-            .ok()
-    }
-}
-
-impl std::fmt::Display for StockItem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Product(id) => id.fmt(f),
-            Self::Variant(id) => id.fmt(f),
-        }
-    }
-}
-
-/// The stock of one item in one warehouse.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Level {
-    /// `prod_…` or `var_…`.
-    pub item_id: String,
-    pub warehouse_id: String,
-    pub on_hand: i64,
-    /// Held by open reservations.
-    pub reserved: i64,
-    /// `on_hand − reserved`; stored so a sale can be a conditional write (`available >= quantity`).
-    pub available: i64,
-    /// `inventory.low_stock` is emitted when `available` falls to or below it (0: never).
-    pub reorder_point: i64,
-    /// Below the reorder point since the last crossing (so the event comes once per crossing).
-    #[serde(default)]
-    pub low: bool,
-    #[serde(default)]
-    pub updated_at: String,
-    #[serde(default)]
-    pub version: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AdjustReason {
-    Restock,
-    Sale,
-    Return,
-    DamagedGoods,
-    Correction,
-    Transfer,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustIn {
@@ -131,30 +63,6 @@ pub struct AdjustIn {
     pub warehouse_id: Option<WarehouseId>,
     /// Sets the reorder point of this item in this warehouse.
     pub reorder_point: Option<i64>,
-}
-
-/// One line of the ledger: every adjustment, as it was applied.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Adjustment {
-    pub id: AdjustmentId,
-    pub item_id: String,
-    pub warehouse_id: String,
-    pub delta: i64,
-    pub reason: AdjustReason,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// Absent for the sales and restocks of orders: those are applied as conditional increments inside the
-    /// order's transaction, which does not read the level back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_hand_after: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub available_after: Option<i64>,
-    /// The order a sale, cancellation or return belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<OrderId>,
-    pub at: String,
-    /// The API key that made it (`payments` for the payment provider's callbacks).
-    pub actor: String,
 }
 
 /// Stock of an item: per warehouse and in total.
@@ -559,46 +467,6 @@ pub struct ReserveIn {
 pub struct ReleaseIn {
     pub reservation_id: ReservationId,
 }
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReservationStatus {
-    Active,
-    Released,
-    Expired,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ReservationLine {
-    pub item_id: String,
-    pub warehouse_id: String,
-    pub quantity: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Reservation {
-    pub id: ReservationId,
-    pub status: ReservationStatus,
-    pub lines: Vec<ReservationLine>,
-    /// Unix seconds after which the hold no longer counts.
-    pub expires_at: i64,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: u64,
-}
-
-impl Reservation {
-    /// The status as of `now`: an active hold past its expiry is expired, swept or not.
-    pub fn status_at(&self, now: i64) -> ReservationStatus {
-        match self.status {
-            ReservationStatus::Active if now >= self.expires_at => ReservationStatus::Expired,
-            status => status,
-        }
-    }
-}
-
-/// Levels before and after a change, with the item they belong to.
-pub type LevelChange = (StockItem, Level, Level);
 
 /// The levels after holding (`sign` = 1) or giving back (`sign` = -1) `quantity`, or the lines short of stock.
 pub fn hold(changes: &mut [LevelChange], quantities: &[i64], sign: i64, now: &str) -> Result<(), ApiError> {

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{ReservationId, StoreId, WarehouseId};
-use crate::inventory::{Adjustment, Level, LevelChange, Reservation, ReservationStatus, StockItem, Warehouse};
+use crate::model::inventory::{Adjustment, Level, LevelChange, Reservation, ReservationStatus, StockItem, Warehouse};
 use crate::tenant::{Mode, Tenant};
 
 /// Warehouses a store may have per mode: every list of them is read whole.

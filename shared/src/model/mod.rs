@@ -3,5 +3,6 @@
 
 pub mod apikeys;
 pub mod customers;
+pub mod inventory;
 pub mod stores;
 pub mod webhooks;
