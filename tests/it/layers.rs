@@ -38,6 +38,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "catalog/taxonomy",
             "model/mod",
             "model/apikeys",
+            "model/carts",
             "model/customers",
             "model/inventory",
             "model/stores",
@@ -91,7 +92,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 /// Upward imports that exist today, as `importer -> imported`. Remove an entry when its import goes. What is left is
 /// the store reading and writing record types that still live in the domain modules beside their operations: they
 /// move down to model modules next (issue 15).
-const KNOWN_UPWARD: &[&str] = &["db/carts -> carts", "db/orders -> carts", "db/orders -> orders"];
+const KNOWN_UPWARD: &[&str] = &["db/orders -> orders"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

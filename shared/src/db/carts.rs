@@ -4,10 +4,10 @@ use std::collections::HashMap;
 
 use super::keys::{self, Key, TTL};
 use super::{from_item, item, n, Db, Item};
-use crate::carts::{Cart, CartLine, CatalogSnapshot};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::ids::{CartId, StoreId};
+use crate::model::carts::{Cart, CartLine, CatalogSnapshot};
 use crate::tenant::{Mode, Tenant};
 
 /// The cart's item, with its TTL (which only tidies up: reads check `expires_at`).

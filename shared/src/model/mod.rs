@@ -2,6 +2,7 @@
 //! writes these; the domain modules re-export them beside their operations.
 
 pub mod apikeys;
+pub mod carts;
 pub mod customers;
 pub mod inventory;
 pub mod stores;
