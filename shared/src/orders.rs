@@ -2,7 +2,7 @@
 //! machine, fulfillments, refunds and the payment provider's callbacks. The rules are pure functions of an order;
 //! the operations below put them together with storage, retrying when a concurrent change came first.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,14 +13,17 @@ use crate::error::ApiError;
 use crate::events::{Event, ResourceRef};
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{
-    AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, ProductId, RefundId, StoreId, VariantId,
-    WarehouseId,
+    AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, RefundId, StoreId, WarehouseId,
 };
-use crate::inventory::{self, AdjustReason, Adjustment, StockItem};
+use crate::inventory::{self, AdjustReason, Adjustment};
 use crate::money::{CurrencyCode, Money};
 use crate::retry::Backoff;
 use crate::tenant::{Mode, Scope, Tenant};
 use crate::time;
+
+pub use crate::model::orders::{
+    Fulfillment, FulfillmentLine, Order, OrderFilter, OrderLine, OrderStatus, PaymentStatus, Refund,
+};
 
 /// Lines of one order: each takes two items of the checkout transaction (stock and ledger) beside the order,
 /// its number's guard, the cart, the customer, the event and the audit entry (DynamoDB's limit is 100).
@@ -29,137 +32,6 @@ pub const MAX_ORDER_LINES: usize = 40;
 /// before it answers `409 … retry`: checkouts of one hot product take turns on its stock level, so a busy
 /// store's checkout waits rather than fails. Well inside the functions' 10 s timeout.
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(6);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    Pending,
-    Confirmed,
-    Processing,
-    PartiallyFulfilled,
-    Fulfilled,
-    Delivered,
-    Cancelled,
-    Refunded,
-}
-
-impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Confirmed => "confirmed",
-            Self::Processing => "processing",
-            Self::PartiallyFulfilled => "partially_fulfilled",
-            Self::Fulfilled => "fulfilled",
-            Self::Delivered => "delivered",
-            Self::Cancelled => "cancelled",
-            Self::Refunded => "refunded",
-        }
-    }
-
-    /// Where `PATCH /orders/{id}/status` may take an order from here. `fulfilled` ships whatever is left;
-    /// `partially_fulfilled` comes only from a fulfillment, `refunded` only from a full refund.
-    pub fn next(self) -> &'static [OrderStatus] {
-        use OrderStatus::*;
-        match self {
-            Pending => &[Confirmed, Cancelled],
-            Confirmed => &[Processing, Fulfilled, Cancelled],
-            Processing => &[Fulfilled, Cancelled],
-            PartiallyFulfilled => &[Fulfilled, Cancelled],
-            Fulfilled => &[Delivered],
-            Delivered | Cancelled | Refunded => &[],
-        }
-    }
-
-    fn can_ship(self) -> bool {
-        matches!(self, Self::Confirmed | Self::Processing | Self::PartiallyFulfilled)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    Pending,
-    /// Payments so far cover part of the total; the order waits for the rest.
-    PartiallyPaid,
-    Paid,
-    Failed,
-    PartiallyRefunded,
-    Refunded,
-}
-
-impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::PartiallyPaid => "partially_paid",
-            Self::Paid => "paid",
-            Self::Failed => "failed",
-            Self::PartiallyRefunded => "partially_refunded",
-            Self::Refunded => "refunded",
-        }
-    }
-}
-
-/// What was sold, as it was when sold: a later catalog change never alters an order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct OrderLine {
-    pub id: OrderLineId,
-    pub product_id: ProductId,
-    pub variant_id: Option<VariantId>,
-    pub name: String,
-    pub sku: Option<String>,
-    pub quantity: u32,
-    pub unit_price: Money,
-    pub total: Money,
-    /// Where the stock was taken from.
-    pub warehouse_id: WarehouseId,
-    pub fulfilled_quantity: u32,
-    /// Units given back to stock (by a cancellation or a refund with `restock`).
-    pub restocked_quantity: u32,
-}
-
-impl OrderLine {
-    fn stock_item(&self) -> StockItem {
-        match self.variant_id {
-            Some(variant) => StockItem::Variant(variant),
-            None => StockItem::Product(self.product_id),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Order {
-    pub id: OrderId,
-    /// `ORD-YYYY-NNNNNN`, from a per-store counter.
-    #[schema(example = "ORD-2026-000042")]
-    pub number: String,
-    pub status: OrderStatus,
-    pub payment_status: PaymentStatus,
-    /// Where the order came from (`api` unless the checkout named one).
-    pub channel: String,
-    #[schema(value_type = String, example = "USD")]
-    pub currency: CurrencyCode,
-    pub customer_id: Option<CustomerId>,
-    pub email: String,
-    pub cart_id: CartId,
-    pub lines: Vec<OrderLine>,
-    pub subtotal: Money,
-    pub discount_total: Money,
-    pub shipping_total: Money,
-    pub tax_total: Money,
-    pub total: Money,
-    pub paid_total: Money,
-    pub refunded_total: Money,
-    pub shipping_address: PostalAddress,
-    pub billing_address: PostalAddress,
-    pub payment_method_id: Option<String>,
-    pub payment_intent_id: Option<String>,
-    pub cancel_reason: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: u64,
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -205,24 +77,6 @@ pub struct FulfillmentIn {
     pub warehouse_id: Option<WarehouseId>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct FulfillmentLine {
-    pub line_id: OrderLineId,
-    pub quantity: u32,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Fulfillment {
-    pub id: FulfillmentId,
-    pub order_id: OrderId,
-    pub items: Vec<FulfillmentLine>,
-    pub carrier: Option<String>,
-    pub tracking_number: Option<String>,
-    pub tracking_url: Option<String>,
-    pub warehouse_id: Option<WarehouseId>,
-    pub created_at: String,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundIn {
@@ -232,16 +86,6 @@ pub struct RefundIn {
     /// Give back to stock every unit not given back yet.
     #[serde(default)]
     pub restock: bool,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Refund {
-    pub id: RefundId,
-    pub order_id: OrderId,
-    pub amount: Money,
-    pub reason: String,
-    pub restock: bool,
-    pub created_at: String,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -258,12 +102,6 @@ pub struct OrderListParams {
     pub from: Option<String>,
     /// Created at or before (RFC 3339).
     pub to: Option<String>,
-}
-
-/// The list filters, checked: attribute equalities, and a creation-time range of ids.
-pub struct OrderFilter {
-    pub equals: Vec<(&'static str, String)>,
-    pub created: Option<(OrderId, OrderId)>,
 }
 
 // --- pure rules -------------------------------------------------------------------------------------------
@@ -1190,6 +1028,7 @@ pub async fn apply_payment(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::ProductId;
 
     fn order(status: OrderStatus, quantities: &[u32]) -> Order {
         let usd = CurrencyCode::parse("USD").unwrap();

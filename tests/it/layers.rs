@@ -1,7 +1,6 @@
 //! The layers of shared/ and who may import whom (issue 15), checked on the source: every `crate::…` path in
 //! shared/src and every `cartwheel::…` path in functions/*, against the layer list below. Imports point down only;
-//! no function crate touches the store. The imports that still point up are listed in [`KNOWN_UPWARD`]: the list
-//! may only shrink (a new upward import fails, and so does an entry that no longer exists).
+//! no function crate touches the store or another function crate; every module has a layer.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -41,6 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "model/carts",
             "model/customers",
             "model/inventory",
+            "model/orders",
             "model/stores",
             "model/webhooks",
         ],
@@ -88,11 +88,6 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-
-/// Upward imports that exist today, as `importer -> imported`. Remove an entry when its import goes. What is left is
-/// the store reading and writing record types that still live in the domain modules beside their operations: they
-/// move down to model modules next (issue 15).
-const KNOWN_UPWARD: &[&str] = &["db/orders -> orders"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -254,14 +249,10 @@ fn imports_point_down_the_layers() {
         unplaced.is_empty(),
         "modules without a layer in tests/it/layers.rs: {unplaced:?}"
     );
-    let known: BTreeSet<String> = KNOWN_UPWARD.iter().map(|s| (*s).to_owned()).collect();
-    let new: Vec<_> = upward.difference(&known).collect();
-    let gone: Vec<_> = known.difference(&upward).collect();
     assert!(
-        new.is_empty(),
-        "imports that point up the layers (move the code down, or the import): {new:#?}"
+        upward.is_empty(),
+        "imports that point up the layers (move the code down, or the import): {upward:#?}"
     );
-    assert!(gone.is_empty(), "fixed: remove these from KNOWN_UPWARD: {gone:#?}");
 }
 
 #[test]

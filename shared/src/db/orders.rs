@@ -14,8 +14,8 @@ use crate::ids::{CustomerId, OrderId, StoreId, WarehouseId};
 use crate::model::carts::{Cart, CatalogSnapshot};
 use crate::model::customers::Customer;
 use crate::model::inventory::{Adjustment, Level, StockItem};
+use crate::model::orders::{Fulfillment, Order, OrderFilter, Refund};
 use crate::money::Money;
-use crate::orders::{Fulfillment, Order, OrderFilter, Refund};
 use crate::tenant::{Mode, Tenant};
 
 /// A change of one level by an order (a sale is negative), with its ledger line.

@@ -5,5 +5,6 @@ pub mod apikeys;
 pub mod carts;
 pub mod customers;
 pub mod inventory;
+pub mod orders;
 pub mod stores;
 pub mod webhooks;
