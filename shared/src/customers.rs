@@ -4,12 +4,12 @@
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::catalog::nullable;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::events::{Event, ResourceRef};
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{AddressId, CustomerGroupId, CustomerId};
+use crate::patch::nullable;
 use crate::tenant::Tenant;
 use crate::time;
 
@@ -107,10 +107,6 @@ fn check_fields(checks: &mut Checks, customer: &Customer) {
     }
 }
 
-fn now() -> String {
-    time::rfc3339(time::now())
-}
-
 pub(crate) fn customer_event(tenant: &Tenant, event_type: &str, customer: &Customer) -> Result<Event, ApiError> {
     let data = serde_json::to_value(customer).map_err(ApiError::internal)?;
     let resource = ResourceRef {
@@ -145,7 +141,7 @@ async fn check_groups(db: &Db, tenant: &Tenant, ids: &[CustomerGroupId], checks:
 pub async fn create_customer(db: &Db, tenant: &Tenant, input: CustomerIn) -> Result<Customer, ApiError> {
     let mut checks = Checks::default();
     let email = check_email(&mut checks, &input.email).unwrap_or_default();
-    let now = now();
+    let now = time::now_rfc3339();
     let mut group_ids = input.group_ids;
     group_ids.dedup();
     let customer = Customer {
@@ -214,7 +210,7 @@ async fn change_customer(
         let mut after = before.clone();
         change(&mut after)?;
         after.version = before.version + 1;
-        after.updated_at = now();
+        after.updated_at = time::now_rfc3339();
         let event = customer_event(tenant, "customer.updated", &after)?;
         match db.put_customer(tenant, Some(&before), &after, event).await {
             Ok(true) => return Ok(after),
@@ -402,7 +398,7 @@ pub async fn create_group(db: &Db, tenant: &Tenant, input: CustomerGroupIn) -> R
         id: CustomerGroupId::new(),
         name: input.name.trim().to_owned(),
         description: input.description,
-        created_at: now(),
+        created_at: time::now_rfc3339(),
         version: 1,
     };
     let data = serde_json::to_value(&group).map_err(ApiError::internal)?;

@@ -31,7 +31,7 @@ pub struct WarehouseIn {
 #[serde(deny_unknown_fields)]
 pub struct WarehousePatch {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "crate::catalog::nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub code: Option<Option<String>>,
 }
@@ -144,10 +144,6 @@ pub fn crossed_low(before: &Level, after: &Level) -> bool {
 
 // --- operations -------------------------------------------------------------------------------------------
 
-fn now() -> String {
-    time::rfc3339(time::now())
-}
-
 fn level_event(store: StoreId, mode: Mode, event_type: &str, level: &Level) -> Result<Event, ApiError> {
     let data = serde_json::to_value(level).map_err(ApiError::internal)?;
     let resource = ResourceRef {
@@ -173,7 +169,7 @@ pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, 
     if let Some(found) = db.default_warehouse_id(tenant.store_id, tenant.mode).await? {
         return Ok(found);
     }
-    let now = now();
+    let now = time::now_rfc3339();
     let warehouse = Warehouse {
         id: WarehouseId::new(),
         name: "Default warehouse".into(),
@@ -203,7 +199,7 @@ pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, 
 pub async fn create_warehouse(db: &Db, tenant: &Tenant, input: WarehouseIn) -> Result<Warehouse, ApiError> {
     // The first warehouse of a store is its default one; made first, so this one is not.
     default_warehouse(db, tenant).await?;
-    let now = now();
+    let now = time::now_rfc3339();
     let warehouse = Warehouse {
         id: WarehouseId::new(),
         name: input.name.trim().to_owned(),
@@ -260,7 +256,7 @@ pub async fn update_warehouse(
         return Ok(before);
     }
     after.version += 1;
-    after.updated_at = now();
+    after.updated_at = time::now_rfc3339();
     if !db
         .update_warehouse(
             tenant,
@@ -347,7 +343,7 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
                 warehouse_id: warehouse.to_string(),
                 ..Default::default()
             });
-        let now = now();
+        let now = time::now_rfc3339();
         let after = adjust(&before, &input, &now)?;
         let entry = Adjustment {
             id: AdjustmentId::new(),
@@ -409,7 +405,7 @@ async fn settle_low_flag(
         let mut after = before.clone();
         after.low = low;
         after.version = before.version + 1;
-        after.updated_at = now();
+        after.updated_at = time::now_rfc3339();
         let event_type = if low {
             "inventory.low_stock"
         } else {
@@ -576,7 +572,7 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
     }
     let mut backoff = Backoff::default();
     for _attempt in 0..ADJUST_ATTEMPTS {
-        let now_text = now();
+        let now_text = time::now_rfc3339();
         let now_unix = time::now().unix_timestamp();
         let mut changes = Vec::with_capacity(lines.len());
         for (item, warehouse, _) in &lines {
@@ -650,7 +646,7 @@ async fn end_reservation(
     status: ReservationStatus,
 ) -> Result<Option<Reservation>, ApiError> {
     for _attempt in 0..ADJUST_ATTEMPTS {
-        let now_text = now();
+        let now_text = time::now_rfc3339();
         let mut changes = Vec::with_capacity(reservation.lines.len());
         for line in &reservation.lines {
             let item = StockItem::parse(&line.item_id)

@@ -22,6 +22,7 @@ pub mod model;
 pub mod money;
 pub mod openapi;
 pub mod orders;
+pub mod patch;
 pub mod payment_signature;
 pub mod payments;
 #[cfg(feature = "sqs")]

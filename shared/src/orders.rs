@@ -106,10 +106,6 @@ pub struct OrderListParams {
 
 // --- pure rules -------------------------------------------------------------------------------------------
 
-fn now() -> String {
-    time::rfc3339(time::now())
-}
-
 fn invalid_transition(order: &Order, to: &str) -> ApiError {
     let allowed: Vec<&str> = order.status.next().iter().map(|s| s.as_str()).collect();
     ApiError::Conflict {
@@ -480,7 +476,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                 *taken.insert((year, db.take_order_number(store, mode, year).await?))
             }
         };
-        let now = now();
+        let now = time::now_rfc3339();
         let order = Order {
             id: OrderId::new(),
             number: order_number(year, number),
@@ -707,7 +703,7 @@ async fn change_order(
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?;
         let mut after = before.clone();
-        let now = now();
+        let now = time::now_rfc3339();
         after.version = before.version + 1;
         after.updated_at = now.clone();
         let Some(OrderChange { events, mut write }) = change(&mut after, &now)? else {

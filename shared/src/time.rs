@@ -7,6 +7,11 @@ pub fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
+/// Now, as RFC 3339: the form every record's `created_at`/`updated_at` takes.
+pub fn now_rfc3339() -> String {
+    rfc3339(now())
+}
+
 pub fn rfc3339(at: OffsetDateTime) -> String {
     // Formatting a UTC OffsetDateTime as RFC 3339 only fails for years outside 0..=9999.
     at.format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string())

@@ -46,7 +46,7 @@ pub struct EndpointIn {
 pub struct EndpointPatch {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "crate::catalog::nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// Re-enabling clears `disabled_reason` and the failure clock.
@@ -393,10 +393,6 @@ fn endpoint_event(tenant: &Tenant, event_type: &str, endpoint: &Endpoint) -> Res
     Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
 }
 
-fn now() -> String {
-    time::rfc3339(time::now())
-}
-
 async fn endpoint_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Endpoint, ApiError> {
     let id: WebhookId = id.parse().map_err(|_| ApiError::not_found("webhook endpoint"))?;
     db.get_endpoint(tenant.store_id, tenant.mode, id)
@@ -423,7 +419,7 @@ pub async fn create_endpoint(
     }
     resolve_allowed(&input.url, tenant.mode, ctx.policy).await?;
     let secret = new_secret();
-    let now = now();
+    let now = time::now_rfc3339();
     let endpoint = Endpoint {
         id: WebhookId::new(),
         url: input.url,
@@ -486,7 +482,7 @@ pub async fn update_endpoint(
         return Ok(EndpointOut::from(&before));
     }
     after.version += 1;
-    after.updated_at = now();
+    after.updated_at = time::now_rfc3339();
     let event = endpoint_event(tenant, "webhook.endpoint_updated", &after)?;
     if !ctx.db.put_endpoint(tenant, Some(&before), Some(&after), event).await? {
         return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
@@ -514,7 +510,7 @@ pub async fn rotate_secret(ctx: &Context<'_>, tenant: &Tenant, id: &str) -> Resu
     ));
     after.secret = ctx.keys.seal(&secret)?;
     after.version += 1;
-    after.updated_at = now();
+    after.updated_at = time::now_rfc3339();
     let event = endpoint_event(tenant, "webhook.endpoint_updated", &after)?.with_changes(&["secret"]);
     if !ctx.db.put_endpoint(tenant, Some(&before), Some(&after), event).await? {
         return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
@@ -589,7 +585,7 @@ async fn resend(
     delay_secs: u32,
 ) -> Result<bool, ApiError> {
     let key = (tenant.store_id, tenant.mode, delivery.endpoint_id, delivery.id);
-    if !db.claim_resend(key, &now()).await? {
+    if !db.claim_resend(key, &time::now_rfc3339()).await? {
         return Ok(false);
     }
     queue_job(queue, tenant, delivery, delay_secs).await?;
@@ -741,7 +737,7 @@ pub fn disabled(
     after.enabled = false;
     after.disabled_reason = Some(reason.to_owned());
     after.version += 1;
-    after.updated_at = now();
+    after.updated_at = time::now_rfc3339();
     let data = serde_json::to_value(EndpointOut::from(&after)).map_err(ApiError::internal)?;
     let resource = ResourceRef {
         kind: "webhook_endpoint".into(),

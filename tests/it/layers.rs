@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "catalog/text",
             "payment_signature",
             "checks",
+            "patch",
         ],
     ),
     (
@@ -201,7 +202,13 @@ fn upward_imports() -> (BTreeSet<String>, Vec<String>) {
             continue;
         };
         let text = std::fs::read_to_string(&file).expect("a readable source file");
-        for imported in imports(&text, "crate::") {
+        // `super::` in a module of a folder names its siblings or the folder's `mod.rs`.
+        let text = match module.rsplit_once('/') {
+            Some((folder, file_name)) if file_name != "mod" => text.replace("super::", &format!("crate::{folder}::")),
+            _ => text,
+        };
+        let named = imports(&text, "crate::");
+        for imported in named {
             match rank(&imported) {
                 Some(theirs) if theirs > own => {
                     upward.insert(format!("{module} -> {imported}"));

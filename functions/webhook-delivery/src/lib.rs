@@ -209,27 +209,20 @@ impl Deliverer {
         }
     }
 
-    /// One signed POST. Returns the attempt and the receiver's `Retry-After` (seconds), if any.
+    /// One signed POST. Returns the attempt (and whether it timed out, from the error's kind) and the receiver's
+    /// `Retry-After` (seconds), if any.
     async fn post(&self, endpoint: &Endpoint, delivery: &Delivery, mode: cartwheel::Mode) -> (Posted, Option<u64>) {
-        let (attempt, retry_after) = self.post_once(endpoint, delivery, mode).await;
-        let timed_out = attempt.error.as_deref().is_some_and(|e| e.starts_with("timed out"));
-        (Posted { attempt, timed_out }, retry_after)
-    }
-
-    async fn post_once(
-        &self,
-        endpoint: &Endpoint,
-        delivery: &Delivery,
-        mode: cartwheel::Mode,
-    ) -> (Attempt, Option<u64>) {
         let started = Instant::now();
         let at = time::rfc3339(time::now());
-        let failed = |error: String| Attempt {
-            at: at.clone(),
-            status: None,
-            error: Some(error),
-            latency_ms: 0,
-            response_body: None,
+        let failed = |error: String| Posted {
+            attempt: Attempt {
+                at: at.clone(),
+                status: None,
+                error: Some(error),
+                latency_ms: 0,
+                response_body: None,
+            },
+            timed_out: false,
         };
         // Checked again now: the name may resolve elsewhere than when the endpoint was saved (and the client's
         // resolver checks once more whenever it opens a connection).
@@ -241,7 +234,7 @@ impl Deliverer {
             Err(error) => return (failed(format!("signing failed: {error}")), None),
         };
         let request = signed_request(&self.http, endpoint, delivery, &secrets);
-        let mut attempt = match request.send().await {
+        let mut posted = match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let retry_after = response
@@ -258,14 +251,24 @@ impl Deliverer {
                     latency_ms: 0,
                     response_body: body,
                 };
-                return (with_latency(attempt, started), retry_after);
+                let attempt = with_latency(attempt, started);
+                return (
+                    Posted {
+                        attempt,
+                        timed_out: false,
+                    },
+                    retry_after,
+                );
             }
-            Err(error) if error.is_timeout() => failed(format!("timed out after {} s", self.timeout.as_secs())),
+            Err(error) if error.is_timeout() => Posted {
+                timed_out: true,
+                ..failed(format!("timed out after {} s", self.timeout.as_secs()))
+            },
             Err(error) if error.is_connect() => failed("connection failed".into()),
             Err(error) => failed(format!("request failed: {error}")),
         };
-        attempt.latency_ms = started.elapsed().as_millis() as u64;
-        (attempt, None)
+        posted.attempt.latency_ms = started.elapsed().as_millis() as u64;
+        (posted, None)
     }
 }
 

@@ -9,7 +9,7 @@ pub mod variants;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::distr::{Alphanumeric, SampleString};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{tenant_prefix, Db, ProductConflict, VariantConflict};
@@ -23,13 +23,6 @@ use products::{Action, ListSource, Product, ProductIn, ProductListParams, Produc
 use taxonomy::{Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch};
 use variants::{OptionIn, Variant, VariantIn, VariantPatch};
 
-/// `Some(None)` for an explicit `null` (clear the field), `None` when the field is absent (keep it).
-pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 /// Index reads one list request may make before it answers with a partial page and a cursor.
 const MAX_LIST_ROUNDS: usize = 5;
 /// Products read to count facets.
@@ -38,10 +31,6 @@ pub const MAX_FACET_SCAN: usize = 500;
 const MAX_COMPAT_DEPTH: u32 = 1000;
 /// Index reads one `page=N` request may make in all (each reads at most `limit` ids): at most 2,000 products.
 const MAX_WALK_ROUNDS: usize = 20;
-
-fn now() -> String {
-    time::rfc3339(time::now())
-}
 
 fn event<T: Serialize>(
     tenant: &Tenant,
@@ -117,7 +106,7 @@ fn product_conflict(conflict: ProductConflict, product: &Product, if_match: Opti
 // --- products ---------------------------------------------------------------------------------------------
 
 pub async fn create_product(db: &Db, tenant: &Tenant, input: ProductIn) -> Result<Product, ApiError> {
-    let (mut product, slug_generated) = input.into_product(ProductId::new(), &now())?;
+    let (mut product, slug_generated) = input.into_product(ProductId::new(), &time::now_rfc3339())?;
     let base_slug = product.slug.clone();
     for attempt in 0..3 {
         let created = product_event(tenant, "product.created", &product)?;
@@ -184,7 +173,7 @@ pub async fn update_product(
 ) -> Result<Product, ApiError> {
     let before = product_by_id(db, tenant, id).await?;
     check_if_match(if_match, before.version)?;
-    let (after, changed) = patch.apply(&before, &now())?;
+    let (after, changed) = patch.apply(&before, &time::now_rfc3339())?;
     if changed.is_empty() {
         return Ok(before);
     }
@@ -220,7 +209,7 @@ pub async fn act_on_product(
 ) -> Result<Product, ApiError> {
     let before = product_by_id(db, tenant, id).await?;
     check_if_match(if_match, before.version)?;
-    let after = products::transition(&before, action, reason, &now())?;
+    let after = products::transition(&before, action, reason, &time::now_rfc3339())?;
     let changed = before.changed_fields(&after);
     let updated = product_event(tenant, "product.updated", &after)?.with_changes(&changed);
     let recall = match action {
@@ -558,7 +547,7 @@ pub async fn add_option(db: &Db, tenant: &Tenant, product_id: &str, input: Optio
         .list_variants(tenant.store_id, tenant.mode, before.id)
         .await?
         .is_empty();
-    let after = variants::add_option(&before, input, has_variants, &now())?;
+    let after = variants::add_option(&before, input, has_variants, &time::now_rfc3339())?;
     let updated = product_event(tenant, "product.updated", &after)?.with_changes(&["options"]);
     save_product(db, tenant, &before, after, updated, None, None).await
 }
@@ -601,7 +590,7 @@ pub async fn create_variant(db: &Db, tenant: &Tenant, product_id: &str, input: V
             variants::MAX_VARIANTS
         )));
     }
-    let variant = input.into_variant(&product, &now())?;
+    let variant = input.into_variant(&product, &time::now_rfc3339())?;
     let created = variant_event(tenant, "variant.created", &variant)?;
     match db
         .create_variants(tenant, &product, std::slice::from_ref(&variant), created, Vec::new())
@@ -631,7 +620,7 @@ pub async fn generate_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Re
             variants::MAX_VARIANTS
         )));
     }
-    let now = now();
+    let now = time::now_rfc3339();
     let created: Vec<Variant> = missing
         .into_iter()
         .map(|option_values| {
@@ -683,7 +672,7 @@ pub async fn update_variant(
     let product = product_by_id(db, tenant, product_id).await?;
     let before = variant_by_id(db, tenant, product.id, id).await?;
     check_if_match(if_match, before.version)?;
-    let after = patch.apply(&before, &product, &now())?;
+    let after = patch.apply(&before, &product, &time::now_rfc3339())?;
     if after == before {
         return Ok(before);
     }
@@ -769,7 +758,7 @@ fn category_event(tenant: &Tenant, event_type: &str, category: &Category) -> Res
 }
 
 pub async fn create_category(db: &Db, tenant: &Tenant, input: CategoryIn) -> Result<Category, ApiError> {
-    let category = input.into_category(CategoryId::new(), &now())?;
+    let category = input.into_category(CategoryId::new(), &time::now_rfc3339())?;
     check_parent(db, tenant, &category).await?;
     let created = category_event(tenant, "category.created", &category)?;
     // A new category cannot be anyone's ancestor: its lineage needs no guard.
@@ -795,7 +784,7 @@ pub async fn update_category(
 ) -> Result<Category, ApiError> {
     let before = category_by_id(db, tenant, id).await?;
     check_if_match(if_match, before.version)?;
-    let after = patch.apply(&before, &now())?;
+    let after = patch.apply(&before, &time::now_rfc3339())?;
     if after == before {
         return Ok(before);
     }
@@ -851,7 +840,7 @@ fn brand_event(tenant: &Tenant, event_type: &str, brand: &Brand) -> Result<Event
 }
 
 pub async fn create_brand(db: &Db, tenant: &Tenant, input: BrandIn) -> Result<Brand, ApiError> {
-    let brand = input.into_brand(BrandId::new(), &now())?;
+    let brand = input.into_brand(BrandId::new(), &time::now_rfc3339())?;
     db.put_brand(tenant, None, &brand, brand_event(tenant, "brand.created", &brand)?)
         .await?;
     Ok(brand)
@@ -870,7 +859,7 @@ pub async fn update_brand(
 ) -> Result<Brand, ApiError> {
     let before = brand_by_id(db, tenant, id).await?;
     check_if_match(if_match, before.version)?;
-    let after = patch.apply(&before, &now())?;
+    let after = patch.apply(&before, &time::now_rfc3339())?;
     if after == before {
         return Ok(before);
     }

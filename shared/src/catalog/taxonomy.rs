@@ -44,11 +44,11 @@ pub struct CategoryIn {
 #[serde(deny_unknown_fields)]
 pub struct CategoryPatch {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "super::nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// Move under another category, or `null` for the top level.
-    #[serde(default, deserialize_with = "super::nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<CategoryId>)]
     pub parent_id: Option<Option<CategoryId>>,
 }
@@ -81,10 +81,10 @@ pub struct BrandIn {
 #[serde(deny_unknown_fields)]
 pub struct BrandPatch {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "super::nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "super::nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub logo_url: Option<Option<String>>,
 }

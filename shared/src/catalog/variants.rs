@@ -40,10 +40,10 @@ pub struct VariantIn {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantPatch {
-    #[serde(default, deserialize_with = "super::nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub sku: Option<Option<String>>,
-    #[serde(default, deserialize_with = "super::nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<Money>)]
     pub price: Option<Option<Money>>,
 }
