@@ -604,12 +604,15 @@ async fn a_job_survives_a_worker_killed_mid_delivery() {
     let sqs = aws_sdk_sqs::Client::new(&app.sdk);
     sqs.set_queue_attributes()
         .queue_url(&app.queues["WebhookDeliveriesQueue"])
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "2")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "4")
         .send()
         .await
         .unwrap();
     let store = app.create_store().await;
-    let hook = cartwheel_tests::receiver_with(0, 200, Duration::from_secs(1)).await;
+    // The receiver answers after 2 s, so the worker is surely killed while its POST is in flight, even on a
+    // loaded 2-core CI machine (with 1 s, a run under full load once saw the first attempt finish first); the
+    // job stays hidden 4 s, longer than one attempt, so the redelivery is not itself redelivered.
+    let hook = cartwheel_tests::receiver_with(0, 200, Duration::from_secs(2)).await;
     let (endpoint, _) = subscribe(&app, &store.test_key, &hook.url).await;
 
     let first = Pipeline::start(&app.sdk, &app.state, app.keys.clone().unwrap()).unwrap();
