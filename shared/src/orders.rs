@@ -21,6 +21,9 @@ use crate::retry::Backoff;
 use crate::tenant::{Mode, Scope, Tenant};
 use crate::time;
 
+use crate::model::orders::{invalid_transition, not_restocked, unshipped};
+pub use crate::model::orders::{order_number, record_payment, refund, refundable, ship};
+
 pub use crate::model::orders::{
     Fulfillment, FulfillmentLine, Order, OrderFilter, OrderLine, OrderStatus, PaymentStatus, Refund,
 };
@@ -102,192 +105,6 @@ pub struct OrderListParams {
     pub from: Option<String>,
     /// Created at or before (RFC 3339).
     pub to: Option<String>,
-}
-
-// --- pure rules -------------------------------------------------------------------------------------------
-
-fn invalid_transition(order: &Order, to: &str) -> ApiError {
-    let allowed: Vec<&str> = order.status.next().iter().map(|s| s.as_str()).collect();
-    ApiError::Conflict {
-        code: "invalid_transition",
-        message: format!(
-            "an order that is {} cannot become {to}; allowed: {}",
-            order.status.as_str(),
-            if allowed.is_empty() {
-                "none".to_owned()
-            } else {
-                allowed.join(", ")
-            }
-        ),
-        details: vec![json!({"status": order.status.as_str(), "allowed": allowed})],
-    }
-}
-
-/// Units of each line not shipped and not given back: what a cancellation returns to stock.
-fn unshipped(order: &Order) -> Vec<(usize, u32)> {
-    order
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            (
-                i,
-                l.quantity.saturating_sub(l.fulfilled_quantity + l.restocked_quantity),
-            )
-        })
-        .filter(|(_, q)| *q > 0)
-        .collect()
-}
-
-/// Units of each line not given back yet: what a refund with `restock` returns.
-fn not_restocked(order: &Order) -> Vec<(usize, u32)> {
-    order
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i, l.quantity.saturating_sub(l.restocked_quantity)))
-        .filter(|(_, q)| *q > 0)
-        .collect()
-}
-
-/// Ships some units: never more than ordered; the status follows.
-pub fn ship(order: &mut Order, items: &[FulfillmentLine]) -> Result<(), ApiError> {
-    if !order.status.can_ship() {
-        return Err(ApiError::Conflict {
-            code: "invalid_transition",
-            message: format!(
-                "an order that is {} cannot be fulfilled (confirmed, processing or partially_fulfilled can)",
-                order.status.as_str()
-            ),
-            details: Vec::new(),
-        });
-    }
-    let mut checks = Checks::default();
-    if items.is_empty() {
-        checks.fail("items", "must name at least one line");
-    }
-    for (index, item) in items.iter().enumerate() {
-        let Some(line) = order.lines.iter_mut().find(|l| l.id == item.line_id) else {
-            checks.fail(&format!("items[{index}].line_id"), "no such line in this order");
-            continue;
-        };
-        let open = line
-            .quantity
-            .saturating_sub(line.fulfilled_quantity + line.restocked_quantity);
-        if item.quantity == 0 || item.quantity > open {
-            checks.fail(
-                &format!("items[{index}].quantity"),
-                &format!(
-                    "must be 1 to {open} (ordered {}, shipped {})",
-                    line.quantity, line.fulfilled_quantity
-                ),
-            );
-            continue;
-        }
-        line.fulfilled_quantity += item.quantity;
-    }
-    checks.finish()?;
-    order.status = if unshipped(order).is_empty() {
-        OrderStatus::Fulfilled
-    } else {
-        OrderStatus::PartiallyFulfilled
-    };
-    Ok(())
-}
-
-/// What may still be refunded: what was both paid and charged (an overpayment is the provider's to return), less
-/// what was refunded already.
-pub fn refundable(order: &Order) -> i64 {
-    order
-        .paid_total
-        .amount
-        .min(order.total.amount)
-        .saturating_sub(order.refunded_total.amount)
-}
-
-/// The amount a refund takes (all that is left when `requested` is absent), recorded on the order.
-pub fn refund(order: &mut Order, requested: Option<i64>) -> Result<Money, ApiError> {
-    let left = refundable(order);
-    let amount = requested.unwrap_or(left);
-    if requested.is_some_and(|a| a <= 0) {
-        return Err(ApiError::invalid("amount", "must be more than 0"));
-    }
-    if left <= 0 {
-        return Err(ApiError::Conflict {
-            code: "nothing_to_refund",
-            message: "nothing paid is left to refund".into(),
-            details: Vec::new(),
-        });
-    }
-    if amount > left {
-        return Err(ApiError::Conflict {
-            code: "refund_exceeds_payment",
-            message: format!("at most {left} is left to refund"),
-            details: vec![json!({"requested": amount, "refundable": left})],
-        });
-    }
-    order.refunded_total.amount += amount;
-    if refundable(order) == 0 {
-        order.payment_status = PaymentStatus::Refunded;
-        if order.status != OrderStatus::Cancelled {
-            order.status = OrderStatus::Refunded;
-        }
-    } else {
-        order.payment_status = PaymentStatus::PartiallyRefunded;
-    }
-    Ok(Money::new(amount, order.currency))
-}
-
-/// Reconciles a succeeded payment with what the order is due: the amount must be positive and in the order's
-/// currency; it adds to `paid_total`, and the order is `paid` (and a pending one `confirmed`) only once the payments
-/// cover its total, `partially_paid` before. `false`: this payment intent was already counted, nothing changes.
-pub fn record_payment(
-    order: &mut Order,
-    intent: &str,
-    amount: i64,
-    currency: Option<CurrencyCode>,
-) -> Result<bool, ApiError> {
-    if amount <= 0 {
-        return Err(ApiError::invalid(
-            "data.object.amount_received",
-            "a succeeded payment must be more than 0",
-        ));
-    }
-    match currency {
-        None => return Err(ApiError::invalid("data.object.currency", "is required")),
-        Some(currency) if currency != order.currency => {
-            return Err(ApiError::invalid("data.object.currency", "not the order's currency"))
-        }
-        Some(_) => {}
-    }
-    let counted = matches!(
-        order.payment_status,
-        PaymentStatus::Paid | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
-    );
-    if counted && order.payment_intent_id.as_deref() == Some(intent) {
-        return Ok(false);
-    }
-    order.paid_total = order
-        .paid_total
-        .checked_add(Money::new(amount, order.currency))
-        .ok_or_else(|| ApiError::invalid("data.object.amount_received", "is too large"))?;
-    order.payment_intent_id = Some(intent.to_owned());
-    if !counted {
-        order.payment_status = if order.paid_total.amount >= order.total.amount {
-            PaymentStatus::Paid
-        } else {
-            PaymentStatus::PartiallyPaid
-        };
-        if order.payment_status == PaymentStatus::Paid && order.status == OrderStatus::Pending {
-            order.status = OrderStatus::Confirmed;
-        }
-    }
-    Ok(true)
-}
-
-/// The order number of the `seq`-th order of a year.
-pub fn order_number(year: i32, seq: u64) -> String {
-    format!("ORD-{year}-{seq:06}")
 }
 
 // --- events -----------------------------------------------------------------------------------------------
@@ -1024,132 +841,22 @@ pub async fn apply_payment(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::ProductId;
+    use crate::model::orders::tests::order;
 
-    fn order(status: OrderStatus, quantities: &[u32]) -> Order {
-        let usd = CurrencyCode::parse("USD").unwrap();
-        let zero = Money::new(0, usd);
-        Order {
-            id: OrderId::new(),
-            number: order_number(2026, 1),
-            status,
-            payment_status: PaymentStatus::Paid,
-            channel: "api".into(),
-            currency: usd,
-            customer_id: None,
-            email: "a@b.co".into(),
-            cart_id: CartId::new(),
-            lines: quantities
-                .iter()
-                .map(|q| OrderLine {
-                    id: OrderLineId::new(),
-                    product_id: ProductId::new(),
-                    variant_id: None,
-                    name: "Mug".into(),
-                    sku: None,
-                    quantity: *q,
-                    unit_price: Money::new(500, usd),
-                    total: Money::new(500 * i64::from(*q), usd),
-                    warehouse_id: WarehouseId::new(),
-                    fulfilled_quantity: 0,
-                    restocked_quantity: 0,
-                })
-                .collect(),
-            subtotal: zero,
-            discount_total: zero,
-            shipping_total: zero,
-            tax_total: zero,
-            total: Money::new(1000, usd),
-            paid_total: Money::new(1000, usd),
-            refunded_total: zero,
-            shipping_address: PostalAddress::default(),
-            billing_address: PostalAddress::default(),
-            payment_method_id: None,
-            payment_intent_id: None,
-            cancel_reason: None,
-            created_at: String::new(),
-            updated_at: String::new(),
-            version: 1,
+    #[test]
+    fn order_numbers_are_recognised_by_shape() {
+        assert!(is_order_number(&order_number(2026, 42)));
+        assert!(is_order_number("ORD-2026-1234567"));
+        for junk in [
+            "ORD-",
+            "ORD-2026",
+            "ORD-2026-",
+            "ORD-20x6-1",
+            "ORD-2026-1a",
+            &format!("ORD-2026-{}", "9".repeat(3000)),
+        ] {
+            assert!(!is_order_number(junk), "{junk}");
         }
-    }
-
-    #[test]
-    fn numbers_are_zero_padded() {
-        assert_eq!(order_number(2026, 42), "ORD-2026-000042");
-        assert_eq!(order_number(2027, 1_234_567), "ORD-2027-1234567");
-    }
-
-    #[test]
-    fn the_machine_allows_only_its_edges() {
-        use OrderStatus::*;
-        assert_eq!(Pending.next(), &[Confirmed, Cancelled]);
-        assert!(!Pending.next().contains(&Delivered));
-        assert!(Fulfilled.next() == [Delivered]);
-        for terminal in [Delivered, Cancelled, Refunded] {
-            assert!(terminal.next().is_empty());
-        }
-        let error = invalid_transition(&order(Pending, &[1]), "delivered");
-        let ApiError::Conflict { details, .. } = error else {
-            panic!()
-        };
-        assert_eq!(details[0]["allowed"], json!(["confirmed", "cancelled"]));
-    }
-
-    #[test]
-    fn shipping_never_exceeds_what_was_ordered() {
-        let mut order = order(OrderStatus::Confirmed, &[3, 1]);
-        let (a, b) = (order.lines[0].id, order.lines[1].id);
-        ship(
-            &mut order,
-            &[FulfillmentLine {
-                line_id: a,
-                quantity: 2,
-            }],
-        )
-        .unwrap();
-        assert_eq!(order.status, OrderStatus::PartiallyFulfilled);
-        assert!(ship(
-            &mut order.clone(),
-            &[FulfillmentLine {
-                line_id: a,
-                quantity: 2
-            }]
-        )
-        .is_err());
-        assert!(ship(
-            &mut order.clone(),
-            &[FulfillmentLine {
-                line_id: OrderLineId::new(),
-                quantity: 1
-            }]
-        )
-        .is_err());
-        ship(
-            &mut order,
-            &[
-                FulfillmentLine {
-                    line_id: a,
-                    quantity: 1,
-                },
-                FulfillmentLine {
-                    line_id: b,
-                    quantity: 1,
-                },
-            ],
-        )
-        .unwrap();
-        assert_eq!(order.status, OrderStatus::Fulfilled);
-        assert!(unshipped(&order).is_empty());
-        let mut pending = self::order(OrderStatus::Pending, &[1]);
-        let line = pending.lines[0].id;
-        assert!(ship(
-            &mut pending,
-            &[FulfillmentLine {
-                line_id: line,
-                quantity: 1
-            }]
-        )
-        .is_err());
     }
 
     #[test]
@@ -1170,104 +877,5 @@ mod tests {
         assert_eq!(moves.iter().map(|m| m.delta).collect::<Vec<_>>(), vec![2, 2]);
         assert!(unshipped(&order).is_empty());
         assert_eq!(not_restocked(&order), vec![(0, 1)]);
-    }
-
-    #[test]
-    fn refunds_never_exceed_what_was_paid() {
-        let mut order = order(OrderStatus::Fulfilled, &[2]);
-        assert!(matches!(
-            refund(&mut order.clone(), Some(0)),
-            Err(ApiError::Validation(_))
-        ));
-        assert_eq!(refund(&mut order, Some(400)).unwrap().amount, 400);
-        assert_eq!(order.payment_status, PaymentStatus::PartiallyRefunded);
-        assert_eq!(order.status, OrderStatus::Fulfilled);
-        let too_much = refund(&mut order.clone(), Some(601));
-        assert!(matches!(
-            too_much,
-            Err(ApiError::Conflict {
-                code: "refund_exceeds_payment",
-                ..
-            })
-        ));
-        assert_eq!(refund(&mut order, None).unwrap().amount, 600);
-        assert_eq!(order.payment_status, PaymentStatus::Refunded);
-        assert_eq!(order.status, OrderStatus::Refunded);
-        assert!(matches!(
-            refund(&mut order, None),
-            Err(ApiError::Conflict {
-                code: "nothing_to_refund",
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn order_numbers_are_recognised_by_shape() {
-        assert!(is_order_number(&order_number(2026, 42)));
-        assert!(is_order_number("ORD-2026-1234567"));
-        for junk in [
-            "ORD-",
-            "ORD-2026",
-            "ORD-2026-",
-            "ORD-20x6-1",
-            "ORD-2026-1a",
-            &format!("ORD-2026-{}", "9".repeat(3000)),
-        ] {
-            assert!(!is_order_number(junk), "{junk}");
-        }
-    }
-
-    #[test]
-    fn payments_are_reconciled_with_what_is_due() {
-        let usd = CurrencyCode::parse("USD");
-        let eur = CurrencyCode::parse("EUR");
-        let mut order = order(OrderStatus::Pending, &[2]);
-        order.payment_status = PaymentStatus::Pending;
-        order.paid_total = Money::new(0, order.currency);
-        for (amount, currency) in [(0, usd), (-500, usd), (1, None), (1, eur)] {
-            assert!(
-                matches!(
-                    record_payment(&mut order.clone(), "pi_1", amount, currency),
-                    Err(ApiError::Validation(_))
-                ),
-                "{amount} {currency:?}"
-            );
-        }
-        assert!(record_payment(&mut order, "pi_1", 400, usd).unwrap());
-        assert_eq!(
-            (order.payment_status, order.status),
-            (PaymentStatus::PartiallyPaid, OrderStatus::Pending)
-        );
-        assert_eq!(refundable(&order), 400);
-        assert!(record_payment(&mut order, "pi_2", 600, usd).unwrap());
-        assert_eq!(
-            (order.payment_status, order.status),
-            (PaymentStatus::Paid, OrderStatus::Confirmed)
-        );
-        assert!(
-            !record_payment(&mut order, "pi_2", 600, usd).unwrap(),
-            "the same intent twice"
-        );
-        assert!(matches!(
-            record_payment(&mut order.clone(), "pi_3", i64::MAX, usd),
-            Err(ApiError::Validation(_))
-        ));
-    }
-
-    #[test]
-    fn an_overpayment_is_not_refundable_past_the_total() {
-        let mut order = order(OrderStatus::Confirmed, &[2]);
-        order.paid_total = Money::new(1_000_000_000_000, order.currency);
-        assert_eq!(refundable(&order), 1000);
-        assert!(matches!(
-            refund(&mut order.clone(), Some(1_000_000_000_000)),
-            Err(ApiError::Conflict {
-                code: "refund_exceeds_payment",
-                ..
-            })
-        ));
-        assert_eq!(refund(&mut order, None).unwrap().amount, 1000);
-        assert_eq!(order.payment_status, PaymentStatus::Refunded);
     }
 }
