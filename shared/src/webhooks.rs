@@ -572,11 +572,9 @@ impl DeliveryListParams {
     }
 }
 
-/// Queues a delivery's job (again): what the fanout does, and what a manual retry does.
+/// Claims a finished delivery for another attempt (a manual retry, a recover) and queues its job after
+/// `delay_secs`. `false`: another request claimed it first (it is pending), nothing was queued.
 #[cfg(feature = "sqs")]
-#[cfg(feature = "sqs")]
-/// Claims a finished delivery for another attempt and queues its job after `delay_secs`. `false`: another request
-/// claimed it first (it is pending), nothing was queued.
 async fn resend(
     db: &Db,
     queue: &crate::queue::Queue,
@@ -592,6 +590,7 @@ async fn resend(
     Ok(true)
 }
 
+/// Queues a delivery's job: a test event's, or one claimed for a resend.
 #[cfg(feature = "sqs")]
 async fn queue_job(
     queue: &crate::queue::Queue,

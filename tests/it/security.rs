@@ -602,41 +602,46 @@ async fn stock_is_adjusted_only_for_variants_that_exist() {
     assert_error(response, 404, "not_found").await;
 }
 
+/// Creates one named resource per number of `range` at `path`, then finds the next one refused with `code`.
+async fn fill_to_the_cap(app: &TestApp, key: &str, path: &str, range: std::ops::Range<u32>, code: &str) {
+    for n in range {
+        let response = app
+            .post(path, key, &json!({"name": format!("N{n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{path} #{n}");
+    }
+    let response = app
+        .post(path, key, &json!({"name": "one too many"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 409, code).await;
+}
+
 #[tokio::test]
 async fn warehouses_customer_groups_and_deep_pages_are_bounded() {
     let app = spawn_app().await;
     let store = app.create_store().await;
     let key = &store.test_key;
     // The default warehouse counts: 49 more fill the cap of 50.
-    for n in 1..cartwheel::db::MAX_WAREHOUSES {
-        let response = app
-            .post("/v1/warehouses", key, &json!({"name": format!("W{n}")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-    }
-    let response = app
-        .post("/v1/warehouses", key, &json!({"name": "one too many"}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(response, 409, "warehouse_limit_reached").await;
-
-    for n in 0..cartwheel::db::MAX_CUSTOMER_GROUPS {
-        let response = app
-            .post("/v1/customer-groups", key, &json!({"name": format!("G{n}")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-    }
-    let response = app
-        .post("/v1/customer-groups", key, &json!({"name": "one too many"}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(response, 409, "customer_group_limit_reached").await;
+    fill_to_the_cap(
+        &app,
+        key,
+        "/v1/warehouses",
+        1..cartwheel::db::MAX_WAREHOUSES,
+        "warehouse_limit_reached",
+    )
+    .await;
+    fill_to_the_cap(
+        &app,
+        key,
+        "/v1/customer-groups",
+        0..cartwheel::db::MAX_CUSTOMER_GROUPS,
+        "customer_group_limit_reached",
+    )
+    .await;
 
     let response = app.get("/v1/products?page=50&limit=100", key).send().await.unwrap();
     assert_error(response, 422, "validation_failed").await;
