@@ -1,13 +1,10 @@
 //! Webhook endpoints: what a store subscribes, how its secrets are kept, which URLs are allowed, and how a delivery
 //! is signed (Standard Webhooks).
 
-use std::net::IpAddr;
-
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,10 +17,11 @@ use crate::ids::WebhookId;
 use crate::tenant::{Mode, Scope, Scopes, Tenant};
 use crate::time;
 
-pub use crate::model::webhooks::{Attempt, Delivery, DeliveryStatus, Endpoint, Sealed};
+pub use crate::model::webhooks::{
+    check_events, check_url, next_delay, public_address, simple_signature, standard_signature, Attempt, Delivery,
+    DeliveryStatus, Endpoint, Sealed, UrlPolicy,
+};
 
-const MAX_EVENT_FILTERS: usize = 50;
-const MAX_URL: usize = 2048;
 /// How long the previous secret keeps signing after a rotation.
 pub const ROTATION_OVERLAP_SECS: i64 = 24 * 3600;
 
@@ -102,102 +100,7 @@ impl From<&Endpoint> for EndpointOut {
     }
 }
 
-/// `order.created`, `order.*` or `*`.
-fn valid_filter(filter: &str) -> bool {
-    if filter == "*" {
-        return true;
-    }
-    let (group, name) = filter.split_once('.').unwrap_or((filter, ""));
-    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    word(group) && (name == "*" || word(name))
-}
-
-pub fn check_events(events: &[String]) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    if events.is_empty() || events.len() > MAX_EVENT_FILTERS {
-        errors.push(FieldError::new("events", "1 to 50 event types"));
-    }
-    for (i, filter) in events.iter().enumerate().filter(|(_, f)| !valid_filter(f)) {
-        errors.push(FieldError::new(
-            format!("events[{i}]"),
-            format!("`{filter}` is not `group.name`, `group.*` or `*`"),
-        ));
-    }
-    errors
-}
-
 // --- URLs -------------------------------------------------------------------------------------------------
-
-/// What the deployment lets endpoints point at.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct UrlPolicy {
-    /// `CARTWHEEL_WEBHOOK_ALLOW_LOOPBACK=1`: loopback addresses and plain `http`, for the local stack only.
-    pub allow_loopback: bool,
-}
-
-/// Is this address one a webhook may be sent to?
-pub fn public_address(ip: IpAddr, policy: UrlPolicy) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    if ip.is_loopback() {
-        return policy.allow_loopback;
-    }
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_private()
-                || v4.is_link_local() // 169.254.0.0/16, the metadata service included
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_unspecified()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
-                || (a == 192 && b == 0)
-                || (a == 198 && (b == 18 || b == 19)) // benchmarking 198.18.0.0/15
-                || (a == 192 && b == 88 && v4.octets()[2] == 99) // 6to4 relays
-                || a >= 240)
-        }
-        IpAddr::V6(v6) => {
-            let [first, second, ..] = v6.segments();
-            // Only global unicast (2000::/3) is routed on the internet: this refuses the unspecified, IPv4-compatible
-            // (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), discard (100::/64), NAT64 (64:ff9b::/96), unique and
-            // link local, site local (fec0::/10) and multicast ranges at once.
-            let global_unicast = (first & 0xe000) == 0x2000;
-            global_unicast
-                && !(first == 0x2001 && second < 0x0200) // 2001::/23: Teredo, benchmarking, ORCHID and the like
-                && !(first == 0x2001 && second == 0x0db8) // documentation
-                && first != 0x2002 // 6to4: may embed any IPv4 address
-                && first != 0x3fff // documentation 3fff::/20
-        }
-    }
-}
-
-/// A URL's shape: scheme by mode and policy, a host, no credentials. Returns (host, port).
-pub fn check_url(url: &str, mode: Mode, policy: UrlPolicy) -> Result<(String, u16), ApiError> {
-    let invalid = |message: &str| ApiError::invalid("url", message);
-    if url.len() > MAX_URL {
-        return Err(invalid("must be at most 2048 characters"));
-    }
-    let parsed = url::Url::parse(url).map_err(|_| invalid("must be an absolute URL"))?;
-    match parsed.scheme() {
-        "https" => {}
-        "http" if mode == Mode::Test || policy.allow_loopback => {}
-        "http" => return Err(invalid("live endpoints must use https")),
-        _ => return Err(invalid("must be an http(s) URL")),
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(invalid("must not carry credentials"));
-    }
-    let host = parsed.host_str().ok_or_else(|| invalid("must name a host"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let port = parsed
-        .port_or_known_default()
-        .ok_or_else(|| invalid("must name a port"))?;
-    Ok((host, port))
-}
 
 /// Resolves the URL's host and refuses it unless every address is allowed: checked when the endpoint is saved and
 /// again before every delivery (DNS can change in between). Returns the address to connect to.
@@ -355,23 +258,6 @@ pub struct DeliveryJob {
     pub mode: Mode,
     pub endpoint_id: WebhookId,
     pub event_id: crate::ids::EventId,
-}
-
-/// Time an attempt may have taken since its message was received (the function's own timeout is 30 s).
-const VISIBILITY_MARGIN_SECS: u64 = 120;
-
-/// Seconds before the next attempt after `attempts_made` attempts: the schedule's next step with ±20 % jitter, at
-/// least what the receiver asked for with `Retry-After`, at most the SQS visibility limit. `None` when the schedule
-/// is exhausted.
-pub fn next_delay(schedule: &[u64], attempts_made: usize, retry_after: Option<u64>, jitter: f64) -> Option<u64> {
-    let base = *schedule.get(attempts_made)?;
-    let jittered = (base as f64 * (1.0 + 0.2 * jitter.clamp(-1.0, 1.0))).round() as u64;
-    Some(
-        jittered
-            .max(retry_after.unwrap_or(0))
-            // SQS counts the 12 h limit from the receive, and the attempt itself took time: keep a margin.
-            .min(crate::config::MAX_RETRY_DELAY_SECS - VISIBILITY_MARGIN_SECS),
-    )
 }
 
 // --- operations -------------------------------------------------------------------------------------------
@@ -760,136 +646,9 @@ pub fn signing_secrets(keys: &MasterKeys, endpoint: &Endpoint, now_unix: i64) ->
     Ok(secrets)
 }
 
-// --- signing ----------------------------------------------------------------------------------------------
-
-/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` with the secret's decoded key (Standard Webhooks).
-pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let key = secret
-        .strip_prefix("whsec_")
-        .and_then(|k| STANDARD.decode(k).ok())
-        .unwrap_or_else(|| secret.as_bytes().to_vec());
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap_or_else(|_| unreachable_hmac());
-    mac.update(format!("{id}.{timestamp}.").as_bytes());
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
-}
-
-/// Hex HMAC-SHA256 of the raw body with the whole secret text as the key (`X-Cartwheel-Signature`).
-pub fn simple_signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable_hmac());
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-fn unreachable_hmac() -> Hmac<Sha256> {
-    <Hmac<Sha256> as Mac>::new_from_slice(b"k").unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn filters_match_exact_group_and_all() {
-        let mut endpoint = Endpoint {
-            id: WebhookId::new(),
-            url: "https://x".into(),
-            events: vec!["order.*".into(), "product.created".into()],
-            description: None,
-            enabled: true,
-            secret: Sealed {
-                key_id: String::new(),
-                nonce: String::new(),
-                ciphertext: String::new(),
-            },
-            previous_secret: None,
-            disabled_reason: None,
-            failing_since: None,
-            cooldown_until: None,
-            created_at: String::new(),
-            updated_at: String::new(),
-            version: 1,
-        };
-        assert!(endpoint.subscribes_to("order.created") && endpoint.subscribes_to("order.status_changed"));
-        assert!(endpoint.subscribes_to("product.created") && !endpoint.subscribes_to("product.updated"));
-        assert!(!endpoint.subscribes_to("orders.created"));
-        endpoint.events = vec!["*".into()];
-        assert!(endpoint.subscribes_to("anything.at_all"));
-        endpoint.enabled = false;
-        assert!(!endpoint.subscribes_to("order.created"));
-        assert_eq!(endpoint.cooldown_left(1_000), 0);
-        endpoint.cooldown_until = Some(1_030);
-        assert_eq!(endpoint.cooldown_left(1_000), 30);
-        assert_eq!(endpoint.cooldown_left(1_030), 0);
-        assert_eq!(endpoint.cooldown_left(2_000), 0);
-        assert!(check_events(&["order.*".into(), "*".into(), "a.b".into()]).is_empty());
-        assert_eq!(
-            check_events(&["Order.Created".into(), "order".into(), "*.x".into()]).len(),
-            3
-        );
-    }
-
-    #[test]
-    fn only_public_addresses_pass() {
-        let strict = UrlPolicy::default();
-        let local = UrlPolicy { allow_loopback: true };
-        for refused in [
-            "2002:a00:1::1",
-            "64:ff9b::a00:1",
-            "10.0.0.1",
-            "172.16.5.4",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "224.0.0.1",
-            "::",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:10.0.0.1",
-            "::a9fe:a9fe",
-            "::10.0.0.1",
-            "::ffff:0:a9fe:a9fe",
-            "2001::1",
-            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
-            "fec0::1",
-            "100::1",
-            "198.18.0.1",
-            "198.19.255.255",
-            "3fff::1",
-        ] {
-            let ip: IpAddr = refused.parse().unwrap();
-            assert!(!public_address(ip, strict) && !public_address(ip, local), "{refused}");
-        }
-        for loopback in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
-            let ip: IpAddr = loopback.parse().unwrap();
-            assert!(!public_address(ip, strict) && public_address(ip, local), "{loopback}");
-        }
-        for public in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"] {
-            assert!(public_address(public.parse().unwrap(), strict), "{public}");
-        }
-    }
-
-    #[test]
-    fn urls_follow_the_mode() {
-        let strict = UrlPolicy::default();
-        assert!(check_url("https://example.com/hook", Mode::Live, strict).is_ok());
-        assert!(check_url("http://example.com/hook", Mode::Live, strict).is_err());
-        assert!(check_url("http://example.com/hook", Mode::Test, strict).is_ok());
-        assert!(check_url(
-            "http://127.0.0.1:9/hook",
-            Mode::Live,
-            UrlPolicy { allow_loopback: true }
-        )
-        .is_ok());
-        assert!(check_url("ftp://example.com", Mode::Test, strict).is_err());
-        assert!(check_url("https://user:pw@example.com", Mode::Live, strict).is_err());
-        assert_eq!(
-            check_url("https://[::1]:8443/x", Mode::Live, strict).unwrap(),
-            ("::1".to_owned(), 8443)
-        );
-    }
 
     #[test]
     fn secrets_seal_open_and_survive_a_master_key_rotation() {
@@ -904,29 +663,5 @@ mod tests {
         assert_ne!(rotated.seal(&secret).unwrap().key_id, sealed.key_id);
         assert!(MasterKeys::parse("other").unwrap().open(&sealed).is_err());
         assert!(!format!("{rotated:?}").contains("material"));
-    }
-
-    #[test]
-    fn retries_follow_the_schedule_with_jitter_and_retry_after() {
-        let schedule = [0, 5, 300];
-        assert_eq!(next_delay(&schedule, 1, None, 0.0), Some(5));
-        assert_eq!(next_delay(&schedule, 2, None, 1.0), Some(360));
-        assert_eq!(next_delay(&schedule, 2, None, -1.0), Some(240));
-        assert_eq!(next_delay(&schedule, 1, Some(120), 0.0), Some(120));
-        assert_eq!(
-            next_delay(&schedule, 1, Some(999_999), 0.0),
-            Some(crate::config::MAX_RETRY_DELAY_SECS - 120)
-        );
-        assert_eq!(next_delay(&schedule, 3, None, 0.0), None);
-    }
-
-    #[test]
-    fn signatures_follow_standard_webhooks() {
-        // The Standard Webhooks specification's own example.
-        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-        let body = br#"{"test": 2432232314}"#;
-        let signature = standard_signature(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
-        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
-        assert_eq!(simple_signature("k", b"body").len(), 64);
     }
 }
