@@ -194,6 +194,14 @@ pub struct Tenant {
     pub plan: String,
 }
 
+/// The credential in `Authorization: Bearer …` (scheme in any case, surrounding spaces trimmed): an API key for
+/// the authorizer, the platform key on the platform routes.
+pub fn presented_key(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+}
+
 /// The prefix of every key of a store's data in one mode, `S#{store}#{mode}#`: the table's tenant boundary, and what
 /// a list cursor is bound to. Defined here, once, so that the store and the HTTP layer agree on it.
 pub fn key_prefix(store: StoreId, mode: Mode) -> String {
@@ -337,6 +345,19 @@ mod tests {
         assert!(write.covers(&Scopes::parse(["products:read", "orders:write"]).unwrap()));
         assert!(!write.covers(&Scopes::full()));
         assert!(Scopes::full().covers(&write));
+    }
+
+    #[test]
+    fn reads_bearer_keys_only() {
+        use http::{header, HeaderMap};
+        let mut headers = HeaderMap::new();
+        assert_eq!(presented_key(&headers), None);
+        headers.insert(header::AUTHORIZATION, "Bearer ck_test_abc".parse().unwrap());
+        assert_eq!(presented_key(&headers), Some("ck_test_abc"));
+        headers.insert(header::AUTHORIZATION, "bearer  ck_test_abc ".parse().unwrap());
+        assert_eq!(presented_key(&headers), Some("ck_test_abc"));
+        headers.insert(header::AUTHORIZATION, "Basic dXNlcjpwYXNz".parse().unwrap());
+        assert_eq!(presented_key(&headers), None);
     }
 
     #[test]

@@ -4,11 +4,10 @@ use axum::extract::{FromRef, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::Extension;
 use cartwheel::apikeys::{self, ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, PlatformApiKeyIn};
 use cartwheel::http::health;
 use cartwheel::http::pagination::{ListOut, PageParams};
-use cartwheel::http::{AppState, DataOut, Json, Query, ShownOnce};
+use cartwheel::http::{AppState, DataOut, Json, Query, SecretAnswer, ShownOnce};
 use cartwheel::ids::{KeyId, StoreId};
 use cartwheel::secrets::{self, SecretError};
 use cartwheel::stores::{self, PlatformKey, StoreCreatedOut, StoreIn};
@@ -54,20 +53,13 @@ impl FromRequestParts<AdminState> for PlatformAdmin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AdminState) -> Result<Self, ApiError> {
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+        let presented = cartwheel::tenant::presented_key(&parts.headers);
         match presented {
             Some(key) if state.platform_key.verify(key) => Ok(PlatformAdmin),
             _ => Err(ApiError::Unauthorized("missing or invalid platform key")),
         }
     }
 }
-
-type Created<T> = (StatusCode, Extension<ShownOnce>, axum::Json<DataOut<T>>);
 
 /// Create a store
 ///
@@ -89,13 +81,12 @@ async fn create_store(
     State(state): State<AdminState>,
     _: PlatformAdmin,
     Json(input): Json<StoreIn>,
-) -> Result<Created<StoreCreatedOut>, ApiError> {
+) -> Result<SecretAnswer<StoreCreatedOut>, ApiError> {
     let created = stores::onboard(&state.app.db, input).await?;
-    let notice = ShownOnce(created.shown_once_notice());
-    Ok((
+    Ok(ShownOnce::answer(
         StatusCode::CREATED,
-        Extension(notice),
-        axum::Json(DataOut::new(created)),
+        created.shown_once_notice(),
+        created,
     ))
 }
 
@@ -125,14 +116,13 @@ async fn create_store_api_key(
     _: PlatformAdmin,
     Path(id): Path<String>,
     Json(input): Json<PlatformApiKeyIn>,
-) -> Result<Created<ApiKeyCreatedOut>, ApiError> {
+) -> Result<SecretAnswer<ApiKeyCreatedOut>, ApiError> {
     let store_id: StoreId = id.parse().map_err(|_| ApiError::not_found("store"))?;
     let created = apikeys::create_for_store(&state.app.db, store_id, input).await?;
-    let notice = ShownOnce(created.shown_once_notice());
-    Ok((
+    Ok(ShownOnce::answer(
         StatusCode::CREATED,
-        Extension(notice),
-        axum::Json(DataOut::new(created)),
+        created.shown_once_notice(),
+        created,
     ))
 }
 
@@ -155,13 +145,12 @@ async fn create_api_key(
     State(state): State<AppState>,
     Can(tenant, _): Can<can::ApiKeysManage>,
     Json(input): Json<ApiKeyIn>,
-) -> Result<Created<ApiKeyCreatedOut>, ApiError> {
+) -> Result<SecretAnswer<ApiKeyCreatedOut>, ApiError> {
     let created = apikeys::create(&state.db, &tenant, input).await?;
-    let notice = ShownOnce(created.shown_once_notice());
-    Ok((
+    Ok(ShownOnce::answer(
         StatusCode::CREATED,
-        Extension(notice),
-        axum::Json(DataOut::new(created)),
+        created.shown_once_notice(),
+        created,
     ))
 }
 

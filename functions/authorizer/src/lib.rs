@@ -10,17 +10,10 @@ use std::collections::HashMap;
 
 use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
 use cartwheel::apikeys;
+use cartwheel::tenant::presented_key;
 use cartwheel::{ApiError, Db, Tenant};
-use http::{header, HeaderMap};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-
-/// The API key in `Authorization: Bearer ck_…`.
-pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, key) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
-}
 
 /// The tenant behind a presented key, or `None` for a malformed, unknown or revoked key.
 pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<Tenant>, ApiError> {
@@ -54,21 +47,4 @@ pub async fn handle(
     response.is_authorized = true;
     response.context = tenant.map(|t| t.to_context()).unwrap_or_default();
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_bearer_keys_only() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(presented_key(&headers), None);
-        headers.insert(header::AUTHORIZATION, "Bearer ck_test_abc".parse().unwrap());
-        assert_eq!(presented_key(&headers), Some("ck_test_abc"));
-        headers.insert(header::AUTHORIZATION, "bearer  ck_test_abc ".parse().unwrap());
-        assert_eq!(presented_key(&headers), Some("ck_test_abc"));
-        headers.insert(header::AUTHORIZATION, "Basic dXNlcjpwYXNz".parse().unwrap());
-        assert_eq!(presented_key(&headers), None);
-    }
 }

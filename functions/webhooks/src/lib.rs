@@ -2,10 +2,9 @@
 
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
-use axum::Extension;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
-use cartwheel::http::{AppState, DataOut, Json, Query, ShownOnce};
+use cartwheel::http::{AppState, DataOut, Json, Query, SecretAnswer, ShownOnce};
 use cartwheel::queue::Queue;
 use cartwheel::secrets::SecretError;
 use cartwheel::tenant::{can, Can};
@@ -81,17 +80,12 @@ async fn create_endpoint(
     State(state): State<WebhooksState>,
     Can(tenant, _): Manager,
     Json(input): Json<EndpointIn>,
-) -> Result<(
-    StatusCode,
-    Extension<ShownOnce>,
-    axum::Json<DataOut<EndpointWithSecretOut>>,
-)> {
+) -> Result<SecretAnswer<EndpointWithSecretOut>> {
     let created = webhooks::create_endpoint(&state.context(), &tenant, input).await?;
-    let notice = ShownOnce(created.shown_once_notice());
-    Ok((
+    Ok(ShownOnce::answer(
         StatusCode::CREATED,
-        Extension(notice),
-        axum::Json(DataOut::new(created)),
+        created.shown_once_notice(),
+        created,
     ))
 }
 
@@ -170,10 +164,9 @@ async fn rotate_secret(
     State(state): State<WebhooksState>,
     Can(tenant, _): Manager,
     Path(id): Path<String>,
-) -> Result<(Extension<ShownOnce>, axum::Json<DataOut<EndpointWithSecretOut>>)> {
+) -> Result<SecretAnswer<EndpointWithSecretOut>> {
     let rotated = webhooks::rotate_secret(&state.context(), &tenant, &id).await?;
-    let notice = ShownOnce(rotated.shown_once_notice());
-    Ok((Extension(notice), axum::Json(DataOut::new(rotated))))
+    Ok(ShownOnce::answer(StatusCode::OK, rotated.shown_once_notice(), rotated))
 }
 
 /// Send a test event

@@ -108,7 +108,7 @@ async fn authorize(State(gate): State<Gate>, mut request: Request, next: Next) -
     if gate.public.contains(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
-    let Some(key) = cartwheel_authorizer::presented_key(request.headers()) else {
+    let Some(key) = cartwheel::tenant::presented_key(request.headers()) else {
         return ApiError::Unauthorized("missing API key; send `Authorization: Bearer ck_…`").into_response();
     };
     let answer = match gate.cache.get(key) {

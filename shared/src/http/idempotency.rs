@@ -39,6 +39,20 @@ const SECRET_SHOWN: &str = "secret_shown";
 #[derive(Clone, Debug)]
 pub struct ShownOnce(pub String);
 
+/// An answer whose body shows a secret once: `status`, `{"data": value}`, and the [`ShownOnce`] mark.
+pub type SecretAnswer<T> = (StatusCode, axum::Extension<ShownOnce>, axum::Json<super::DataOut<T>>);
+
+impl ShownOnce {
+    /// Answers `value` with `status`; a repeat of the request is told `notice` instead of seeing the secret again.
+    pub fn answer<T: utoipa::ToSchema>(status: StatusCode, notice: String, value: T) -> SecretAnswer<T> {
+        (
+            status,
+            axum::Extension(Self(notice)),
+            axum::Json(super::DataOut::new(value)),
+        )
+    }
+}
+
 fn valid_key(key: &str) -> bool {
     !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -174,13 +188,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
 
 /// The SHA-256 of the bearer token a platform-route caller presented, if any.
 fn presented_key_hash(headers: &axum::http::HeaderMap) -> Option<String> {
-    let token = headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")?
-        .trim();
-    (!token.is_empty()).then(|| hex::encode(Sha256::digest(token.as_bytes())))
+    let token = crate::tenant::presented_key(headers).filter(|token| !token.is_empty())?;
+    Some(hex::encode(Sha256::digest(token.as_bytes())))
 }
 
 #[cfg(test)]

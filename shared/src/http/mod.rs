@@ -24,7 +24,7 @@ use crate::db::Db;
 use crate::error::ApiError;
 
 pub use extract::{parse_json, Json, Query};
-pub use idempotency::ShownOnce;
+pub use idempotency::{SecretAnswer, ShownOnce};
 
 /// Request bodies above this are refused with `413`.
 pub const BODY_LIMIT: usize = 1024 * 1024;
