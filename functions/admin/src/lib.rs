@@ -7,11 +7,12 @@ use axum::response::IntoResponse;
 use cartwheel::apikeys::{self, ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, PlatformApiKeyIn};
 use cartwheel::http::health;
 use cartwheel::http::pagination::{ListOut, PageParams};
+use cartwheel::http::Caller;
 use cartwheel::http::{AppState, DataOut, Json, Query, SecretAnswer, ShownOnce};
 use cartwheel::ids::{KeyId, StoreId};
 use cartwheel::secrets::{self, SecretError};
 use cartwheel::stores::{self, PlatformKey, StoreCreatedOut, StoreIn};
-use cartwheel::tenant::{can, Can};
+use cartwheel::tenant::can;
 use cartwheel::ApiError;
 
 #[derive(Clone)]
@@ -142,11 +143,10 @@ async fn create_store_api_key(
     )
 )]
 async fn create_api_key(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ApiKeysManage>,
+    c: Caller<can::ApiKeysManage>,
     Json(input): Json<ApiKeyIn>,
 ) -> Result<SecretAnswer<ApiKeyCreatedOut>, ApiError> {
-    let created = apikeys::create(&state.db, &tenant, input).await?;
+    let created = apikeys::create(&c.db, &c.tenant, input).await?;
     Ok(ShownOnce::answer(
         StatusCode::CREATED,
         created.shown_once_notice(),
@@ -165,12 +165,11 @@ async fn create_api_key(
     responses((status = 200, description = "A page of keys", body = ListOut<ApiKeyOut>))
 )]
 async fn list_api_keys(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ApiKeysManage>,
+    c: Caller<can::ApiKeysManage>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<ApiKeyOut>>, ApiError> {
-    let page = params.parse(&tenant.key_prefix())?;
-    let keys = state.db.list_api_keys(tenant.store_id, tenant.mode, &page).await?;
+    let page = params.parse(&c.tenant.key_prefix())?;
+    let keys = c.db.list_api_keys(c.tenant.store_id, c.tenant.mode, &page).await?;
     Ok(axum::Json(keys.into_list(|record| ApiKeyOut::from(&record))))
 }
 
@@ -191,11 +190,10 @@ fn key_id(id: &str) -> Result<KeyId, ApiError> {
     )
 )]
 async fn get_api_key(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ApiKeysManage>,
+    c: Caller<can::ApiKeysManage>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<DataOut<ApiKeyOut>>, ApiError> {
-    let record = state.db.get_api_key(tenant.store_id, tenant.mode, key_id(&id)?).await?;
+    let record = c.db.get_api_key(c.tenant.store_id, c.tenant.mode, key_id(&id)?).await?;
     let record = record.ok_or_else(|| ApiError::not_found("API key"))?;
     Ok(axum::Json(DataOut::new(ApiKeyOut::from(&record))))
 }
@@ -215,12 +213,8 @@ async fn get_api_key(
         (status = 409, description = "A key cannot revoke itself", body = cartwheel::error::ErrorBody),
     )
 )]
-async fn revoke_api_key(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ApiKeysManage>,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
-    apikeys::revoke(&state.db, &tenant, key_id(&id)?).await?;
+async fn revoke_api_key(c: Caller<can::ApiKeysManage>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    apikeys::revoke(&c.db, &c.tenant, key_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

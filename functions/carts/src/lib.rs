@@ -1,11 +1,11 @@
 //! `functions/carts`: carts whose lines are priced from the catalog at every read.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::Path;
 use cartwheel::carts::{self, CartIn, CartItemIn, CartItemPatch, CartOut};
 use cartwheel::error::ErrorBody;
 use cartwheel::http::{AppState, DataOut, Json};
-use cartwheel::tenant::{can, Can};
+use cartwheel::http::{Caller, Created, Data};
+use cartwheel::tenant::can;
 use cartwheel::ApiError;
 
 cartwheel::function_routes! {
@@ -24,13 +24,9 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[utoipa::path(post, path = "/v1/carts", tag = "carts", request_body = CartIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses((status = 201, description = "The cart", body = DataOut<CartOut>)))]
-async fn create_cart(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CartsWrite>,
-    Json(input): Json<CartIn>,
-) -> Result<(StatusCode, axum::Json<DataOut<CartOut>>)> {
-    let cart = carts::create_cart(&state.db, &tenant, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(cart))))
+async fn create_cart(c: Caller<can::CartsWrite>, Json(input): Json<CartIn>) -> Result<Created<CartOut>> {
+    let cart = carts::create_cart(&c.db, &c.tenant, input).await?;
+    Ok(Created(cart))
 }
 
 /// Get a cart
@@ -42,14 +38,8 @@ async fn create_cart(
         (status = 200, description = "The cart", body = DataOut<CartOut>),
         (status = 404, description = "No such cart, or it expired", body = ErrorBody),
     ))]
-async fn get_cart(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CartsRead>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<DataOut<CartOut>>> {
-    Ok(axum::Json(DataOut::new(
-        carts::get_cart(&state.db, &tenant, &id).await?,
-    )))
+async fn get_cart(c: Caller<can::CartsRead>, Path(id): Path<String>) -> Result<Data<CartOut>> {
+    Ok(Data(carts::get_cart(&c.db, &c.tenant, &id).await?))
 }
 
 /// Add an item
@@ -65,14 +55,11 @@ async fn get_cart(
         (status = 422, description = "No such product, or not active", body = ErrorBody),
     ))]
 async fn add_item(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CartsWrite>,
+    c: Caller<can::CartsWrite>,
     Path(id): Path<String>,
     Json(input): Json<CartItemIn>,
-) -> Result<axum::Json<DataOut<CartOut>>> {
-    Ok(axum::Json(DataOut::new(
-        carts::add_item(&state.db, &tenant, &id, input).await?,
-    )))
+) -> Result<Data<CartOut>> {
+    Ok(Data(carts::add_item(&c.db, &c.tenant, &id, input).await?))
 }
 
 /// Change an item's quantity
@@ -85,14 +72,11 @@ async fn add_item(
         (status = 404, description = "No such cart or item", body = ErrorBody),
     ))]
 async fn update_item(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CartsWrite>,
+    c: Caller<can::CartsWrite>,
     Path((id, item)): Path<(String, String)>,
     Json(patch): Json<CartItemPatch>,
-) -> Result<axum::Json<DataOut<CartOut>>> {
-    Ok(axum::Json(DataOut::new(
-        carts::update_item(&state.db, &tenant, &id, &item, patch).await?,
-    )))
+) -> Result<Data<CartOut>> {
+    Ok(Data(carts::update_item(&c.db, &c.tenant, &id, &item, patch).await?))
 }
 
 /// Remove an item
@@ -102,12 +86,6 @@ async fn update_item(
         (status = 200, description = "The cart", body = DataOut<CartOut>),
         (status = 404, description = "No such cart or item", body = ErrorBody),
     ))]
-async fn remove_item(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CartsWrite>,
-    Path((id, item)): Path<(String, String)>,
-) -> Result<axum::Json<DataOut<CartOut>>> {
-    Ok(axum::Json(DataOut::new(
-        carts::remove_item(&state.db, &tenant, &id, &item).await?,
-    )))
+async fn remove_item(c: Caller<can::CartsWrite>, Path((id, item)): Path<(String, String)>) -> Result<Data<CartOut>> {
+    Ok(Data(carts::remove_item(&c.db, &c.tenant, &id, &item).await?))
 }

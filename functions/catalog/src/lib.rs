@@ -1,7 +1,7 @@
 //! `functions/catalog`: products, categories, brands and search. Handlers parse, call `cartwheel::catalog`, and
 //! answer; every rule lives there.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use bytes::Bytes;
@@ -14,7 +14,8 @@ use cartwheel::http::extract::parse_json;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
 use cartwheel::http::{AppState, DataOut, Json, Query};
-use cartwheel::tenant::{can, Can};
+use cartwheel::http::{Caller, Created, Data};
+use cartwheel::tenant::can;
 use cartwheel::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -40,11 +41,6 @@ cartwheel::function_routes! {
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-fn tagged_product(status: StatusCode, product: Product) -> Tagged<Product> {
-    let version = product.version;
-    Tagged(status, product, version)
-}
-
 /// Create a product
 #[utoipa::path(post, path = "/v1/products", tag = "products", request_body = ProductIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
@@ -52,15 +48,8 @@ fn tagged_product(status: StatusCode, product: Product) -> Tagged<Product> {
         (status = 201, description = "Created; `ETag` holds its version", body = DataOut<Product>),
         (status = 409, description = "Slug or SKU already used", body = ErrorBody),
     ))]
-async fn create_product(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
-    Json(input): Json<ProductIn>,
-) -> Result<Tagged<Product>> {
-    Ok(tagged_product(
-        StatusCode::CREATED,
-        catalog::create_product(&state.db, &tenant, input).await?,
-    ))
+async fn create_product(c: Caller<can::ProductsWrite>, Json(input): Json<ProductIn>) -> Result<Tagged<Product>> {
+    Ok(Tagged::created(catalog::create_product(&c.db, &c.tenant, input).await?))
 }
 
 /// List products
@@ -69,11 +58,10 @@ async fn create_product(
 #[utoipa::path(get, path = "/v1/products", tag = "products", params(ProductListParams),
     responses((status = 200, description = "A page of products", body = ListOut<Product>)))]
 async fn list_products(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsRead>,
+    c: Caller<can::ProductsRead>,
     Query(params): Query<ProductListParams>,
 ) -> Result<axum::Json<ListOut<Product>>> {
-    Ok(axum::Json(catalog::list_products(&state.db, &tenant, &params).await?))
+    Ok(axum::Json(catalog::list_products(&c.db, &c.tenant, &params).await?))
 }
 
 /// Get a product by id or slug
@@ -83,15 +71,8 @@ async fn list_products(
         (status = 200, description = "The product; `ETag` holds its version", body = DataOut<Product>),
         (status = 404, description = "No such product in this store and mode", body = ErrorBody),
     ))]
-async fn get_product(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsRead>,
-    Path(id_or_slug): Path<String>,
-) -> Result<Tagged<Product>> {
-    Ok(tagged_product(
-        StatusCode::OK,
-        catalog::get_product(&state.db, &tenant, &id_or_slug).await?,
-    ))
+async fn get_product(c: Caller<can::ProductsRead>, Path(id_or_slug): Path<String>) -> Result<Tagged<Product>> {
+    Ok(Tagged::ok(catalog::get_product(&c.db, &c.tenant, &id_or_slug).await?))
 }
 
 /// Update a product
@@ -108,15 +89,13 @@ async fn get_product(
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
 async fn update_product(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
     Json(patch): Json<ProductPatch>,
 ) -> Result<Tagged<Product>> {
-    Ok(tagged_product(
-        StatusCode::OK,
-        catalog::update_product(&state.db, &tenant, &id, patch, if_match).await?,
+    Ok(Tagged::ok(
+        catalog::update_product(&c.db, &c.tenant, &id, patch, if_match).await?,
     ))
 }
 
@@ -133,12 +112,11 @@ async fn update_product(
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
 async fn delete_product(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
 ) -> Result<StatusCode> {
-    catalog::delete_product(&state.db, &tenant, &id, if_match).await?;
+    catalog::delete_product(&c.db, &c.tenant, &id, if_match).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -173,8 +151,7 @@ struct ActionIn {
         (status = 409, description = "Not allowed from the current status", body = ErrorBody),
     ))]
 async fn act_on_product(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path((id, action)): Path<(String, String)>,
     IfMatch(if_match): IfMatch,
     body: Bytes,
@@ -191,8 +168,8 @@ async fn act_on_product(
     } else {
         parse_json(&body)?
     };
-    let product = catalog::act_on_product(&state.db, &tenant, &id, action, input.reason, if_match).await?;
-    Ok(tagged_product(StatusCode::OK, product))
+    let product = catalog::act_on_product(&c.db, &c.tenant, &id, action, input.reason, if_match).await?;
+    Ok(Tagged::ok(product))
 }
 
 /// Add a product to a category
@@ -203,13 +180,11 @@ async fn act_on_product(
         (status = 404, description = "No such product", body = ErrorBody),
     ))]
 async fn add_product_category(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path((id, category)): Path<(String, String)>,
 ) -> Result<Tagged<Product>> {
-    Ok(tagged_product(
-        StatusCode::OK,
-        catalog::set_product_category(&state.db, &tenant, &id, &category, true).await?,
+    Ok(Tagged::ok(
+        catalog::set_product_category(&c.db, &c.tenant, &id, &category, true).await?,
     ))
 }
 
@@ -221,13 +196,11 @@ async fn add_product_category(
         (status = 404, description = "No such product", body = ErrorBody),
     ))]
 async fn remove_product_category(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path((id, category)): Path<(String, String)>,
 ) -> Result<Tagged<Product>> {
-    Ok(tagged_product(
-        StatusCode::OK,
-        catalog::set_product_category(&state.db, &tenant, &id, &category, false).await?,
+    Ok(Tagged::ok(
+        catalog::set_product_category(&c.db, &c.tenant, &id, &category, false).await?,
     ))
 }
 
@@ -242,20 +215,13 @@ async fn remove_product_category(
         (status = 409, description = "The option exists, or the product has variants", body = ErrorBody),
     ))]
 async fn add_option(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path(id): Path<String>,
     Json(input): Json<OptionIn>,
 ) -> Result<Tagged<Product>> {
-    Ok(tagged_product(
-        StatusCode::CREATED,
-        catalog::add_option(&state.db, &tenant, &id, input).await?,
+    Ok(Tagged::created(
+        catalog::add_option(&c.db, &c.tenant, &id, input).await?,
     ))
-}
-
-fn tagged_variant(status: StatusCode, variant: Variant) -> Tagged<Variant> {
-    let version = variant.version;
-    Tagged(status, variant, version)
 }
 
 /// Create a variant
@@ -271,14 +237,12 @@ fn tagged_variant(status: StatusCode, variant: Variant) -> Tagged<Variant> {
         (status = 409, description = "SKU used, or these option values taken", body = ErrorBody),
     ))]
 async fn create_variant(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path(id): Path<String>,
     Json(input): Json<VariantIn>,
 ) -> Result<Tagged<Variant>> {
-    Ok(tagged_variant(
-        StatusCode::CREATED,
-        catalog::create_variant(&state.db, &tenant, &id, input).await?,
+    Ok(Tagged::created(
+        catalog::create_variant(&c.db, &c.tenant, &id, input).await?,
     ))
 }
 
@@ -289,14 +253,8 @@ async fn create_variant(
         (status = 200, description = "All its variants (at most 100), oldest first", body = DataOut<Vec<Variant>>),
         (status = 404, description = "No such product", body = ErrorBody),
     ))]
-async fn list_variants(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsRead>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<DataOut<Vec<Variant>>>> {
-    Ok(axum::Json(DataOut::new(
-        catalog::list_variants(&state.db, &tenant, &id).await?,
-    )))
+async fn list_variants(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Data<Vec<Variant>>> {
+    Ok(Data(catalog::list_variants(&c.db, &c.tenant, &id).await?))
 }
 
 /// Generate the missing variants
@@ -310,13 +268,9 @@ async fn list_variants(
         (status = 404, description = "No such product", body = ErrorBody),
         (status = 409, description = "No options, or over 100 variants", body = ErrorBody),
     ))]
-async fn generate_variants(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
-    Path(id): Path<String>,
-) -> Result<(StatusCode, axum::Json<DataOut<Vec<Variant>>>)> {
-    let created = catalog::generate_variants(&state.db, &tenant, &id).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(created))))
+async fn generate_variants(c: Caller<can::ProductsWrite>, Path(id): Path<String>) -> Result<Created<Vec<Variant>>> {
+    let created = catalog::generate_variants(&c.db, &c.tenant, &id).await?;
+    Ok(Created(created))
 }
 
 /// Get a variant
@@ -327,14 +281,10 @@ async fn generate_variants(
         (status = 404, description = "No such product or variant", body = ErrorBody),
     ))]
 async fn get_variant(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsRead>,
+    c: Caller<can::ProductsRead>,
     Path((id, variant)): Path<(String, String)>,
 ) -> Result<Tagged<Variant>> {
-    Ok(tagged_variant(
-        StatusCode::OK,
-        catalog::get_variant(&state.db, &tenant, &id, &variant).await?,
-    ))
+    Ok(Tagged::ok(catalog::get_variant(&c.db, &c.tenant, &id, &variant).await?))
 }
 
 /// Update a variant's SKU or price
@@ -348,14 +298,13 @@ async fn get_variant(
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
 async fn update_variant(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path((id, variant)): Path<(String, String)>,
     IfMatch(if_match): IfMatch,
     Json(patch): Json<VariantPatch>,
 ) -> Result<Tagged<Variant>> {
-    let variant = catalog::update_variant(&state.db, &tenant, &id, &variant, patch, if_match).await?;
-    Ok(tagged_variant(StatusCode::OK, variant))
+    let variant = catalog::update_variant(&c.db, &c.tenant, &id, &variant, patch, if_match).await?;
+    Ok(Tagged::ok(variant))
 }
 
 /// Delete a variant
@@ -366,11 +315,10 @@ async fn update_variant(
         (status = 404, description = "No such product or variant", body = ErrorBody),
     ))]
 async fn delete_variant(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path((id, variant)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    catalog::delete_variant(&state.db, &tenant, &id, &variant).await?;
+    catalog::delete_variant(&c.db, &c.tenant, &id, &variant).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -378,29 +326,22 @@ async fn delete_variant(
 #[utoipa::path(post, path = "/v1/categories", tag = "categories", request_body = CategoryIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses((status = 201, description = "Created", body = DataOut<Category>)))]
-async fn create_category(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
-    Json(input): Json<CategoryIn>,
-) -> Result<Tagged<Category>> {
-    let category = catalog::create_category(&state.db, &tenant, input).await?;
-    let version = category.version;
-    Ok(Tagged(StatusCode::CREATED, category, version))
+async fn create_category(c: Caller<can::ProductsWrite>, Json(input): Json<CategoryIn>) -> Result<Tagged<Category>> {
+    Ok(Tagged::created(
+        catalog::create_category(&c.db, &c.tenant, input).await?,
+    ))
 }
 
 /// List categories
 #[utoipa::path(get, path = "/v1/categories", tag = "categories", params(PageParams),
     responses((status = 200, description = "A page of categories, oldest first", body = ListOut<Category>)))]
 async fn list_categories(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsRead>,
+    c: Caller<can::ProductsRead>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<Category>>> {
-    let page = params.parse(&tenant.key_prefix())?;
+    let page = params.parse(&c.tenant.key_prefix())?;
     Ok(axum::Json(
-        state
-            .db
-            .list_categories(tenant.store_id, tenant.mode, &page)
+        c.db.list_categories(c.tenant.store_id, c.tenant.mode, &page)
             .await?
             .into_list(|c| c),
     ))
@@ -412,14 +353,8 @@ async fn list_categories(
         (status = 200, description = "The category", body = DataOut<Category>),
         (status = 404, description = "No such category", body = ErrorBody),
     ))]
-async fn get_category(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsRead>,
-    Path(id): Path<String>,
-) -> Result<Tagged<Category>> {
-    let category = catalog::get_category(&state.db, &tenant, &id).await?;
-    let version = category.version;
-    Ok(Tagged(StatusCode::OK, category, version))
+async fn get_category(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Tagged<Category>> {
+    Ok(Tagged::ok(catalog::get_category(&c.db, &c.tenant, &id).await?))
 }
 
 /// Update a category
@@ -433,15 +368,14 @@ async fn get_category(
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
 async fn update_category(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
     Json(patch): Json<CategoryPatch>,
 ) -> Result<Tagged<Category>> {
-    let category = catalog::update_category(&state.db, &tenant, &id, patch, if_match).await?;
-    let version = category.version;
-    Ok(Tagged(StatusCode::OK, category, version))
+    Ok(Tagged::ok(
+        catalog::update_category(&c.db, &c.tenant, &id, patch, if_match).await?,
+    ))
 }
 
 /// Delete a category
@@ -453,12 +387,8 @@ async fn update_category(
         (status = 404, description = "No such category", body = ErrorBody),
         (status = 409, description = "Still has products or subcategories", body = ErrorBody),
     ))]
-async fn delete_category(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
-    Path(id): Path<String>,
-) -> Result<StatusCode> {
-    catalog::delete_category(&state.db, &tenant, &id).await?;
+async fn delete_category(c: Caller<can::ProductsWrite>, Path(id): Path<String>) -> Result<StatusCode> {
+    catalog::delete_category(&c.db, &c.tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -466,29 +396,20 @@ async fn delete_category(
 #[utoipa::path(post, path = "/v1/brands", tag = "brands", request_body = BrandIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses((status = 201, description = "Created", body = DataOut<Brand>)))]
-async fn create_brand(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
-    Json(input): Json<BrandIn>,
-) -> Result<Tagged<Brand>> {
-    let brand = catalog::create_brand(&state.db, &tenant, input).await?;
-    let version = brand.version;
-    Ok(Tagged(StatusCode::CREATED, brand, version))
+async fn create_brand(c: Caller<can::ProductsWrite>, Json(input): Json<BrandIn>) -> Result<Tagged<Brand>> {
+    Ok(Tagged::created(catalog::create_brand(&c.db, &c.tenant, input).await?))
 }
 
 /// List brands
 #[utoipa::path(get, path = "/v1/brands", tag = "brands", params(PageParams),
     responses((status = 200, description = "A page of brands, oldest first", body = ListOut<Brand>)))]
 async fn list_brands(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsRead>,
+    c: Caller<can::ProductsRead>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<Brand>>> {
-    let page = params.parse(&tenant.key_prefix())?;
+    let page = params.parse(&c.tenant.key_prefix())?;
     Ok(axum::Json(
-        state
-            .db
-            .list_brands(tenant.store_id, tenant.mode, &page)
+        c.db.list_brands(c.tenant.store_id, c.tenant.mode, &page)
             .await?
             .into_list(|b| b),
     ))
@@ -500,14 +421,8 @@ async fn list_brands(
         (status = 200, description = "The brand", body = DataOut<Brand>),
         (status = 404, description = "No such brand", body = ErrorBody),
     ))]
-async fn get_brand(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsRead>,
-    Path(id): Path<String>,
-) -> Result<Tagged<Brand>> {
-    let brand = catalog::get_brand(&state.db, &tenant, &id).await?;
-    let version = brand.version;
-    Ok(Tagged(StatusCode::OK, brand, version))
+async fn get_brand(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Tagged<Brand>> {
+    Ok(Tagged::ok(catalog::get_brand(&c.db, &c.tenant, &id).await?))
 }
 
 /// Update a brand
@@ -519,15 +434,14 @@ async fn get_brand(
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
 async fn update_brand(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
+    c: Caller<can::ProductsWrite>,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
     Json(patch): Json<BrandPatch>,
 ) -> Result<Tagged<Brand>> {
-    let brand = catalog::update_brand(&state.db, &tenant, &id, patch, if_match).await?;
-    let version = brand.version;
-    Ok(Tagged(StatusCode::OK, brand, version))
+    Ok(Tagged::ok(
+        catalog::update_brand(&c.db, &c.tenant, &id, patch, if_match).await?,
+    ))
 }
 
 /// Delete a brand
@@ -539,12 +453,8 @@ async fn update_brand(
         (status = 404, description = "No such brand", body = ErrorBody),
         (status = 409, description = "Products use it", body = ErrorBody),
     ))]
-async fn delete_brand(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsWrite>,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse> {
-    catalog::delete_brand(&state.db, &tenant, &id).await?;
+async fn delete_brand(c: Caller<can::ProductsWrite>, Path(id): Path<String>) -> Result<impl IntoResponse> {
+    catalog::delete_brand(&c.db, &c.tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -553,23 +463,13 @@ async fn delete_brand(
 /// Prefix match on the words of names and SKUs, accent- and case-insensitive, with optional facet counts.
 #[utoipa::path(get, path = "/v1/search", tag = "search", params(SearchParams),
     responses((status = 200, description = "Matching products, and facet counts when asked", body = SearchOut)))]
-async fn search(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsRead>,
-    Query(params): Query<SearchParams>,
-) -> Result<axum::Json<SearchOut>> {
-    Ok(axum::Json(catalog::search_products(&state.db, &tenant, params).await?))
+async fn search(c: Caller<can::ProductsRead>, Query(params): Query<SearchParams>) -> Result<axum::Json<SearchOut>> {
+    Ok(axum::Json(catalog::search_products(&c.db, &c.tenant, params).await?))
 }
 
 /// Suggest product names
 #[utoipa::path(get, path = "/v1/search/suggest", tag = "search", params(SuggestParams),
     responses((status = 200, description = "Product names starting with a word that starts with `prefix`", body = DataOut<Vec<Suggestion>>)))]
-async fn suggest(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::ProductsRead>,
-    Query(params): Query<SuggestParams>,
-) -> Result<axum::Json<DataOut<Vec<Suggestion>>>> {
-    Ok(axum::Json(DataOut::new(
-        catalog::suggest_products(&state.db, &tenant, params).await?,
-    )))
+async fn suggest(c: Caller<can::ProductsRead>, Query(params): Query<SuggestParams>) -> Result<Data<Vec<Suggestion>>> {
+    Ok(Data(catalog::suggest_products(&c.db, &c.tenant, params).await?))
 }

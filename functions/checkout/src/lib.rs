@@ -1,11 +1,11 @@
 //! `functions/checkout`: a cart becomes an order in one DynamoDB transaction, or nothing happens.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use cartwheel::error::ErrorBody;
+use cartwheel::http::Caller;
 use cartwheel::http::{AppState, DataOut, Json};
 use cartwheel::orders::{self, CheckoutIn, Order};
-use cartwheel::tenant::{can, Can};
+use cartwheel::tenant::can;
 use cartwheel::ApiError;
 
 cartwheel::function_routes! {
@@ -30,10 +30,9 @@ cartwheel::function_routes! {
         (status = 422, description = "Invalid input, an inactive product, or more lines than an order holds", body = ErrorBody),
     ))]
 async fn checkout(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CheckoutWrite>,
+    c: Caller<can::CheckoutWrite>,
     Json(input): Json<CheckoutIn>,
 ) -> Result<(StatusCode, axum::Json<DataOut<Order>>), ApiError> {
-    let order = orders::checkout(&state.db, &tenant, input).await?;
+    let order = orders::checkout(&c.db, &c.tenant, input).await?;
     Ok((StatusCode::CREATED, axum::Json(DataOut::new(order))))
 }

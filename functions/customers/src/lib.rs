@@ -1,6 +1,6 @@
 //! `functions/customers`: customers (unique email per store), their addresses, groups and the blacklist.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use cartwheel::customers::{
     self, Address, BlacklistIn, Customer, CustomerGroup, CustomerGroupIn, CustomerIn, CustomerListParams,
@@ -10,7 +10,8 @@ use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
 use cartwheel::http::{AppState, DataOut, Json, Query};
-use cartwheel::tenant::{can, Can};
+use cartwheel::http::{Caller, Created, Data};
+use cartwheel::tenant::can;
 use cartwheel::ApiError;
 
 cartwheel::function_routes! {
@@ -26,11 +27,6 @@ cartwheel::function_routes! {
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-fn tagged(status: StatusCode, customer: Customer) -> Tagged<Customer> {
-    let version = customer.version;
-    Tagged(status, customer, version)
-}
-
 /// Create a customer
 ///
 /// The email is unique within the store and mode (`409 email_taken`).
@@ -40,14 +36,9 @@ fn tagged(status: StatusCode, customer: Customer) -> Tagged<Customer> {
         (status = 201, description = "The customer", body = DataOut<Customer>),
         (status = 409, description = "email_taken", body = ErrorBody),
     ))]
-async fn create_customer(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersWrite>,
-    Json(input): Json<CustomerIn>,
-) -> Result<Tagged<Customer>> {
-    Ok(tagged(
-        StatusCode::CREATED,
-        customers::create_customer(&state.db, &tenant, input).await?,
+async fn create_customer(c: Caller<can::CustomersWrite>, Json(input): Json<CustomerIn>) -> Result<Tagged<Customer>> {
+    Ok(Tagged::created(
+        customers::create_customer(&c.db, &c.tenant, input).await?,
     ))
 }
 
@@ -58,17 +49,16 @@ async fn create_customer(
 #[utoipa::path(get, path = "/v1/customers", tag = "customers", params(CustomerListParams),
     responses((status = 200, description = "A page of customers", body = ListOut<Customer>)))]
 async fn list_customers(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersRead>,
+    c: Caller<can::CustomersRead>,
     Query(params): Query<CustomerListParams>,
 ) -> Result<axum::Json<ListOut<Customer>>> {
     let page = PageParams {
         limit: params.limit,
         cursor: params.cursor.clone(),
     }
-    .parse(&tenant.key_prefix())?;
+    .parse(&c.tenant.key_prefix())?;
     Ok(axum::Json(
-        customers::list_customers(&state.db, &tenant, &params, &page)
+        customers::list_customers(&c.db, &c.tenant, &params, &page)
             .await?
             .into_list(|c| c),
     ))
@@ -80,15 +70,8 @@ async fn list_customers(
         (status = 200, description = "The customer", body = DataOut<Customer>),
         (status = 404, description = "No such customer", body = ErrorBody),
     ))]
-async fn get_customer(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersRead>,
-    Path(id): Path<String>,
-) -> Result<Tagged<Customer>> {
-    Ok(tagged(
-        StatusCode::OK,
-        customers::get_customer(&state.db, &tenant, &id).await?,
-    ))
+async fn get_customer(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> Result<Tagged<Customer>> {
+    Ok(Tagged::ok(customers::get_customer(&c.db, &c.tenant, &id).await?))
 }
 
 /// Update a customer
@@ -102,15 +85,13 @@ async fn get_customer(
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
 async fn update_customer(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersWrite>,
+    c: Caller<can::CustomersWrite>,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
     Json(patch): Json<CustomerPatch>,
 ) -> Result<Tagged<Customer>> {
-    Ok(tagged(
-        StatusCode::OK,
-        customers::update_customer(&state.db, &tenant, &id, patch, if_match).await?,
+    Ok(Tagged::ok(
+        customers::update_customer(&c.db, &c.tenant, &id, patch, if_match).await?,
     ))
 }
 
@@ -126,12 +107,11 @@ async fn update_customer(
         (status = 409, description = "The customer has orders", body = ErrorBody),
     ))]
 async fn delete_customer(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersWrite>,
+    c: Caller<can::CustomersWrite>,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
 ) -> Result<StatusCode> {
-    customers::delete_customer(&state.db, &tenant, &id, if_match).await?;
+    customers::delete_customer(&c.db, &c.tenant, &id, if_match).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -143,13 +123,12 @@ async fn delete_customer(
         (status = 404, description = "No such customer", body = ErrorBody),
     ))]
 async fn add_address(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersWrite>,
+    c: Caller<can::CustomersWrite>,
     Path(id): Path<String>,
     Json(input): Json<PostalAddress>,
-) -> Result<(StatusCode, axum::Json<DataOut<Address>>)> {
-    let address = customers::add_address(&state.db, &tenant, &id, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(address))))
+) -> Result<Created<Address>> {
+    let address = customers::add_address(&c.db, &c.tenant, &id, input).await?;
+    Ok(Created(address))
 }
 
 /// List a customer's addresses
@@ -159,13 +138,9 @@ async fn add_address(
         (status = 200, description = "The addresses", body = DataOut<Vec<Address>>),
         (status = 404, description = "No such customer", body = ErrorBody),
     ))]
-async fn list_addresses(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersRead>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<DataOut<Vec<Address>>>> {
-    let customer = customers::get_customer(&state.db, &tenant, &id).await?;
-    Ok(axum::Json(DataOut::new(customer.addresses)))
+async fn list_addresses(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> Result<Data<Vec<Address>>> {
+    let customer = customers::get_customer(&c.db, &c.tenant, &id).await?;
+    Ok(Data(customer.addresses))
 }
 
 /// Delete an address
@@ -176,11 +151,10 @@ async fn list_addresses(
         (status = 404, description = "No such customer or address", body = ErrorBody),
     ))]
 async fn delete_address(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersWrite>,
+    c: Caller<can::CustomersWrite>,
     Path((id, address_id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    customers::delete_address(&state.db, &tenant, &id, &address_id).await?;
+    customers::delete_address(&c.db, &c.tenant, &id, &address_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -194,14 +168,12 @@ async fn delete_address(
         (status = 404, description = "No such customer", body = ErrorBody),
     ))]
 async fn blacklist(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersWrite>,
+    c: Caller<can::CustomersWrite>,
     Path(id): Path<String>,
     Json(input): Json<BlacklistIn>,
 ) -> Result<Tagged<Customer>> {
-    Ok(tagged(
-        StatusCode::OK,
-        customers::set_blacklisted(&state.db, &tenant, &id, Some(input.reason)).await?,
+    Ok(Tagged::ok(
+        customers::set_blacklisted(&c.db, &c.tenant, &id, Some(input.reason)).await?,
     ))
 }
 
@@ -212,14 +184,9 @@ async fn blacklist(
         (status = 200, description = "The customer", body = DataOut<Customer>),
         (status = 404, description = "No such customer", body = ErrorBody),
     ))]
-async fn unblacklist(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersWrite>,
-    Path(id): Path<String>,
-) -> Result<Tagged<Customer>> {
-    Ok(tagged(
-        StatusCode::OK,
-        customers::set_blacklisted(&state.db, &tenant, &id, None).await?,
+async fn unblacklist(c: Caller<can::CustomersWrite>, Path(id): Path<String>) -> Result<Tagged<Customer>> {
+    Ok(Tagged::ok(
+        customers::set_blacklisted(&c.db, &c.tenant, &id, None).await?,
     ))
 }
 
@@ -227,22 +194,16 @@ async fn unblacklist(
 #[utoipa::path(post, path = "/v1/customer-groups", tag = "customers", request_body = CustomerGroupIn,
     responses((status = 201, description = "The group", body = DataOut<CustomerGroup>)))]
 async fn create_group(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersWrite>,
+    c: Caller<can::CustomersWrite>,
     Json(input): Json<CustomerGroupIn>,
-) -> Result<(StatusCode, axum::Json<DataOut<CustomerGroup>>)> {
-    let group = customers::create_group(&state.db, &tenant, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(group))))
+) -> Result<Created<CustomerGroup>> {
+    let group = customers::create_group(&c.db, &c.tenant, input).await?;
+    Ok(Created(group))
 }
 
 /// List customer groups
 #[utoipa::path(get, path = "/v1/customer-groups", tag = "customers",
     responses((status = 200, description = "Every group of the store", body = DataOut<Vec<CustomerGroup>>)))]
-async fn list_groups(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::CustomersRead>,
-) -> Result<axum::Json<DataOut<Vec<CustomerGroup>>>> {
-    Ok(axum::Json(DataOut::new(
-        customers::list_groups(&state.db, &tenant).await?,
-    )))
+async fn list_groups(c: Caller<can::CustomersRead>) -> Result<Data<Vec<CustomerGroup>>> {
+    Ok(Data(customers::list_groups(&c.db, &c.tenant).await?))
 }

@@ -1,16 +1,16 @@
 //! `functions/inventory`: warehouses, stock levels per product or variant and warehouse, and the ledger of
 //! adjustments.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::Path;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{AppState, DataOut, Json, Query};
+use cartwheel::http::{Caller, Created, Data};
 use cartwheel::inventory::{
     self, AdjustIn, Adjustment, Level, ReleaseIn, Reservation, ReserveIn, StockOut, Warehouse, WarehouseIn,
     WarehousePatch,
 };
-use cartwheel::tenant::{can, Can};
+use cartwheel::tenant::can;
 use cartwheel::ApiError;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -35,12 +35,11 @@ type Result<T> = std::result::Result<T, ApiError>;
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses((status = 201, description = "The warehouse", body = DataOut<Warehouse>)))]
 async fn create_warehouse(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::InventoryWrite>,
+    c: Caller<can::InventoryWrite>,
     Json(input): Json<WarehouseIn>,
-) -> Result<(StatusCode, axum::Json<DataOut<Warehouse>>)> {
-    let warehouse = inventory::create_warehouse(&state.db, &tenant, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(warehouse))))
+) -> Result<Created<Warehouse>> {
+    let warehouse = inventory::create_warehouse(&c.db, &c.tenant, input).await?;
+    Ok(Created(warehouse))
 }
 
 /// List warehouses
@@ -48,13 +47,8 @@ async fn create_warehouse(
 /// Every store has a default warehouse (made on first use), where stock goes when a request names none.
 #[utoipa::path(get, path = "/v1/warehouses", tag = "inventory",
     responses((status = 200, description = "The store's warehouses", body = DataOut<Vec<Warehouse>>)))]
-async fn list_warehouses(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::InventoryRead>,
-) -> Result<axum::Json<DataOut<Vec<Warehouse>>>> {
-    Ok(axum::Json(DataOut::new(
-        inventory::list_warehouses(&state.db, &tenant).await?,
-    )))
+async fn list_warehouses(c: Caller<can::InventoryRead>) -> Result<Data<Vec<Warehouse>>> {
+    Ok(Data(inventory::list_warehouses(&c.db, &c.tenant).await?))
 }
 
 /// Update a warehouse
@@ -65,14 +59,11 @@ async fn list_warehouses(
         (status = 404, description = "No such warehouse", body = ErrorBody),
     ))]
 async fn update_warehouse(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::InventoryWrite>,
+    c: Caller<can::InventoryWrite>,
     Path(id): Path<String>,
     Json(patch): Json<WarehousePatch>,
-) -> Result<axum::Json<DataOut<Warehouse>>> {
-    Ok(axum::Json(DataOut::new(
-        inventory::update_warehouse(&state.db, &tenant, &id, patch).await?,
-    )))
+) -> Result<Data<Warehouse>> {
+    Ok(Data(inventory::update_warehouse(&c.db, &c.tenant, &id, patch).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -85,14 +76,8 @@ struct CheckParams {
 /// Check the stock of several items
 #[utoipa::path(get, path = "/v1/inventory", tag = "inventory", params(CheckParams),
     responses((status = 200, description = "Each item's stock, in the order asked", body = DataOut<Vec<StockOut>>)))]
-async fn check_stock(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::InventoryRead>,
-    Query(params): Query<CheckParams>,
-) -> Result<axum::Json<DataOut<Vec<StockOut>>>> {
-    Ok(axum::Json(DataOut::new(
-        inventory::stocks(&state.db, &tenant, &params.ids).await?,
-    )))
+async fn check_stock(c: Caller<can::InventoryRead>, Query(params): Query<CheckParams>) -> Result<Data<Vec<StockOut>>> {
+    Ok(Data(inventory::stocks(&c.db, &c.tenant, &params.ids).await?))
 }
 
 /// Get an item's stock
@@ -103,14 +88,8 @@ async fn check_stock(
         (status = 200, description = "The stock", body = DataOut<StockOut>),
         (status = 404, description = "Not a product or variant id", body = ErrorBody),
     ))]
-async fn get_stock(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::InventoryRead>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<DataOut<StockOut>>> {
-    Ok(axum::Json(DataOut::new(
-        inventory::stock(&state.db, &tenant, &id).await?,
-    )))
+async fn get_stock(c: Caller<can::InventoryRead>, Path(id): Path<String>) -> Result<Data<StockOut>> {
+    Ok(Data(inventory::stock(&c.db, &c.tenant, &id).await?))
 }
 
 /// Adjust stock
@@ -127,30 +106,24 @@ async fn get_stock(
         (status = 409, description = "insufficient_stock", body = ErrorBody),
     ))]
 async fn adjust_stock(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::InventoryWrite>,
+    c: Caller<can::InventoryWrite>,
     Path(id): Path<String>,
     Json(input): Json<AdjustIn>,
-) -> Result<axum::Json<DataOut<Level>>> {
-    Ok(axum::Json(DataOut::new(
-        inventory::adjust_stock(&state.db, &tenant, &id, input).await?,
-    )))
+) -> Result<Data<Level>> {
+    Ok(Data(inventory::adjust_stock(&c.db, &c.tenant, &id, input).await?))
 }
 
 /// An item's adjustment history
 #[utoipa::path(get, path = "/v1/inventory/{id}/history", tag = "inventory", params(("id" = String, Path, description = "`prod_…` or `var_…`"), PageParams),
     responses((status = 200, description = "The ledger, newest first", body = ListOut<Adjustment>)))]
 async fn history(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::InventoryRead>,
+    c: Caller<can::InventoryRead>,
     Path(id): Path<String>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<Adjustment>>> {
-    let page = params.parse(&tenant.key_prefix())?;
+    let page = params.parse(&c.tenant.key_prefix())?;
     Ok(axum::Json(
-        inventory::history(&state.db, &tenant, &id, &page)
-            .await?
-            .into_list(|a| a),
+        inventory::history(&c.db, &c.tenant, &id, &page).await?.into_list(|a| a),
     ))
 }
 
@@ -165,13 +138,9 @@ async fn history(
         (status = 201, description = "The reservation", body = DataOut<Reservation>),
         (status = 409, description = "insufficient_stock", body = ErrorBody),
     ))]
-async fn reserve(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::InventoryWrite>,
-    Json(input): Json<ReserveIn>,
-) -> Result<(StatusCode, axum::Json<DataOut<Reservation>>)> {
-    let reservation = inventory::reserve(&state.db, &tenant, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(reservation))))
+async fn reserve(c: Caller<can::InventoryWrite>, Json(input): Json<ReserveIn>) -> Result<Created<Reservation>> {
+    let reservation = inventory::reserve(&c.db, &c.tenant, input).await?;
+    Ok(Created(reservation))
 }
 
 /// Release a reservation
@@ -181,14 +150,8 @@ async fn reserve(
         (status = 404, description = "No such reservation", body = ErrorBody),
         (status = 409, description = "Already released or expired", body = ErrorBody),
     ))]
-async fn release(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::InventoryWrite>,
-    Json(input): Json<ReleaseIn>,
-) -> Result<axum::Json<DataOut<Reservation>>> {
-    Ok(axum::Json(DataOut::new(
-        inventory::release(&state.db, &tenant, input).await?,
-    )))
+async fn release(c: Caller<can::InventoryWrite>, Json(input): Json<ReleaseIn>) -> Result<Data<Reservation>> {
+    Ok(Data(inventory::release(&c.db, &c.tenant, input).await?))
 }
 
 /// Get a reservation
@@ -197,12 +160,6 @@ async fn release(
         (status = 200, description = "The reservation", body = DataOut<Reservation>),
         (status = 404, description = "No such reservation", body = ErrorBody),
     ))]
-async fn get_reservation(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::InventoryRead>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<DataOut<Reservation>>> {
-    Ok(axum::Json(DataOut::new(
-        inventory::get_reservation(&state.db, &tenant, &id).await?,
-    )))
+async fn get_reservation(c: Caller<can::InventoryRead>, Path(id): Path<String>) -> Result<Data<Reservation>> {
+    Ok(Data(inventory::get_reservation(&c.db, &c.tenant, &id).await?))
 }

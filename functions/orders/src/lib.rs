@@ -2,14 +2,15 @@
 //! callbacks (`POST /v1/payments/webhook`, signed with a shared secret instead of an API key).
 
 use axum::extract::{FromRef, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{parse_json, AppState, DataOut, Json, Query};
+use cartwheel::http::{Caller, Created, Data};
 use cartwheel::orders::{self, Fulfillment, FulfillmentIn, Order, OrderListParams, Refund, RefundIn, StatusPatch};
 use cartwheel::payments::{self, PaymentCallback, PaymentsSecret};
 use cartwheel::secrets::{self, SecretError};
-use cartwheel::tenant::{can, Can};
+use cartwheel::tenant::can;
 use cartwheel::{time, ApiError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -59,17 +60,16 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderListParams),
     responses((status = 200, description = "A page of orders", body = ListOut<Order>)))]
 async fn list_orders(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::OrdersRead>,
+    c: Caller<can::OrdersRead>,
     Query(params): Query<OrderListParams>,
 ) -> Result<axum::Json<ListOut<Order>>> {
     let page = PageParams {
         limit: params.limit,
         cursor: params.cursor.clone(),
     }
-    .parse(&tenant.key_prefix())?;
+    .parse(&c.tenant.key_prefix())?;
     Ok(axum::Json(
-        orders::list_orders(&state.db, &tenant, &params, &page)
+        orders::list_orders(&c.db, &c.tenant, &params, &page)
             .await?
             .into_list(|o| o),
     ))
@@ -82,14 +82,8 @@ async fn list_orders(
         (status = 200, description = "The order", body = DataOut<Order>),
         (status = 404, description = "No such order", body = ErrorBody),
     ))]
-async fn get_order(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::OrdersRead>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<DataOut<Order>>> {
-    Ok(axum::Json(DataOut::new(
-        orders::get_order(&state.db, &tenant, &id).await?,
-    )))
+async fn get_order(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Order>> {
+    Ok(Data(orders::get_order(&c.db, &c.tenant, &id).await?))
 }
 
 /// Change an order's status
@@ -107,14 +101,11 @@ async fn get_order(
         (status = 409, description = "invalid_transition", body = ErrorBody),
     ))]
 async fn change_status(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::OrdersWrite>,
+    c: Caller<can::OrdersWrite>,
     Path(id): Path<String>,
     Json(patch): Json<StatusPatch>,
-) -> Result<axum::Json<DataOut<Order>>> {
-    Ok(axum::Json(DataOut::new(
-        orders::change_status(&state.db, &tenant, &id, patch).await?,
-    )))
+) -> Result<Data<Order>> {
+    Ok(Data(orders::change_status(&c.db, &c.tenant, &id, patch).await?))
 }
 
 /// Fulfill some lines
@@ -131,13 +122,12 @@ async fn change_status(
         (status = 422, description = "More than is left to ship, or an unknown line", body = ErrorBody),
     ))]
 async fn create_fulfillment(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::OrdersWrite>,
+    c: Caller<can::OrdersWrite>,
     Path(id): Path<String>,
     Json(input): Json<FulfillmentIn>,
-) -> Result<(StatusCode, axum::Json<DataOut<Fulfillment>>)> {
-    let fulfillment = orders::create_fulfillment(&state.db, &tenant, &id, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(fulfillment))))
+) -> Result<Created<Fulfillment>> {
+    let fulfillment = orders::create_fulfillment(&c.db, &c.tenant, &id, input).await?;
+    Ok(Created(fulfillment))
 }
 
 /// List an order's fulfillments
@@ -147,14 +137,8 @@ async fn create_fulfillment(
         (status = 200, description = "The fulfillments, oldest first", body = DataOut<Vec<Fulfillment>>),
         (status = 404, description = "No such order", body = ErrorBody),
     ))]
-async fn list_fulfillments(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::OrdersRead>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<DataOut<Vec<Fulfillment>>>> {
-    Ok(axum::Json(DataOut::new(
-        orders::list_fulfillments(&state.db, &tenant, &id).await?,
-    )))
+async fn list_fulfillments(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Vec<Fulfillment>>> {
+    Ok(Data(orders::list_fulfillments(&c.db, &c.tenant, &id).await?))
 }
 
 /// Refund an order
@@ -171,13 +155,12 @@ async fn list_fulfillments(
         (status = 409, description = "More than is left to refund, or nothing paid", body = ErrorBody),
     ))]
 async fn create_refund(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::OrdersWrite>,
+    c: Caller<can::OrdersWrite>,
     Path(id): Path<String>,
     Json(input): Json<RefundIn>,
-) -> Result<(StatusCode, axum::Json<DataOut<Refund>>)> {
-    let refund = orders::create_refund(&state.db, &tenant, &id, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(DataOut::new(refund))))
+) -> Result<Created<Refund>> {
+    let refund = orders::create_refund(&c.db, &c.tenant, &id, input).await?;
+    Ok(Created(refund))
 }
 
 /// List an order's refunds
@@ -187,14 +170,8 @@ async fn create_refund(
         (status = 200, description = "The refunds, oldest first", body = DataOut<Vec<Refund>>),
         (status = 404, description = "No such order", body = ErrorBody),
     ))]
-async fn list_refunds(
-    State(state): State<AppState>,
-    Can(tenant, _): Can<can::OrdersRead>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<DataOut<Vec<Refund>>>> {
-    Ok(axum::Json(DataOut::new(
-        orders::list_refunds(&state.db, &tenant, &id).await?,
-    )))
+async fn list_refunds(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Vec<Refund>>> {
+    Ok(Data(orders::list_refunds(&c.db, &c.tenant, &id).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -224,14 +201,14 @@ async fn payment_webhook(
     State(state): State<OrdersState>,
     headers: HeaderMap,
     body: bytes::Bytes,
-) -> Result<axum::Json<DataOut<CallbackOut>>> {
+) -> Result<Data<CallbackOut>> {
     let signature = headers.get(payments::SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     state.payments.verify(signature, &body, time::now().unix_timestamp())?;
     let callback: PaymentCallback = parse_json(&body)?;
     let order = payments::handle_callback(&state.app.db, &callback).await?;
-    Ok(axum::Json(DataOut::new(CallbackOut {
+    Ok(Data(CallbackOut {
         received: true,
         order_id: order.as_ref().map(|o| o.id.to_string()),
         payment_status: order.map(|o| o.payment_status.as_str().to_owned()),
-    })))
+    }))
 }

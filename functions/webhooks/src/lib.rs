@@ -4,6 +4,7 @@ use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
+use cartwheel::http::{Accepted, Data};
 use cartwheel::http::{AppState, DataOut, Json, Query, SecretAnswer, ShownOnce};
 use cartwheel::queue::Queue;
 use cartwheel::secrets::SecretError;
@@ -112,9 +113,9 @@ async fn get_endpoint(
     State(state): State<AppState>,
     Can(tenant, _): Manager,
     Path(id): Path<String>,
-) -> Result<axum::Json<DataOut<EndpointOut>>> {
+) -> Result<Data<EndpointOut>> {
     let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
-    Ok(axum::Json(DataOut::new(EndpointOut::from(&endpoint))))
+    Ok(Data(EndpointOut::from(&endpoint)))
 }
 
 /// Update a webhook endpoint
@@ -131,10 +132,10 @@ async fn update_endpoint(
     Can(tenant, _): Manager,
     Path(id): Path<String>,
     Json(patch): Json<EndpointPatch>,
-) -> Result<axum::Json<DataOut<EndpointOut>>> {
-    Ok(axum::Json(DataOut::new(
+) -> Result<Data<EndpointOut>> {
+    Ok(Data(
         webhooks::update_endpoint(&state.context(), &tenant, &id, patch).await?,
-    )))
+    ))
 }
 
 /// Delete a webhook endpoint
@@ -181,10 +182,10 @@ async fn send_test(
     State(state): State<WebhooksState>,
     Can(tenant, _): Manager,
     Path(id): Path<String>,
-) -> Result<(StatusCode, axum::Json<DataOut<DeliveryOut>>)> {
+) -> Result<Accepted<DeliveryOut>> {
     let delivery = webhooks::send_test(&state.app.db, &state.deliveries, &tenant, &id).await?;
     let delivery = DeliveryOut::for_key(delivery, &tenant.scopes);
-    Ok((StatusCode::ACCEPTED, axum::Json(DataOut::new(delivery))))
+    Ok(Accepted(delivery))
 }
 
 /// List an endpoint's deliveries
@@ -225,10 +226,10 @@ async fn retry_delivery(
     State(state): State<WebhooksState>,
     Can(tenant, _): Manager,
     Path((id, delivery)): Path<(String, String)>,
-) -> Result<(StatusCode, axum::Json<DataOut<DeliveryOut>>)> {
+) -> Result<Accepted<DeliveryOut>> {
     let delivery = webhooks::retry_delivery(&state.app.db, &state.deliveries, &tenant, &id, &delivery).await?;
     let delivery = DeliveryOut::for_key(delivery, &tenant.scopes);
-    Ok((StatusCode::ACCEPTED, axum::Json(DataOut::new(delivery))))
+    Ok(Accepted(delivery))
 }
 
 /// Re-send failed deliveries
@@ -245,9 +246,9 @@ async fn recover(
     Can(tenant, _): Manager,
     Path(id): Path<String>,
     Json(input): Json<RecoverIn>,
-) -> Result<(StatusCode, axum::Json<DataOut<RecoverOut>>)> {
+) -> Result<Accepted<RecoverOut>> {
     let recovered = webhooks::recover(&state.app.db, &state.deliveries, &tenant, &id, input).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(DataOut::new(recovered))))
+    Ok(Accepted(recovered))
 }
 
 /// Get a delivery
@@ -261,7 +262,7 @@ async fn get_delivery(
     State(state): State<AppState>,
     Can(tenant, _): Manager,
     Path((id, delivery)): Path<(String, String)>,
-) -> Result<axum::Json<DataOut<DeliveryOut>>> {
+) -> Result<Data<DeliveryOut>> {
     let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
     let event = delivery.parse().map_err(|_| ApiError::not_found("delivery"))?;
     let delivery = state
@@ -269,5 +270,5 @@ async fn get_delivery(
         .get_delivery(tenant.store_id, tenant.mode, endpoint.id, event)
         .await?;
     let delivery = delivery.ok_or_else(|| ApiError::not_found("delivery"))?;
-    Ok(axum::Json(DataOut::new(DeliveryOut::for_key(delivery, &tenant.scopes))))
+    Ok(Data(DeliveryOut::for_key(delivery, &tenant.scopes)))
 }

@@ -115,6 +115,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// The store and the caller, known to hold the scope `S`: what a handler passes to its one domain call.
+pub struct Caller<S> {
+    pub db: crate::db::Db,
+    pub tenant: crate::tenant::Tenant,
+    scope: std::marker::PhantomData<S>,
+}
+
+impl<S: crate::tenant::can::RequiredScope, St: Send + Sync> FromRequestParts<St> for Caller<S>
+where
+    super::AppState: axum::extract::FromRef<St>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        let crate::tenant::Can(tenant, _) = crate::tenant::Can::<S>::from_request_parts(parts, state).await?;
+        let app = <super::AppState as axum::extract::FromRef<St>>::from_ref(state);
+        Ok(Caller {
+            db: app.db,
+            tenant,
+            scope: std::marker::PhantomData,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

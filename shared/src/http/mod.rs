@@ -23,7 +23,7 @@ use crate::config::{Config, ConfigError};
 use crate::db::Db;
 use crate::error::ApiError;
 
-pub use extract::{parse_json, Json, Query};
+pub use extract::{parse_json, Caller, Json, Query};
 pub use idempotency::{SecretAnswer, ShownOnce};
 
 /// Request bodies above this are refused with `413`.
@@ -65,6 +65,33 @@ pub struct DataOut<T: ToSchema> {
 impl<T: ToSchema> DataOut<T> {
     pub fn new(data: T) -> Self {
         Self { data }
+    }
+}
+
+/// `200` with `{"data": …}`.
+pub struct Data<T>(pub T);
+
+impl<T: Serialize + ToSchema> IntoResponse for Data<T> {
+    fn into_response(self) -> Response {
+        axum::Json(DataOut::new(self.0)).into_response()
+    }
+}
+
+/// `202` with `{"data": …}`: what was queued.
+pub struct Accepted<T>(pub T);
+
+impl<T: Serialize + ToSchema> IntoResponse for Accepted<T> {
+    fn into_response(self) -> Response {
+        (axum::http::StatusCode::ACCEPTED, axum::Json(DataOut::new(self.0))).into_response()
+    }
+}
+
+/// `201` with `{"data": …}`: what was created.
+pub struct Created<T>(pub T);
+
+impl<T: Serialize + ToSchema> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        (axum::http::StatusCode::CREATED, axum::Json(DataOut::new(self.0))).into_response()
     }
 }
 

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use super::DataOut;
 use crate::error::ApiError;
+use crate::model::Versioned;
 
 /// The version named by `If-Match` (`"3"`, `W/"3"` or `3`); `None` when absent or `*`.
 pub struct IfMatch(pub Option<u64>);
@@ -54,6 +55,20 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 
 /// `{"data": …}` with the entity's version as its `ETag`.
 pub struct Tagged<T>(pub StatusCode, pub T, pub u64);
+
+impl<T: Versioned> Tagged<T> {
+    /// `200` with the entity.
+    pub fn ok(entity: T) -> Self {
+        let version = entity.version();
+        Tagged(StatusCode::OK, entity, version)
+    }
+
+    /// `201` with the entity just created.
+    pub fn created(entity: T) -> Self {
+        let version = entity.version();
+        Tagged(StatusCode::CREATED, entity, version)
+    }
+}
 
 impl<T: Serialize + ToSchema> IntoResponse for Tagged<T> {
     fn into_response(self) -> Response {

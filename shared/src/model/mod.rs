@@ -8,3 +8,27 @@ pub mod inventory;
 pub mod orders;
 pub mod stores;
 pub mod webhooks;
+
+/// An entity with an optimistic-concurrency version: what its `ETag` carries.
+pub trait Versioned {
+    fn version(&self) -> u64;
+}
+
+/// `Versioned` for records that keep their version in a `version` field.
+macro_rules! versioned {
+    ($($record:ty),+ $(,)?) => {
+        $(impl Versioned for $record {
+            fn version(&self) -> u64 {
+                self.version
+            }
+        })+
+    };
+}
+
+versioned!(
+    crate::catalog::products::Product,
+    crate::catalog::variants::Variant,
+    crate::catalog::taxonomy::Category,
+    crate::catalog::taxonomy::Brand,
+    customers::Customer,
+);
