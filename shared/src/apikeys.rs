@@ -236,7 +236,8 @@ pub async fn revoke(db: &Db, tenant: &Tenant, key_id: KeyId) -> Result<(), ApiEr
         return Err(ApiError::conflict("an API key cannot revoke itself; use another key"));
     }
     let record = db
-        .get_api_key(tenant.store_id, tenant.mode, key_id)
+        .scoped(tenant)
+        .get_api_key(key_id)
         .await?
         .ok_or_else(|| ApiError::not_found("API key"))?;
     let target_scopes = Scopes::from_joined(&record.scopes).map_err(ApiError::internal)?;

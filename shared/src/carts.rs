@@ -67,7 +67,8 @@ fn now() -> (String, i64) {
 
 pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<CartOut, ApiError> {
     if let Some(customer) = input.customer_id {
-        db.get_customer(tenant.store_id, tenant.mode, customer, false)
+        db.scoped(tenant)
+            .get_customer(customer, false)
             .await?
             .ok_or_else(|| ApiError::invalid("customer_id", "no such customer"))?;
     }
@@ -91,7 +92,8 @@ pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<Cart
 
 /// A cart that exists and has not expired.
 pub async fn load_cart(db: &Db, tenant: &Tenant, id: CartId, consistent: bool) -> Result<Cart, ApiError> {
-    db.get_cart(tenant.store_id, tenant.mode, id, consistent)
+    db.scoped(tenant)
+        .get_cart(id, consistent)
         .await?
         .filter(|cart| !cart.is_expired(time::now().unix_timestamp()))
         .ok_or_else(|| ApiError::NotFound("cart not found (carts expire after 7 days without a change)".into()))
@@ -99,7 +101,7 @@ pub async fn load_cart(db: &Db, tenant: &Tenant, id: CartId, consistent: bool) -
 
 pub async fn get_cart(db: &Db, tenant: &Tenant, id: &str) -> Result<CartOut, ApiError> {
     let cart = load_cart(db, tenant, cart_id(id)?, false).await?;
-    let catalog = db.cart_catalog(tenant.store_id, tenant.mode, &cart.lines).await?;
+    let catalog = db.scoped(tenant).cart_catalog(&cart.lines).await?;
     catalog.price_cart(&cart)
 }
 
@@ -124,7 +126,7 @@ async fn change_cart(
         after.version = before.version + 1;
         let event = cart_event(tenant, "cart.updated", &after)?;
         if db.put_cart(tenant, Some(before.version), &after, event).await? {
-            let catalog = db.cart_catalog(tenant.store_id, tenant.mode, &after.lines).await?;
+            let catalog = db.scoped(tenant).cart_catalog(&after.lines).await?;
             return catalog.price_cart(&after);
         }
     }
@@ -150,9 +152,7 @@ pub async fn add_item(db: &Db, tenant: &Tenant, id: &str, input: CartItemIn) -> 
         variant_id: input.variant_id,
         quantity: input.quantity,
     };
-    let catalog = db
-        .cart_catalog(tenant.store_id, tenant.mode, std::slice::from_ref(&line))
-        .await?;
+    let catalog = db.scoped(tenant).cart_catalog(std::slice::from_ref(&line)).await?;
     let mut checks = Checks::default();
     match catalog.products.get(&line.product_id) {
         None => checks.fail("product_id", "no such product"),

@@ -129,7 +129,7 @@ async fn check_groups(db: &Db, tenant: &Tenant, ids: &[CustomerGroupId], checks:
     if ids.is_empty() {
         return Ok(());
     }
-    let groups = db.existing_customer_groups(tenant.store_id, tenant.mode, ids).await?;
+    let groups = db.scoped(tenant).existing_customer_groups(ids).await?;
     for (index, id) in ids.iter().enumerate() {
         if !groups.contains(id) {
             checks.fail(&format!("group_ids[{index}]"), "no such customer group");
@@ -181,7 +181,8 @@ fn customer_id(id: &str) -> Result<CustomerId, ApiError> {
 }
 
 pub async fn get_customer(db: &Db, tenant: &Tenant, id: &str) -> Result<Customer, ApiError> {
-    db.get_customer(tenant.store_id, tenant.mode, customer_id(id)?, false)
+    db.scoped(tenant)
+        .get_customer(customer_id(id)?, false)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))
 }
@@ -197,7 +198,8 @@ async fn change_customer(
     let id = customer_id(id)?;
     for _attempt in 0..5 {
         let before = db
-            .get_customer(tenant.store_id, tenant.mode, id, true)
+            .scoped(tenant)
+            .get_customer(id, true)
             .await?
             .ok_or_else(|| ApiError::not_found("customer"))?;
         if if_match.is_some_and(|v| v != before.version) {
@@ -216,11 +218,7 @@ async fn change_customer(
             Ok(true) => return Ok(after),
             Ok(false) if before.email != after.email => {
                 // Either the new email is taken or the customer changed; a re-read tells which.
-                if db
-                    .customer_id_by_email(tenant.store_id, tenant.mode, &after.email)
-                    .await?
-                    .is_some()
-                {
+                if db.scoped(tenant).customer_id_by_email(&after.email).await?.is_some() {
                     return Err(email_taken());
                 }
             }
@@ -275,7 +273,8 @@ pub async fn update_customer(
 /// Deletes a customer without orders (one with orders is kept for the orders' sake: `409`).
 pub async fn delete_customer(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
     let customer = db
-        .get_customer(tenant.store_id, tenant.mode, customer_id(id)?, true)
+        .scoped(tenant)
+        .get_customer(customer_id(id)?, true)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))?;
     if if_match.is_some_and(|v| v != customer.version) {
@@ -327,7 +326,7 @@ pub async fn list_customers(
         group_id: params.group_id,
         created,
     };
-    db.list_customers(tenant.store_id, tenant.mode, &filter, page).await
+    db.scoped(tenant).list_customers(&filter, page).await
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time (the end of its second for an upper bound).
@@ -422,7 +421,7 @@ pub async fn create_group(db: &Db, tenant: &Tenant, input: CustomerGroupIn) -> R
 }
 
 pub async fn list_groups(db: &Db, tenant: &Tenant) -> Result<Vec<CustomerGroup>, ApiError> {
-    db.customer_groups(tenant.store_id, tenant.mode).await
+    db.scoped(tenant).customer_groups().await
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ fn warehouse_event(tenant: &Tenant, event_type: &str, warehouse: &Warehouse) -> 
 
 /// The store's default warehouse, made on first use. One `GetItem` of its marker, not a read of every warehouse.
 pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, ApiError> {
-    if let Some(found) = db.default_warehouse_id(tenant.store_id, tenant.mode).await? {
+    if let Some(found) = db.scoped(tenant).default_warehouse_id().await? {
         return Ok(found);
     }
     let now = time::now_rfc3339();
@@ -191,7 +191,8 @@ pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, 
     {
         return Ok(warehouse.id);
     }
-    db.default_warehouse_id(tenant.store_id, tenant.mode)
+    db.scoped(tenant)
+        .default_warehouse_id()
         .await?
         .ok_or_else(|| ApiError::internal("the default warehouse vanished"))
 }
@@ -230,7 +231,7 @@ pub async fn create_warehouse(db: &Db, tenant: &Tenant, input: WarehouseIn) -> R
 
 pub async fn list_warehouses(db: &Db, tenant: &Tenant) -> Result<Vec<Warehouse>, ApiError> {
     default_warehouse(db, tenant).await?;
-    db.all_warehouses(tenant.store_id, tenant.mode).await
+    db.scoped(tenant).all_warehouses().await
 }
 
 pub async fn update_warehouse(
@@ -241,7 +242,8 @@ pub async fn update_warehouse(
 ) -> Result<Warehouse, ApiError> {
     let id: WarehouseId = id.parse().map_err(|_| ApiError::not_found("warehouse"))?;
     let before = db
-        .get_warehouse(tenant.store_id, tenant.mode, id)
+        .scoped(tenant)
+        .get_warehouse(id)
         .await?
         .ok_or_else(|| ApiError::not_found("warehouse"))?;
     let mut after = before.clone();
@@ -280,7 +282,7 @@ fn item(id: &str) -> Result<StockItem, ApiError> {
 /// An item's stock in every warehouse.
 pub async fn stock(db: &Db, tenant: &Tenant, id: &str) -> Result<StockOut, ApiError> {
     let item = item(id)?;
-    let levels = db.levels(tenant.store_id, tenant.mode, item).await?;
+    let levels = db.scoped(tenant).levels(item).await?;
     Ok(StockOut::new(item.to_string(), levels))
 }
 
@@ -297,10 +299,7 @@ pub async fn stocks(db: &Db, tenant: &Tenant, ids: &str) -> Result<Vec<StockOut>
     for id in ids {
         let item = StockItem::parse(id)
             .ok_or_else(|| ApiError::invalid("ids", format!("`{id}` is not a product or variant id")))?;
-        out.push(StockOut::new(
-            item.to_string(),
-            db.levels(tenant.store_id, tenant.mode, item).await?,
-        ));
+        out.push(StockOut::new(item.to_string(), db.scoped(tenant).levels(item).await?));
     }
     Ok(out)
 }
@@ -314,19 +313,22 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
     let item = item(id)?;
     match item {
         StockItem::Product(product) => {
-            db.get_product(tenant.store_id, tenant.mode, product)
+            db.scoped(tenant)
+                .get_product(product)
                 .await?
                 .ok_or_else(|| ApiError::not_found("product"))?;
         }
         StockItem::Variant(variant) => {
-            db.variant_owner(tenant.store_id, tenant.mode, variant)
+            db.scoped(tenant)
+                .variant_owner(variant)
                 .await?
                 .ok_or_else(|| ApiError::not_found("variant"))?;
         }
     }
     let warehouse = match input.warehouse_id {
         Some(id) => {
-            db.get_warehouse(tenant.store_id, tenant.mode, id)
+            db.scoped(tenant)
+                .get_warehouse(id)
                 .await?
                 .ok_or_else(|| ApiError::invalid("warehouse_id", "no such warehouse"))?
                 .id
@@ -336,7 +338,8 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
     let mut backoff = Backoff::default();
     for _attempt in 0..ADJUST_ATTEMPTS {
         let before = db
-            .level(tenant.store_id, tenant.mode, item, warehouse)
+            .scoped(tenant)
+            .level(item, warehouse)
             .await?
             .unwrap_or_else(|| Level {
                 item_id: item.to_string(),
@@ -395,7 +398,7 @@ async fn settle_low_flag(
 ) -> Result<(), ApiError> {
     let mut backoff = Backoff::default();
     for _attempt in 0..ADJUST_ATTEMPTS {
-        let Some(before) = db.level(store, mode, item, warehouse).await? else {
+        let Some(before) = db.store_scope(store, mode).level(item, warehouse).await? else {
             return Ok(());
         };
         let low = before.reorder_point > 0 && before.available <= before.reorder_point;
@@ -413,7 +416,8 @@ async fn settle_low_flag(
         };
         let event = level_event(store, mode, event_type, &after)?;
         if db
-            .put_level_flag(store, mode, actor, item, &before, &after, event)
+            .store_scope(store, mode)
+            .put_level_flag(actor, item, &before, &after, event)
             .await?
         {
             return Ok(());
@@ -430,7 +434,7 @@ pub async fn history(
     id: &str,
     page: &crate::http::pagination::Page,
 ) -> Result<crate::http::pagination::PageOf<Adjustment>, ApiError> {
-    db.adjustments(tenant.store_id, tenant.mode, item(id)?, page).await
+    db.scoped(tenant).adjustments(item(id)?, page).await
 }
 
 // --- reservations -----------------------------------------------------------------------------------------
@@ -555,7 +559,8 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
             .ok_or_else(|| ApiError::invalid(format!("items[{i}].id"), "must be a product or variant id"))?;
         let warehouse = match line.warehouse_id {
             Some(id) => {
-                db.get_warehouse(tenant.store_id, tenant.mode, id)
+                db.scoped(tenant)
+                    .get_warehouse(id)
                     .await?
                     .ok_or_else(|| ApiError::invalid(format!("items[{i}].warehouse_id"), "no such warehouse"))?
                     .id
@@ -577,7 +582,8 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
         let mut changes = Vec::with_capacity(lines.len());
         for (item, warehouse, _) in &lines {
             let before = db
-                .level(tenant.store_id, tenant.mode, *item, *warehouse)
+                .scoped(tenant)
+                .level(*item, *warehouse)
                 .await?
                 .unwrap_or_else(|| Level {
                     item_id: item.to_string(),
@@ -607,16 +613,8 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
         let created = reservation_event(tenant.store_id, tenant.mode, "reservation.created", &reservation)?;
         let low = low_stock_events(tenant.store_id, tenant.mode, &changes)?;
         if db
-            .put_reservation(
-                tenant.store_id,
-                tenant.mode,
-                &tenant.key_id.to_string(),
-                None,
-                &reservation,
-                &changes,
-                created,
-                low,
-            )
+            .scoped(tenant)
+            .put_reservation(&tenant.key_id.to_string(), None, &reservation, &changes, created, low)
             .await?
         {
             return Ok(reservation);
@@ -629,7 +627,8 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
 pub async fn get_reservation(db: &Db, tenant: &Tenant, id: &str) -> Result<Reservation, ApiError> {
     let id: ReservationId = id.parse().map_err(|_| ApiError::not_found("reservation"))?;
     let mut reservation = db
-        .get_reservation(tenant.store_id, tenant.mode, id)
+        .scoped(tenant)
+        .get_reservation(id)
         .await?
         .ok_or_else(|| ApiError::not_found("reservation"))?;
     reservation.status = reservation.status_at(time::now().unix_timestamp());
@@ -653,7 +652,8 @@ async fn end_reservation(
                 .ok_or_else(|| ApiError::internal("reservation line without an item"))?;
             let warehouse: WarehouseId = line.warehouse_id.parse().map_err(ApiError::internal)?;
             let before = db
-                .level(store, mode, item, warehouse)
+                .store_scope(store, mode)
+                .level(item, warehouse)
                 .await?
                 .ok_or_else(|| ApiError::internal("reserved level missing"))?;
             changes.push((item, before, Level::default()));
@@ -670,22 +670,14 @@ async fn end_reservation(
         };
         let event = reservation_event(store, mode, event_type, &after)?;
         if db
-            .put_reservation(
-                store,
-                mode,
-                actor,
-                Some(&reservation),
-                &after,
-                &changes,
-                event,
-                Vec::new(),
-            )
+            .store_scope(store, mode)
+            .put_reservation(actor, Some(&reservation), &after, &changes, event, Vec::new())
             .await?
         {
             return Ok(Some(after));
         }
         // Ended meanwhile (released and swept at once)? Then there is nothing left to give back.
-        match db.get_reservation(store, mode, reservation.id).await? {
+        match db.store_scope(store, mode).get_reservation(reservation.id).await? {
             Some(current) if current.status == ReservationStatus::Active => {}
             _ => return Ok(None),
         }
@@ -696,7 +688,8 @@ async fn end_reservation(
 /// Releases an active reservation; its stock is available again at once.
 pub async fn release(db: &Db, tenant: &Tenant, input: ReleaseIn) -> Result<Reservation, ApiError> {
     let reservation = db
-        .get_reservation(tenant.store_id, tenant.mode, input.reservation_id)
+        .scoped(tenant)
+        .get_reservation(input.reservation_id)
         .await?
         .ok_or_else(|| ApiError::not_found("reservation"))?;
     match reservation.status_at(time::now().unix_timestamp()) {

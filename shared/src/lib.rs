@@ -13,6 +13,8 @@ pub mod checks;
 pub mod config;
 pub mod customers;
 pub mod db;
+#[cfg(feature = "sqs")]
+pub mod deliveries;
 pub mod error;
 pub mod events;
 pub mod http;

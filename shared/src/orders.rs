@@ -224,7 +224,8 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
         }
         let customer_id = input.customer_id.or(cart.customer_id);
         let reads = db
-            .checkout_reads(store, mode, &cart, customer_id, email.as_deref())
+            .store_scope(store, mode)
+            .checkout_reads(&cart, customer_id, email.as_deref())
             .await?;
         let customer: Option<Customer> = match (customer_id, reads.customer) {
             (Some(_), None) => return Err(ApiError::invalid("customer_id", "no such customer")),
@@ -290,7 +291,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             Some(taken) => taken,
             None => {
                 let year = time::now().year();
-                *taken.insert((year, db.take_order_number(store, mode, year).await?))
+                *taken.insert((year, db.store_scope(store, mode).take_order_number(year).await?))
             }
         };
         let now = time::now_rfc3339();
@@ -346,7 +347,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             // A transaction conflict can hide a level that sold out meanwhile: reading the levels after any
             // refusal ends a sell-out rush at once instead of retrying it until the deadline.
             Err(PlaceOrderError::Refused) => {
-                let levels = db.levels_at(store, mode, &moves).await?;
+                let levels = db.store_scope(store, mode).levels_at(&moves).await?;
                 let short: Vec<Value> = moves
                     .iter()
                     .zip(levels)
@@ -422,13 +423,15 @@ pub async fn get_order(db: &Db, tenant: &Tenant, id_or_number: &str) -> Result<O
         if !is_order_number(id_or_number) {
             return Err(ApiError::not_found("order"));
         }
-        db.order_id_by_number(tenant.store_id, tenant.mode, id_or_number)
+        db.scoped(tenant)
+            .order_id_by_number(id_or_number)
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?
     } else {
         order_id(id_or_number)?
     };
-    db.get_order(tenant.store_id, tenant.mode, id, false)
+    db.scoped(tenant)
+        .get_order(id, false)
         .await?
         .ok_or_else(|| ApiError::not_found("order"))
 }
@@ -477,7 +480,8 @@ pub async fn list_orders(
             OrderId::bounds_at(to.flatten().unwrap_or(u64::MAX >> 16)).1,
         )
     });
-    db.list_orders(tenant.store_id, tenant.mode, &OrderFilter { equals, created }, page)
+    db.scoped(tenant)
+        .list_orders(&OrderFilter { equals, created }, page)
         .await
 }
 
@@ -512,11 +516,12 @@ async fn change_order(
     id: OrderId,
     mut change: impl FnMut(&mut Order, &str) -> Result<Option<OrderChange>, ApiError>,
 ) -> Result<Order, ApiError> {
+    let scope = db.store_scope(who.store, who.mode);
     let mut backoff = Backoff::default();
     let deadline = std::time::Instant::now() + RETRY_FOR;
     while std::time::Instant::now() < deadline {
-        let before = db
-            .get_order(who.store, who.mode, id, true)
+        let before = scope
+            .get_order(id, true)
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?;
         let mut after = before.clone();
@@ -528,7 +533,7 @@ async fn change_order(
         };
         if let Some(spend) = write.spend.take() {
             if let Some(customer) = before.customer_id {
-                write.customer = db.get_customer(who.store, who.mode, customer, true).await?.map(|c| {
+                write.customer = scope.get_customer(customer, true).await?.map(|c| {
                     let mut after = c.clone();
                     after.add_spend(spend);
                     after.version += 1;
@@ -539,8 +544,8 @@ async fn change_order(
         }
         let levels: Vec<_> = write.stock.iter().map(|m| (m.item, m.warehouse)).collect();
         let payment_event = write.payment_event.clone();
-        if db
-            .put_order_change(who.store, who.mode, who.actor, before.version, &after, write, events)
+        if scope
+            .put_order_change(who.actor, before.version, &after, write, events)
             .await?
         {
             inventory::settle_low_flags(db, who.store, who.mode, who.actor, &levels).await;
@@ -548,9 +553,9 @@ async fn change_order(
         }
         // A duplicate callback that lost the race to its twin: the twin's change is the answer, not a retry.
         if let Some(event) = payment_event {
-            if db.payment_event_seen(who.store, who.mode, &event).await? {
-                return db
-                    .get_order(who.store, who.mode, id, true)
+            if scope.payment_event_seen(&event).await? {
+                return scope
+                    .get_order(id, true)
                     .await?
                     .ok_or_else(|| ApiError::not_found("order"));
             }
@@ -654,7 +659,8 @@ pub async fn create_fulfillment(
     }
     checks.finish()?;
     if let Some(warehouse) = input.warehouse_id {
-        db.get_warehouse(tenant.store_id, tenant.mode, warehouse)
+        db.scoped(tenant)
+            .get_warehouse(warehouse)
             .await?
             .ok_or_else(|| ApiError::invalid("warehouse_id", "no such warehouse"))?;
     }
@@ -700,7 +706,7 @@ pub async fn create_fulfillment(
 
 pub async fn list_fulfillments(db: &Db, tenant: &Tenant, id: &str) -> Result<Vec<Fulfillment>, ApiError> {
     let order = get_order(db, tenant, id).await?;
-    db.fulfillments(tenant.store_id, tenant.mode, order.id).await
+    db.scoped(tenant).fulfillments(order.id).await
 }
 
 pub async fn create_refund(db: &Db, tenant: &Tenant, id: &str, input: RefundIn) -> Result<Refund, ApiError> {
@@ -752,7 +758,7 @@ pub async fn create_refund(db: &Db, tenant: &Tenant, id: &str, input: RefundIn) 
 
 pub async fn list_refunds(db: &Db, tenant: &Tenant, id: &str) -> Result<Vec<Refund>, ApiError> {
     let order = get_order(db, tenant, id).await?;
-    db.refunds(tenant.store_id, tenant.mode, order.id).await
+    db.scoped(tenant).refunds(order.id).await
 }
 
 // --- payments ---------------------------------------------------------------------------------------------
@@ -776,9 +782,14 @@ pub async fn apply_payment(
     order: OrderId,
     outcome: PaymentOutcome<'_>,
 ) -> Result<Order, ApiError> {
-    if db.payment_event_seen(store, mode, outcome.provider_event_id).await? {
+    if db
+        .store_scope(store, mode)
+        .payment_event_seen(outcome.provider_event_id)
+        .await?
+    {
         return db
-            .get_order(store, mode, order, false)
+            .store_scope(store, mode)
+            .get_order(order, false)
             .await?
             .ok_or_else(|| ApiError::not_found("order"));
     }

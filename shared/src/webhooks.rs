@@ -281,7 +281,8 @@ fn endpoint_event(tenant: &Tenant, event_type: &str, endpoint: &Endpoint) -> Res
 
 async fn endpoint_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Endpoint, ApiError> {
     let id: WebhookId = id.parse().map_err(|_| ApiError::not_found("webhook endpoint"))?;
-    db.get_endpoint(tenant.store_id, tenant.mode, id)
+    db.scoped(tenant)
+        .get_endpoint(id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook endpoint"))
 }
@@ -468,8 +469,11 @@ async fn resend(
     delivery: &Delivery,
     delay_secs: u32,
 ) -> Result<bool, ApiError> {
-    let key = (tenant.store_id, tenant.mode, delivery.endpoint_id, delivery.id);
-    if !db.claim_resend(key, &time::now_rfc3339()).await? {
+    let claimed = db
+        .scoped(tenant)
+        .claim_resend((delivery.endpoint_id, delivery.id), &time::now_rfc3339())
+        .await?;
+    if !claimed {
         return Ok(false);
     }
     queue_job(queue, tenant, delivery, delay_secs).await?;
@@ -509,17 +513,8 @@ pub async fn send_test(db: &Db, queue: &crate::queue::Queue, tenant: &Tenant, id
     };
     let data = serde_json::json!({"endpoint_id": endpoint.id, "message": "a test event from Cartwheel"});
     let event = Event::new(tenant.store_id, tenant.mode, "webhook.test", resource, data);
-    let delivery = Delivery {
-        id: event.id,
-        endpoint_id: endpoint.id,
-        event_type: event.event_type.clone(),
-        status: DeliveryStatus::Pending,
-        attempts: Vec::new(),
-        payload: serde_json::to_string(&event).map_err(ApiError::internal)?,
-        created_at: event.created_at.clone(),
-        updated_at: event.created_at.clone(),
-    };
-    let stored = db.create_delivery(tenant.store_id, tenant.mode, &delivery).await?;
+    let delivery = Delivery::for_event(&event, endpoint.id)?;
+    let stored = db.scoped(tenant).create_delivery(&delivery).await?;
     queue_job(queue, tenant, &stored, 0).await?;
     Ok(stored)
 }
@@ -536,7 +531,8 @@ pub async fn retry_delivery(
     let endpoint = endpoint_by_id(db, tenant, id).await?;
     let event = delivery_id.parse().map_err(|_| ApiError::not_found("delivery"))?;
     let mut delivery = db
-        .get_delivery(tenant.store_id, tenant.mode, endpoint.id, event)
+        .scoped(tenant)
+        .get_delivery(endpoint.id, event)
         .await?
         .ok_or_else(|| ApiError::not_found("delivery"))?;
     if delivery.status == DeliveryStatus::Pending || !resend(db, queue, tenant, &delivery, 0).await? {
@@ -591,9 +587,7 @@ pub async fn recover(
     })?;
     let (mut queued, mut examined) = (0, 0);
     loop {
-        let found = db
-            .list_deliveries(tenant.store_id, tenant.mode, endpoint.id, &filter, &page)
-            .await?;
+        let found = db.scoped(tenant).list_deliveries(endpoint.id, &filter, &page).await?;
         for delivery in &found.items {
             examined += 1;
             // Spread over time: the endpoint gets at most RECOVER_PER_SECOND of these attempts a second.

@@ -69,6 +69,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "carts",
             "catalog/mod",
             "customers",
+            "deliveries",
             "inventory",
             "orders",
             "payments",

@@ -169,7 +169,7 @@ async fn list_api_keys(
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<ApiKeyOut>>, ApiError> {
     let page = params.parse(&c.tenant.key_prefix())?;
-    let keys = c.db.list_api_keys(c.tenant.store_id, c.tenant.mode, &page).await?;
+    let keys = c.db.scoped(&c.tenant).list_api_keys(&page).await?;
     Ok(axum::Json(keys.into_list(|record| ApiKeyOut::from(&record))))
 }
 
@@ -193,7 +193,7 @@ async fn get_api_key(
     c: Caller<can::ApiKeysManage>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<DataOut<ApiKeyOut>>, ApiError> {
-    let record = c.db.get_api_key(c.tenant.store_id, c.tenant.mode, key_id(&id)?).await?;
+    let record = c.db.scoped(&c.tenant).get_api_key(key_id(&id)?).await?;
     let record = record.ok_or_else(|| ApiError::not_found("API key"))?;
     Ok(axum::Json(DataOut::new(ApiKeyOut::from(&record))))
 }

@@ -341,9 +341,7 @@ async fn list_categories(
 ) -> Result<axum::Json<ListOut<Category>>> {
     let page = params.parse(&c.tenant.key_prefix())?;
     Ok(axum::Json(
-        c.db.list_categories(c.tenant.store_id, c.tenant.mode, &page)
-            .await?
-            .into_list(|c| c),
+        c.db.scoped(&c.tenant).list_categories(&page).await?.into_list(|c| c),
     ))
 }
 
@@ -409,9 +407,7 @@ async fn list_brands(
 ) -> Result<axum::Json<ListOut<Brand>>> {
     let page = params.parse(&c.tenant.key_prefix())?;
     Ok(axum::Json(
-        c.db.list_brands(c.tenant.store_id, c.tenant.mode, &page)
-            .await?
-            .into_list(|b| b),
+        c.db.scoped(&c.tenant).list_brands(&page).await?.into_list(|b| b),
     ))
 }
 

@@ -10,9 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use cartwheel::deliveries::{self, JobMessage, Queues};
 use cartwheel::http::AppState;
-use cartwheel::queue::{Outgoing, Queue};
-use cartwheel::webhooks::{self, Attempt, Delivery, DeliveryJob, DeliveryStatus, Endpoint, MasterKeys, UrlPolicy};
+use cartwheel::model::webhooks::{DeliveryRules, Posted, Verdict};
+use cartwheel::queue::Queue;
+use cartwheel::webhooks::{self, Attempt, Delivery, DeliveryJob, Endpoint, MasterKeys, UrlPolicy};
 use cartwheel::{time, ApiError, Db};
 use futures_util::future::join_all;
 use lambda_runtime::LambdaEvent;
@@ -30,13 +32,9 @@ pub struct Deliverer {
     dead_letters: Queue,
     keys: MasterKeys,
     policy: UrlPolicy,
-    schedule: Vec<u64>,
-    disable_after_secs: i64,
+    rules: DeliveryRules,
     /// Per-request timeout: an endpoint that hangs is cut here and counted as a failed attempt.
     timeout: Duration,
-    /// How long an endpoint whose attempt timed out is left alone: the fanout holds its new jobs back until then,
-    /// and jobs already queued fail at once as "not sent" attempts, retried on the schedule.
-    cooldown_secs: i64,
 }
 
 /// What became of one job.
@@ -76,10 +74,12 @@ impl Deliverer {
             dead_letters: Queue::new(sdk, dead_letters),
             keys,
             policy,
-            schedule: config.webhook_retry_schedule.clone(),
-            disable_after_secs: config.webhook_disable_after_secs,
+            rules: DeliveryRules {
+                schedule: config.webhook_retry_schedule.clone(),
+                disable_after_secs: config.webhook_disable_after_secs,
+                cooldown_secs: i64::from(config.webhook_cooldown_secs),
+            },
             timeout,
-            cooldown_secs: i64::from(config.webhook_cooldown_secs),
         })
     }
 
@@ -112,189 +112,85 @@ impl Deliverer {
             tracing::error!("unreadable delivery job dropped");
             return Ok(Outcome::Done);
         };
-        let key = (job.store_id, job.mode, job.endpoint_id, job.event_id);
-        // Both reads at once: a job is nearly always pending, so the endpoint is nearly always needed.
-        let (delivery, endpoint) = tokio::try_join!(
-            self.db
-                .get_delivery(job.store_id, job.mode, job.endpoint_id, job.event_id),
-            self.db.get_endpoint(job.store_id, job.mode, job.endpoint_id),
-        )?;
-        let Some(delivery) = delivery.filter(|d| d.status == DeliveryStatus::Pending) else {
+        let Some((delivery, endpoint)) = deliveries::pending(&self.db, &job).await? else {
             return Ok(Outcome::Done);
-        };
-        let now_text = time::rfc3339(time::now());
-        let endpoint = match endpoint {
-            Some(endpoint) if endpoint.enabled => endpoint,
-            _ => {
-                self.db
-                    .record_attempt(key, None, DeliveryStatus::Failed, &now_text)
-                    .await?;
-                return Ok(Outcome::Done);
-            }
         };
         let now = time::now().unix_timestamp();
         // The next attempt never comes before the endpoint's cooldown ends: it would only be another "not sent".
-        let (attempt, retry_after) = match endpoint.cooldown_left(now) {
-            0 => {
-                let (attempt, retry_after) = self.post(&endpoint, &delivery, job.mode).await;
-                if attempt.timed_out {
-                    self.db
-                        .cool_down_endpoint(job.store_id, job.mode, endpoint.id, now + self.cooldown_secs)
-                        .await?;
-                    let cooldown = self.cooldown_secs.unsigned_abs();
-                    (
-                        attempt.attempt,
-                        Some(retry_after.map_or(cooldown, |asked| asked.max(cooldown))),
-                    )
-                } else {
-                    (attempt.attempt, retry_after)
-                }
-            }
-            left => (cooling_down(&now_text, now + i64::from(left)), Some(u64::from(left))),
+        let posted = match endpoint.cooldown_left(now) {
+            0 => self.post(&endpoint, &delivery, job.mode).await,
+            left => Posted::cooling_down(&time::now_rfc3339(), now, now + i64::from(left)),
         };
-        let answered = attempt.status;
-        if answered.is_some_and(|s| (200..300).contains(&s)) {
-            self.db
-                .record_attempt(key, Some(&attempt), DeliveryStatus::Succeeded, &now_text)
-                .await?;
-            if endpoint.failing_since.is_some() {
-                self.db
-                    .set_endpoint_failing(job.store_id, job.mode, endpoint.id, None)
-                    .await?;
-            }
-            return Ok(Outcome::Done);
-        }
-        let gone = answered == Some(410);
-        let failing_too_long = endpoint
-            .failing_since
-            .is_some_and(|since| now - since > self.disable_after_secs);
-        if gone || failing_too_long {
-            self.db
-                .record_attempt(key, Some(&attempt), DeliveryStatus::Failed, &now_text)
-                .await?;
-            let reason = if gone {
-                "the endpoint answered 410 Gone"
-            } else {
-                "every delivery failed for too long"
-            };
-            let (after, event) = webhooks::disabled(&endpoint, job.store_id, job.mode, reason)?;
-            self.db
-                .disable_endpoint(job.store_id, job.mode, endpoint.version, &after, event)
-                .await?;
-            return Ok(Outcome::Done);
-        }
-        if endpoint.failing_since.is_none() {
-            self.db
-                .set_endpoint_failing(job.store_id, job.mode, endpoint.id, Some(now))
-                .await?;
-        }
+        let queues = Queues {
+            deliveries: &self.deliveries,
+            dead_letters: &self.dead_letters,
+        };
+        let message = JobMessage {
+            body,
+            receipt: message.receipt_handle.as_deref(),
+        };
         let jitter = rand::rng().random_range(-1.0..=1.0);
-        match webhooks::next_delay(&self.schedule, delivery.attempts.len() + 1, retry_after, jitter) {
-            Some(delay) => {
-                self.db
-                    .record_attempt(key, Some(&attempt), DeliveryStatus::Pending, &now_text)
-                    .await?;
-                if let Some(receipt) = &message.receipt_handle {
-                    self.deliveries.delay(receipt, delay).await?;
-                }
-                Ok(Outcome::Later)
-            }
-            None => {
-                self.db
-                    .record_attempt(key, Some(&attempt), DeliveryStatus::Failed, &now_text)
-                    .await?;
-                self.dead_letters.send_all(&[Outgoing::now(body.to_owned())]).await?;
-                Ok(Outcome::Done)
-            }
-        }
+        let pair = (&delivery, &endpoint);
+        let verdict = deliveries::settle(&self.db, &queues, &self.rules, &job, &message, pair, posted, jitter).await?;
+        Ok(match verdict {
+            Verdict::RetryIn(_) => Outcome::Later,
+            Verdict::Delivered | Verdict::Disable(_) | Verdict::DeadLetter => Outcome::Done,
+        })
     }
 
     /// One signed POST. Returns the attempt (and whether it timed out, from the error's kind) and the receiver's
     /// `Retry-After` (seconds), if any.
-    async fn post(&self, endpoint: &Endpoint, delivery: &Delivery, mode: cartwheel::Mode) -> (Posted, Option<u64>) {
+    async fn post(&self, endpoint: &Endpoint, delivery: &Delivery, mode: cartwheel::Mode) -> Posted {
         let started = Instant::now();
         let at = time::rfc3339(time::now());
-        let failed = |error: String| Posted {
+        let failed = |error: String, timed_out: bool| Posted {
             attempt: Attempt {
                 at: at.clone(),
                 status: None,
                 error: Some(error),
-                latency_ms: 0,
+                latency_ms: started.elapsed().as_millis() as u64,
                 response_body: None,
             },
-            timed_out: false,
+            timed_out,
+            retry_after: None,
         };
         // Checked again now: the name may resolve elsewhere than when the endpoint was saved (and the client's
         // resolver checks once more whenever it opens a connection).
         if let Err(error) = webhooks::resolve_allowed(&endpoint.url, mode, self.policy).await {
-            return (failed(format!("address refused: {error}")), None);
+            return failed(format!("address refused: {error}"), false);
         }
         let secrets = match webhooks::signing_secrets(&self.keys, endpoint, time::now().unix_timestamp()) {
             Ok(secrets) => secrets,
-            Err(error) => return (failed(format!("signing failed: {error}")), None),
+            Err(error) => return failed(format!("signing failed: {error}"), false),
         };
-        let request = signed_request(&self.http, endpoint, delivery, &secrets);
-        let mut posted = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .filter(|_| status == 429 || status == 503);
-                let body = read_prefix(response).await;
-                let attempt = Attempt {
-                    at: at.clone(),
-                    status: Some(status),
-                    error: None,
-                    latency_ms: 0,
-                    response_body: body,
-                };
-                let attempt = with_latency(attempt, started);
-                return (
-                    Posted {
-                        attempt,
-                        timed_out: false,
-                    },
-                    retry_after,
-                );
+        let response = match signed_request(&self.http, endpoint, delivery, &secrets).send().await {
+            Ok(response) => response,
+            Err(error) if error.is_timeout() => {
+                return failed(format!("timed out after {} s", self.timeout.as_secs()), true)
             }
-            Err(error) if error.is_timeout() => Posted {
-                timed_out: true,
-                ..failed(format!("timed out after {} s", self.timeout.as_secs()))
-            },
-            Err(error) if error.is_connect() => failed("connection failed".into()),
-            Err(error) => failed(format!("request failed: {error}")),
+            Err(error) if error.is_connect() => return failed("connection failed".into(), false),
+            Err(error) => return failed(format!("request failed: {error}"), false),
         };
-        posted.attempt.latency_ms = started.elapsed().as_millis() as u64;
-        (posted, None)
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|_| status == 429 || status == 503);
+        let response_body = read_prefix(response).await;
+        Posted {
+            attempt: Attempt {
+                at,
+                status: Some(status),
+                error: None,
+                latency_ms: started.elapsed().as_millis() as u64,
+                response_body,
+            },
+            timed_out: false,
+            retry_after,
+        }
     }
-}
-
-/// An attempt and whether it ran into the timeout.
-struct Posted {
-    attempt: Attempt,
-    timed_out: bool,
-}
-
-/// The attempt recorded while an endpoint cools down: not sent, counted as a failure, retried on the schedule.
-fn cooling_down(at: &str, until: i64) -> Attempt {
-    Attempt {
-        at: at.to_owned(),
-        status: None,
-        error: Some(format!(
-            "not sent: the endpoint's last attempt timed out; it is not called until {}",
-            time::rfc3339_of_unix(until)
-        )),
-        latency_ms: 0,
-        response_body: None,
-    }
-}
-
-fn with_latency(mut attempt: Attempt, started: Instant) -> Attempt {
-    attempt.latency_ms = started.elapsed().as_millis() as u64;
-    attempt
 }
 
 /// The POST, signed by every current secret.

@@ -3,11 +3,10 @@
 //! endpoint's cooldown ends, if it is cooling down).
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use cartwheel::deliveries;
 use cartwheel::events::Event;
 use cartwheel::http::AppState;
-use cartwheel::queue::{Outgoing, Queue};
-use cartwheel::time;
-use cartwheel::webhooks::{Delivery, DeliveryJob, DeliveryStatus};
+use cartwheel::queue::Queue;
 use cartwheel::{ApiError, Db};
 use futures_util::future::join_all;
 use lambda_runtime::LambdaEvent;
@@ -67,40 +66,6 @@ impl Fanout {
 
     /// Returns how many jobs were queued.
     pub async fn fan_out(&self, event: Event) -> Result<usize, ApiError> {
-        let (store, mode) = (event.store_id, event.mode);
-        let endpoints = self.db.all_endpoints(store, mode).await?;
-        let payload = serde_json::to_string(&event).map_err(ApiError::internal)?;
-        let now = time::now().unix_timestamp();
-        let mut jobs = Vec::new();
-        for endpoint in endpoints.iter().filter(|e| e.subscribes_to(&event.event_type)) {
-            let delivery = Delivery {
-                id: event.id,
-                endpoint_id: endpoint.id,
-                event_type: event.event_type.clone(),
-                status: DeliveryStatus::Pending,
-                attempts: Vec::new(),
-                payload: payload.clone(),
-                created_at: event.created_at.clone(),
-                updated_at: event.created_at.clone(),
-            };
-            let stored = self.db.create_delivery(store, mode, &delivery).await?;
-            // A repeat of this message finds the delivery made: queue it again only while it is pending.
-            if stored.status == DeliveryStatus::Pending && stored.attempts.is_empty() {
-                let job = DeliveryJob {
-                    store_id: store,
-                    mode,
-                    endpoint_id: endpoint.id,
-                    event_id: event.id,
-                };
-                jobs.push(Outgoing {
-                    body: serde_json::to_string(&job).map_err(ApiError::internal)?,
-                    // An endpoint cooling down after a timeout gets its new jobs when the cooldown ends, not
-                    // now: attempting them would only record failures and take the workers' time.
-                    delay_secs: endpoint.cooldown_left(now),
-                });
-            }
-        }
-        self.deliveries.send_all(&jobs).await?;
-        Ok(jobs.len())
+        deliveries::fan_out(&self.db, &self.deliveries, &event).await
     }
 }

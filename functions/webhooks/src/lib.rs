@@ -99,7 +99,7 @@ async fn list_endpoints(
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<EndpointOut>>> {
     let page = params.parse(&tenant.key_prefix())?;
-    let endpoints = state.db.list_endpoints(tenant.store_id, tenant.mode, &page).await?;
+    let endpoints = state.db.scoped(&tenant).list_endpoints(&page).await?;
     Ok(axum::Json(endpoints.into_list(|e| EndpointOut::from(&e))))
 }
 
@@ -206,7 +206,8 @@ async fn list_deliveries(
     let (filter, page) = params.parse(&tenant.key_prefix())?;
     let deliveries = state
         .db
-        .list_deliveries(tenant.store_id, tenant.mode, endpoint.id, &filter, &page)
+        .scoped(&tenant)
+        .list_deliveries(endpoint.id, &filter, &page)
         .await?;
     Ok(axum::Json(
         deliveries.into_list(|d| DeliveryOut::for_key(d, &tenant.scopes)),
@@ -265,10 +266,7 @@ async fn get_delivery(
 ) -> Result<Data<DeliveryOut>> {
     let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
     let event = delivery.parse().map_err(|_| ApiError::not_found("delivery"))?;
-    let delivery = state
-        .db
-        .get_delivery(tenant.store_id, tenant.mode, endpoint.id, event)
-        .await?;
+    let delivery = state.db.scoped(&tenant).get_delivery(endpoint.id, event).await?;
     let delivery = delivery.ok_or_else(|| ApiError::not_found("delivery"))?;
     Ok(Data(DeliveryOut::for_key(delivery, &tenant.scopes)))
 }

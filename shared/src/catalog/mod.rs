@@ -128,14 +128,11 @@ pub async fn create_product(db: &Db, tenant: &Tenant, input: ProductIn) -> Resul
 pub async fn get_product(db: &Db, tenant: &Tenant, id_or_slug: &str) -> Result<Product, ApiError> {
     let id = match id_or_slug.parse::<ProductId>() {
         Ok(id) => Some(id),
-        Err(_) if text::is_slug(id_or_slug) => {
-            db.find_product_by_slug(tenant.store_id, tenant.mode, id_or_slug)
-                .await?
-        }
+        Err(_) if text::is_slug(id_or_slug) => db.scoped(tenant).find_product_by_slug(id_or_slug).await?,
         Err(_) => None,
     };
     let product = match id {
-        Some(id) => db.get_product(tenant.store_id, tenant.mode, id).await?,
+        Some(id) => db.scoped(tenant).get_product(id).await?,
         None => None,
     };
     product.ok_or_else(|| ApiError::not_found("product"))
@@ -143,7 +140,8 @@ pub async fn get_product(db: &Db, tenant: &Tenant, id_or_slug: &str) -> Result<P
 
 async fn product_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Product, ApiError> {
     let id: ProductId = id.parse().map_err(|_| ApiError::not_found("product"))?;
-    db.get_product(tenant.store_id, tenant.mode, id)
+    db.scoped(tenant)
+        .get_product(id)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))
 }
@@ -187,7 +185,7 @@ pub async fn delete_product(db: &Db, tenant: &Tenant, id: &str, if_match: Option
     let mut deleted = product.clone();
     deleted.version += 1;
     let event = product_event(tenant, "product.deleted", &deleted)?;
-    let variants = db.list_variants(tenant.store_id, tenant.mode, product.id).await?;
+    let variants = db.scoped(tenant).list_variants(product.id).await?;
     match db.delete_product(tenant, &product, &variants, event).await {
         Ok(()) => Ok(()),
         Err(Ok(ProductConflict::TooLarge)) => Err(ApiError::conflict(
@@ -252,11 +250,11 @@ pub async fn list_products(db: &Db, tenant: &Tenant, params: &ProductListParams)
         cursor: params.cursor.clone(),
     }
     .parse(&prefix)?;
-    let (store, mode) = (tenant.store_id, tenant.mode);
+    let scope = db.scoped(tenant);
 
     if let ListSource::Sku(sku) = &plan.source {
-        let found = match db.find_product_by_sku(store, mode, sku).await? {
-            Some(id) => db.get_product(store, mode, id).await?,
+        let found = match scope.find_product_by_sku(sku).await? {
+            Some(id) => scope.get_product(id).await?,
             None => None,
         };
         let data: Vec<Product> = found.into_iter().filter(|p| plan.filter.matches(p)).collect();
@@ -308,20 +306,17 @@ pub async fn list_products(db: &Db, tenant: &Tenant, params: &ProductListParams)
             rounds_left -= 1;
             let want = page.limit - out.len() as u32;
             let (ids, cursor) = match &plan.source {
-                ListSource::Index(scan) => {
-                    db.list_product_ids(store, mode, scan, want, page.cursor.as_ref())
-                        .await?
-                }
+                ListSource::Index(scan) => scope.list_product_ids(scan, want, page.cursor.as_ref()).await?,
                 ListSource::Search { prefix, .. } => {
-                    db.search_product_ids(store, mode, prefix, want, page.cursor.as_ref())
-                        .await?
+                    scope.search_product_ids(prefix, want, page.cursor.as_ref()).await?
                 }
                 ListSource::Sku(_) => unreachable_source()?,
             };
             let mut seen: BTreeSet<ProductId> = out.iter().map(|p: &Product| p.id).collect();
             let ids: Vec<ProductId> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
             out.extend(
-                db.get_products(store, mode, &ids)
+                scope
+                    .get_products(&ids)
                     .await?
                     .into_iter()
                     .filter(|p| plan.filter.matches(p)),
@@ -522,9 +517,7 @@ pub async fn suggest_products(db: &Db, tenant: &Tenant, params: SuggestParams) -
         return Err(ApiError::invalid("prefix", "must contain a letter or digit"));
     };
     // A product can match through several tokens: read a few more and keep each product once.
-    let found = db
-        .suggest_products(tenant.store_id, tenant.mode, &prefix, limit * 3)
-        .await?;
+    let found = db.scoped(tenant).suggest_products(&prefix, limit * 3).await?;
     let mut seen = BTreeSet::new();
     Ok(found
         .into_iter()
@@ -543,10 +536,7 @@ const VARIANTS_PER_WRITE: usize = 24;
 
 pub async fn add_option(db: &Db, tenant: &Tenant, product_id: &str, input: OptionIn) -> Result<Product, ApiError> {
     let before = product_by_id(db, tenant, product_id).await?;
-    let has_variants = !db
-        .list_variants(tenant.store_id, tenant.mode, before.id)
-        .await?
-        .is_empty();
+    let has_variants = !db.scoped(tenant).list_variants(before.id).await?.is_empty();
     let after = variants::add_option(&before, input, has_variants, &time::now_rfc3339())?;
     let updated = product_event(tenant, "product.updated", &after)?.with_changes(&["options"]);
     save_product(db, tenant, &before, after, updated, None, None).await
@@ -576,14 +566,15 @@ fn variant_conflict(conflict: VariantConflict, variant: &Variant, if_match: Opti
 
 async fn variant_by_id(db: &Db, tenant: &Tenant, product: ProductId, id: &str) -> Result<Variant, ApiError> {
     let id: VariantId = id.parse().map_err(|_| ApiError::not_found("variant"))?;
-    db.get_variant(tenant.store_id, tenant.mode, product, id)
+    db.scoped(tenant)
+        .get_variant(product, id)
         .await?
         .ok_or_else(|| ApiError::not_found("variant"))
 }
 
 pub async fn create_variant(db: &Db, tenant: &Tenant, product_id: &str, input: VariantIn) -> Result<Variant, ApiError> {
     let product = product_by_id(db, tenant, product_id).await?;
-    let existing = db.list_variants(tenant.store_id, tenant.mode, product.id).await?;
+    let existing = db.scoped(tenant).list_variants(product.id).await?;
     if existing.len() >= variants::MAX_VARIANTS {
         return Err(ApiError::conflict(format!(
             "a product has at most {} variants",
@@ -611,7 +602,7 @@ pub async fn generate_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Re
             "the product has no options to combine; add one first",
         ));
     }
-    let existing = db.list_variants(tenant.store_id, tenant.mode, product.id).await?;
+    let existing = db.scoped(tenant).list_variants(product.id).await?;
     let missing = variants::missing_combinations(&product, &existing);
     if existing.len() + missing.len() > variants::MAX_VARIANTS {
         return Err(ApiError::conflict(format!(
@@ -653,7 +644,7 @@ pub async fn generate_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Re
 
 pub async fn list_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Result<Vec<Variant>, ApiError> {
     let product = product_by_id(db, tenant, product_id).await?;
-    db.list_variants(tenant.store_id, tenant.mode, product.id).await
+    db.scoped(tenant).list_variants(product.id).await
 }
 
 pub async fn get_variant(db: &Db, tenant: &Tenant, product_id: &str, id: &str) -> Result<Variant, ApiError> {
@@ -710,10 +701,7 @@ async fn lineage(
         if chain.len() > taxonomy::MAX_DEPTH || chain.iter().any(|(seen, _)| *seen == id) {
             break;
         }
-        next = db
-            .get_category(tenant.store_id, tenant.mode, id)
-            .await?
-            .and_then(|c| c.parent_id);
+        next = db.scoped(tenant).get_category(id).await?.and_then(|c| c.parent_id);
         chain.push((id, next));
     }
     Ok(chain)
@@ -721,7 +709,8 @@ async fn lineage(
 
 async fn category_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Category, ApiError> {
     let id: CategoryId = id.parse().map_err(|_| ApiError::not_found("category"))?;
-    db.get_category(tenant.store_id, tenant.mode, id)
+    db.scoped(tenant)
+        .get_category(id)
         .await?
         .ok_or_else(|| ApiError::not_found("category"))
 }
@@ -737,7 +726,8 @@ async fn check_parent(
         return Ok(Vec::new());
     };
     let parent = db
-        .get_category(tenant.store_id, tenant.mode, parent_id)
+        .scoped(tenant)
+        .get_category(parent_id)
         .await?
         .ok_or_else(|| ApiError::invalid("parent_id", format!("category {parent_id} does not exist")))?;
     let lineage = lineage(db, tenant, &parent).await?;
@@ -830,7 +820,8 @@ pub async fn delete_category(db: &Db, tenant: &Tenant, id: &str) -> Result<(), A
 
 async fn brand_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiError> {
     let id: BrandId = id.parse().map_err(|_| ApiError::not_found("brand"))?;
-    db.get_brand(tenant.store_id, tenant.mode, id)
+    db.scoped(tenant)
+        .get_brand(id)
         .await?
         .ok_or_else(|| ApiError::not_found("brand"))
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::keys::{self, Key, TTL};
-use super::{from_item, item, n, Db, Item};
+use super::{from_item, item, n, Db, Item, Scoped};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::ids::{CartId, StoreId};
@@ -53,16 +53,6 @@ pub(super) fn take_catalog(
 }
 
 impl Db {
-    pub async fn get_cart(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        id: CartId,
-        consistent: bool,
-    ) -> Result<Option<Cart>, ApiError> {
-        self.get(keys::cart(store, mode, id), consistent).await
-    }
-
     /// Creates (`read_version` = `None`) or replaces a cart still at the version read.
     pub async fn put_cart(
         &self,
@@ -76,14 +66,16 @@ impl Db {
             .try_commit()
             .await
     }
+}
 
+impl Scoped<'_> {
+    pub async fn get_cart(&self, id: CartId, consistent: bool) -> Result<Option<Cart>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::cart(store, mode, id), consistent).await
+    }
     /// The products and variants the lines name: one `BatchGetItem` (none for an empty cart).
-    pub async fn cart_catalog(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        lines: &[CartLine],
-    ) -> Result<CatalogSnapshot, ApiError> {
+    pub async fn cart_catalog(&self, lines: &[CartLine]) -> Result<CatalogSnapshot, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         if lines.is_empty() {
             return Ok(CatalogSnapshot::default());
         }

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, Key, PK, SK};
 use super::tx::MAX_STATE_ITEMS;
-use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, Item, TxError, WriteTx};
+use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, Item, Scoped, TxError, WriteTx};
 use crate::catalog::products::{IndexScan, Product, SortField};
 use crate::catalog::taxonomy::{Brand, Category};
 use crate::catalog::variants::{self, Variant};
@@ -131,31 +131,9 @@ const CHILD_COUNT: &str = "ADD child_count :delta";
 const EXISTS: &str = "attribute_exists(PK)";
 
 impl Db {
-    pub async fn get_product(&self, store: StoreId, mode: Mode, id: ProductId) -> Result<Option<Product>, ApiError> {
-        self.get(keys::product(store, mode, id), false).await
-    }
-
     async fn guarded_id(&self, key: Key) -> Result<Option<ProductId>, ApiError> {
         let found: Option<HashMap<String, String>> = self.get(key, false).await?;
         Ok(found.and_then(|g| g.get("product_id")?.parse().ok()))
-    }
-
-    pub async fn find_product_by_slug(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        slug: &str,
-    ) -> Result<Option<ProductId>, ApiError> {
-        self.guarded_id(keys::product_slug(store, mode, slug)).await
-    }
-
-    pub async fn find_product_by_sku(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        sku: &str,
-    ) -> Result<Option<ProductId>, ApiError> {
-        self.guarded_id(keys::sku(store, mode, sku)).await
     }
 
     /// Creates (`before` = `None`) or updates a product in one transaction: the product (conditional on its
@@ -294,168 +272,7 @@ impl Db {
         }
     }
 
-    /// A page of product ids from one listing index, in one sort order.
-    pub async fn list_product_ids(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        scan: &IndexScan,
-        limit: u32,
-        start: Option<&Cursor>,
-    ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
-        let IndexScan {
-            listing,
-            sort,
-            descending,
-            range,
-        } = scan;
-        let partition = keys::product_listing_partition(store, mode, &listing.name());
-        let mut query = self
-            .client
-            .query()
-            .table_name(self.table())
-            .expression_attribute_values(":pk", s(partition))
-            .scan_index_forward(!descending)
-            .limit(limit as i32);
-        query = match range {
-            Some((from, to)) => query
-                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
-                .expression_attribute_values(":from", s(format!("{}#{from}", sort.tag())))
-                .expression_attribute_values(":to", s(format!("{}#{to}~", sort.tag()))),
-            None => query
-                .key_condition_expression("PK = :pk AND begins_with(SK, :sort)")
-                .expression_attribute_values(":sort", s(format!("{}#", sort.tag()))),
-        };
-        self.product_ids(store, mode, query, start).await
-    }
-
-    /// A page of product ids whose search tokens start with `prefix`.
-    pub async fn search_product_ids(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        prefix: &str,
-        limit: u32,
-        start: Option<&Cursor>,
-    ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
-        let query = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(keys::product_token_partition(store, mode, prefix)))
-            .expression_attribute_values(":prefix", s(prefix))
-            .limit(limit as i32);
-        self.product_ids(store, mode, query, start).await
-    }
-
-    /// Product names whose search tokens start with `prefix`: (token, product id, name).
-    pub async fn suggest_products(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        prefix: &str,
-        limit: u32,
-    ) -> Result<Vec<(String, ProductId, String)>, ApiError> {
-        let output = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(keys::product_token_partition(store, mode, prefix)))
-            .expression_attribute_values(":prefix", s(prefix))
-            .limit(limit as i32)
-            .send()
-            .await
-            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-        let mut suggestions = Vec::new();
-        for item in output.items.unwrap_or_default() {
-            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-            let token = text(SK).and_then(|sk| sk.rsplit_once('#').map(|(token, _)| token.to_owned()));
-            if let (Some(token), Some(Ok(id)), Some(name)) =
-                (token, text("product_id").map(|id| id.parse()), text("name"))
-            {
-                suggestions.push((token, id, name));
-            }
-        }
-        Ok(suggestions)
-    }
-
-    async fn product_ids(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-        start: Option<&Cursor>,
-    ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
-        let output = query
-            .set_exclusive_start_key(start_key(start))
-            .send()
-            .await
-            .map_err(|e| page_query_error(e, start))?;
-        let ids = output
-            .items()
-            .iter()
-            .filter_map(|item| item.get("product_id")?.as_s().ok()?.parse().ok())
-            .collect();
-        let next = output
-            .last_evaluated_key
-            .map(|key| {
-                Cursor::from_key(
-                    &tenant_prefix(store, mode),
-                    key.into_iter()
-                        .filter_map(|(k, v)| v.as_s().ok().map(|v| (k, v.clone()))),
-                )
-            })
-            .transpose()?;
-        Ok((ids, next))
-    }
-
-    /// The products with these ids, in the same order (ids without a product are skipped). One `BatchGetItem`
-    /// per 100 ids, retrying what DynamoDB leaves unprocessed.
-    pub async fn get_products(&self, store: StoreId, mode: Mode, ids: &[ProductId]) -> Result<Vec<Product>, ApiError> {
-        let keys = ids.iter().map(|id| keys::product(store, mode, *id)).collect();
-        let mut found = self.batch_get(keys, false).await?;
-        ids.iter()
-            .filter_map(|id| {
-                let key = keys::product(store, mode, *id);
-                found.remove(&(key.pk, key.sk)).map(from_item)
-            })
-            .collect()
-    }
-
     // --- variants ---------------------------------------------------------------------------------------
-
-    /// The product a variant belongs to, if the variant exists.
-    pub async fn variant_owner(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        id: VariantId,
-    ) -> Result<Option<ProductId>, ApiError> {
-        self.guarded_id(keys::variant_owner(store, mode, id)).await
-    }
-
-    pub async fn get_variant(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        product: ProductId,
-        id: VariantId,
-    ) -> Result<Option<Variant>, ApiError> {
-        self.get(keys::variant(store, mode, product, id), false).await
-    }
-
-    /// Every variant of a product (at most a hundred), oldest first.
-    pub async fn list_variants(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        product: ProductId,
-    ) -> Result<Vec<Variant>, ApiError> {
-        self.query_all(keys::product(store, mode, product).pk, keys::variants_prefix(), false)
-            .await
-    }
 
     /// Creates variants of an existing product in one transaction: each variant with its combination guard and
     /// SKU guard, and its `variant.created` event (the first is `event`, the others come in `more`).
@@ -563,20 +380,6 @@ impl Db {
 
     // --- categories -------------------------------------------------------------------------------------
 
-    pub async fn get_category(&self, store: StoreId, mode: Mode, id: CategoryId) -> Result<Option<Category>, ApiError> {
-        self.get(keys::category(store, mode, id), false).await
-    }
-
-    pub async fn list_categories(&self, store: StoreId, mode: Mode, page: &Page) -> Result<PageOf<Category>, ApiError> {
-        self.query_partition(
-            &tenant_prefix(store, mode),
-            keys::categories_partition(store, mode),
-            page,
-            false,
-        )
-        .await
-    }
-
     /// Creates or updates a category; a new parent's `child_count` goes up (on condition it exists), the old one's
     /// down. Returns `Ok(false)` when a condition failed: the category changed, or the parent is gone.
     /// Writes a category. `lineage` is its new parent and that parent's ancestors, nearest first, each with the
@@ -642,20 +445,6 @@ impl Db {
 
     // --- brands -----------------------------------------------------------------------------------------
 
-    pub async fn get_brand(&self, store: StoreId, mode: Mode, id: BrandId) -> Result<Option<Brand>, ApiError> {
-        self.get(keys::brand(store, mode, id), false).await
-    }
-
-    pub async fn list_brands(&self, store: StoreId, mode: Mode, page: &Page) -> Result<PageOf<Brand>, ApiError> {
-        self.query_partition(
-            &tenant_prefix(store, mode),
-            keys::brands_partition(store, mode),
-            page,
-            false,
-        )
-        .await
-    }
-
     pub async fn put_brand(
         &self,
         tenant: &Tenant,
@@ -680,6 +469,186 @@ impl Db {
             values,
         );
         tx.try_commit().await
+    }
+}
+
+impl Scoped<'_> {
+    pub async fn get_product(&self, id: ProductId) -> Result<Option<Product>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::product(store, mode, id), false).await
+    }
+    pub async fn find_product_by_slug(&self, slug: &str) -> Result<Option<ProductId>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.guarded_id(keys::product_slug(store, mode, slug)).await
+    }
+    pub async fn find_product_by_sku(&self, sku: &str) -> Result<Option<ProductId>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.guarded_id(keys::sku(store, mode, sku)).await
+    }
+    /// A page of product ids from one listing index, in one sort order.
+    pub async fn list_product_ids(
+        &self,
+        scan: &IndexScan,
+        limit: u32,
+        start: Option<&Cursor>,
+    ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let IndexScan {
+            listing,
+            sort,
+            descending,
+            range,
+        } = scan;
+        let partition = keys::product_listing_partition(store, mode, &listing.name());
+        let mut query = self
+            .client
+            .query()
+            .table_name(self.table())
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(!descending)
+            .limit(limit as i32);
+        query = match range {
+            Some((from, to)) => query
+                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+                .expression_attribute_values(":from", s(format!("{}#{from}", sort.tag())))
+                .expression_attribute_values(":to", s(format!("{}#{to}~", sort.tag()))),
+            None => query
+                .key_condition_expression("PK = :pk AND begins_with(SK, :sort)")
+                .expression_attribute_values(":sort", s(format!("{}#", sort.tag()))),
+        };
+        self.product_ids(query, start).await
+    }
+    /// A page of product ids whose search tokens start with `prefix`.
+    pub async fn search_product_ids(
+        &self,
+        prefix: &str,
+        limit: u32,
+        start: Option<&Cursor>,
+    ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let query = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(keys::product_token_partition(store, mode, prefix)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .limit(limit as i32);
+        self.product_ids(query, start).await
+    }
+    /// Product names whose search tokens start with `prefix`: (token, product id, name).
+    pub async fn suggest_products(
+        &self,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, ProductId, String)>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let output = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(keys::product_token_partition(store, mode, prefix)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+        let mut suggestions = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let token = text(SK).and_then(|sk| sk.rsplit_once('#').map(|(token, _)| token.to_owned()));
+            if let (Some(token), Some(Ok(id)), Some(name)) =
+                (token, text("product_id").map(|id| id.parse()), text("name"))
+            {
+                suggestions.push((token, id, name));
+            }
+        }
+        Ok(suggestions)
+    }
+    async fn product_ids(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        start: Option<&Cursor>,
+    ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let output = query
+            .set_exclusive_start_key(start_key(start))
+            .send()
+            .await
+            .map_err(|e| page_query_error(e, start))?;
+        let ids = output
+            .items()
+            .iter()
+            .filter_map(|item| item.get("product_id")?.as_s().ok()?.parse().ok())
+            .collect();
+        let next = output
+            .last_evaluated_key
+            .map(|key| {
+                Cursor::from_key(
+                    &tenant_prefix(store, mode),
+                    key.into_iter()
+                        .filter_map(|(k, v)| v.as_s().ok().map(|v| (k, v.clone()))),
+                )
+            })
+            .transpose()?;
+        Ok((ids, next))
+    }
+    /// The products with these ids, in the same order (ids without a product are skipped). One `BatchGetItem`
+    /// per 100 ids, retrying what DynamoDB leaves unprocessed.
+    pub async fn get_products(&self, ids: &[ProductId]) -> Result<Vec<Product>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let keys = ids.iter().map(|id| keys::product(store, mode, *id)).collect();
+        let mut found = self.batch_get(keys, false).await?;
+        ids.iter()
+            .filter_map(|id| {
+                let key = keys::product(store, mode, *id);
+                found.remove(&(key.pk, key.sk)).map(from_item)
+            })
+            .collect()
+    }
+    /// The product a variant belongs to, if the variant exists.
+    pub async fn variant_owner(&self, id: VariantId) -> Result<Option<ProductId>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.guarded_id(keys::variant_owner(store, mode, id)).await
+    }
+    pub async fn get_variant(&self, product: ProductId, id: VariantId) -> Result<Option<Variant>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::variant(store, mode, product, id), false).await
+    }
+    /// Every variant of a product (at most a hundred), oldest first.
+    pub async fn list_variants(&self, product: ProductId) -> Result<Vec<Variant>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.query_all(keys::product(store, mode, product).pk, keys::variants_prefix(), false)
+            .await
+    }
+    pub async fn get_category(&self, id: CategoryId) -> Result<Option<Category>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::category(store, mode, id), false).await
+    }
+    pub async fn list_categories(&self, page: &Page) -> Result<PageOf<Category>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.query_partition(
+            &tenant_prefix(store, mode),
+            keys::categories_partition(store, mode),
+            page,
+            false,
+        )
+        .await
+    }
+    pub async fn get_brand(&self, id: BrandId) -> Result<Option<Brand>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::brand(store, mode, id), false).await
+    }
+    pub async fn list_brands(&self, page: &Page) -> Result<PageOf<Brand>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.query_partition(
+            &tenant_prefix(store, mode),
+            keys::brands_partition(store, mode),
+            page,
+            false,
+        )
+        .await
     }
 }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK};
-use super::{item, n, s, tenant_prefix, Db, Item, PageQuery, TxError};
+use super::{item, n, s, tenant_prefix, Db, Item, PageQuery, Scoped, TxError};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
@@ -21,30 +21,6 @@ pub(super) fn customer_item(store: StoreId, mode: Mode, customer: &Customer) -> 
 }
 
 impl Db {
-    pub async fn get_customer(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        id: CustomerId,
-        consistent: bool,
-    ) -> Result<Option<Customer>, ApiError> {
-        self.get(keys::customer(store, mode, id), consistent).await
-    }
-
-    pub async fn customer_id_by_email(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        email: &str,
-    ) -> Result<Option<CustomerId>, ApiError> {
-        #[derive(serde::Deserialize)]
-        struct Guard {
-            customer_id: CustomerId,
-        }
-        let guard: Option<Guard> = self.get(keys::customer_email(store, mode, email), true).await?;
-        Ok(guard.map(|g| g.customer_id))
-    }
-
     /// Creates (`before` = `None`) or replaces a customer still at the version read, moving its email guard when
     /// the email changes. `Ok(false)`: the email is taken or the customer changed meanwhile.
     pub async fn put_customer(
@@ -86,64 +62,6 @@ impl Db {
             .await
     }
 
-    /// A page of customers, newest first: one `Query` on GSI1 (an email is looked up by its guard first).
-    pub async fn list_customers(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        filter: &CustomerFilter,
-        page: &Page,
-    ) -> Result<PageOf<Customer>, ApiError> {
-        if let Some(email) = &filter.email {
-            let found = match self.customer_id_by_email(store, mode, email).await? {
-                Some(id) => self.get_customer(store, mode, id, false).await?,
-                None => None,
-            };
-            let items = found
-                .into_iter()
-                .filter(|c| filter.group_id.is_none_or(|g| c.group_ids.contains(&g)))
-                .collect();
-            return Ok(PageOf {
-                items,
-                next_cursor: None,
-                limit: page.limit,
-            });
-        }
-        let index = keys::customers_index(store, mode, CustomerId::new());
-        let mut query = PageQuery::index(Some(GSI1), index.pk);
-        if let Some((from, to)) = filter.created {
-            query.sort_between = Some((from.to_string(), to.to_string()));
-        }
-        if let Some(group) = filter.group_id {
-            query = query.filter_contains("group_ids", s(group.to_string()));
-        }
-        self.query_page(&tenant_prefix(store, mode), query, page, true).await
-    }
-
-    pub async fn customer_groups(&self, store: StoreId, mode: Mode) -> Result<Vec<CustomerGroup>, ApiError> {
-        self.query_all(keys::customer_groups_partition(store, mode), "GROUP#", false)
-            .await
-    }
-
-    /// Which of `ids` name a customer group of the store: one `BatchGetItem`, not a read of every group.
-    pub async fn existing_customer_groups(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        ids: &[CustomerGroupId],
-    ) -> Result<Vec<CustomerGroupId>, ApiError> {
-        let wanted = ids.iter().map(|id| keys::customer_group(store, mode, *id)).collect();
-        let found = self.batch_get(wanted, false).await?;
-        Ok(ids
-            .iter()
-            .filter(|id| {
-                let key = keys::customer_group(store, mode, **id);
-                found.contains_key(&(key.pk, key.sk))
-            })
-            .copied()
-            .collect())
-    }
-
     /// Creates a group, unless the store has [`MAX_CUSTOMER_GROUPS`] already. `Ok(false)`: it has.
     pub async fn create_customer_group(
         &self,
@@ -169,6 +87,69 @@ impl Db {
             Err(TxError::ConditionFailed(failed)) if failed == [0] => Ok(false),
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+impl Scoped<'_> {
+    pub async fn get_customer(&self, id: CustomerId, consistent: bool) -> Result<Option<Customer>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::customer(store, mode, id), consistent).await
+    }
+    pub async fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        #[derive(serde::Deserialize)]
+        struct Guard {
+            customer_id: CustomerId,
+        }
+        let guard: Option<Guard> = self.get(keys::customer_email(store, mode, email), true).await?;
+        Ok(guard.map(|g| g.customer_id))
+    }
+    /// A page of customers, newest first: one `Query` on GSI1 (an email is looked up by its guard first).
+    pub async fn list_customers(&self, filter: &CustomerFilter, page: &Page) -> Result<PageOf<Customer>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        if let Some(email) = &filter.email {
+            let found = match self.customer_id_by_email(email).await? {
+                Some(id) => self.get_customer(id, false).await?,
+                None => None,
+            };
+            let items = found
+                .into_iter()
+                .filter(|c| filter.group_id.is_none_or(|g| c.group_ids.contains(&g)))
+                .collect();
+            return Ok(PageOf {
+                items,
+                next_cursor: None,
+                limit: page.limit,
+            });
+        }
+        let index = keys::customers_index(store, mode, CustomerId::new());
+        let mut query = PageQuery::index(Some(GSI1), index.pk);
+        if let Some((from, to)) = filter.created {
+            query.sort_between = Some((from.to_string(), to.to_string()));
+        }
+        if let Some(group) = filter.group_id {
+            query = query.filter_contains("group_ids", s(group.to_string()));
+        }
+        self.query_page(&tenant_prefix(store, mode), query, page, true).await
+    }
+    pub async fn customer_groups(&self) -> Result<Vec<CustomerGroup>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.query_all(keys::customer_groups_partition(store, mode), "GROUP#", false)
+            .await
+    }
+    /// Which of `ids` name a customer group of the store: one `BatchGetItem`, not a read of every group.
+    pub async fn existing_customer_groups(&self, ids: &[CustomerGroupId]) -> Result<Vec<CustomerGroupId>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let wanted = ids.iter().map(|id| keys::customer_group(store, mode, *id)).collect();
+        let found = self.batch_get(wanted, false).await?;
+        Ok(ids
+            .iter()
+            .filter(|id| {
+                let key = keys::customer_group(store, mode, **id);
+                found.contains_key(&(key.pk, key.sk))
+            })
+            .copied()
+            .collect())
     }
 }
 

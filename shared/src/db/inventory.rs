@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
 use super::keys::{self, GSI2PK, GSI2SK, PK, SK};
-use super::{from_item, item, n, s, tenant_prefix, Db};
+use super::{from_item, item, n, s, tenant_prefix, Db, Scoped};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
@@ -17,31 +17,6 @@ use crate::tenant::{Mode, Tenant};
 pub const MAX_WAREHOUSES: u32 = 50;
 
 impl Db {
-    /// Every warehouse of a store and mode (at most [`MAX_WAREHOUSES`]).
-    pub async fn all_warehouses(&self, store: StoreId, mode: Mode) -> Result<Vec<Warehouse>, ApiError> {
-        self.query_all(keys::warehouses_partition(store, mode), "WH#", true)
-            .await
-    }
-
-    pub async fn get_warehouse(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        id: WarehouseId,
-    ) -> Result<Option<Warehouse>, ApiError> {
-        self.get(keys::warehouse(store, mode, id), false).await
-    }
-
-    /// The store's default warehouse, from its marker (read consistently: it may have just been made).
-    pub async fn default_warehouse_id(&self, store: StoreId, mode: Mode) -> Result<Option<WarehouseId>, ApiError> {
-        #[derive(serde::Deserialize)]
-        struct Marker {
-            warehouse_id: WarehouseId,
-        }
-        let marker: Option<Marker> = self.get(keys::default_warehouse(store, mode), true).await?;
-        Ok(marker.map(|m| m.warehouse_id))
-    }
-
     /// Creates a warehouse; the default one with the store's default marker, so only one can be made. The marker
     /// also counts the store's warehouses, and a new one is refused past [`MAX_WAREHOUSES`].
     /// `Ok(false)`: a default warehouse exists already, or (for another) the store has the most it may.
@@ -91,24 +66,6 @@ impl Db {
             .await
     }
 
-    /// An item's levels in every warehouse that has held it.
-    pub async fn levels(&self, store: StoreId, mode: Mode, item: StockItem) -> Result<Vec<Level>, ApiError> {
-        self.query_all(keys::levels_partition(store, mode, &item.to_string()), "WH#", false)
-            .await
-    }
-
-    /// One level, read consistently (it is about to be changed).
-    pub async fn level(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        item: StockItem,
-        warehouse: WarehouseId,
-    ) -> Result<Option<Level>, ApiError> {
-        self.get(keys::level(store, mode, &item.to_string(), warehouse), true)
-            .await
-    }
-
     /// Writes a level changed from `before` (conditional on its version: `Ok(false)` when another change came
     /// first), its ledger line and its events, in one transaction.
     #[allow(clippy::too_many_arguments)]
@@ -137,19 +94,52 @@ impl Db {
         )?);
         tx.try_commit().await
     }
+}
 
+impl Scoped<'_> {
+    /// Every warehouse of a store and mode (at most [`MAX_WAREHOUSES`]).
+    pub async fn all_warehouses(&self) -> Result<Vec<Warehouse>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.query_all(keys::warehouses_partition(store, mode), "WH#", true)
+            .await
+    }
+    pub async fn get_warehouse(&self, id: WarehouseId) -> Result<Option<Warehouse>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::warehouse(store, mode, id), false).await
+    }
+    /// The store's default warehouse, from its marker (read consistently: it may have just been made).
+    pub async fn default_warehouse_id(&self) -> Result<Option<WarehouseId>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        #[derive(serde::Deserialize)]
+        struct Marker {
+            warehouse_id: WarehouseId,
+        }
+        let marker: Option<Marker> = self.get(keys::default_warehouse(store, mode), true).await?;
+        Ok(marker.map(|m| m.warehouse_id))
+    }
+    /// An item's levels in every warehouse that has held it.
+    pub async fn levels(&self, item: StockItem) -> Result<Vec<Level>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.query_all(keys::levels_partition(store, mode, &item.to_string()), "WH#", false)
+            .await
+    }
+    /// One level, read consistently (it is about to be changed).
+    pub async fn level(&self, item: StockItem, warehouse: WarehouseId) -> Result<Option<Level>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::level(store, mode, &item.to_string(), warehouse), true)
+            .await
+    }
     /// Writes a level changed only in its flags, while still at the version read.
     #[allow(clippy::too_many_arguments)]
     pub async fn put_level_flag(
         &self,
-        store: StoreId,
-        mode: Mode,
         actor: &str,
         stock_item: StockItem,
         before: &Level,
         after: &Level,
         event: Event,
     ) -> Result<bool, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let warehouse: WarehouseId = after.warehouse_id.parse().map_err(ApiError::internal)?;
         let level = item(keys::level(store, mode, &stock_item.to_string(), warehouse), after)?;
         self.write(event, actor)
@@ -157,15 +147,9 @@ impl Db {
             .try_commit()
             .await
     }
-
     /// An item's adjustments, newest first.
-    pub async fn adjustments(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        stock_item: StockItem,
-        page: &Page,
-    ) -> Result<PageOf<Adjustment>, ApiError> {
+    pub async fn adjustments(&self, stock_item: StockItem, page: &Page) -> Result<PageOf<Adjustment>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         self.query_partition(
             &tenant_prefix(store, mode),
             keys::ledger_partition(store, mode, &stock_item.to_string()),
@@ -186,57 +170,6 @@ struct StoredReservation {
 }
 
 impl Db {
-    pub async fn get_reservation(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        id: ReservationId,
-    ) -> Result<Option<Reservation>, ApiError> {
-        let stored: Option<StoredReservation> = self.get(keys::reservation(store, mode, id), true).await?;
-        Ok(stored.map(|s| s.reservation))
-    }
-
-    /// Creates (`before` = `None`) or ends a reservation together with its level changes (each conditional on the
-    /// version read) and events. `Ok(false)`: something changed meanwhile.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn put_reservation(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        actor: &str,
-        before: Option<&Reservation>,
-        after: &Reservation,
-        levels: &[LevelChange],
-        event: Event,
-        more_events: Vec<Event>,
-    ) -> Result<bool, ApiError> {
-        let stored = StoredReservation {
-            store_id: store,
-            mode,
-            reservation: after.clone(),
-        };
-        let mut record = item(keys::reservation(store, mode, after.id), &stored)?;
-        if after.status == ReservationStatus::Active {
-            let index = keys::active_reservation_index(after.expires_at, after.id);
-            record.insert(GSI2PK.to_owned(), s(index.pk));
-            record.insert(GSI2SK.to_owned(), s(index.sk));
-        }
-        let mut tx = self.write(event, actor);
-        for extra in more_events {
-            tx = tx.and_event(extra);
-        }
-        tx = tx.put_versioned(record, before.map(|b| b.version));
-        for (stock_item, level_before, level_after) in levels {
-            let warehouse: WarehouseId = level_after.warehouse_id.parse().map_err(ApiError::internal)?;
-            let level = item(
-                keys::level(store, mode, &stock_item.to_string(), warehouse),
-                level_after,
-            )?;
-            tx = tx.put_versioned(level, Some(level_before.version).filter(|v| *v > 0));
-        }
-        tx.try_commit().await
-    }
-
     /// Active reservations of any store whose expiry has passed, oldest first.
     pub async fn expired_reservations(
         &self,
@@ -262,5 +195,52 @@ impl Db {
             .into_iter()
             .map(|item| from_item::<StoredReservation>(item).map(|s| (s.store_id, s.mode, s.reservation)))
             .collect()
+    }
+}
+
+impl Scoped<'_> {
+    pub async fn get_reservation(&self, id: ReservationId) -> Result<Option<Reservation>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let stored: Option<StoredReservation> = self.get(keys::reservation(store, mode, id), true).await?;
+        Ok(stored.map(|s| s.reservation))
+    }
+    /// Creates (`before` = `None`) or ends a reservation together with its level changes (each conditional on the
+    /// version read) and events. `Ok(false)`: something changed meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put_reservation(
+        &self,
+        actor: &str,
+        before: Option<&Reservation>,
+        after: &Reservation,
+        levels: &[LevelChange],
+        event: Event,
+        more_events: Vec<Event>,
+    ) -> Result<bool, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let stored = StoredReservation {
+            store_id: store,
+            mode,
+            reservation: after.clone(),
+        };
+        let mut record = item(keys::reservation(store, mode, after.id), &stored)?;
+        if after.status == ReservationStatus::Active {
+            let index = keys::active_reservation_index(after.expires_at, after.id);
+            record.insert(GSI2PK.to_owned(), s(index.pk));
+            record.insert(GSI2SK.to_owned(), s(index.sk));
+        }
+        let mut tx = self.write(event, actor);
+        for extra in more_events {
+            tx = tx.and_event(extra);
+        }
+        tx = tx.put_versioned(record, before.map(|b| b.version));
+        for (stock_item, level_before, level_after) in levels {
+            let warehouse: WarehouseId = level_after.warehouse_id.parse().map_err(ApiError::internal)?;
+            let level = item(
+                keys::level(store, mode, &stock_item.to_string(), warehouse),
+                level_after,
+            )?;
+            tx = tx.put_versioned(level, Some(level_before.version).filter(|v| *v > 0));
+        }
+        tx.try_commit().await
     }
 }

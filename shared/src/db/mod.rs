@@ -100,6 +100,35 @@ pub struct Db {
     table: Arc<str>,
 }
 
+/// The table as one store in one mode sees it: every read through this handle is keyed inside that store and
+/// mode, so no caller passes the pair by hand.
+#[derive(Clone, Copy)]
+pub struct Scoped<'a> {
+    db: &'a Db,
+    store: StoreId,
+    mode: Mode,
+}
+
+impl std::ops::Deref for Scoped<'_> {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        self.db
+    }
+}
+
+impl Db {
+    /// The store and mode of the caller.
+    pub fn scoped(&self, tenant: &Tenant) -> Scoped<'_> {
+        self.store_scope(tenant.store_id, tenant.mode)
+    }
+
+    /// The store and mode a record or an event names (workers, which act for no caller).
+    pub fn store_scope(&self, store: StoreId, mode: Mode) -> Scoped<'_> {
+        Scoped { db: self, store, mode }
+    }
+}
+
 /// An entity item: the entity's fields plus its keys.
 fn item<T: Serialize>(key: Key, value: &T) -> Result<Item, ApiError> {
     let mut item: Item = serde_dynamo::to_item(value).map_err(ApiError::internal)?;
@@ -471,30 +500,6 @@ impl Db {
         }
     }
 
-    pub async fn get_api_key(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        key_id: KeyId,
-    ) -> Result<Option<ApiKeyRecord>, ApiError> {
-        self.get(keys::api_key(store, mode, key_id), false).await
-    }
-
-    pub async fn list_api_keys(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        page: &Page,
-    ) -> Result<PageOf<ApiKeyRecord>, ApiError> {
-        self.query_partition(
-            &tenant_prefix(store, mode),
-            keys::api_keys_partition(store, mode),
-            page,
-            true,
-        )
-        .await
-    }
-
     /// Marks the key revoked and deletes its lookup item, so the authorizer no longer finds it.
     /// Returns false when the key was already revoked (by a concurrent request).
     pub async fn revoke_api_key(
@@ -649,5 +654,22 @@ impl Db {
             .await
             .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
         Ok(())
+    }
+}
+
+impl Scoped<'_> {
+    pub async fn get_api_key(&self, key_id: KeyId) -> Result<Option<ApiKeyRecord>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::api_key(store, mode, key_id), false).await
+    }
+    pub async fn list_api_keys(&self, page: &Page) -> Result<PageOf<ApiKeyRecord>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.query_partition(
+            &tenant_prefix(store, mode),
+            keys::api_keys_partition(store, mode),
+            page,
+            true,
+        )
+        .await
     }
 }

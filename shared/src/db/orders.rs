@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::carts::{catalog_keys, take_catalog};
 use super::customers::customer_item;
 use super::keys::{self, Key, GSI1, GSI1PK, GSI1SK, PK, SK};
-use super::{from_item, item, n, s, tenant_prefix, Db, Item, PageQuery, TxError, WriteTx};
+use super::{from_item, item, n, s, tenant_prefix, Db, Item, PageQuery, Scoped, TxError, WriteTx};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
@@ -116,73 +116,6 @@ fn add_moves<'a>(
 }
 
 impl Db {
-    pub async fn get_order(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        id: OrderId,
-        consistent: bool,
-    ) -> Result<Option<Order>, ApiError> {
-        self.get(keys::order(store, mode, id), consistent).await
-    }
-
-    pub async fn order_id_by_number(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        number: &str,
-    ) -> Result<Option<OrderId>, ApiError> {
-        #[derive(serde::Deserialize)]
-        struct Guard {
-            order_id: OrderId,
-        }
-        let guard: Option<Guard> = self.get(keys::order_number(store, mode, number), false).await?;
-        Ok(guard.map(|g| g.order_id))
-    }
-
-    /// The catalog entries of the cart, the customer (by id, or by the guest's email) and the default warehouse:
-    /// one `BatchGetItem` (plus one `GetItem` when a guest's email names a customer).
-    pub async fn checkout_reads(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        cart: &Cart,
-        customer: Option<CustomerId>,
-        email: Option<&str>,
-    ) -> Result<CheckoutReads, ApiError> {
-        let mut wanted = catalog_keys(store, mode, &cart.lines);
-        wanted.push(keys::default_warehouse(store, mode));
-        match (customer, email) {
-            (Some(id), _) => wanted.push(keys::customer(store, mode, id)),
-            (None, Some(email)) => wanted.push(keys::customer_email(store, mode, email)),
-            (None, None) => {}
-        }
-        let mut found = self.batch_get(wanted, true).await?;
-        let catalog = take_catalog(&mut found, store, mode, &cart.lines)?;
-        #[derive(serde::Deserialize)]
-        struct DefaultWarehouse {
-            warehouse_id: WarehouseId,
-        }
-        #[derive(serde::Deserialize)]
-        struct EmailGuard {
-            customer_id: CustomerId,
-        }
-        let default_warehouse: Option<DefaultWarehouse> = take(&mut found, keys::default_warehouse(store, mode))?;
-        let customer = match (customer, email) {
-            (Some(id), _) => take(&mut found, keys::customer(store, mode, id))?,
-            (None, Some(email)) => match take::<EmailGuard>(&mut found, keys::customer_email(store, mode, email))? {
-                Some(guard) => self.get_customer(store, mode, guard.customer_id, true).await?,
-                None => None,
-            },
-            (None, None) => None,
-        };
-        Ok(CheckoutReads {
-            catalog,
-            customer,
-            default_warehouse: default_warehouse.map(|d| d.warehouse_id),
-        })
-    }
-
     /// The checkout transaction: the order, its number's guard, the cart converted, the customer's read
     /// model, a conditional stock decrement and a ledger line per line, the event and the audit entry.
     pub async fn place_order(
@@ -230,16 +163,73 @@ impl Db {
             Err(TxError::Other(error)) => Err(PlaceOrderError::Other(error)),
         }
     }
+}
 
+impl Scoped<'_> {
+    pub async fn get_order(&self, id: OrderId, consistent: bool) -> Result<Option<Order>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::order(store, mode, id), consistent).await
+    }
+    pub async fn order_id_by_number(&self, number: &str) -> Result<Option<OrderId>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        #[derive(serde::Deserialize)]
+        struct Guard {
+            order_id: OrderId,
+        }
+        let guard: Option<Guard> = self.get(keys::order_number(store, mode, number), false).await?;
+        Ok(guard.map(|g| g.order_id))
+    }
+    /// The catalog entries of the cart, the customer (by id, or by the guest's email) and the default warehouse:
+    /// one `BatchGetItem` (plus one `GetItem` when a guest's email names a customer).
+    pub async fn checkout_reads(
+        &self,
+        cart: &Cart,
+        customer: Option<CustomerId>,
+        email: Option<&str>,
+    ) -> Result<CheckoutReads, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let mut wanted = catalog_keys(store, mode, &cart.lines);
+        wanted.push(keys::default_warehouse(store, mode));
+        match (customer, email) {
+            (Some(id), _) => wanted.push(keys::customer(store, mode, id)),
+            (None, Some(email)) => wanted.push(keys::customer_email(store, mode, email)),
+            (None, None) => {}
+        }
+        let mut found = self.batch_get(wanted, true).await?;
+        let catalog = take_catalog(&mut found, store, mode, &cart.lines)?;
+        #[derive(serde::Deserialize)]
+        struct DefaultWarehouse {
+            warehouse_id: WarehouseId,
+        }
+        #[derive(serde::Deserialize)]
+        struct EmailGuard {
+            customer_id: CustomerId,
+        }
+        let default_warehouse: Option<DefaultWarehouse> = take(&mut found, keys::default_warehouse(store, mode))?;
+        let customer = match (customer, email) {
+            (Some(id), _) => take(&mut found, keys::customer(store, mode, id))?,
+            (None, Some(email)) => match take::<EmailGuard>(&mut found, keys::customer_email(store, mode, email))? {
+                Some(guard) => self.get_customer(guard.customer_id, true).await?,
+                None => None,
+            },
+            (None, None) => None,
+        };
+        Ok(CheckoutReads {
+            catalog,
+            customer,
+            default_warehouse: default_warehouse.map(|d| d.warehouse_id),
+        })
+    }
     /// Takes the next order number of the store's year: an atomic `ADD` on its counter, so simultaneous checkouts
     /// never wait for each other's number. A checkout that fails after taking one leaves a gap.
-    pub async fn take_order_number(&self, store: StoreId, mode: Mode, year: i32) -> Result<u64, ApiError> {
+    pub async fn take_order_number(&self, year: i32) -> Result<u64, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         self.increment(keys::order_counter(store, mode, year), "seq", 1, None)
             .await
     }
-
     /// `available` of each move's level now (0 for a level never stocked): one `BatchGetItem`.
-    pub async fn levels_at(&self, store: StoreId, mode: Mode, moves: &[StockMove]) -> Result<Vec<i64>, ApiError> {
+    pub async fn levels_at(&self, moves: &[StockMove]) -> Result<Vec<i64>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let key = |m: &StockMove| keys::level(store, mode, &m.item.to_string(), m.warehouse);
         let mut found = self.batch_get(moves.iter().map(key).collect(), true).await?;
         moves
@@ -247,20 +237,18 @@ impl Db {
             .map(|m| Ok(take::<Level>(&mut found, key(m))?.map_or(0, |l| l.available)))
             .collect()
     }
-
     /// Writes an order changed from `read_version`, with what the change adds, in one transaction.
     /// `Ok(false)`: something changed meanwhile.
     #[allow(clippy::too_many_arguments)]
     pub async fn put_order_change(
         &self,
-        store: StoreId,
-        mode: Mode,
         actor: &str,
         read_version: u64,
         order: &Order,
         write: OrderWrite,
         events: Vec<Event>,
     ) -> Result<bool, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let mut events = events.into_iter();
         let first = events
             .next()
@@ -294,21 +282,15 @@ impl Db {
             .try_commit()
             .await
     }
-
-    pub async fn payment_event_seen(&self, store: StoreId, mode: Mode, provider_event: &str) -> Result<bool, ApiError> {
+    pub async fn payment_event_seen(&self, provider_event: &str) -> Result<bool, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let seen: Option<HashMap<String, serde_json::Value>> =
             self.get(keys::payment_event(store, mode, provider_event), true).await?;
         Ok(seen.is_some())
     }
-
     /// A page of orders, newest first: one `Query` on GSI1, the filters applied by DynamoDB.
-    pub async fn list_orders(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        filter: &OrderFilter,
-        page: &Page,
-    ) -> Result<PageOf<Order>, ApiError> {
+    pub async fn list_orders(&self, filter: &OrderFilter, page: &Page) -> Result<PageOf<Order>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let index = keys::orders_index(store, mode, OrderId::new());
         let mut query = PageQuery::index(Some(GSI1), index.pk);
         if let Some((from, to)) = filter.created {
@@ -319,15 +301,15 @@ impl Db {
         }
         self.query_page(&tenant_prefix(store, mode), query, page, true).await
     }
-
     /// An order's fulfillments, oldest first: one `Query` of its partition.
-    pub async fn fulfillments(&self, store: StoreId, mode: Mode, order: OrderId) -> Result<Vec<Fulfillment>, ApiError> {
+    pub async fn fulfillments(&self, order: OrderId) -> Result<Vec<Fulfillment>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         self.query_all(keys::order_partition(store, mode, order), "FUL#", false)
             .await
     }
-
     /// An order's refunds, oldest first: one `Query` of its partition.
-    pub async fn refunds(&self, store: StoreId, mode: Mode, order: OrderId) -> Result<Vec<Refund>, ApiError> {
+    pub async fn refunds(&self, order: OrderId) -> Result<Vec<Refund>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         self.query_all(keys::order_partition(store, mode, order), "REFUND#", false)
             .await
     }

@@ -8,13 +8,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
 use super::keys::{PK, SK};
-use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, TxError};
+use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, Scoped, TxError};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
-use crate::ids::{EventId, StoreId, WebhookId};
+use crate::ids::{EventId, WebhookId};
 use crate::model::webhooks::{Attempt, Delivery, DeliveryStatus, Endpoint};
-use crate::tenant::{Mode, Tenant};
+use crate::tenant::Tenant;
 
 fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
     error: aws_sdk_dynamodb::error::SdkError<E, R>,
@@ -23,20 +23,6 @@ fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
 }
 
 impl Db {
-    pub async fn get_endpoint(&self, store: StoreId, mode: Mode, id: WebhookId) -> Result<Option<Endpoint>, ApiError> {
-        self.get(keys::webhook(store, mode, id), false).await
-    }
-
-    pub async fn list_endpoints(&self, store: StoreId, mode: Mode, page: &Page) -> Result<PageOf<Endpoint>, ApiError> {
-        self.query_partition(
-            &tenant_prefix(store, mode),
-            keys::webhooks_partition(store, mode),
-            page,
-            false,
-        )
-        .await
-    }
-
     /// Creates (`before` = `None`), updates (conditional on the version read) or, with `after` = `None`, deletes an
     /// endpoint, with its event. `Ok(false)`: it changed meanwhile.
     pub async fn put_endpoint(
@@ -63,16 +49,95 @@ impl Db {
         };
         tx.try_commit().await
     }
+}
 
+impl Scoped<'_> {
+    /// Appends an attempt and sets the delivery's status.
+    pub async fn record_attempt(
+        &self,
+        delivery: (WebhookId, EventId),
+        attempt: Option<&Attempt>,
+        status: DeliveryStatus,
+        now: &str,
+    ) -> Result<(), ApiError> {
+        let key = keys::delivery(self.store, self.mode, delivery.0, delivery.1);
+        let status = serde_dynamo::to_attribute_value(status).map_err(ApiError::internal)?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", status)
+            .expression_attribute_values(":now", s(now));
+        update = match attempt {
+            Some(attempt) => {
+                let attempt: AttributeValue = serde_dynamo::to_attribute_value(attempt).map_err(ApiError::internal)?;
+                update
+                    .update_expression("SET #status = :status, updated_at = :now, attempts = list_append(if_not_exists(attempts, :none), :attempt)")
+                    .expression_attribute_values(":attempt", AttributeValue::L(vec![attempt]))
+                    .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            }
+            None => update.update_expression("SET #status = :status, updated_at = :now"),
+        };
+        update.send().await.map_err(sdk_error)?;
+        Ok(())
+    }
+
+    /// Marks a delivery that is not pending as pending again, once: of concurrent resends (retry, recover) only one
+    /// wins, so each delivery is queued once. `false`: it is pending already (or gone).
+    pub async fn claim_resend(&self, delivery: (WebhookId, EventId), now: &str) -> Result<bool, ApiError> {
+        let key = keys::delivery(self.store, self.mode, delivery.0, delivery.1);
+        let pending = serde_dynamo::to_attribute_value(DeliveryStatus::Pending).map_err(ApiError::internal)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk))
+            .update_expression("SET #status = :pending, updated_at = :now")
+            .condition_expression("attribute_exists(PK) AND #status <> :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", pending)
+            .expression_attribute_values(":now", s(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => match error.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
+                    Ok(false)
+                }
+                other => Err(ApiError::internal(DisplayErrorContext(other))),
+            },
+        }
+    }
+
+    pub async fn get_endpoint(&self, id: WebhookId) -> Result<Option<Endpoint>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.get(keys::webhook(store, mode, id), false).await
+    }
+    pub async fn list_endpoints(&self, page: &Page) -> Result<PageOf<Endpoint>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.query_partition(
+            &tenant_prefix(store, mode),
+            keys::webhooks_partition(store, mode),
+            page,
+            false,
+        )
+        .await
+    }
     /// Every endpoint of a store and mode (the fanout reads them all; a store has few).
-    pub async fn all_endpoints(&self, store: StoreId, mode: Mode) -> Result<Vec<Endpoint>, ApiError> {
+    pub async fn all_endpoints(&self) -> Result<Vec<Endpoint>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let mut endpoints = Vec::new();
         let mut page = Page {
             limit: 100,
             cursor: None,
         };
         loop {
-            let found: PageOf<Endpoint> = self.list_endpoints(store, mode, &page).await?;
+            let found: PageOf<Endpoint> = self.list_endpoints(&page).await?;
             endpoints.extend(found.items);
             match found.next_cursor {
                 Some(next) => page.cursor = Some(Cursor::decode(&tenant_prefix(store, mode), &next)?),
@@ -80,16 +145,9 @@ impl Db {
             }
         }
     }
-
     /// Disables an endpoint on the delivery worker's behalf, with its `webhook.endpoint_disabled` event.
-    pub async fn disable_endpoint(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        before_version: u64,
-        after: &Endpoint,
-        event: Event,
-    ) -> Result<(), ApiError> {
+    pub async fn disable_endpoint(&self, before_version: u64, after: &Endpoint, event: Event) -> Result<(), ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let version = HashMap::from([(":version".to_owned(), n(before_version))]);
         let result = self
             .write(event, "system:webhook-delivery")
@@ -105,16 +163,10 @@ impl Db {
             Err(TxError::Other(error)) => Err(error),
         }
     }
-
     /// Starts or clears an endpoint's failure clock (no version change: it is the delivery worker's bookkeeping).
     /// Keeps deliveries away from an endpoint until `until` (Unix seconds).
-    pub async fn cool_down_endpoint(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        id: WebhookId,
-        until: i64,
-    ) -> Result<(), ApiError> {
+    pub async fn cool_down_endpoint(&self, id: WebhookId, until: i64) -> Result<(), ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let key = keys::webhook(store, mode, id);
         let updated = self
             .client
@@ -140,14 +192,8 @@ impl Db {
             Err(error) => Err(sdk_error(error)),
         }
     }
-
-    pub async fn set_endpoint_failing(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        id: WebhookId,
-        since: Option<i64>,
-    ) -> Result<(), ApiError> {
+    pub async fn set_endpoint_failing(&self, id: WebhookId, since: Option<i64>) -> Result<(), ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let key = keys::webhook(store, mode, id);
         let update = self
             .client
@@ -177,9 +223,9 @@ impl Db {
                 }
             })
     }
-
     /// Records a new delivery unless one exists for this event and endpoint; returns the stored one.
-    pub async fn create_delivery(&self, store: StoreId, mode: Mode, delivery: &Delivery) -> Result<Delivery, ApiError> {
+    pub async fn create_delivery(&self, delivery: &Delivery) -> Result<Delivery, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let record = item(keys::delivery(store, mode, delivery.endpoint_id, delivery.id), delivery)?;
         let result = self
             .client
@@ -202,89 +248,19 @@ impl Db {
             },
         }
     }
-
-    pub async fn get_delivery(
-        &self,
-        store: StoreId,
-        mode: Mode,
-        endpoint: WebhookId,
-        event: EventId,
-    ) -> Result<Option<Delivery>, ApiError> {
+    pub async fn get_delivery(&self, endpoint: WebhookId, event: EventId) -> Result<Option<Delivery>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         self.get(keys::delivery(store, mode, endpoint, event), true).await
     }
-
-    /// Appends an attempt and sets the delivery's status.
-    pub async fn record_attempt(
-        &self,
-        job: (StoreId, Mode, WebhookId, EventId),
-        attempt: Option<&Attempt>,
-        status: DeliveryStatus,
-        now: &str,
-    ) -> Result<(), ApiError> {
-        let key = keys::delivery(job.0, job.1, job.2, job.3);
-        let status = serde_dynamo::to_attribute_value(status).map_err(ApiError::internal)?;
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key(PK, s(key.pk))
-            .key(SK, s(key.sk))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", status)
-            .expression_attribute_values(":now", s(now));
-        update = match attempt {
-            Some(attempt) => {
-                let attempt: AttributeValue = serde_dynamo::to_attribute_value(attempt).map_err(ApiError::internal)?;
-                update
-                    .update_expression("SET #status = :status, updated_at = :now, attempts = list_append(if_not_exists(attempts, :none), :attempt)")
-                    .expression_attribute_values(":attempt", AttributeValue::L(vec![attempt]))
-                    .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            }
-            None => update.update_expression("SET #status = :status, updated_at = :now"),
-        };
-        update.send().await.map_err(sdk_error)?;
-        Ok(())
-    }
-
-    /// Marks a delivery that is not pending as pending again, once: of concurrent resends (retry, recover) only one
-    /// wins, so each delivery is queued once. `false`: it is pending already (or gone).
-    pub async fn claim_resend(&self, job: (StoreId, Mode, WebhookId, EventId), now: &str) -> Result<bool, ApiError> {
-        let key = keys::delivery(job.0, job.1, job.2, job.3);
-        let pending = serde_dynamo::to_attribute_value(DeliveryStatus::Pending).map_err(ApiError::internal)?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key(PK, s(key.pk))
-            .key(SK, s(key.sk))
-            .update_expression("SET #status = :pending, updated_at = :now")
-            .condition_expression("attribute_exists(PK) AND #status <> :pending")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pending", pending)
-            .expression_attribute_values(":now", s(now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) => match error.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
-                    Ok(false)
-                }
-                other => Err(ApiError::internal(DisplayErrorContext(other))),
-            },
-        }
-    }
-
     /// A page of an endpoint's deliveries, newest first, within an event-id (time) range, optionally only those
     /// with a status or event type (a DynamoDB filter on the one partition read).
     pub async fn list_deliveries(
         &self,
-        store: StoreId,
-        mode: Mode,
         endpoint: WebhookId,
         filter: &DeliveryFilter,
         page: &Page,
     ) -> Result<PageOf<Delivery>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
         let prefix = tenant_prefix(store, mode);
         let start = start_key(page.cursor.as_ref());
         let mut query = self

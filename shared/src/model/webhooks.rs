@@ -113,6 +113,22 @@ pub struct Delivery {
     pub updated_at: String,
 }
 
+impl Delivery {
+    /// The pending delivery of `event` to one endpoint: the one place a delivery is made from an event.
+    pub fn for_event(event: &crate::events::Event, endpoint_id: WebhookId) -> Result<Self, ApiError> {
+        Ok(Delivery {
+            id: event.id,
+            endpoint_id,
+            event_type: event.event_type.clone(),
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            payload: serde_json::to_string(event).map_err(ApiError::internal)?,
+            created_at: event.created_at.clone(),
+            updated_at: event.created_at.clone(),
+        })
+    }
+}
+
 // --- event filters ----------------------------------------------------------------------------------------
 
 /// `order.created`, `order.*` or `*`.
@@ -231,6 +247,96 @@ pub fn next_delay(schedule: &[u64], attempts_made: usize, retry_after: Option<u6
     )
 }
 
+// --- the verdict on an attempt -------------------------------------------------------------------------------
+
+/// What an attempt is judged by (from the configuration).
+#[derive(Clone, Debug)]
+pub struct DeliveryRules {
+    /// Seconds before each retry.
+    pub schedule: Vec<u64>,
+    /// An endpoint failing for longer than this is disabled.
+    pub disable_after_secs: i64,
+    /// How long an endpoint whose attempt timed out is left alone.
+    pub cooldown_secs: i64,
+}
+
+/// One attempt as made: what it logs, whether it ran into the timeout, and the receiver's `Retry-After`.
+#[derive(Debug)]
+pub struct Posted {
+    pub attempt: Attempt,
+    pub timed_out: bool,
+    pub retry_after: Option<u64>,
+}
+
+impl Posted {
+    /// The attempt recorded while an endpoint cools down (until `until`, Unix seconds): not sent, counted as a
+    /// failure, retried no sooner than the cooldown's end.
+    pub fn cooling_down(at: &str, now: i64, until: i64) -> Self {
+        Posted {
+            attempt: Attempt {
+                at: at.to_owned(),
+                status: None,
+                error: Some(format!(
+                    "not sent: the endpoint's last attempt timed out; it is not called until {}",
+                    crate::time::rfc3339_of_unix(until)
+                )),
+                latency_ms: 0,
+                response_body: None,
+            },
+            timed_out: false,
+            retry_after: Some(until.saturating_sub(now).unsigned_abs()),
+        }
+    }
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A 2xx: delivered, and the endpoint is healthy again.
+    Delivered,
+    /// Failed for good, and the endpoint is disabled for this reason.
+    Disable(&'static str),
+    /// Failed; the next attempt comes in this many seconds.
+    RetryIn(u64),
+    /// Failed and the schedule is exhausted: failed for good, the job goes to the dead-letter queue.
+    DeadLetter,
+}
+
+/// Judges the attempt that makes `attempts_made` attempts of a delivery to `endpoint`, at `now` (Unix seconds).
+/// A timed-out attempt retries no sooner than the endpoint's cooldown; `jitter` in [-1, 1] spreads retries.
+pub fn judge(
+    endpoint: &Endpoint,
+    attempts_made: usize,
+    posted: &Posted,
+    now: i64,
+    rules: &DeliveryRules,
+    jitter: f64,
+) -> Verdict {
+    let answered = posted.attempt.status;
+    if answered.is_some_and(|s| (200..300).contains(&s)) {
+        return Verdict::Delivered;
+    }
+    if answered == Some(410) {
+        return Verdict::Disable("the endpoint answered 410 Gone");
+    }
+    if endpoint
+        .failing_since
+        .is_some_and(|since| now - since > rules.disable_after_secs)
+    {
+        return Verdict::Disable("every delivery failed for too long");
+    }
+    let retry_after = if posted.timed_out {
+        let cooldown = rules.cooldown_secs.unsigned_abs();
+        Some(posted.retry_after.map_or(cooldown, |asked| asked.max(cooldown)))
+    } else {
+        posted.retry_after
+    };
+    match next_delay(&rules.schedule, attempts_made, retry_after, jitter) {
+        Some(delay) => Verdict::RetryIn(delay),
+        None => Verdict::DeadLetter,
+    }
+}
+
 // --- signing ----------------------------------------------------------------------------------------------
 
 /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` with the secret's decoded key (Standard Webhooks).
@@ -261,12 +367,11 @@ fn unreachable_hmac() -> Hmac<Sha256> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn filters_match_exact_group_and_all() {
-        let mut endpoint = Endpoint {
+    fn endpoint(events: &[&str]) -> Endpoint {
+        Endpoint {
             id: WebhookId::new(),
             url: "https://x".into(),
-            events: vec!["order.*".into(), "product.created".into()],
+            events: events.iter().map(|e| e.to_string()).collect(),
             description: None,
             enabled: true,
             secret: Sealed {
@@ -281,7 +386,12 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
             version: 1,
-        };
+        }
+    }
+
+    #[test]
+    fn filters_match_exact_group_and_all() {
+        let mut endpoint = endpoint(&["order.*", "product.created"]);
         assert!(endpoint.subscribes_to("order.created") && endpoint.subscribes_to("order.status_changed"));
         assert!(endpoint.subscribes_to("product.created") && !endpoint.subscribes_to("product.updated"));
         assert!(!endpoint.subscribes_to("orders.created"));
@@ -384,5 +494,80 @@ mod tests {
         let signature = standard_signature(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
         assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
         assert_eq!(simple_signature("k", b"body").len(), 64);
+    }
+
+    fn posted(status: Option<u16>, timed_out: bool, retry_after: Option<u64>) -> Posted {
+        Posted {
+            attempt: Attempt {
+                at: String::new(),
+                status,
+                error: None,
+                latency_ms: 0,
+                response_body: None,
+            },
+            timed_out,
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn the_verdict_on_an_attempt_follows_the_answer_the_schedule_and_the_endpoints_health() {
+        let rules = DeliveryRules {
+            schedule: vec![0, 5, 300],
+            disable_after_secs: 3600,
+            cooldown_secs: 60,
+        };
+        let healthy = endpoint(&["*"]);
+        let judge_now = |endpoint: &Endpoint, made, posted: &Posted| judge(endpoint, made, posted, 10_000, &rules, 0.0);
+        assert_eq!(
+            judge_now(&healthy, 1, &posted(Some(204), false, None)),
+            Verdict::Delivered
+        );
+        assert_eq!(
+            judge_now(&healthy, 1, &posted(Some(410), false, None)),
+            Verdict::Disable("the endpoint answered 410 Gone")
+        );
+        assert_eq!(
+            judge_now(&healthy, 1, &posted(Some(500), false, None)),
+            Verdict::RetryIn(5)
+        );
+        assert_eq!(
+            judge_now(&healthy, 2, &posted(None, false, None)),
+            Verdict::RetryIn(300)
+        );
+        assert_eq!(
+            judge_now(&healthy, 3, &posted(Some(500), false, None)),
+            Verdict::DeadLetter
+        );
+        // Retry-After is honoured when it asks for more; a timeout waits for the cooldown at least.
+        assert_eq!(
+            judge_now(&healthy, 1, &posted(Some(429), false, Some(90))),
+            Verdict::RetryIn(90)
+        );
+        assert_eq!(judge_now(&healthy, 1, &posted(None, true, None)), Verdict::RetryIn(60));
+        assert_eq!(
+            judge_now(&healthy, 1, &posted(None, true, Some(120))),
+            Verdict::RetryIn(120)
+        );
+        // Failing for longer than allowed disables; a success still counts even then.
+        let mut failing = endpoint(&["*"]);
+        failing.failing_since = Some(10_000 - 3601);
+        assert_eq!(
+            judge_now(&failing, 1, &posted(Some(500), false, None)),
+            Verdict::Disable("every delivery failed for too long")
+        );
+        assert_eq!(
+            judge_now(&failing, 1, &posted(Some(200), false, None)),
+            Verdict::Delivered
+        );
+        failing.failing_since = Some(10_000 - 3600);
+        assert_eq!(
+            judge_now(&failing, 1, &posted(Some(500), false, None)),
+            Verdict::RetryIn(5)
+        );
+        // Cooling down: not sent, retried when the cooldown ends.
+        let cooling = Posted::cooling_down("t", 10_000, 10_045);
+        assert_eq!(cooling.attempt.status, None);
+        assert_eq!(judge_now(&healthy, 1, &cooling), Verdict::RetryIn(45));
     }
 }
