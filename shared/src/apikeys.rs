@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, ResourceRef};
+use crate::http::pagination::{ListOut, PageParams};
 use crate::ids::{KeyId, StoreId};
 use crate::tenant::{Mode, Scopes, Tenant};
 use crate::time;
@@ -314,6 +315,22 @@ pub fn new_key(
         hash: key.hash.clone(),
     };
     (key, record, lookup)
+}
+
+/// A page of the store's keys in this mode (never their secrets).
+pub async fn list_api_keys(db: &Db, tenant: &Tenant, params: &PageParams) -> Result<ListOut<ApiKeyOut>, ApiError> {
+    let page = params.parse(&tenant.key_prefix())?;
+    let keys = db.scoped(tenant).list_api_keys(&page).await?;
+    Ok(keys.into_list(|record| ApiKeyOut::from(&record)))
+}
+
+/// One key of the store in this mode (never its secret).
+pub async fn get_api_key(db: &Db, tenant: &Tenant, id: &str) -> Result<ApiKeyOut, ApiError> {
+    // An id that cannot exist is simply not found, as it would be in another store.
+    let id: KeyId = id.parse().map_err(|_| ApiError::not_found("API key"))?;
+    let record = db.scoped(tenant).get_api_key(id).await?;
+    let record = record.ok_or_else(|| ApiError::not_found("API key"))?;
+    Ok(ApiKeyOut::from(&record))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, ResourceRef};
+use crate::http::pagination::{ListOut, PageParams};
 use crate::ids::WebhookId;
 use crate::tenant::{Mode, Scope, Scopes, Tenant};
 use crate::time;
@@ -277,6 +278,35 @@ fn endpoint_event(tenant: &Tenant, event_type: &str, endpoint: &Endpoint) -> Res
         version: endpoint.version,
     };
     Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
+}
+
+/// A page of the store's endpoints, oldest first (never their secrets).
+pub async fn list_endpoints(db: &Db, tenant: &Tenant, params: &PageParams) -> Result<ListOut<EndpointOut>, ApiError> {
+    let page = params.parse(&tenant.key_prefix())?;
+    let endpoints = db.scoped(tenant).list_endpoints(&page).await?;
+    Ok(endpoints.into_list(|e| EndpointOut::from(&e)))
+}
+
+/// A page of an endpoint's deliveries, newest first, as the caller's scopes may see them.
+pub async fn list_deliveries(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    params: &DeliveryListParams,
+) -> Result<ListOut<DeliveryOut>, ApiError> {
+    let endpoint = endpoint_by_id(db, tenant, id).await?;
+    let (filter, page) = params.parse(&tenant.key_prefix())?;
+    let deliveries = db.scoped(tenant).list_deliveries(endpoint.id, &filter, &page).await?;
+    Ok(deliveries.into_list(|d| DeliveryOut::for_key(d, &tenant.scopes)))
+}
+
+/// One delivery of an endpoint, with its attempts, as the caller's scopes may see it.
+pub async fn get_delivery(db: &Db, tenant: &Tenant, id: &str, delivery_id: &str) -> Result<DeliveryOut, ApiError> {
+    let endpoint = endpoint_by_id(db, tenant, id).await?;
+    let event = delivery_id.parse().map_err(|_| ApiError::not_found("delivery"))?;
+    let delivery = db.scoped(tenant).get_delivery(endpoint.id, event).await?;
+    let delivery = delivery.ok_or_else(|| ApiError::not_found("delivery"))?;
+    Ok(DeliveryOut::for_key(delivery, &tenant.scopes))
 }
 
 async fn endpoint_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Endpoint, ApiError> {

@@ -234,6 +234,13 @@ fn upward_imports() -> (BTreeSet<String>, Vec<String>) {
                 upward.insert(format!("functions/{name} -> {imported}"));
             }
         }
+        // Holding the store's handle to pass it down is fine; reading or writing through it is the domain's job.
+        let code = without_tests(&text);
+        for call in [".scoped(", ".store_scope(", ".write("] {
+            if code.lines().any(|l| !l.trim_start().starts_with("//") && l.contains(call)) {
+                upward.insert(format!("functions/{name} -> db (calls `{call}`)"));
+            }
+        }
         let own = format!("cartwheel_{}", name.replace('-', "_"));
         for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
             for (at, _) in line.match_indices("cartwheel_") {

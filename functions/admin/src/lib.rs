@@ -168,9 +168,7 @@ async fn list_api_keys(
     c: Caller<can::ApiKeysManage>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<ApiKeyOut>>, ApiError> {
-    let page = params.parse(&c.tenant.key_prefix())?;
-    let keys = c.db.scoped(&c.tenant).list_api_keys(&page).await?;
-    Ok(axum::Json(keys.into_list(|record| ApiKeyOut::from(&record))))
+    Ok(axum::Json(apikeys::list_api_keys(&c.db, &c.tenant, &params).await?))
 }
 
 fn key_id(id: &str) -> Result<KeyId, ApiError> {
@@ -193,9 +191,9 @@ async fn get_api_key(
     c: Caller<can::ApiKeysManage>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<DataOut<ApiKeyOut>>, ApiError> {
-    let record = c.db.scoped(&c.tenant).get_api_key(key_id(&id)?).await?;
-    let record = record.ok_or_else(|| ApiError::not_found("API key"))?;
-    Ok(axum::Json(DataOut::new(ApiKeyOut::from(&record))))
+    Ok(axum::Json(DataOut::new(
+        apikeys::get_api_key(&c.db, &c.tenant, &id).await?,
+    )))
 }
 
 /// Revoke an API key

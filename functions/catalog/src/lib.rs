@@ -339,10 +339,7 @@ async fn list_categories(
     c: Caller<can::ProductsRead>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<Category>>> {
-    let page = params.parse(&c.tenant.key_prefix())?;
-    Ok(axum::Json(
-        c.db.scoped(&c.tenant).list_categories(&page).await?.into_list(|c| c),
-    ))
+    Ok(axum::Json(catalog::list_categories(&c.db, &c.tenant, &params).await?))
 }
 
 /// Get a category
@@ -405,10 +402,7 @@ async fn list_brands(
     c: Caller<can::ProductsRead>,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<Brand>>> {
-    let page = params.parse(&c.tenant.key_prefix())?;
-    Ok(axum::Json(
-        c.db.scoped(&c.tenant).list_brands(&page).await?.into_list(|b| b),
-    ))
+    Ok(axum::Json(catalog::list_brands(&c.db, &c.tenant, &params).await?))
 }
 
 /// Get a brand

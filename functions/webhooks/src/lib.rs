@@ -4,11 +4,11 @@ use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
-use cartwheel::http::{Accepted, Data};
+use cartwheel::http::{Accepted, Caller, Data};
 use cartwheel::http::{AppState, DataOut, Json, Query, SecretAnswer, ShownOnce};
 use cartwheel::queue::Queue;
 use cartwheel::secrets::SecretError;
-use cartwheel::tenant::{can, Can};
+use cartwheel::tenant::can;
 use cartwheel::webhooks::{
     self, DeliveryListParams, DeliveryOut, EndpointIn, EndpointOut, EndpointPatch, EndpointWithSecretOut, MasterKeys,
     RecoverIn, RecoverOut, UrlPolicy,
@@ -68,7 +68,7 @@ cartwheel::function_routes! {
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
-type Manager = Can<can::WebhooksManage>;
+type Manager = Caller<can::WebhooksManage>;
 
 /// Create a webhook endpoint
 ///
@@ -79,10 +79,10 @@ type Manager = Can<can::WebhooksManage>;
     responses((status = 201, description = "The endpoint and its secret", body = DataOut<EndpointWithSecretOut>)))]
 async fn create_endpoint(
     State(state): State<WebhooksState>,
-    Can(tenant, _): Manager,
+    c: Manager,
     Json(input): Json<EndpointIn>,
 ) -> Result<SecretAnswer<EndpointWithSecretOut>> {
-    let created = webhooks::create_endpoint(&state.context(), &tenant, input).await?;
+    let created = webhooks::create_endpoint(&state.context(), &c.tenant, input).await?;
     Ok(ShownOnce::answer(
         StatusCode::CREATED,
         created.shown_once_notice(),
@@ -93,14 +93,8 @@ async fn create_endpoint(
 /// List webhook endpoints
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageParams),
     responses((status = 200, description = "A page of endpoints", body = ListOut<EndpointOut>)))]
-async fn list_endpoints(
-    State(state): State<AppState>,
-    Can(tenant, _): Manager,
-    Query(params): Query<PageParams>,
-) -> Result<axum::Json<ListOut<EndpointOut>>> {
-    let page = params.parse(&tenant.key_prefix())?;
-    let endpoints = state.db.scoped(&tenant).list_endpoints(&page).await?;
-    Ok(axum::Json(endpoints.into_list(|e| EndpointOut::from(&e))))
+async fn list_endpoints(c: Manager, Query(params): Query<PageParams>) -> Result<axum::Json<ListOut<EndpointOut>>> {
+    Ok(axum::Json(webhooks::list_endpoints(&c.db, &c.tenant, &params).await?))
 }
 
 /// Get a webhook endpoint
@@ -109,12 +103,8 @@ async fn list_endpoints(
         (status = 200, description = "The endpoint (never its secret)", body = DataOut<EndpointOut>),
         (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
-async fn get_endpoint(
-    State(state): State<AppState>,
-    Can(tenant, _): Manager,
-    Path(id): Path<String>,
-) -> Result<Data<EndpointOut>> {
-    let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
+async fn get_endpoint(c: Manager, Path(id): Path<String>) -> Result<Data<EndpointOut>> {
+    let endpoint = webhooks::get_endpoint(&c.db, &c.tenant, &id).await?;
     Ok(Data(EndpointOut::from(&endpoint)))
 }
 
@@ -129,12 +119,12 @@ async fn get_endpoint(
     ))]
 async fn update_endpoint(
     State(state): State<WebhooksState>,
-    Can(tenant, _): Manager,
+    c: Manager,
     Path(id): Path<String>,
     Json(patch): Json<EndpointPatch>,
 ) -> Result<Data<EndpointOut>> {
     Ok(Data(
-        webhooks::update_endpoint(&state.context(), &tenant, &id, patch).await?,
+        webhooks::update_endpoint(&state.context(), &c.tenant, &id, patch).await?,
     ))
 }
 
@@ -144,12 +134,8 @@ async fn update_endpoint(
         (status = 204, description = "Deleted; pending deliveries to it are dropped"),
         (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
-async fn delete_endpoint(
-    State(state): State<AppState>,
-    Can(tenant, _): Manager,
-    Path(id): Path<String>,
-) -> Result<StatusCode> {
-    webhooks::delete_endpoint(&state.db, &tenant, &id).await?;
+async fn delete_endpoint(c: Manager, Path(id): Path<String>) -> Result<StatusCode> {
+    webhooks::delete_endpoint(&c.db, &c.tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -163,10 +149,10 @@ async fn delete_endpoint(
     ))]
 async fn rotate_secret(
     State(state): State<WebhooksState>,
-    Can(tenant, _): Manager,
+    c: Manager,
     Path(id): Path<String>,
 ) -> Result<SecretAnswer<EndpointWithSecretOut>> {
-    let rotated = webhooks::rotate_secret(&state.context(), &tenant, &id).await?;
+    let rotated = webhooks::rotate_secret(&state.context(), &c.tenant, &id).await?;
     Ok(ShownOnce::answer(StatusCode::OK, rotated.shown_once_notice(), rotated))
 }
 
@@ -180,11 +166,11 @@ async fn rotate_secret(
     ))]
 async fn send_test(
     State(state): State<WebhooksState>,
-    Can(tenant, _): Manager,
+    c: Manager,
     Path(id): Path<String>,
 ) -> Result<Accepted<DeliveryOut>> {
-    let delivery = webhooks::send_test(&state.app.db, &state.deliveries, &tenant, &id).await?;
-    let delivery = DeliveryOut::for_key(delivery, &tenant.scopes);
+    let delivery = webhooks::send_test(&c.db, &state.deliveries, &c.tenant, &id).await?;
+    let delivery = DeliveryOut::for_key(delivery, &c.tenant.scopes);
     Ok(Accepted(delivery))
 }
 
@@ -197,20 +183,12 @@ async fn send_test(
         (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
 async fn list_deliveries(
-    State(state): State<AppState>,
-    Can(tenant, _): Manager,
+    c: Manager,
     Path(id): Path<String>,
     Query(params): Query<DeliveryListParams>,
 ) -> Result<axum::Json<ListOut<DeliveryOut>>> {
-    let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
-    let (filter, page) = params.parse(&tenant.key_prefix())?;
-    let deliveries = state
-        .db
-        .scoped(&tenant)
-        .list_deliveries(endpoint.id, &filter, &page)
-        .await?;
     Ok(axum::Json(
-        deliveries.into_list(|d| DeliveryOut::for_key(d, &tenant.scopes)),
+        webhooks::list_deliveries(&c.db, &c.tenant, &id, &params).await?,
     ))
 }
 
@@ -225,11 +203,11 @@ async fn list_deliveries(
     ))]
 async fn retry_delivery(
     State(state): State<WebhooksState>,
-    Can(tenant, _): Manager,
+    c: Manager,
     Path((id, delivery)): Path<(String, String)>,
 ) -> Result<Accepted<DeliveryOut>> {
-    let delivery = webhooks::retry_delivery(&state.app.db, &state.deliveries, &tenant, &id, &delivery).await?;
-    let delivery = DeliveryOut::for_key(delivery, &tenant.scopes);
+    let delivery = webhooks::retry_delivery(&c.db, &state.deliveries, &c.tenant, &id, &delivery).await?;
+    let delivery = DeliveryOut::for_key(delivery, &c.tenant.scopes);
     Ok(Accepted(delivery))
 }
 
@@ -244,11 +222,11 @@ async fn retry_delivery(
     ))]
 async fn recover(
     State(state): State<WebhooksState>,
-    Can(tenant, _): Manager,
+    c: Manager,
     Path(id): Path<String>,
     Json(input): Json<RecoverIn>,
 ) -> Result<Accepted<RecoverOut>> {
-    let recovered = webhooks::recover(&state.app.db, &state.deliveries, &tenant, &id, input).await?;
+    let recovered = webhooks::recover(&c.db, &state.deliveries, &c.tenant, &id, input).await?;
     Ok(Accepted(recovered))
 }
 
@@ -259,14 +237,6 @@ async fn recover(
         (status = 200, description = "The delivery with its attempts", body = DataOut<DeliveryOut>),
         (status = 404, description = "No such endpoint or delivery", body = ErrorBody),
     ))]
-async fn get_delivery(
-    State(state): State<AppState>,
-    Can(tenant, _): Manager,
-    Path((id, delivery)): Path<(String, String)>,
-) -> Result<Data<DeliveryOut>> {
-    let endpoint = webhooks::get_endpoint(&state.db, &tenant, &id).await?;
-    let event = delivery.parse().map_err(|_| ApiError::not_found("delivery"))?;
-    let delivery = state.db.scoped(&tenant).get_delivery(endpoint.id, event).await?;
-    let delivery = delivery.ok_or_else(|| ApiError::not_found("delivery"))?;
-    Ok(Data(DeliveryOut::for_key(delivery, &tenant.scopes)))
+async fn get_delivery(c: Manager, Path((id, delivery)): Path<(String, String)>) -> Result<Data<DeliveryOut>> {
+    Ok(Data(webhooks::get_delivery(&c.db, &c.tenant, &id, &delivery).await?))
 }

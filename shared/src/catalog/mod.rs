@@ -761,6 +761,12 @@ pub async fn create_category(db: &Db, tenant: &Tenant, input: CategoryIn) -> Res
     Ok(category)
 }
 
+/// A page of categories, oldest first.
+pub async fn list_categories(db: &Db, tenant: &Tenant, params: &PageParams) -> Result<ListOut<Category>, ApiError> {
+    let page = params.parse(&tenant.key_prefix())?;
+    Ok(db.scoped(tenant).list_categories(&page).await?.into_list(|c| c))
+}
+
 pub async fn get_category(db: &Db, tenant: &Tenant, id: &str) -> Result<Category, ApiError> {
     category_by_id(db, tenant, id).await
 }
@@ -835,6 +841,12 @@ pub async fn create_brand(db: &Db, tenant: &Tenant, input: BrandIn) -> Result<Br
     db.put_brand(tenant, None, &brand, brand_event(tenant, "brand.created", &brand)?)
         .await?;
     Ok(brand)
+}
+
+/// A page of brands, oldest first.
+pub async fn list_brands(db: &Db, tenant: &Tenant, params: &PageParams) -> Result<ListOut<Brand>, ApiError> {
+    let page = params.parse(&tenant.key_prefix())?;
+    Ok(db.scoped(tenant).list_brands(&page).await?.into_list(|b| b))
 }
 
 pub async fn get_brand(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiError> {
