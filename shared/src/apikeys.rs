@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
-use crate::events::{Event, ResourceRef};
+use crate::events::{Event, EventType, ResourceRef};
 use crate::http::pagination::{ListOut, PageParams};
 use crate::ids::{KeyId, StoreId};
 use crate::tenant::{Mode, Scopes, Tenant};
@@ -221,7 +221,7 @@ async fn create_in_store(
     let created_at = time::rfc3339(time::now());
     let (key, record, lookup) = new_key(store_id, mode, plan, name, &scopes, &created_at);
     let out = ApiKeyOut::from(&record);
-    let event = key_event(store_id, mode, "api_key.created", &out, record.version)?;
+    let event = key_event(store_id, mode, EventType::ApiKeyCreated, &out, record.version)?;
     db.create_api_key(store_id, actor, &record, &lookup, event).await?;
     Ok(ApiKeyCreatedOut {
         key: out,
@@ -256,7 +256,7 @@ pub async fn revoke(db: &Db, tenant: &Tenant, key_id: KeyId) -> Result<(), ApiEr
     let event = key_event(
         tenant.store_id,
         tenant.mode,
-        "api_key.revoked",
+        EventType::ApiKeyRevoked,
         &out,
         record.version + 1,
     )?;
@@ -267,7 +267,7 @@ pub async fn revoke(db: &Db, tenant: &Tenant, key_id: KeyId) -> Result<(), ApiEr
 fn key_event(
     store_id: StoreId,
     mode: Mode,
-    event_type: &str,
+    event_type: EventType,
     key: &ApiKeyOut,
     version: u64,
 ) -> Result<Event, ApiError> {

@@ -8,7 +8,7 @@ use crate::catalog::products::ProductStatus;
 use crate::customers::Checks;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::events::{Event, ResourceRef};
+use crate::events::{Event, EventType};
 use crate::ids::{CartId, CartItemId, CustomerId, ProductId, VariantId};
 use crate::money::CurrencyCode;
 use crate::tenant::Tenant;
@@ -46,16 +46,6 @@ pub struct CartItemPatch {
     pub quantity: u32,
 }
 
-fn cart_event(tenant: &Tenant, event_type: &str, cart: &Cart) -> Result<Event, ApiError> {
-    let data = serde_json::to_value(cart).map_err(ApiError::internal)?;
-    let resource = ResourceRef {
-        kind: "cart".into(),
-        id: cart.id.to_string(),
-        version: cart.version,
-    };
-    Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
-}
-
 fn cart_id(id: &str) -> Result<CartId, ApiError> {
     id.parse().map_err(|_| ApiError::not_found("cart"))
 }
@@ -85,8 +75,13 @@ pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<Cart
         expires_at: unix + CART_TTL_SECS,
         version: 1,
     };
-    db.put_cart(tenant, None, &cart, cart_event(tenant, "cart.created", &cart)?)
-        .await?;
+    db.put_cart(
+        tenant,
+        None,
+        &cart,
+        Event::about(tenant, EventType::CartCreated, &cart)?,
+    )
+    .await?;
     CatalogSnapshot::default().price_cart(&cart)
 }
 
@@ -124,7 +119,7 @@ async fn change_cart(
         after.updated_at = at;
         after.expires_at = unix + CART_TTL_SECS;
         after.version = before.version + 1;
-        let event = cart_event(tenant, "cart.updated", &after)?;
+        let event = Event::about(tenant, EventType::CartUpdated, &after)?;
         if db.put_cart(tenant, Some(before.version), &after, event).await? {
             let catalog = db.scoped(tenant).cart_catalog(&after.lines).await?;
             return catalog.price_cart(&after);

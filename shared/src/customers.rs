@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::events::{Event, ResourceRef};
+use crate::events::{Event, EventType, ResourceRef};
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{AddressId, CustomerGroupId, CustomerId};
 use crate::patch::nullable;
@@ -107,16 +107,6 @@ fn check_fields(checks: &mut Checks, customer: &Customer) {
     }
 }
 
-pub(crate) fn customer_event(tenant: &Tenant, event_type: &str, customer: &Customer) -> Result<Event, ApiError> {
-    let data = serde_json::to_value(customer).map_err(ApiError::internal)?;
-    let resource = ResourceRef {
-        kind: "customer".into(),
-        id: customer.id.to_string(),
-        version: customer.version,
-    };
-    Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
-}
-
 fn email_taken() -> ApiError {
     ApiError::Conflict {
         code: "email_taken",
@@ -165,7 +155,7 @@ pub async fn create_customer(db: &Db, tenant: &Tenant, input: CustomerIn) -> Res
     check_fields(&mut checks, &customer);
     check_groups(db, tenant, &customer.group_ids, &mut checks).await?;
     checks.finish()?;
-    let event = customer_event(tenant, "customer.created", &customer)?;
+    let event = Event::about(tenant, EventType::CustomerCreated, &customer)?;
     if !db.put_customer(tenant, None, &customer, event).await? {
         return Err(email_taken());
     }
@@ -213,7 +203,7 @@ async fn change_customer(
         change(&mut after)?;
         after.version = before.version + 1;
         after.updated_at = time::now_rfc3339();
-        let event = customer_event(tenant, "customer.updated", &after)?;
+        let event = Event::about(tenant, EventType::CustomerUpdated, &after)?;
         match db.put_customer(tenant, Some(&before), &after, event).await {
             Ok(true) => return Ok(after),
             Ok(false) if before.email != after.email => {
@@ -288,7 +278,7 @@ pub async fn delete_customer(db: &Db, tenant: &Tenant, id: &str, if_match: Optio
             "a customer with orders cannot be deleted; blacklist it instead",
         ));
     }
-    let event = customer_event(tenant, "customer.deleted", &customer)?;
+    let event = Event::about(tenant, EventType::CustomerDeleted, &customer)?;
     if !db.delete_customer(tenant, &customer, event).await? {
         return Err(ApiError::conflict("the customer changed meanwhile; retry"));
     }
@@ -406,7 +396,13 @@ pub async fn create_group(db: &Db, tenant: &Tenant, input: CustomerGroupIn) -> R
         id: group.id.to_string(),
         version: 1,
     };
-    let event = Event::new(tenant.store_id, tenant.mode, "customer_group.created", resource, data);
+    let event = Event::new(
+        tenant.store_id,
+        tenant.mode,
+        EventType::CustomerGroupCreated,
+        resource,
+        data,
+    );
     if !db.create_customer_group(tenant, &group, event).await? {
         return Err(ApiError::Conflict {
             code: "customer_group_limit_reached",

@@ -7,9 +7,102 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::error::ApiError;
 use crate::ids::{EventId, StoreId};
-use crate::tenant::Mode;
+use crate::model::Resource;
+use crate::tenant::{Mode, Tenant};
 use crate::time;
+
+/// Declares every event type once: its variant and its name (`product.created`, the envelope's `type` and the
+/// EventBridge `detail-type`).
+macro_rules! event_types {
+    ($($variant:ident = $name:literal),+ $(,)?) => {
+        /// Every event Cartwheel emits.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum EventType {
+            $($variant),+
+        }
+
+        impl EventType {
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => $name),+
+                }
+            }
+        }
+    };
+}
+
+event_types! {
+    ProductCreated = "product.created",
+    ProductUpdated = "product.updated",
+    ProductDeleted = "product.deleted",
+    VariantCreated = "variant.created",
+    VariantUpdated = "variant.updated",
+    VariantDeleted = "variant.deleted",
+    CategoryCreated = "category.created",
+    CategoryUpdated = "category.updated",
+    CategoryDeleted = "category.deleted",
+    BrandCreated = "brand.created",
+    BrandUpdated = "brand.updated",
+    BrandDeleted = "brand.deleted",
+    RecallCreated = "recall.created",
+    StoreCreated = "store.created",
+    WarehouseCreated = "warehouse.created",
+    WarehouseUpdated = "warehouse.updated",
+    InventoryAdjusted = "inventory.adjusted",
+    InventoryLowStock = "inventory.low_stock",
+    ReservationCreated = "reservation.created",
+    ReservationReleased = "reservation.released",
+    ReservationExpired = "reservation.expired",
+    ApiKeyCreated = "api_key.created",
+    ApiKeyRevoked = "api_key.revoked",
+    WebhookEndpointCreated = "webhook.endpoint_created",
+    WebhookEndpointUpdated = "webhook.endpoint_updated",
+    WebhookEndpointDeleted = "webhook.endpoint_deleted",
+    WebhookEndpointDisabled = "webhook.endpoint_disabled",
+    WebhookTest = "webhook.test",
+    CustomerCreated = "customer.created",
+    CustomerUpdated = "customer.updated",
+    CustomerDeleted = "customer.deleted",
+    CustomerGroupCreated = "customer_group.created",
+    CartCreated = "cart.created",
+    CartUpdated = "cart.updated",
+    OrderCreated = "order.created",
+    OrderStatusChanged = "order.status_changed",
+    OrderCancelled = "order.cancelled",
+    OrderFulfilled = "order.fulfilled",
+    OrderFulfillmentCreated = "order.fulfillment_created",
+    OrderRefunded = "order.refunded",
+    PaymentReceived = "payment.received",
+    PaymentFailed = "payment.failed",
+}
+
+impl EventType {
+    /// The endpoint group it comes from: its EventBridge source is `cartwheel.{group}`.
+    pub fn source_group(self) -> &'static str {
+        source_group(self.as_str())
+    }
+}
+
+/// Where an event happens: the store and mode of a caller, or of the record a worker acts on.
+pub trait Place {
+    fn store_and_mode(&self) -> (StoreId, Mode);
+}
+
+impl Place for Tenant {
+    fn store_and_mode(&self) -> (StoreId, Mode) {
+        (self.store_id, self.mode)
+    }
+}
+
+impl Place for (StoreId, Mode) {
+    fn store_and_mode(&self) -> (StoreId, Mode) {
+        *self
+    }
+}
 
 /// The version of the event and API contract the envelope follows.
 pub const API_VERSION: &str = "2026-11-01";
@@ -43,11 +136,21 @@ pub struct ResourceRef {
     pub version: u64,
 }
 
+impl ResourceRef {
+    pub fn of<R: Resource>(resource: &R) -> Self {
+        ResourceRef {
+            kind: R::KIND.into(),
+            id: resource.resource_id(),
+            version: resource.version(),
+        }
+    }
+}
+
 impl Event {
-    pub fn new(store_id: StoreId, mode: Mode, event_type: &str, resource: ResourceRef, data: Value) -> Self {
+    pub fn new(store_id: StoreId, mode: Mode, event_type: EventType, resource: ResourceRef, data: Value) -> Self {
         Self {
             id: EventId::new(),
-            event_type: event_type.to_owned(),
+            event_type: event_type.as_str().to_owned(),
             created_at: time::rfc3339(time::now()),
             store_id,
             mode,
@@ -56,6 +159,21 @@ impl Event {
             data,
             changed_fields: None,
         }
+    }
+
+    /// The event about `resource`, whose `data` is the resource as published.
+    pub fn about<R: Resource>(place: &impl Place, event_type: EventType, resource: &R) -> Result<Self, ApiError> {
+        let (store_id, mode) = place.store_and_mode();
+        let data = serde_json::to_value(resource).map_err(ApiError::internal)?;
+        Ok(Self::new(store_id, mode, event_type, ResourceRef::of(resource), data))
+    }
+
+    /// Adds a field about the change beside the resource's own in `data` (an order's `refund`, `payment`, …).
+    pub fn with_data(mut self, name: &str, value: Value) -> Self {
+        if let Some(object) = self.data.as_object_mut() {
+            object.insert(name.to_owned(), value);
+        }
+        self
     }
 
     pub fn with_changes(mut self, fields: &[&str]) -> Self {
@@ -93,7 +211,7 @@ mod tests {
         let event = Event::new(
             StoreId::new(),
             Mode::Test,
-            "product.created",
+            EventType::ProductCreated,
             ResourceRef {
                 kind: "product".into(),
                 id: "prod_1".into(),
@@ -118,6 +236,17 @@ mod tests {
         assert_eq!(json["resource"]["type"], "product");
         assert!(json["id"].as_str().unwrap().starts_with("evt_"));
         assert_eq!(event.source(), "cartwheel.catalog");
+    }
+
+    #[test]
+    fn every_event_type_has_a_unique_name_and_a_group() {
+        let names: std::collections::BTreeSet<_> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(names.len(), EventType::ALL.len());
+        assert!(names
+            .iter()
+            .all(|n| n.split_once('.').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())));
+        assert_eq!(EventType::RecallCreated.source_group(), "catalog");
+        assert_eq!(EventType::ApiKeyRevoked.source_group(), "admin");
     }
 
     #[test]

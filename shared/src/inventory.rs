@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
-use crate::events::{Event, ResourceRef};
+use crate::events::{Event, EventType};
 use crate::ids::{AdjustmentId, ReservationId, StoreId, WarehouseId};
 use crate::retry::Backoff;
 use crate::tenant::{Mode, Tenant};
@@ -144,26 +144,6 @@ pub fn crossed_low(before: &Level, after: &Level) -> bool {
 
 // --- operations -------------------------------------------------------------------------------------------
 
-fn level_event(store: StoreId, mode: Mode, event_type: &str, level: &Level) -> Result<Event, ApiError> {
-    let data = serde_json::to_value(level).map_err(ApiError::internal)?;
-    let resource = ResourceRef {
-        kind: "inventory_level".into(),
-        id: format!("{}:{}", level.item_id, level.warehouse_id),
-        version: level.version,
-    };
-    Ok(Event::new(store, mode, event_type, resource, data))
-}
-
-fn warehouse_event(tenant: &Tenant, event_type: &str, warehouse: &Warehouse) -> Result<Event, ApiError> {
-    let data = serde_json::to_value(warehouse).map_err(ApiError::internal)?;
-    let resource = ResourceRef {
-        kind: "warehouse".into(),
-        id: warehouse.id.to_string(),
-        version: warehouse.version,
-    };
-    Ok(Event::new(tenant.store_id, tenant.mode, event_type, resource, data))
-}
-
 /// The store's default warehouse, made on first use. One `GetItem` of its marker, not a read of every warehouse.
 pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, ApiError> {
     if let Some(found) = db.scoped(tenant).default_warehouse_id().await? {
@@ -185,7 +165,7 @@ pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, 
             tenant,
             &warehouse,
             true,
-            warehouse_event(tenant, "warehouse.created", &warehouse)?,
+            Event::about(tenant, EventType::WarehouseCreated, &warehouse)?,
         )
         .await?
     {
@@ -216,7 +196,7 @@ pub async fn create_warehouse(db: &Db, tenant: &Tenant, input: WarehouseIn) -> R
             tenant,
             &warehouse,
             false,
-            warehouse_event(tenant, "warehouse.created", &warehouse)?,
+            Event::about(tenant, EventType::WarehouseCreated, &warehouse)?,
         )
         .await?;
     if !created {
@@ -264,7 +244,7 @@ pub async fn update_warehouse(
             tenant,
             &before,
             &after,
-            warehouse_event(tenant, "warehouse.updated", &after)?,
+            Event::about(tenant, EventType::WarehouseUpdated, &after)?,
         )
         .await?
     {
@@ -361,9 +341,9 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
             at: now,
             actor: tenant.key_id.to_string(),
         };
-        let adjusted = level_event(tenant.store_id, tenant.mode, "inventory.adjusted", &after)?;
+        let adjusted = Event::about(&(tenant.store_id, tenant.mode), EventType::InventoryAdjusted, &after)?;
         let low = crossed_low(&before, &after)
-            .then(|| level_event(tenant.store_id, tenant.mode, "inventory.low_stock", &after))
+            .then(|| Event::about(&(tenant.store_id, tenant.mode), EventType::InventoryLowStock, &after))
             .transpose()?;
         if db
             .put_level(tenant, item, &before, &after, &entry, adjusted, low)
@@ -410,11 +390,11 @@ async fn settle_low_flag(
         after.version = before.version + 1;
         after.updated_at = time::now_rfc3339();
         let event_type = if low {
-            "inventory.low_stock"
+            EventType::InventoryLowStock
         } else {
-            "inventory.adjusted"
+            EventType::InventoryAdjusted
         };
-        let event = level_event(store, mode, event_type, &after)?;
+        let event = Event::about(&(store, mode), event_type, &after)?;
         if db
             .store_scope(store, mode)
             .put_level_flag(actor, item, &before, &after, event)
@@ -525,27 +505,12 @@ fn check_reserve(input: &ReserveIn) -> Result<i64, ApiError> {
     }
 }
 
-fn reservation_event(
-    store: StoreId,
-    mode: Mode,
-    event_type: &str,
-    reservation: &Reservation,
-) -> Result<Event, ApiError> {
-    let data = serde_json::to_value(reservation).map_err(ApiError::internal)?;
-    let resource = ResourceRef {
-        kind: "reservation".into(),
-        id: reservation.id.to_string(),
-        version: reservation.version,
-    };
-    Ok(Event::new(store, mode, event_type, resource, data))
-}
-
 /// The `inventory.low_stock` events of levels that crossed down.
 fn low_stock_events(store: StoreId, mode: Mode, changes: &[LevelChange]) -> Result<Vec<Event>, ApiError> {
     changes
         .iter()
         .filter(|(_, before, after)| crossed_low(before, after))
-        .map(|(_, _, after)| level_event(store, mode, "inventory.low_stock", after))
+        .map(|(_, _, after)| Event::about(&(store, mode), EventType::InventoryLowStock, after))
         .collect()
 }
 
@@ -610,7 +575,11 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
             updated_at: now_text,
             version: 1,
         };
-        let created = reservation_event(tenant.store_id, tenant.mode, "reservation.created", &reservation)?;
+        let created = Event::about(
+            &(tenant.store_id, tenant.mode),
+            EventType::ReservationCreated,
+            &reservation,
+        )?;
         let low = low_stock_events(tenant.store_id, tenant.mode, &changes)?;
         if db
             .scoped(tenant)
@@ -665,10 +634,10 @@ async fn end_reservation(
         after.version += 1;
         after.updated_at = now_text;
         let event_type = match status {
-            ReservationStatus::Expired => "reservation.expired",
-            _ => "reservation.released",
+            ReservationStatus::Expired => EventType::ReservationExpired,
+            _ => EventType::ReservationReleased,
         };
-        let event = reservation_event(store, mode, event_type, &after)?;
+        let event = Event::about(&(store, mode), event_type, &after)?;
         if db
             .store_scope(store, mode)
             .put_reservation(actor, Some(&reservation), &after, &changes, event, Vec::new())

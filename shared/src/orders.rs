@@ -10,7 +10,7 @@ use crate::carts::{self, CartStatus};
 use crate::customers::{self, normalize_email, Checks, Customer, PostalAddress};
 use crate::db::{Db, OrderWrite, PlaceOrderError, StockMove};
 use crate::error::ApiError;
-use crate::events::{Event, ResourceRef};
+use crate::events::{Event, EventType};
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{
     AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, RefundId, StoreId, WarehouseId,
@@ -114,20 +114,15 @@ pub struct OrderListParams {
 fn order_event(
     store: StoreId,
     mode: Mode,
-    event_type: &str,
+    event_type: EventType,
     order: &Order,
     extra: Option<(&str, Value)>,
 ) -> Result<Event, ApiError> {
-    let mut data = serde_json::to_value(order).map_err(ApiError::internal)?;
-    if let (Some((name, value)), Some(object)) = (extra, data.as_object_mut()) {
-        object.insert(name.to_owned(), value);
-    }
-    let resource = ResourceRef {
-        kind: "order".into(),
-        id: order.id.to_string(),
-        version: order.version,
-    };
-    Ok(Event::new(store, mode, event_type, resource, data))
+    let event = Event::about(&(store, mode), event_type, order)?;
+    Ok(match extra {
+        Some((name, value)) => event.with_data(name, value),
+        None => event,
+    })
 }
 
 /// `order.fulfillment_created`: the order, with the shipment.
@@ -136,7 +131,7 @@ fn fulfillment_event(store: StoreId, mode: Mode, order: &Order, fulfillment: &Fu
     order_event(
         store,
         mode,
-        "order.fulfillment_created",
+        EventType::OrderFulfillmentCreated,
         order,
         Some(("fulfillment", fulfillment)),
     )
@@ -158,13 +153,13 @@ fn status_events(
     let mut events = vec![order_event(
         store,
         mode,
-        "order.status_changed",
+        EventType::OrderStatusChanged,
         after,
         Some(("status_change", change)),
     )?];
     match after.status {
-        OrderStatus::Cancelled => events.push(order_event(store, mode, "order.cancelled", after, None)?),
-        OrderStatus::Fulfilled => events.push(order_event(store, mode, "order.fulfilled", after, None)?),
+        OrderStatus::Cancelled => events.push(Event::about(&(store, mode), EventType::OrderCancelled, after)?),
+        OrderStatus::Fulfilled => events.push(Event::about(&(store, mode), EventType::OrderFulfilled, after)?),
         _ => {}
     }
     Ok(events)
@@ -334,7 +329,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             (before.version, after)
         });
         let moves = sale_moves(&order, warehouse, &tenant.key_id.to_string(), &now);
-        let event = order_event(store, mode, "order.created", &order, None)?;
+        let event = Event::about(&(store, mode), EventType::OrderCreated, &order)?;
         let placed = db
             .place_order(tenant, &order, cart.version, customer.as_ref(), &moves, event)
             .await;
@@ -736,7 +731,7 @@ pub async fn create_refund(db: &Db, tenant: &Tenant, id: &str, input: RefundIn) 
         let mut events = vec![order_event(
             who.store,
             who.mode,
-            "order.refunded",
+            EventType::OrderRefunded,
             order,
             Some(("refund", serde_json::to_value(&record).map_err(ApiError::internal)?)),
         )?];
@@ -814,7 +809,7 @@ pub async fn apply_payment(
             events.push(order_event(
                 who.store,
                 who.mode,
-                "payment.received",
+                EventType::PaymentReceived,
                 order,
                 Some(("payment", payment)),
             )?);
@@ -833,7 +828,7 @@ pub async fn apply_payment(
             events.push(order_event(
                 who.store,
                 who.mode,
-                "payment.failed",
+                EventType::PaymentFailed,
                 order,
                 Some(("payment", payment)),
             )?);

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::apikeys::{self, ApiKeyCreatedOut, ApiKeyOut};
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
-use crate::events::{Event, ResourceRef};
+use crate::events::{Event, EventType, ResourceRef};
 use crate::ids::StoreId;
 use crate::tenant::{Mode, Scopes};
 use crate::time;
@@ -117,7 +117,7 @@ pub async fn onboard(db: &Db, input: StoreIn) -> Result<StoreCreatedOut, ApiErro
     let event = Event::new(
         store.store_id,
         Mode::Live,
-        "store.created",
+        EventType::StoreCreated,
         ResourceRef {
             kind: "store".into(),
             id: store.store_id.to_string(),

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
-use crate::events::{Event, ResourceRef};
+use crate::events::{Event, EventType, ResourceRef};
 use crate::http::pagination::{ListOut, PageParams};
 use crate::ids::WebhookId;
 use crate::tenant::{Mode, Scope, Scopes, Tenant};
@@ -270,7 +270,7 @@ pub struct Context<'a> {
     pub policy: UrlPolicy,
 }
 
-fn endpoint_event(tenant: &Tenant, event_type: &str, endpoint: &Endpoint) -> Result<Event, ApiError> {
+fn endpoint_event(tenant: &Tenant, event_type: EventType, endpoint: &Endpoint) -> Result<Event, ApiError> {
     let data = serde_json::to_value(EndpointOut::from(endpoint)).map_err(ApiError::internal)?;
     let resource = ResourceRef {
         kind: "webhook_endpoint".into(),
@@ -352,7 +352,7 @@ pub async fn create_endpoint(
         updated_at: now,
         version: 1,
     };
-    let event = endpoint_event(tenant, "webhook.endpoint_created", &endpoint)?;
+    let event = endpoint_event(tenant, EventType::WebhookEndpointCreated, &endpoint)?;
     ctx.db.put_endpoint(tenant, None, Some(&endpoint), event).await?;
     Ok(EndpointWithSecretOut {
         endpoint: EndpointOut::from(&endpoint),
@@ -400,7 +400,7 @@ pub async fn update_endpoint(
     }
     after.version += 1;
     after.updated_at = time::now_rfc3339();
-    let event = endpoint_event(tenant, "webhook.endpoint_updated", &after)?;
+    let event = endpoint_event(tenant, EventType::WebhookEndpointUpdated, &after)?;
     if !ctx.db.put_endpoint(tenant, Some(&before), Some(&after), event).await? {
         return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
     }
@@ -409,7 +409,7 @@ pub async fn update_endpoint(
 
 pub async fn delete_endpoint(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiError> {
     let endpoint = endpoint_by_id(db, tenant, id).await?;
-    let event = endpoint_event(tenant, "webhook.endpoint_deleted", &endpoint)?;
+    let event = endpoint_event(tenant, EventType::WebhookEndpointDeleted, &endpoint)?;
     if !db.put_endpoint(tenant, Some(&endpoint), None, event).await? {
         return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
     }
@@ -428,7 +428,7 @@ pub async fn rotate_secret(ctx: &Context<'_>, tenant: &Tenant, id: &str) -> Resu
     after.secret = ctx.keys.seal(&secret)?;
     after.version += 1;
     after.updated_at = time::now_rfc3339();
-    let event = endpoint_event(tenant, "webhook.endpoint_updated", &after)?.with_changes(&["secret"]);
+    let event = endpoint_event(tenant, EventType::WebhookEndpointUpdated, &after)?.with_changes(&["secret"]);
     if !ctx.db.put_endpoint(tenant, Some(&before), Some(&after), event).await? {
         return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
     }
@@ -542,7 +542,7 @@ pub async fn send_test(db: &Db, queue: &crate::queue::Queue, tenant: &Tenant, id
         version: endpoint.version,
     };
     let data = serde_json::json!({"endpoint_id": endpoint.id, "message": "a test event from Cartwheel"});
-    let event = Event::new(tenant.store_id, tenant.mode, "webhook.test", resource, data);
+    let event = Event::new(tenant.store_id, tenant.mode, EventType::WebhookTest, resource, data);
     let delivery = Delivery::for_event(&event, endpoint.id)?;
     let stored = db.scoped(tenant).create_delivery(&delivery).await?;
     queue_job(queue, tenant, &stored, 0).await?;
@@ -655,7 +655,7 @@ pub fn disabled(
     };
     Ok((
         after,
-        Event::new(store, mode, "webhook.endpoint_disabled", resource, data),
+        Event::new(store, mode, EventType::WebhookEndpointDisabled, resource, data),
     ))
 }
 

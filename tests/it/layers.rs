@@ -237,7 +237,10 @@ fn upward_imports() -> (BTreeSet<String>, Vec<String>) {
         // Holding the store's handle to pass it down is fine; reading or writing through it is the domain's job.
         let code = without_tests(&text);
         for call in [".scoped(", ".store_scope(", ".write("] {
-            if code.lines().any(|l| !l.trim_start().starts_with("//") && l.contains(call)) {
+            if code
+                .lines()
+                .any(|l| !l.trim_start().starts_with("//") && l.contains(call))
+            {
                 upward.insert(format!("functions/{name} -> db (calls `{call}`)"));
             }
         }

@@ -2,7 +2,7 @@
 //! subscribed endpoint (a local receiver), on a stack of its own.
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use cartwheel::events::{Event, ResourceRef};
+use cartwheel::events::{Event, EventType, ResourceRef};
 use cartwheel::ids::StoreId;
 use cartwheel::tenant::Mode;
 use cartwheel_tests::{receiver, spawn_app_with, Options, Receiver, TestApp};
@@ -90,7 +90,7 @@ impl DeliveryBench {
         let event = Event::new(
             self.store,
             Mode::Test,
-            "product.updated",
+            EventType::ProductUpdated,
             resource,
             json!({"name": "Bench mug"}),
         );

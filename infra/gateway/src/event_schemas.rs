@@ -12,7 +12,7 @@ use cartwheel::catalog::products::Product;
 use cartwheel::catalog::taxonomy::{Brand, Category};
 use cartwheel::catalog::variants::Variant;
 use cartwheel::customers::{Address, Customer, CustomerGroup, PostalAddress};
-use cartwheel::events::{Event, ResourceRef, API_VERSION};
+use cartwheel::events::{Event, EventType, ResourceRef, API_VERSION};
 use cartwheel::inventory::{Level, Reservation, Warehouse};
 use cartwheel::orders::{Fulfillment, FulfillmentLine, Order, OrderLine, OrderStatus, PaymentStatus, Refund};
 use cartwheel::stores::StoreOut;
@@ -49,80 +49,57 @@ use cartwheel::webhooks::EndpointOut;
 )))]
 struct Components;
 
-/// Every event type, and the schema of its `data`.
+/// Every event type, and the schema of its `data`: a match on every variant, so a new type without a schema
+/// does not compile.
 pub fn event_types() -> Vec<(&'static str, Value)> {
+    EventType::ALL.iter().map(|t| (t.as_str(), data_schema(*t))).collect()
+}
+
+fn data_schema(event_type: EventType) -> Value {
+    use EventType as T;
     let named = |name: &str| json!({"$ref": format!("#/$defs/{name}")});
-    let mut types = Vec::new();
-    for verb in ["created", "updated", "deleted"] {
-        types.push((leak(format!("product.{verb}")), named("Product")));
-        types.push((leak(format!("variant.{verb}")), named("Variant")));
-        types.push((leak(format!("category.{verb}")), named("Category")));
-        types.push((leak(format!("brand.{verb}")), named("Brand")));
-    }
-    types.push((
-        "recall.created",
-        json!({"type": "object", "required": ["product", "reason"],
-               "properties": {"product": named("Product"), "reason": {"type": "string"}}}),
-    ));
-    types.push(("store.created", named("StoreOut")));
-    types.push(("warehouse.created", named("Warehouse")));
-    types.push(("warehouse.updated", named("Warehouse")));
-    types.push(("inventory.adjusted", named("Level")));
-    types.push(("inventory.low_stock", named("Level")));
-    for verb in ["created", "released", "expired"] {
-        types.push((leak(format!("reservation.{verb}")), named("Reservation")));
-    }
-    types.push(("api_key.created", named("ApiKeyOut")));
-    types.push(("api_key.revoked", named("ApiKeyOut")));
-    for verb in [
-        "endpoint_created",
-        "endpoint_updated",
-        "endpoint_deleted",
-        "endpoint_disabled",
-    ] {
-        types.push((leak(format!("webhook.{verb}")), named("EndpointOut")));
-    }
-    for verb in ["created", "updated", "deleted"] {
-        types.push((leak(format!("customer.{verb}")), named("Customer")));
-    }
-    types.push(("customer_group.created", named("CustomerGroup")));
-    types.push(("cart.created", named("Cart")));
-    types.push(("cart.updated", named("Cart")));
-    for order_type in ["order.created", "order.cancelled", "order.fulfilled"] {
-        types.push((order_type, named("Order")));
-    }
     // The order, with one more field about the change.
     let order_with = |field: &str, schema: Value| json!({"allOf": [named("Order"), {"type": "object", "required": [field], "properties": {field: schema}}]});
-    types.push((
-        "order.status_changed",
+    let payment = || {
         order_with(
+            "payment",
+            json!({"type": "object", "required": ["provider_event_id", "payment_intent_id", "amount"],
+            "properties": {"provider_event_id": {"type": "string"}, "payment_intent_id": {"type": "string"},
+                           "amount": {"type": "integer"}, "failure_message": {"type": ["string", "null"]}}}),
+        )
+    };
+    match event_type {
+        T::ProductCreated | T::ProductUpdated | T::ProductDeleted => named("Product"),
+        T::VariantCreated | T::VariantUpdated | T::VariantDeleted => named("Variant"),
+        T::CategoryCreated | T::CategoryUpdated | T::CategoryDeleted => named("Category"),
+        T::BrandCreated | T::BrandUpdated | T::BrandDeleted => named("Brand"),
+        T::RecallCreated => json!({"type": "object", "required": ["product", "reason"],
+               "properties": {"product": named("Product"), "reason": {"type": "string"}}}),
+        T::StoreCreated => named("StoreOut"),
+        T::WarehouseCreated | T::WarehouseUpdated => named("Warehouse"),
+        T::InventoryAdjusted | T::InventoryLowStock => named("Level"),
+        T::ReservationCreated | T::ReservationReleased | T::ReservationExpired => named("Reservation"),
+        T::ApiKeyCreated | T::ApiKeyRevoked => named("ApiKeyOut"),
+        T::WebhookEndpointCreated
+        | T::WebhookEndpointUpdated
+        | T::WebhookEndpointDeleted
+        | T::WebhookEndpointDisabled => named("EndpointOut"),
+        T::WebhookTest => json!({"type": "object", "required": ["endpoint_id", "message"],
+               "properties": {"endpoint_id": {"type": "string"}, "message": {"type": "string"}}}),
+        T::CustomerCreated | T::CustomerUpdated | T::CustomerDeleted => named("Customer"),
+        T::CustomerGroupCreated => named("CustomerGroup"),
+        T::CartCreated | T::CartUpdated => named("Cart"),
+        T::OrderCreated | T::OrderCancelled | T::OrderFulfilled => named("Order"),
+        T::OrderStatusChanged => order_with(
             "status_change",
             json!({"type": "object", "required": ["from", "to"], "properties": {
                 "from": named("OrderStatus"), "to": named("OrderStatus"),
                 "reason": {"type": ["string", "null"]}}}),
         ),
-    ));
-    types.push((
-        "order.fulfillment_created",
-        order_with("fulfillment", named("Fulfillment")),
-    ));
-    types.push(("order.refunded", order_with("refund", named("Refund"))));
-    let payment = json!({"type": "object", "required": ["provider_event_id", "payment_intent_id", "amount"],
-        "properties": {"provider_event_id": {"type": "string"}, "payment_intent_id": {"type": "string"},
-                       "amount": {"type": "integer"}, "failure_message": {"type": ["string", "null"]}}});
-    types.push(("payment.received", order_with("payment", payment.clone())));
-    types.push(("payment.failed", order_with("payment", payment)));
-    types.push((
-        "webhook.test",
-        json!({"type": "object", "required": ["endpoint_id", "message"],
-               "properties": {"endpoint_id": {"type": "string"}, "message": {"type": "string"}}}),
-    ));
-    types
-}
-
-/// Type names live for the program; there are a few dozen.
-fn leak(name: String) -> &'static str {
-    Box::leak(name.into_boxed_str())
+        T::OrderFulfillmentCreated => order_with("fulfillment", named("Fulfillment")),
+        T::OrderRefunded => order_with("refund", named("Refund")),
+        T::PaymentReceived | T::PaymentFailed => payment(),
+    }
 }
 
 /// The schema of one event type's envelope (the EventBridge `detail` and the webhook body).

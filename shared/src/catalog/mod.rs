@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{tenant_prefix, Db, ProductConflict, VariantConflict};
 use crate::error::ApiError;
-use crate::events::{Event, ResourceRef};
+use crate::events::{Event, EventType, ResourceRef};
 use crate::http::pagination::{ListMeta, ListOut, PageParams, Pagination};
 use crate::ids::{BrandId, CategoryId, ProductId, VariantId};
 use crate::tenant::Tenant;
@@ -31,39 +31,6 @@ pub const MAX_FACET_SCAN: usize = 500;
 const MAX_COMPAT_DEPTH: u32 = 1000;
 /// Index reads one `page=N` request may make in all (each reads at most `limit` ids): at most 2,000 products.
 const MAX_WALK_ROUNDS: usize = 20;
-
-fn event<T: Serialize>(
-    tenant: &Tenant,
-    event_type: &str,
-    kind: &str,
-    id: String,
-    version: u64,
-    data: &T,
-) -> Result<Event, ApiError> {
-    let data = serde_json::to_value(data).map_err(ApiError::internal)?;
-    Ok(Event::new(
-        tenant.store_id,
-        tenant.mode,
-        event_type,
-        ResourceRef {
-            kind: kind.into(),
-            id,
-            version,
-        },
-        data,
-    ))
-}
-
-fn product_event(tenant: &Tenant, event_type: &str, product: &Product) -> Result<Event, ApiError> {
-    event(
-        tenant,
-        event_type,
-        "product",
-        product.id.to_string(),
-        product.version,
-        product,
-    )
-}
 
 /// `412` when the client's `If-Match` version is not the current one.
 fn check_if_match(if_match: Option<u64>, version: u64) -> Result<(), ApiError> {
@@ -109,7 +76,7 @@ pub async fn create_product(db: &Db, tenant: &Tenant, input: ProductIn) -> Resul
     let (mut product, slug_generated) = input.into_product(ProductId::new(), &time::now_rfc3339())?;
     let base_slug = product.slug.clone();
     for attempt in 0..3 {
-        let created = product_event(tenant, "product.created", &product)?;
+        let created = Event::about(tenant, EventType::ProductCreated, &product)?;
         match db.put_product(tenant, None, &product, created, None).await {
             Ok(()) => return Ok(product),
             // A slug made from the name clashed: keep the name's slug, made unique.
@@ -175,7 +142,7 @@ pub async fn update_product(
     if changed.is_empty() {
         return Ok(before);
     }
-    let updated = product_event(tenant, "product.updated", &after)?.with_changes(&changed);
+    let updated = Event::about(tenant, EventType::ProductUpdated, &after)?.with_changes(&changed);
     save_product(db, tenant, &before, after, updated, None, if_match).await
 }
 
@@ -184,7 +151,7 @@ pub async fn delete_product(db: &Db, tenant: &Tenant, id: &str, if_match: Option
     check_if_match(if_match, product.version)?;
     let mut deleted = product.clone();
     deleted.version += 1;
-    let event = product_event(tenant, "product.deleted", &deleted)?;
+    let event = Event::about(tenant, EventType::ProductDeleted, &deleted)?;
     let variants = db.scoped(tenant).list_variants(product.id).await?;
     match db.delete_product(tenant, &product, &variants, event).await {
         Ok(()) => Ok(()),
@@ -209,16 +176,15 @@ pub async fn act_on_product(
     check_if_match(if_match, before.version)?;
     let after = products::transition(&before, action, reason, &time::now_rfc3339())?;
     let changed = before.changed_fields(&after);
-    let updated = product_event(tenant, "product.updated", &after)?.with_changes(&changed);
+    let updated = Event::about(tenant, EventType::ProductUpdated, &after)?.with_changes(&changed);
     let recall = match action {
-        Action::Recall => Some(event(
-            tenant,
-            "recall.created",
-            "product",
-            after.id.to_string(),
-            after.version,
-            &serde_json::json!({"product": &after, "reason": &after.recall_reason}),
-        )?),
+        Action::Recall => Some(Event::new(
+            tenant.store_id,
+            tenant.mode,
+            EventType::RecallCreated,
+            ResourceRef::of(&after),
+            serde_json::json!({"product": &after, "reason": &after.recall_reason}),
+        )),
         _ => None,
     };
     save_product(db, tenant, &before, after, updated, recall, if_match).await
@@ -538,19 +504,8 @@ pub async fn add_option(db: &Db, tenant: &Tenant, product_id: &str, input: Optio
     let before = product_by_id(db, tenant, product_id).await?;
     let has_variants = !db.scoped(tenant).list_variants(before.id).await?.is_empty();
     let after = variants::add_option(&before, input, has_variants, &time::now_rfc3339())?;
-    let updated = product_event(tenant, "product.updated", &after)?.with_changes(&["options"]);
+    let updated = Event::about(tenant, EventType::ProductUpdated, &after)?.with_changes(&["options"]);
     save_product(db, tenant, &before, after, updated, None, None).await
-}
-
-fn variant_event(tenant: &Tenant, event_type: &str, variant: &Variant) -> Result<Event, ApiError> {
-    event(
-        tenant,
-        event_type,
-        "variant",
-        variant.id.to_string(),
-        variant.version,
-        variant,
-    )
 }
 
 fn variant_conflict(conflict: VariantConflict, variant: &Variant, if_match: Option<u64>) -> ApiError {
@@ -582,7 +537,7 @@ pub async fn create_variant(db: &Db, tenant: &Tenant, product_id: &str, input: V
         )));
     }
     let variant = input.into_variant(&product, &time::now_rfc3339())?;
-    let created = variant_event(tenant, "variant.created", &variant)?;
+    let created = Event::about(tenant, EventType::VariantCreated, &variant)?;
     match db
         .create_variants(tenant, &product, std::slice::from_ref(&variant), created, Vec::new())
         .await
@@ -626,7 +581,7 @@ pub async fn generate_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Re
     for chunk in created.chunks(VARIANTS_PER_WRITE) {
         let mut events = chunk
             .iter()
-            .map(|v| variant_event(tenant, "variant.created", v))
+            .map(|v| Event::about(tenant, EventType::VariantCreated, v))
             .collect::<Result<Vec<_>, _>>()?;
         let first = events.remove(0);
         match db.create_variants(tenant, &product, chunk, first, events).await {
@@ -667,7 +622,7 @@ pub async fn update_variant(
     if after == before {
         return Ok(before);
     }
-    let updated = variant_event(tenant, "variant.updated", &after)?;
+    let updated = Event::about(tenant, EventType::VariantUpdated, &after)?;
     match db.update_variant(tenant, &before, &after, updated).await {
         Ok(()) => Ok(after),
         Err(Ok(conflict)) => Err(variant_conflict(conflict, &after, if_match)),
@@ -678,7 +633,7 @@ pub async fn update_variant(
 pub async fn delete_variant(db: &Db, tenant: &Tenant, product_id: &str, id: &str) -> Result<(), ApiError> {
     let product = product_by_id(db, tenant, product_id).await?;
     let variant = variant_by_id(db, tenant, product.id, id).await?;
-    let deleted = variant_event(tenant, "variant.deleted", &variant)?;
+    let deleted = Event::about(tenant, EventType::VariantDeleted, &variant)?;
     match db.delete_variant(tenant, &product, &variant, deleted).await {
         Ok(()) => Ok(()),
         Err(Ok(conflict)) => Err(variant_conflict(conflict, &variant, None)),
@@ -736,21 +691,10 @@ async fn check_parent(
     Ok(lineage)
 }
 
-fn category_event(tenant: &Tenant, event_type: &str, category: &Category) -> Result<Event, ApiError> {
-    event(
-        tenant,
-        event_type,
-        "category",
-        category.id.to_string(),
-        category.version,
-        category,
-    )
-}
-
 pub async fn create_category(db: &Db, tenant: &Tenant, input: CategoryIn) -> Result<Category, ApiError> {
     let category = input.into_category(CategoryId::new(), &time::now_rfc3339())?;
     check_parent(db, tenant, &category).await?;
-    let created = category_event(tenant, "category.created", &category)?;
+    let created = Event::about(tenant, EventType::CategoryCreated, &category)?;
     // A new category cannot be anyone's ancestor: its lineage needs no guard.
     if !db.put_category(tenant, None, &category, created, &[]).await? {
         return Err(ApiError::invalid(
@@ -788,7 +732,7 @@ pub async fn update_category(
         true => check_parent(db, tenant, &after).await?,
         false => Vec::new(),
     };
-    let updated = category_event(tenant, "category.updated", &after)?;
+    let updated = Event::about(tenant, EventType::CategoryUpdated, &after)?;
     if !db
         .put_category(tenant, Some(&before), &after, updated, &lineage)
         .await?
@@ -813,7 +757,7 @@ pub async fn delete_category(db: &Db, tenant: &Tenant, id: &str) -> Result<(), A
             category.product_count, category.child_count
         )));
     }
-    let deleted = category_event(tenant, "category.deleted", &category)?;
+    let deleted = Event::about(tenant, EventType::CategoryDeleted, &category)?;
     if !db.delete_category(tenant, &category, deleted).await? {
         return Err(ApiError::conflict(
             "the category gained products or subcategories meanwhile; move them first",
@@ -832,14 +776,15 @@ async fn brand_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiErr
         .ok_or_else(|| ApiError::not_found("brand"))
 }
 
-fn brand_event(tenant: &Tenant, event_type: &str, brand: &Brand) -> Result<Event, ApiError> {
-    event(tenant, event_type, "brand", brand.id.to_string(), brand.version, brand)
-}
-
 pub async fn create_brand(db: &Db, tenant: &Tenant, input: BrandIn) -> Result<Brand, ApiError> {
     let brand = input.into_brand(BrandId::new(), &time::now_rfc3339())?;
-    db.put_brand(tenant, None, &brand, brand_event(tenant, "brand.created", &brand)?)
-        .await?;
+    db.put_brand(
+        tenant,
+        None,
+        &brand,
+        Event::about(tenant, EventType::BrandCreated, &brand)?,
+    )
+    .await?;
     Ok(brand)
 }
 
@@ -871,7 +816,7 @@ pub async fn update_brand(
             tenant,
             Some(&before),
             &after,
-            brand_event(tenant, "brand.updated", &after)?,
+            Event::about(tenant, EventType::BrandUpdated, &after)?,
         )
         .await?
     {
@@ -889,7 +834,7 @@ pub async fn delete_brand(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiE
         )));
     }
     if !db
-        .delete_brand(tenant, &brand, brand_event(tenant, "brand.deleted", &brand)?)
+        .delete_brand(tenant, &brand, Event::about(tenant, EventType::BrandDeleted, &brand)?)
         .await?
     {
         return Err(ApiError::conflict(

@@ -14,21 +14,57 @@ pub trait Versioned {
     fn version(&self) -> u64;
 }
 
-/// `Versioned` for records that keep their version in a `version` field.
-macro_rules! versioned {
-    ($($record:ty),+ $(,)?) => {
+/// An entity events are about: the `resource` of their envelope (kind, id, version) and, as published, their
+/// `data`.
+pub trait Resource: Versioned + serde::Serialize {
+    /// The `resource.type` of its events.
+    const KIND: &'static str;
+    fn resource_id(&self) -> String;
+}
+
+/// `Versioned` and `Resource` for records with `id` and `version` fields.
+macro_rules! resources {
+    ($($record:ty => $kind:literal),+ $(,)?) => {
         $(impl Versioned for $record {
             fn version(&self) -> u64 {
                 self.version
+            }
+        }
+
+        impl Resource for $record {
+            const KIND: &'static str = $kind;
+
+            fn resource_id(&self) -> String {
+                self.id.to_string()
             }
         })+
     };
 }
 
-versioned!(
-    crate::catalog::products::Product,
-    crate::catalog::variants::Variant,
-    crate::catalog::taxonomy::Category,
-    crate::catalog::taxonomy::Brand,
-    customers::Customer,
+resources!(
+    crate::catalog::products::Product => "product",
+    crate::catalog::variants::Variant => "variant",
+    crate::catalog::taxonomy::Category => "category",
+    crate::catalog::taxonomy::Brand => "brand",
+    customers::Customer => "customer",
+    customers::CustomerGroup => "customer_group",
+    carts::Cart => "cart",
+    inventory::Warehouse => "warehouse",
+    inventory::Reservation => "reservation",
+    orders::Order => "order",
 );
+
+impl Versioned for inventory::Level {
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+/// A level is one item in one warehouse: its id names both.
+impl Resource for inventory::Level {
+    const KIND: &'static str = "inventory_level";
+
+    fn resource_id(&self) -> String {
+        format!("{}:{}", self.item_id, self.warehouse_id)
+    }
+}
