@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::catalog::products::ProductStatus;
 use crate::customers::Checks;
+use crate::db::Committed;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::events::{Event, EventType};
@@ -120,7 +121,11 @@ async fn change_cart(
         after.expires_at = unix + CART_TTL_SECS;
         after.version = before.version + 1;
         let event = Event::about(tenant, EventType::CartUpdated, &after)?;
-        if db.put_cart(tenant, Some(before.version), &after, event).await? {
+        if db
+            .put_cart(tenant, Some(before.version), &after, event)
+            .await
+            .committed()?
+        {
             let catalog = db.scoped(tenant).cart_catalog(&after.lines).await?;
             return catalog.price_cart(&after);
         }

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db::Committed;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::events::{Event, EventType, ResourceRef};
@@ -156,7 +157,7 @@ pub async fn create_customer(db: &Db, tenant: &Tenant, input: CustomerIn) -> Res
     check_groups(db, tenant, &customer.group_ids, &mut checks).await?;
     checks.finish()?;
     let event = Event::about(tenant, EventType::CustomerCreated, &customer)?;
-    if !db.put_customer(tenant, None, &customer, event).await? {
+    if !db.put_customer(tenant, None, &customer, event).await.committed()? {
         return Err(email_taken());
     }
     Ok(customer)
@@ -204,7 +205,7 @@ async fn change_customer(
         after.version = before.version + 1;
         after.updated_at = time::now_rfc3339();
         let event = Event::about(tenant, EventType::CustomerUpdated, &after)?;
-        match db.put_customer(tenant, Some(&before), &after, event).await {
+        match db.put_customer(tenant, Some(&before), &after, event).await.committed() {
             Ok(true) => return Ok(after),
             Ok(false) if before.email != after.email => {
                 // Either the new email is taken or the customer changed; a re-read tells which.
@@ -279,7 +280,7 @@ pub async fn delete_customer(db: &Db, tenant: &Tenant, id: &str, if_match: Optio
         ));
     }
     let event = Event::about(tenant, EventType::CustomerDeleted, &customer)?;
-    if !db.delete_customer(tenant, &customer, event).await? {
+    if !db.delete_customer(tenant, &customer, event).await.committed()? {
         return Err(ApiError::conflict("the customer changed meanwhile; retry"));
     }
     Ok(())

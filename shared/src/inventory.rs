@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::Committed;
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, EventType};
@@ -167,7 +168,8 @@ pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, 
             true,
             Event::about(tenant, EventType::WarehouseCreated, &warehouse)?,
         )
-        .await?
+        .await
+        .committed()?
     {
         return Ok(warehouse.id);
     }
@@ -198,7 +200,8 @@ pub async fn create_warehouse(db: &Db, tenant: &Tenant, input: WarehouseIn) -> R
             false,
             Event::about(tenant, EventType::WarehouseCreated, &warehouse)?,
         )
-        .await?;
+        .await
+        .committed()?;
     if !created {
         return Err(ApiError::Conflict {
             code: "warehouse_limit_reached",
@@ -246,7 +249,8 @@ pub async fn update_warehouse(
             &after,
             Event::about(tenant, EventType::WarehouseUpdated, &after)?,
         )
-        .await?
+        .await
+        .committed()?
     {
         return Err(ApiError::conflict(
             "the warehouse was changed by another request; retry",
@@ -347,7 +351,8 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
             .transpose()?;
         if db
             .put_level(tenant, item, &before, &after, &entry, adjusted, low)
-            .await?
+            .await
+            .committed()?
         {
             return Ok(after);
         }
@@ -398,7 +403,8 @@ async fn settle_low_flag(
         if db
             .store_scope(store, mode)
             .put_level_flag(actor, item, &before, &after, event)
-            .await?
+            .await
+            .committed()?
         {
             return Ok(());
         }
@@ -584,7 +590,8 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
         if db
             .scoped(tenant)
             .put_reservation(&tenant.key_id.to_string(), None, &reservation, &changes, created, low)
-            .await?
+            .await
+            .committed()?
         {
             return Ok(reservation);
         }
@@ -641,7 +648,8 @@ async fn end_reservation(
         if db
             .store_scope(store, mode)
             .put_reservation(actor, Some(&reservation), &after, &changes, event, Vec::new())
-            .await?
+            .await
+            .committed()?
         {
             return Ok(Some(after));
         }

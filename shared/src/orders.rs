@@ -8,7 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::carts::{self, CartStatus};
 use crate::customers::{self, normalize_email, Checks, Customer, PostalAddress};
-use crate::db::{Db, OrderWrite, PlaceOrderError, StockMove};
+use crate::db::Committed;
+use crate::db::{Db, OrderWrite, Stale, StockMove, WriteError};
 use crate::error::ApiError;
 use crate::events::{Event, EventType};
 use crate::http::pagination::{Page, PageOf};
@@ -341,7 +342,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             }
             // A transaction conflict can hide a level that sold out meanwhile: reading the levels after any
             // refusal ends a sell-out rush at once instead of retrying it until the deadline.
-            Err(PlaceOrderError::Refused) => {
+            Err(WriteError::Refused(Stale)) => {
                 let levels = db.store_scope(store, mode).levels_at(&moves).await?;
                 let short: Vec<Value> = moves
                     .iter()
@@ -353,7 +354,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                     return Err(insufficient_stock(short));
                 }
             }
-            Err(PlaceOrderError::Other(error)) => return Err(error),
+            Err(WriteError::Other(error)) => return Err(error),
         }
         backoff.pause().await;
     }
@@ -541,7 +542,8 @@ async fn change_order(
         let payment_event = write.payment_event.clone();
         if scope
             .put_order_change(who.actor, before.version, &after, write, events)
-            .await?
+            .await
+            .committed()?
         {
             inventory::settle_low_flags(db, who.store, who.mode, who.actor, &levels).await;
             return Ok(after);

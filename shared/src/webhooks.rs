@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::db::Committed;
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, EventType, ResourceRef};
@@ -401,7 +402,12 @@ pub async fn update_endpoint(
     after.version += 1;
     after.updated_at = time::now_rfc3339();
     let event = endpoint_event(tenant, EventType::WebhookEndpointUpdated, &after)?;
-    if !ctx.db.put_endpoint(tenant, Some(&before), Some(&after), event).await? {
+    if !ctx
+        .db
+        .put_endpoint(tenant, Some(&before), Some(&after), event)
+        .await
+        .committed()?
+    {
         return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
     }
     Ok(EndpointOut::from(&after))
@@ -410,7 +416,11 @@ pub async fn update_endpoint(
 pub async fn delete_endpoint(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiError> {
     let endpoint = endpoint_by_id(db, tenant, id).await?;
     let event = endpoint_event(tenant, EventType::WebhookEndpointDeleted, &endpoint)?;
-    if !db.put_endpoint(tenant, Some(&endpoint), None, event).await? {
+    if !db
+        .put_endpoint(tenant, Some(&endpoint), None, event)
+        .await
+        .committed()?
+    {
         return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
     }
     Ok(())
@@ -429,7 +439,12 @@ pub async fn rotate_secret(ctx: &Context<'_>, tenant: &Tenant, id: &str) -> Resu
     after.version += 1;
     after.updated_at = time::now_rfc3339();
     let event = endpoint_event(tenant, EventType::WebhookEndpointUpdated, &after)?.with_changes(&["secret"]);
-    if !ctx.db.put_endpoint(tenant, Some(&before), Some(&after), event).await? {
+    if !ctx
+        .db
+        .put_endpoint(tenant, Some(&before), Some(&after), event)
+        .await
+        .committed()?
+    {
         return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
     }
     Ok(EndpointWithSecretOut {

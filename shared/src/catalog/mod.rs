@@ -12,7 +12,8 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{tenant_prefix, Db, ProductConflict, VariantConflict};
+use crate::db::Committed;
+use crate::db::{tenant_prefix, Db, ProductConflict, VariantConflict, WriteError};
 use crate::error::ApiError;
 use crate::events::{Event, EventType, ResourceRef};
 use crate::http::pagination::{ListMeta, ListOut, PageParams, Pagination};
@@ -80,12 +81,12 @@ pub async fn create_product(db: &Db, tenant: &Tenant, input: ProductIn) -> Resul
         match db.put_product(tenant, None, &product, created, None).await {
             Ok(()) => return Ok(product),
             // A slug made from the name clashed: keep the name's slug, made unique.
-            Err(Ok(ProductConflict::Slug)) if slug_generated && attempt < 2 => {
+            Err(WriteError::Refused(ProductConflict::Slug)) if slug_generated && attempt < 2 => {
                 let suffix = Alphanumeric.sample_string(&mut rand::rng(), 5).to_lowercase();
                 product.slug = format!("{}-{suffix}", &base_slug[..base_slug.len().min(text::MAX_SLUG_LEN - 6)]);
             }
-            Err(Ok(conflict)) => return Err(product_conflict(conflict, &product, None)),
-            Err(Err(error)) => return Err(error),
+            Err(WriteError::Refused(conflict)) => return Err(product_conflict(conflict, &product, None)),
+            Err(WriteError::Other(error)) => return Err(error),
         }
     }
     Err(product_conflict(ProductConflict::Slug, &product, None))
@@ -124,8 +125,8 @@ async fn save_product(
 ) -> Result<Product, ApiError> {
     match db.put_product(tenant, Some(before), &after, event, extra).await {
         Ok(()) => Ok(after),
-        Err(Ok(conflict)) => Err(product_conflict(conflict, &after, if_match)),
-        Err(Err(error)) => Err(error),
+        Err(WriteError::Refused(conflict)) => Err(product_conflict(conflict, &after, if_match)),
+        Err(WriteError::Other(error)) => Err(error),
     }
 }
 
@@ -155,11 +156,11 @@ pub async fn delete_product(db: &Db, tenant: &Tenant, id: &str, if_match: Option
     let variants = db.scoped(tenant).list_variants(product.id).await?;
     match db.delete_product(tenant, &product, &variants, event).await {
         Ok(()) => Ok(()),
-        Err(Ok(ProductConflict::TooLarge)) => Err(ApiError::conflict(
+        Err(WriteError::Refused(ProductConflict::TooLarge)) => Err(ApiError::conflict(
             "the product has too many variants to delete in one step; delete some variants first",
         )),
-        Err(Ok(conflict)) => Err(product_conflict(conflict, &product, if_match)),
-        Err(Err(error)) => Err(error),
+        Err(WriteError::Refused(conflict)) => Err(product_conflict(conflict, &product, if_match)),
+        Err(WriteError::Other(error)) => Err(error),
     }
 }
 
@@ -543,9 +544,9 @@ pub async fn create_variant(db: &Db, tenant: &Tenant, product_id: &str, input: V
         .await
     {
         Ok(()) => Ok(variant),
-        Err(Ok(VariantConflict::Stale)) => Err(ApiError::not_found("product")),
-        Err(Ok(conflict)) => Err(variant_conflict(conflict, &variant, None)),
-        Err(Err(error)) => Err(error),
+        Err(WriteError::Refused(VariantConflict::Stale)) => Err(ApiError::not_found("product")),
+        Err(WriteError::Refused(conflict)) => Err(variant_conflict(conflict, &variant, None)),
+        Err(WriteError::Other(error)) => Err(error),
     }
 }
 
@@ -587,11 +588,11 @@ pub async fn generate_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Re
         match db.create_variants(tenant, &product, chunk, first, events).await {
             Ok(()) => {}
             // A concurrent request created one of these combinations: the others are still missing.
-            Err(Ok(VariantConflict::Combination)) => {
+            Err(WriteError::Refused(VariantConflict::Combination)) => {
                 return Err(ApiError::conflict("variants were created meanwhile; generate again"))
             }
-            Err(Ok(conflict)) => return Err(variant_conflict(conflict, &chunk[0], None)),
-            Err(Err(error)) => return Err(error),
+            Err(WriteError::Refused(conflict)) => return Err(variant_conflict(conflict, &chunk[0], None)),
+            Err(WriteError::Other(error)) => return Err(error),
         }
     }
     Ok(created)
@@ -625,8 +626,8 @@ pub async fn update_variant(
     let updated = Event::about(tenant, EventType::VariantUpdated, &after)?;
     match db.update_variant(tenant, &before, &after, updated).await {
         Ok(()) => Ok(after),
-        Err(Ok(conflict)) => Err(variant_conflict(conflict, &after, if_match)),
-        Err(Err(error)) => Err(error),
+        Err(WriteError::Refused(conflict)) => Err(variant_conflict(conflict, &after, if_match)),
+        Err(WriteError::Other(error)) => Err(error),
     }
 }
 
@@ -636,8 +637,8 @@ pub async fn delete_variant(db: &Db, tenant: &Tenant, product_id: &str, id: &str
     let deleted = Event::about(tenant, EventType::VariantDeleted, &variant)?;
     match db.delete_variant(tenant, &product, &variant, deleted).await {
         Ok(()) => Ok(()),
-        Err(Ok(conflict)) => Err(variant_conflict(conflict, &variant, None)),
-        Err(Err(error)) => Err(error),
+        Err(WriteError::Refused(conflict)) => Err(variant_conflict(conflict, &variant, None)),
+        Err(WriteError::Other(error)) => Err(error),
     }
 }
 
@@ -696,7 +697,11 @@ pub async fn create_category(db: &Db, tenant: &Tenant, input: CategoryIn) -> Res
     check_parent(db, tenant, &category).await?;
     let created = Event::about(tenant, EventType::CategoryCreated, &category)?;
     // A new category cannot be anyone's ancestor: its lineage needs no guard.
-    if !db.put_category(tenant, None, &category, created, &[]).await? {
+    if !db
+        .put_category(tenant, None, &category, created, &[])
+        .await
+        .committed()?
+    {
         return Err(ApiError::invalid(
             "parent_id",
             "the parent category was deleted meanwhile",
@@ -735,7 +740,8 @@ pub async fn update_category(
     let updated = Event::about(tenant, EventType::CategoryUpdated, &after)?;
     if !db
         .put_category(tenant, Some(&before), &after, updated, &lineage)
-        .await?
+        .await
+        .committed()?
     {
         return Err(stale(if_match, "category"));
     }
@@ -758,7 +764,7 @@ pub async fn delete_category(db: &Db, tenant: &Tenant, id: &str) -> Result<(), A
         )));
     }
     let deleted = Event::about(tenant, EventType::CategoryDeleted, &category)?;
-    if !db.delete_category(tenant, &category, deleted).await? {
+    if !db.delete_category(tenant, &category, deleted).await.committed()? {
         return Err(ApiError::conflict(
             "the category gained products or subcategories meanwhile; move them first",
         ));
@@ -818,7 +824,8 @@ pub async fn update_brand(
             &after,
             Event::about(tenant, EventType::BrandUpdated, &after)?,
         )
-        .await?
+        .await
+        .committed()?
     {
         return Err(stale(if_match, "brand"));
     }
@@ -835,7 +842,8 @@ pub async fn delete_brand(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiE
     }
     if !db
         .delete_brand(tenant, &brand, Event::about(tenant, EventType::BrandDeleted, &brand)?)
-        .await?
+        .await
+        .committed()?
     {
         return Err(ApiError::conflict(
             "products started using this brand meanwhile; change them first",

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::keys::{self, Key, TTL};
-use super::{from_item, item, n, Db, Item, Scoped};
+use super::{from_item, item, n, Db, Item, Scoped, Stale, WriteError};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::ids::{CartId, StoreId};
@@ -60,10 +60,10 @@ impl Db {
         read_version: Option<u64>,
         cart: &Cart,
         event: Event,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         self.write(event, tenant.key_id.to_string())
             .put_versioned(cart_item(tenant.store_id, tenant.mode, cart)?, read_version)
-            .try_commit()
+            .commit(Stale)
             .await
     }
 }

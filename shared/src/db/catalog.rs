@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, Key, PK, SK};
 use super::tx::MAX_STATE_ITEMS;
-use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, Item, Scoped, TxError, WriteTx};
+use super::{
+    from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, Item, Scoped, Stale, WriteError, WriteTx,
+};
 use crate::catalog::products::{IndexScan, Product, SortField};
 use crate::catalog::taxonomy::{Brand, Category};
 use crate::catalog::variants::{self, Variant};
@@ -29,30 +31,6 @@ pub enum ProductConflict {
     Stale,
     /// The change touches more items than one transaction holds.
     TooLarge,
-}
-
-/// What each item of a product transaction guards, to explain a failed condition.
-#[derive(Clone, Copy)]
-enum Guard {
-    Product,
-    Slug,
-    Sku,
-    Category(CategoryId),
-    Brand(BrandId),
-    Nothing,
-}
-
-impl Guard {
-    fn conflict(self) -> Option<ProductConflict> {
-        Some(match self {
-            Guard::Product => ProductConflict::Stale,
-            Guard::Slug => ProductConflict::Slug,
-            Guard::Sku => ProductConflict::Sku,
-            Guard::Category(id) => ProductConflict::MissingCategory(id),
-            Guard::Brand(id) => ProductConflict::MissingBrand(id),
-            Guard::Nothing => return None,
-        })
-    }
 }
 
 /// An index entry of a product: its key, and the name a token entry carries for suggestions.
@@ -101,7 +79,7 @@ fn guard_item(key: Key, id: ProductId) -> Item {
 }
 
 /// Moves a category's or brand's counter by `delta`, on condition the category or brand exists.
-fn add_count<'a>(tx: WriteTx<'a>, key: Key, expression: &str, delta: i64) -> WriteTx<'a> {
+fn add_count<'a, R>(tx: WriteTx<'a, R>, key: Key, expression: &str, delta: i64) -> WriteTx<'a, R> {
     tx.update(
         key,
         expression,
@@ -146,56 +124,52 @@ impl Db {
         after: &Product,
         event: Event,
         extra_event: Option<Event>,
-    ) -> Result<(), Result<ProductConflict, ApiError>> {
+    ) -> Result<(), WriteError<ProductConflict>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
-        let mut guards = Vec::new();
         let mut tx = self.write(event, tenant.key_id.to_string());
         if let Some(extra) = extra_event {
             tx = tx.and_event(extra);
         }
-        let product_item = item(keys::product(store, mode, after.id), after).map_err(Err)?;
+        let product_item = item(keys::product(store, mode, after.id), after).map_err(WriteError::Other)?;
         tx = tx.put_versioned(product_item, before.map(|b| b.version));
-        guards.push(Guard::Product);
 
         let old_slug = before.map(|b| b.slug.as_str());
         if old_slug != Some(after.slug.as_str()) {
-            tx = tx.put_new(guard_item(keys::product_slug(store, mode, &after.slug), after.id));
-            guards.push(Guard::Slug);
+            tx = tx
+                .put_new(guard_item(keys::product_slug(store, mode, &after.slug), after.id))
+                .because(ProductConflict::Slug);
             if let Some(old) = old_slug {
                 tx = tx.delete(keys::product_slug(store, mode, old));
-                guards.push(Guard::Nothing);
             }
         }
         let old_sku = before.and_then(|b| b.sku.as_deref());
         if old_sku != after.sku.as_deref() {
             if let Some(sku) = &after.sku {
-                tx = tx.put_new(guard_item(keys::sku(store, mode, sku), after.id));
-                guards.push(Guard::Sku);
+                tx = tx
+                    .put_new(guard_item(keys::sku(store, mode, sku), after.id))
+                    .because(ProductConflict::Sku);
             }
             if let Some(old) = old_sku {
                 tx = tx.delete(keys::sku(store, mode, old));
-                guards.push(Guard::Nothing);
             }
         }
 
         let old_categories = before.map(|b| b.category_ids.as_slice()).unwrap_or_default();
         for added in after.category_ids.iter().filter(|c| !old_categories.contains(c)) {
-            tx = add_count(tx, keys::category(store, mode, *added), PRODUCT_COUNT, 1);
-            guards.push(Guard::Category(*added));
+            tx = add_count(tx, keys::category(store, mode, *added), PRODUCT_COUNT, 1)
+                .because(ProductConflict::MissingCategory(*added));
         }
         for removed in old_categories.iter().filter(|c| !after.category_ids.contains(c)) {
             tx = add_count(tx, keys::category(store, mode, *removed), PRODUCT_COUNT, -1);
-            guards.push(Guard::Nothing);
         }
         let old_brand = before.and_then(|b| b.brand_id);
         if old_brand != after.brand_id {
             if let Some(brand) = after.brand_id {
-                tx = add_count(tx, keys::brand(store, mode, brand), PRODUCT_COUNT, 1);
-                guards.push(Guard::Brand(brand));
+                tx = add_count(tx, keys::brand(store, mode, brand), PRODUCT_COUNT, 1)
+                    .because(ProductConflict::MissingBrand(brand));
             }
             if let Some(old) = old_brand {
                 tx = add_count(tx, keys::brand(store, mode, old), PRODUCT_COUNT, -1);
-                guards.push(Guard::Nothing);
             }
         }
 
@@ -214,19 +188,9 @@ impl Db {
             tx = tx.put(entry_item(pk, sk, after.id, name.as_ref()));
         }
         if tx.len() > MAX_STATE_ITEMS {
-            return Err(Ok(ProductConflict::TooLarge));
+            return Err(WriteError::Refused(ProductConflict::TooLarge));
         }
-        match tx.commit().await {
-            Ok(()) => Ok(()),
-            Err(TxError::ConditionFailed(failed)) => match guards.get(failed[0]).and_then(|g| g.conflict()) {
-                Some(conflict) => Err(Ok(conflict)),
-                None => Err(Err(ApiError::internal(format!(
-                    "unexpected condition failure at items {failed:?}"
-                )))),
-            },
-            Err(TxError::Conflict) => Err(Ok(ProductConflict::Stale)),
-            Err(TxError::Other(error)) => Err(Err(error)),
-        }
+        tx.commit(ProductConflict::Stale).await
     }
 
     /// Deletes a product with its variants, guards and index entries, and gives back its category and brand
@@ -237,7 +201,7 @@ impl Db {
         product: &Product,
         variants: &[Variant],
         event: Event,
-    ) -> Result<(), Result<ProductConflict, ApiError>> {
+    ) -> Result<(), WriteError<ProductConflict>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let mut tx = self
             .write(event, tenant.key_id.to_string())
@@ -263,13 +227,9 @@ impl Db {
             tx = self.variant_deletes(tx, tenant, product, variant);
         }
         if tx.len() > MAX_STATE_ITEMS {
-            return Err(Ok(ProductConflict::TooLarge));
+            return Err(WriteError::Refused(ProductConflict::TooLarge));
         }
-        match tx.commit().await {
-            Ok(()) => Ok(()),
-            Err(TxError::ConditionFailed(_) | TxError::Conflict) => Err(Ok(ProductConflict::Stale)),
-            Err(TxError::Other(error)) => Err(Err(error)),
-        }
+        tx.commit(ProductConflict::Stale).await
     }
 
     // --- variants ---------------------------------------------------------------------------------------
@@ -283,9 +243,8 @@ impl Db {
         created: &[Variant],
         event: Event,
         more: Vec<Event>,
-    ) -> Result<(), Result<VariantConflict, ApiError>> {
+    ) -> Result<(), WriteError<VariantConflict>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
-        let mut guards = vec![VariantConflict::Stale];
         let mut tx = self
             .write(event, tenant.key_id.to_string())
             .check_exists(keys::product(store, mode, product.id));
@@ -293,7 +252,8 @@ impl Db {
             tx = tx.and_event(extra);
         }
         for variant in created {
-            let record = item(keys::variant(store, mode, product.id, variant.id), variant).map_err(Err)?;
+            let record =
+                item(keys::variant(store, mode, product.id, variant.id), variant).map_err(WriteError::Other)?;
             let combination = variants::combination(product, &variant.option_values);
             tx = tx
                 .put_new(record)
@@ -301,18 +261,15 @@ impl Db {
                     keys::variant_combination(store, mode, product.id, &combination),
                     product.id,
                 ))
+                .because(VariantConflict::Combination)
                 .put_new(guard_item(keys::variant_owner(store, mode, variant.id), product.id));
-            guards.extend([
-                VariantConflict::Stale,
-                VariantConflict::Combination,
-                VariantConflict::Stale,
-            ]);
             if let Some(sku) = &variant.sku {
-                tx = tx.put_new(variant_sku_item(store, mode, sku, variant));
-                guards.push(VariantConflict::Sku);
+                tx = tx
+                    .put_new(variant_sku_item(store, mode, sku, variant))
+                    .because(VariantConflict::Sku);
             }
         }
-        variant_commit(tx, guards).await
+        variant_commit(tx).await
     }
 
     pub async fn update_variant(
@@ -321,10 +278,9 @@ impl Db {
         before: &Variant,
         after: &Variant,
         event: Event,
-    ) -> Result<(), Result<VariantConflict, ApiError>> {
+    ) -> Result<(), WriteError<VariantConflict>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
-        let record = item(keys::variant(store, mode, after.product_id, after.id), after).map_err(Err)?;
-        let mut guards = vec![VariantConflict::Stale];
+        let record = item(keys::variant(store, mode, after.product_id, after.id), after).map_err(WriteError::Other)?;
         let mut tx = self.write(event, tenant.key_id.to_string()).put_if(
             record,
             "version = :version",
@@ -332,15 +288,15 @@ impl Db {
         );
         if before.sku != after.sku {
             if let Some(sku) = &after.sku {
-                tx = tx.put_new(variant_sku_item(store, mode, sku, after));
-                guards.push(VariantConflict::Sku);
+                tx = tx
+                    .put_new(variant_sku_item(store, mode, sku, after))
+                    .because(VariantConflict::Sku);
             }
             if let Some(old) = &before.sku {
                 tx = tx.delete(keys::sku(store, mode, old));
-                guards.push(VariantConflict::Stale);
             }
         }
-        variant_commit(tx, guards).await
+        variant_commit(tx).await
     }
 
     pub async fn delete_variant(
@@ -349,19 +305,19 @@ impl Db {
         product: &Product,
         variant: &Variant,
         event: Event,
-    ) -> Result<(), Result<VariantConflict, ApiError>> {
+    ) -> Result<(), WriteError<VariantConflict>> {
         let tx = self.write(event, tenant.key_id.to_string());
         let tx = self.variant_deletes(tx, tenant, product, variant);
-        variant_commit(tx, vec![VariantConflict::Stale]).await
+        variant_commit(tx).await
     }
 
-    fn variant_deletes<'a>(
+    fn variant_deletes<'a, R>(
         &self,
-        tx: WriteTx<'a>,
+        tx: WriteTx<'a, R>,
         tenant: &Tenant,
         product: &Product,
         variant: &Variant,
-    ) -> WriteTx<'a> {
+    ) -> WriteTx<'a, R> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let combination = variants::combination(product, &variant.option_values);
         let mut tx = tx
@@ -392,7 +348,7 @@ impl Db {
         after: &Category,
         event: Event,
         lineage: &[(CategoryId, Option<CategoryId>)],
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let record = item(keys::category(store, mode, after.id), after)?;
         let mut tx = self
@@ -424,11 +380,16 @@ impl Db {
             let (condition, values) = parent_is(*its_parent);
             tx = tx.check(keys::category(store, mode, *ancestor), &condition, values);
         }
-        tx.try_commit().await
+        tx.commit(Stale).await
     }
 
     /// Deletes a category that has no products and no subcategories (checked in the same write).
-    pub async fn delete_category(&self, tenant: &Tenant, category: &Category, event: Event) -> Result<bool, ApiError> {
+    pub async fn delete_category(
+        &self,
+        tenant: &Tenant,
+        category: &Category,
+        event: Event,
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let mut values = version_is(category.version);
         values.insert(":zero".to_owned(), n(0));
@@ -440,7 +401,7 @@ impl Db {
         if let Some(parent) = category.parent_id {
             tx = add_count(tx, keys::category(store, mode, parent), CHILD_COUNT, -1);
         }
-        tx.try_commit().await
+        tx.commit(Stale).await
     }
 
     // --- brands -----------------------------------------------------------------------------------------
@@ -451,16 +412,16 @@ impl Db {
         before: Option<&Brand>,
         after: &Brand,
         event: Event,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         let record = item(keys::brand(tenant.store_id, tenant.mode, after.id), after)?;
         self.write(event, tenant.key_id.to_string())
             .put_versioned(record, before.map(|b| b.version))
-            .try_commit()
+            .commit(Stale)
             .await
     }
 
     /// Deletes a brand no product uses (checked in the same write).
-    pub async fn delete_brand(&self, tenant: &Tenant, brand: &Brand, event: Event) -> Result<bool, ApiError> {
+    pub async fn delete_brand(&self, tenant: &Tenant, brand: &Brand, event: Event) -> Result<(), WriteError<Stale>> {
         let mut values = version_is(brand.version);
         values.insert(":zero".to_owned(), n(0));
         let tx = self.write(event, tenant.key_id.to_string()).delete_if(
@@ -468,7 +429,7 @@ impl Db {
             "version = :version AND (attribute_not_exists(product_count) OR product_count = :zero)",
             values,
         );
-        tx.try_commit().await
+        tx.commit(Stale).await
     }
 }
 
@@ -668,19 +629,11 @@ fn variant_sku_item(store: StoreId, mode: Mode, sku: &str, variant: &Variant) ->
     guard
 }
 
-async fn variant_commit(
-    tx: WriteTx<'_>,
-    guards: Vec<VariantConflict>,
-) -> Result<(), Result<VariantConflict, ApiError>> {
+async fn variant_commit(tx: WriteTx<'_, VariantConflict>) -> Result<(), WriteError<VariantConflict>> {
     if tx.len() > MAX_STATE_ITEMS {
-        return Err(Err(ApiError::internal("variant transaction over the item limit")));
+        return Err(WriteError::Other(ApiError::internal(
+            "variant transaction over the item limit",
+        )));
     }
-    match tx.commit().await {
-        Ok(()) => Ok(()),
-        Err(TxError::ConditionFailed(failed)) => {
-            Err(Ok(guards.get(failed[0]).copied().unwrap_or(VariantConflict::Stale)))
-        }
-        Err(TxError::Conflict) => Err(Ok(VariantConflict::Stale)),
-        Err(TxError::Other(error)) => Err(Err(error)),
-    }
+    tx.commit(VariantConflict::Stale).await
 }

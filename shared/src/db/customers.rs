@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK};
-use super::{item, n, s, tenant_prefix, Db, Item, PageQuery, Scoped, TxError};
+use super::{item, n, s, tenant_prefix, Db, Item, PageQuery, Refusal, Scoped, Stale, WriteError};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
@@ -29,7 +29,7 @@ impl Db {
         before: Option<&Customer>,
         after: &Customer,
         event: Event,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let mut tx = self
             .write(event, tenant.key_id.to_string())
@@ -45,11 +45,16 @@ impl Db {
         if let Some(before) = before.filter(|b| b.email != after.email) {
             tx = tx.delete(keys::customer_email(store, mode, &before.email));
         }
-        tx.try_commit().await
+        tx.commit(Stale).await
     }
 
     /// Deletes a customer still at the version read, and its email guard.
-    pub async fn delete_customer(&self, tenant: &Tenant, customer: &Customer, event: Event) -> Result<bool, ApiError> {
+    pub async fn delete_customer(
+        &self,
+        tenant: &Tenant,
+        customer: &Customer,
+        event: Event,
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         self.write(event, tenant.key_id.to_string())
             .delete_if(
@@ -58,7 +63,7 @@ impl Db {
                 HashMap::from([(":version".to_owned(), super::n(customer.version))]),
             )
             .delete(keys::customer_email(store, mode, &customer.email))
-            .try_commit()
+            .commit(Stale)
             .await
     }
 
@@ -79,12 +84,13 @@ impl Db {
                 HashMap::new(),
                 HashMap::from([(":one".to_owned(), n(1)), (":cap".to_owned(), n(MAX_CUSTOMER_GROUPS))]),
             )
+            .because(Refusal::Guard)
             .put_new(item(keys::customer_group(store, mode, group.id), group)?)
-            .commit()
+            .commit(Refusal::Stale)
             .await;
         match result {
             Ok(()) => Ok(true),
-            Err(TxError::ConditionFailed(failed)) if failed == [0] => Ok(false),
+            Err(WriteError::Refused(Refusal::Guard)) => Ok(false),
             Err(error) => Err(error.into()),
         }
     }

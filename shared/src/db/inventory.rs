@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
 use super::keys::{self, GSI2PK, GSI2SK, PK, SK};
-use super::{from_item, item, n, s, tenant_prefix, Db, Scoped};
+use super::{from_item, item, n, s, tenant_prefix, Db, Scoped, Stale, WriteError};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
@@ -26,7 +26,7 @@ impl Db {
         warehouse: &Warehouse,
         default: bool,
         event: Event,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let mut tx = self
             .write(event, tenant.key_id.to_string())
@@ -48,7 +48,7 @@ impl Db {
                 HashMap::from([(":one".to_owned(), n(1)), (":cap".to_owned(), n(MAX_WAREHOUSES))]),
             );
         }
-        tx.try_commit().await
+        tx.commit(Stale).await
     }
 
     pub async fn update_warehouse(
@@ -57,12 +57,12 @@ impl Db {
         before: &Warehouse,
         after: &Warehouse,
         event: Event,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         let record = item(keys::warehouse(tenant.store_id, tenant.mode, after.id), after)?;
         let version = HashMap::from([(":version".to_owned(), n(before.version))]);
         self.write(event, tenant.key_id.to_string())
             .put_if(record, "version = :version", version)
-            .try_commit()
+            .commit(Stale)
             .await
     }
 
@@ -78,7 +78,7 @@ impl Db {
         entry: &Adjustment,
         adjusted: Event,
         low_stock: Option<Event>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let warehouse: WarehouseId = after.warehouse_id.parse().map_err(ApiError::internal)?;
         let level = item(keys::level(store, mode, &stock_item.to_string(), warehouse), after)?;
@@ -92,7 +92,7 @@ impl Db {
             keys::adjustment(store, mode, &stock_item.to_string(), entry.id),
             entry,
         )?);
-        tx.try_commit().await
+        tx.commit(Stale).await
     }
 }
 
@@ -138,13 +138,13 @@ impl Scoped<'_> {
         before: &Level,
         after: &Level,
         event: Event,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (self.store, self.mode);
         let warehouse: WarehouseId = after.warehouse_id.parse().map_err(ApiError::internal)?;
         let level = item(keys::level(store, mode, &stock_item.to_string(), warehouse), after)?;
         self.write(event, actor)
             .put_versioned(level, Some(before.version))
-            .try_commit()
+            .commit(Stale)
             .await
     }
     /// An item's adjustments, newest first.
@@ -215,7 +215,7 @@ impl Scoped<'_> {
         levels: &[LevelChange],
         event: Event,
         more_events: Vec<Event>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (self.store, self.mode);
         let stored = StoredReservation {
             store_id: store,
@@ -241,6 +241,6 @@ impl Scoped<'_> {
             )?;
             tx = tx.put_versioned(level, Some(level_before.version).filter(|v| *v > 0));
         }
-        tx.try_commit().await
+        tx.commit(Stale).await
     }
 }

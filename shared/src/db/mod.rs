@@ -27,9 +27,9 @@ pub use catalog::{ProductConflict, VariantConflict};
 pub use customers::MAX_CUSTOMER_GROUPS;
 pub use inventory::MAX_WAREHOUSES;
 pub use keys::{key_idempotency_scope, platform_idempotency_scope, tenant_prefix};
-pub use orders::{CheckoutReads, OrderWrite, PlaceOrderError, StockMove};
+pub use orders::{CheckoutReads, OrderWrite, StockMove};
 pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
-pub use tx::{TxError, WriteTx};
+pub use tx::{Committed, Refusal, Stale, WriteError, WriteTx};
 pub use webhooks::DeliveryFilter;
 
 use crate::error::ApiError;
@@ -453,7 +453,7 @@ impl Db {
                     HashMap::from([(":one".to_owned(), n(1))]),
                 );
         }
-        Ok(tx.commit().await?)
+        Ok(tx.commit(Stale).await?)
     }
 
     pub async fn get_store(&self, store: StoreId) -> Result<Option<StoreRecord>, ApiError> {
@@ -483,13 +483,14 @@ impl Db {
                 HashMap::new(),
                 HashMap::from([(":one".to_owned(), n(1)), (":cap".to_owned(), n(MAX_ACTIVE_API_KEYS))]),
             )
+            .because(Refusal::Guard)
             .put_new(item(keys::api_key(store, record.mode, record.key_id), record)?)
             .put_new(item(keys::api_key_lookup(&lookup.hash), lookup)?)
-            .commit()
+            .commit(Refusal::Stale)
             .await;
         match result {
             Ok(()) => Ok(()),
-            Err(TxError::ConditionFailed(failed)) if failed == [0] => Err(ApiError::Conflict {
+            Err(WriteError::Refused(Refusal::Guard)) => Err(ApiError::Conflict {
                 code: "api_key_limit_reached",
                 message: format!(
                     "a store holds at most {MAX_ACTIVE_API_KEYS} unrevoked keys per mode; revoke one first"
@@ -518,6 +519,7 @@ impl Db {
                 HashMap::new(),
                 HashMap::from([(":at".to_owned(), s(revoked_at)), (":one".to_owned(), n(1))]),
             )
+            .because(Refusal::Guard)
             .delete(keys::api_key_lookup(&record.hash))
             .update(
                 keys::api_key_count(tenant.store_id, tenant.mode),
@@ -526,11 +528,11 @@ impl Db {
                 HashMap::new(),
                 HashMap::from([(":minus_one".to_owned(), n(-1))]),
             )
-            .commit()
+            .commit(Refusal::Stale)
             .await;
         match result {
             Ok(()) => Ok(true),
-            Err(TxError::ConditionFailed(failed)) if failed == [0] => Ok(false),
+            Err(WriteError::Refused(Refusal::Guard)) => Ok(false),
             Err(error) => Err(error.into()),
         }
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::carts::{catalog_keys, take_catalog};
 use super::customers::customer_item;
 use super::keys::{self, Key, GSI1, GSI1PK, GSI1SK, PK, SK};
-use super::{from_item, item, n, s, tenant_prefix, Db, Item, PageQuery, Scoped, TxError, WriteTx};
+use super::{from_item, item, n, s, tenant_prefix, Db, Item, PageQuery, Scoped, Stale, WriteError, WriteTx};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
@@ -37,13 +37,6 @@ pub struct OrderWrite {
     pub customer: Option<(u64, Customer)>,
     /// The payment provider's event id, recorded so that a duplicate callback changes nothing.
     pub payment_event: Option<String>,
-}
-
-pub enum PlaceOrderError {
-    /// A condition failed or a concurrent transaction came first: a line's stock is short, or the cart or the
-    /// customer changed since they were read (the caller reads the levels to tell which).
-    Refused,
-    Other(ApiError),
 }
 
 /// Everything a checkout reads after the cart, in one batch.
@@ -77,13 +70,13 @@ fn take<T: serde::de::DeserializeOwned>(
 }
 
 /// Adds the level changes and ledger lines of `moves`.
-fn add_moves<'a>(
-    mut tx: WriteTx<'a>,
+fn add_moves<'a, R>(
+    mut tx: WriteTx<'a, R>,
     store: StoreId,
     mode: Mode,
     moves: &[StockMove],
     now: &str,
-) -> Result<WriteTx<'a>, ApiError> {
+) -> Result<WriteTx<'a, R>, ApiError> {
     for stock_move in moves {
         let item_id = stock_move.item.to_string();
         let mut values = HashMap::from([
@@ -126,7 +119,7 @@ impl Db {
         customer: Option<&(u64, Customer)>,
         moves: &[StockMove],
         event: Event,
-    ) -> Result<(), PlaceOrderError> {
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let built = (|| {
             let mut tx = self
@@ -156,12 +149,9 @@ impl Db {
             }
             add_moves(tx, store, mode, moves, &order.created_at)
         })();
-        let tx = built.map_err(PlaceOrderError::Other)?;
-        match tx.commit().await {
-            Ok(()) => Ok(()),
-            Err(TxError::ConditionFailed(_) | TxError::Conflict) => Err(PlaceOrderError::Refused),
-            Err(TxError::Other(error)) => Err(PlaceOrderError::Other(error)),
-        }
+        // Refused: a line's stock is short, or the cart or the customer changed since they were read (the caller
+        // reads the levels to tell which).
+        built?.commit(Stale).await
     }
 }
 
@@ -247,7 +237,7 @@ impl Scoped<'_> {
         order: &Order,
         write: OrderWrite,
         events: Vec<Event>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (self.store, self.mode);
         let mut events = events.into_iter();
         let first = events
@@ -279,7 +269,7 @@ impl Scoped<'_> {
             ));
         }
         add_moves(tx, store, mode, &write.stock, &order.updated_at)?
-            .try_commit()
+            .commit(Stale)
             .await
     }
     pub async fn payment_event_seen(&self, provider_event: &str) -> Result<bool, ApiError> {

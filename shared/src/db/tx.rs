@@ -23,9 +23,12 @@ const AUDIT_RETENTION_SECS: i64 = 400 * 24 * 3600;
 /// DynamoDB takes at most 100 items in one transaction; the audit item and up to two events take three.
 pub const MAX_STATE_ITEMS: usize = 100 - 3;
 
-pub struct WriteTx<'a> {
+pub struct WriteTx<'a, R> {
     db: &'a Db,
     items: Vec<TransactWriteItem>,
+    /// What a failed condition of each item means, where the write gave one ([`WriteTx::because`]); in step with
+    /// `items` by construction.
+    reasons: Vec<Option<R>>,
     event: Event,
     /// Further events of the same change (a recall is also a product update).
     more_events: Vec<Event>,
@@ -34,23 +37,53 @@ pub struct WriteTx<'a> {
     invalid: Option<ApiError>,
 }
 
-/// Why a transaction did not commit.
+/// Why a write did not commit: the one answer of every commit.
 #[derive(Debug)]
-pub enum TxError {
-    /// The conditions of the items at these indexes (in the order added; never empty) did not hold.
-    ConditionFailed(Vec<usize>),
-    /// Another transaction touched the same items at the same time; the client may retry.
-    Conflict,
+pub enum WriteError<R> {
+    /// A guard did not hold: the reason given with its item, or the commit's reason for staleness (an item
+    /// without a reason failed, or another transaction touched the same items at the same time).
+    Refused(R),
     Other(ApiError),
 }
 
-impl From<TxError> for ApiError {
-    fn from(error: TxError) -> Self {
+/// The reason of a write whose guards all mean one thing: what it read changed meanwhile; read again and retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stale;
+
+/// The reason of a write with one guard that means more than staleness: a cap reached, a change already made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The guard given with `because(Refusal::Guard)` failed.
+    Guard,
+    Stale,
+}
+
+impl<R> From<WriteError<R>> for ApiError {
+    fn from(error: WriteError<R>) -> Self {
         match error {
-            TxError::ConditionFailed(_) | TxError::Conflict => {
-                ApiError::conflict("the resource was changed by another request; retry")
-            }
-            TxError::Other(error) => error,
+            WriteError::Refused(_) => ApiError::conflict("the resource was changed by another request; retry"),
+            WriteError::Other(error) => error,
+        }
+    }
+}
+
+impl From<ApiError> for WriteError<Stale> {
+    fn from(error: ApiError) -> Self {
+        WriteError::Other(error)
+    }
+}
+
+/// `Ok(true)` committed, `Ok(false)` stale (read again), `Err` anything else: for callers that retry on staleness.
+pub trait Committed {
+    fn committed(self) -> Result<bool, ApiError>;
+}
+
+impl Committed for Result<(), WriteError<Stale>> {
+    fn committed(self) -> Result<bool, ApiError> {
+        match self {
+            Ok(()) => Ok(true),
+            Err(WriteError::Refused(Stale)) => Ok(false),
+            Err(WriteError::Other(error)) => Err(error),
         }
     }
 }
@@ -71,10 +104,11 @@ struct AuditRecord<'a> {
 
 impl Db {
     /// Starts a transaction that will carry `event` and an audit entry naming `actor` (a key id, or `platform`).
-    pub fn write(&self, event: Event, actor: impl Into<String>) -> WriteTx<'_> {
+    pub fn write<R>(&self, event: Event, actor: impl Into<String>) -> WriteTx<'_, R> {
         WriteTx {
             db: self,
             items: Vec::new(),
+            reasons: Vec::new(),
             event,
             more_events: Vec::new(),
             actor: actor.into(),
@@ -83,10 +117,13 @@ impl Db {
     }
 }
 
-impl WriteTx<'_> {
+impl<R> WriteTx<'_, R> {
     fn push<E: std::fmt::Display>(mut self, item: Result<TransactWriteItem, E>) -> Self {
         match item {
-            Ok(item) => self.items.push(item),
+            Ok(item) => {
+                self.items.push(item);
+                self.reasons.push(None);
+            }
             Err(error) => {
                 self.invalid.get_or_insert_with(|| ApiError::internal(error));
             }
@@ -166,6 +203,14 @@ impl WriteTx<'_> {
         self.push(check)
     }
 
+    /// What a failed condition of the item just added means: the commit answers `Refused(reason)`.
+    pub fn because(mut self, reason: R) -> Self {
+        if let Some(last) = self.reasons.last_mut() {
+            *last = Some(reason);
+        }
+        self
+    }
+
     /// Items added so far (the event and audit items come on top at commit).
     pub fn len(&self) -> usize {
         self.items.len()
@@ -234,29 +279,22 @@ impl WriteTx<'_> {
         Ok(audit_item)
     }
 
-    /// Commits; `Ok(false)` when a condition did not hold or another transaction got there first (the caller's
-    /// read is stale), `Err` for anything else.
-    pub async fn try_commit(self) -> Result<bool, ApiError> {
-        match self.commit().await {
-            Ok(()) => Ok(true),
-            Err(TxError::ConditionFailed(_) | TxError::Conflict) => Ok(false),
-            Err(TxError::Other(error)) => Err(error),
-        }
-    }
-
-    pub async fn commit(self) -> Result<(), TxError> {
+    /// Commits. A failed condition answers `Refused` with its item's reason (the first failed item, in the order
+    /// added), or with `stale` for an item without one and for a concurrent transaction.
+    pub async fn commit(self, stale: R) -> Result<(), WriteError<R>> {
         let now = time::now().unix_timestamp();
-        let mut appended = vec![self.audit_item(now).map_err(TxError::Other)?];
+        let mut appended = vec![self.audit_item(now).map_err(WriteError::Other)?];
         for event in std::iter::once(&self.event).chain(&self.more_events) {
-            appended.push(event_item(event, now).map_err(TxError::Other)?);
+            appended.push(event_item(event, now).map_err(WriteError::Other)?);
         }
         let mut tx = self;
         for item in appended {
             tx = tx.put(item);
         }
         if let Some(invalid) = tx.invalid.take() {
-            return Err(TxError::Other(invalid));
+            return Err(WriteError::Other(invalid));
         }
+        let mut reasons = std::mem::take(&mut tx.reasons);
         let result = tx
             .db
             .client
@@ -267,26 +305,27 @@ impl WriteTx<'_> {
         let Err(error) = result else { return Ok(()) };
         Err(match error.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                let reasons = cancelled.cancellation_reasons();
-                let failed: Vec<usize> = reasons
+                let reasons_given = cancelled.cancellation_reasons();
+                let failed: Vec<usize> = reasons_given
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
                     .map(|(index, _)| index)
                     .collect();
+                let conflict = reasons_given.iter().any(|r| r.code() == Some("TransactionConflict"));
                 match failed.first() {
-                    Some(_) => TxError::ConditionFailed(failed),
-                    None if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) => TxError::Conflict,
-                    None => TxError::Other(ApiError::internal(DisplayErrorContext(&error))),
+                    Some(&first) => WriteError::Refused(reasons.get_mut(first).and_then(Option::take).unwrap_or(stale)),
+                    None if conflict => WriteError::Refused(stale),
+                    None => WriteError::Other(ApiError::internal(DisplayErrorContext(&error))),
                 }
             }
-            Some(TransactWriteItemsError::TransactionInProgressException(_)) => TxError::Conflict,
+            Some(TransactWriteItemsError::TransactionInProgressException(_)) => WriteError::Refused(stale),
             // The entities check their sizes first; this keeps any that slips through a client error, not a 500.
-            _ if is_item_too_large(&error) => TxError::Other(ApiError::invalid(
+            _ if is_item_too_large(&error) => WriteError::Other(ApiError::invalid(
                 "body",
                 "the record would be larger than the 400 KB a record can hold; shorten its texts",
             )),
-            _ => TxError::Other(ApiError::internal(DisplayErrorContext(&error))),
+            _ => WriteError::Other(ApiError::internal(DisplayErrorContext(&error))),
         })
     }
 }

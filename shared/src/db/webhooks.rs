@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
 use super::keys::{PK, SK};
-use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, Scoped, TxError};
+use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, Scoped, Stale, WriteError};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
@@ -31,7 +31,7 @@ impl Db {
         before: Option<&Endpoint>,
         after: Option<&Endpoint>,
         event: Event,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let tx = self.write(event, tenant.key_id.to_string());
         let version = |v: u64| HashMap::from([(":version".to_owned(), n(v))]);
@@ -45,9 +45,9 @@ impl Db {
                 "version = :version",
                 version(before.version),
             ),
-            (None, None) => return Ok(true),
+            (None, None) => return Ok(()),
         };
-        tx.try_commit().await
+        tx.commit(Stale).await
     }
 }
 
@@ -156,11 +156,12 @@ impl Scoped<'_> {
                 "version = :version",
                 version,
             )
-            .commit()
+            .commit(Stale)
             .await;
+        // Changed meanwhile: whoever changed it decided, and the next attempt reads it again.
         match result {
-            Ok(()) | Err(TxError::ConditionFailed(_) | TxError::Conflict) => Ok(()),
-            Err(TxError::Other(error)) => Err(error),
+            Ok(()) | Err(WriteError::Refused(Stale)) => Ok(()),
+            Err(WriteError::Other(error)) => Err(error),
         }
     }
     /// Starts or clears an endpoint's failure clock (no version change: it is the delivery worker's bookkeeping).
