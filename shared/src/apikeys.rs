@@ -238,7 +238,7 @@ pub async fn revoke(db: &Db, tenant: &Tenant, key_id: KeyId) -> Result<(), ApiEr
     }
     let record = db
         .scoped(tenant)
-        .get_api_key(key_id)
+        .record::<ApiKeyRecord>(key_id, false)
         .await?
         .ok_or_else(|| ApiError::not_found("API key"))?;
     let target_scopes = Scopes::from_joined(&record.scopes).map_err(ApiError::internal)?;
@@ -320,7 +320,7 @@ pub fn new_key(
 /// A page of the store's keys in this mode (never their secrets).
 pub async fn list_api_keys(db: &Db, tenant: &Tenant, params: &PageParams) -> Result<ListOut<ApiKeyOut>, ApiError> {
     let page = params.parse(&tenant.key_prefix())?;
-    let keys = db.scoped(tenant).list_api_keys(&page).await?;
+    let keys = db.scoped(tenant).page::<ApiKeyRecord>(&page).await?;
     Ok(keys.into_list(|record| ApiKeyOut::from(&record)))
 }
 
@@ -328,7 +328,7 @@ pub async fn list_api_keys(db: &Db, tenant: &Tenant, params: &PageParams) -> Res
 pub async fn get_api_key(db: &Db, tenant: &Tenant, id: &str) -> Result<ApiKeyOut, ApiError> {
     // An id that cannot exist is simply not found, as it would be in another store.
     let id: KeyId = id.parse().map_err(|_| ApiError::not_found("API key"))?;
-    let record = db.scoped(tenant).get_api_key(id).await?;
+    let record = db.scoped(tenant).record::<ApiKeyRecord>(id, false).await?;
     let record = record.ok_or_else(|| ApiError::not_found("API key"))?;
     Ok(ApiKeyOut::from(&record))
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::catalog::products::ProductStatus;
-use crate::customers::Checks;
+use crate::customers::{Checks, Customer};
 use crate::db::Committed;
 use crate::db::Db;
 use crate::error::ApiError;
@@ -59,7 +59,7 @@ fn now() -> (String, i64) {
 pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<CartOut, ApiError> {
     if let Some(customer) = input.customer_id {
         db.scoped(tenant)
-            .get_customer(customer, false)
+            .record::<Customer>(customer, false)
             .await?
             .ok_or_else(|| ApiError::invalid("customer_id", "no such customer"))?;
     }
@@ -89,7 +89,7 @@ pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<Cart
 /// A cart that exists and has not expired.
 pub async fn load_cart(db: &Db, tenant: &Tenant, id: CartId, consistent: bool) -> Result<Cart, ApiError> {
     db.scoped(tenant)
-        .get_cart(id, consistent)
+        .record::<Cart>(id, consistent)
         .await?
         .filter(|cart| !cart.is_expired(time::now().unix_timestamp()))
         .ok_or_else(|| ApiError::NotFound("cart not found (carts expire after 7 days without a change)".into()))

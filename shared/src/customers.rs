@@ -173,7 +173,7 @@ fn customer_id(id: &str) -> Result<CustomerId, ApiError> {
 
 pub async fn get_customer(db: &Db, tenant: &Tenant, id: &str) -> Result<Customer, ApiError> {
     db.scoped(tenant)
-        .get_customer(customer_id(id)?, false)
+        .record::<Customer>(customer_id(id)?, false)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))
 }
@@ -190,7 +190,7 @@ async fn change_customer(
     for _attempt in 0..5 {
         let before = db
             .scoped(tenant)
-            .get_customer(id, true)
+            .record::<Customer>(id, true)
             .await?
             .ok_or_else(|| ApiError::not_found("customer"))?;
         if if_match.is_some_and(|v| v != before.version) {
@@ -265,7 +265,7 @@ pub async fn update_customer(
 pub async fn delete_customer(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
     let customer = db
         .scoped(tenant)
-        .get_customer(customer_id(id)?, true)
+        .record::<Customer>(customer_id(id)?, true)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))?;
     if if_match.is_some_and(|v| v != customer.version) {

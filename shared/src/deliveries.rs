@@ -44,7 +44,7 @@ pub async fn pending(db: &Db, job: &DeliveryJob) -> Result<Option<(Delivery, End
     // Both reads at once: a job is nearly always pending, so the endpoint is nearly always needed.
     let (delivery, endpoint) = tokio::try_join!(
         scope.get_delivery(job.endpoint_id, job.event_id),
-        scope.get_endpoint(job.endpoint_id),
+        scope.record::<Endpoint>(job.endpoint_id, false),
     )?;
     let Some(delivery) = delivery.filter(|d| d.status == DeliveryStatus::Pending) else {
         return Ok(None);

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::catalog::products::Product;
 use crate::db::Committed;
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
@@ -226,7 +227,7 @@ pub async fn update_warehouse(
     let id: WarehouseId = id.parse().map_err(|_| ApiError::not_found("warehouse"))?;
     let before = db
         .scoped(tenant)
-        .get_warehouse(id)
+        .record::<Warehouse>(id, false)
         .await?
         .ok_or_else(|| ApiError::not_found("warehouse"))?;
     let mut after = before.clone();
@@ -298,7 +299,7 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
     match item {
         StockItem::Product(product) => {
             db.scoped(tenant)
-                .get_product(product)
+                .record::<Product>(product, false)
                 .await?
                 .ok_or_else(|| ApiError::not_found("product"))?;
         }
@@ -312,7 +313,7 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
     let warehouse = match input.warehouse_id {
         Some(id) => {
             db.scoped(tenant)
-                .get_warehouse(id)
+                .record::<Warehouse>(id, false)
                 .await?
                 .ok_or_else(|| ApiError::invalid("warehouse_id", "no such warehouse"))?
                 .id
@@ -531,7 +532,7 @@ pub async fn reserve(db: &Db, tenant: &Tenant, input: ReserveIn) -> Result<Reser
         let warehouse = match line.warehouse_id {
             Some(id) => {
                 db.scoped(tenant)
-                    .get_warehouse(id)
+                    .record::<Warehouse>(id, false)
                     .await?
                     .ok_or_else(|| ApiError::invalid(format!("items[{i}].warehouse_id"), "no such warehouse"))?
                     .id

@@ -16,7 +16,7 @@ use crate::http::pagination::{Page, PageOf};
 use crate::ids::{
     AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, RefundId, StoreId, WarehouseId,
 };
-use crate::inventory::{self, AdjustReason, Adjustment};
+use crate::inventory::{self, AdjustReason, Adjustment, Warehouse};
 use crate::money::{CurrencyCode, Money};
 use crate::retry::Backoff;
 use crate::tenant::{Mode, Scope, Tenant};
@@ -427,7 +427,7 @@ pub async fn get_order(db: &Db, tenant: &Tenant, id_or_number: &str) -> Result<O
         order_id(id_or_number)?
     };
     db.scoped(tenant)
-        .get_order(id, false)
+        .record::<Order>(id, false)
         .await?
         .ok_or_else(|| ApiError::not_found("order"))
 }
@@ -517,7 +517,7 @@ async fn change_order(
     let deadline = std::time::Instant::now() + RETRY_FOR;
     while std::time::Instant::now() < deadline {
         let before = scope
-            .get_order(id, true)
+            .record::<Order>(id, true)
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?;
         let mut after = before.clone();
@@ -529,7 +529,7 @@ async fn change_order(
         };
         if let Some(spend) = write.spend.take() {
             if let Some(customer) = before.customer_id {
-                write.customer = scope.get_customer(customer, true).await?.map(|c| {
+                write.customer = scope.record::<Customer>(customer, true).await?.map(|c| {
                     let mut after = c.clone();
                     after.add_spend(spend);
                     after.version += 1;
@@ -552,7 +552,7 @@ async fn change_order(
         if let Some(event) = payment_event {
             if scope.payment_event_seen(&event).await? {
                 return scope
-                    .get_order(id, true)
+                    .record::<Order>(id, true)
                     .await?
                     .ok_or_else(|| ApiError::not_found("order"));
             }
@@ -657,7 +657,7 @@ pub async fn create_fulfillment(
     checks.finish()?;
     if let Some(warehouse) = input.warehouse_id {
         db.scoped(tenant)
-            .get_warehouse(warehouse)
+            .record::<Warehouse>(warehouse, false)
             .await?
             .ok_or_else(|| ApiError::invalid("warehouse_id", "no such warehouse"))?;
     }
@@ -786,7 +786,7 @@ pub async fn apply_payment(
     {
         return db
             .store_scope(store, mode)
-            .get_order(order, false)
+            .record::<Order>(order, false)
             .await?
             .ok_or_else(|| ApiError::not_found("order"));
     }

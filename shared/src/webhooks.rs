@@ -284,7 +284,7 @@ fn endpoint_event(tenant: &Tenant, event_type: EventType, endpoint: &Endpoint) -
 /// A page of the store's endpoints, oldest first (never their secrets).
 pub async fn list_endpoints(db: &Db, tenant: &Tenant, params: &PageParams) -> Result<ListOut<EndpointOut>, ApiError> {
     let page = params.parse(&tenant.key_prefix())?;
-    let endpoints = db.scoped(tenant).list_endpoints(&page).await?;
+    let endpoints = db.scoped(tenant).page::<Endpoint>(&page).await?;
     Ok(endpoints.into_list(|e| EndpointOut::from(&e)))
 }
 
@@ -313,7 +313,7 @@ pub async fn get_delivery(db: &Db, tenant: &Tenant, id: &str, delivery_id: &str)
 async fn endpoint_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Endpoint, ApiError> {
     let id: WebhookId = id.parse().map_err(|_| ApiError::not_found("webhook endpoint"))?;
     db.scoped(tenant)
-        .get_endpoint(id)
+        .record::<Endpoint>(id, false)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook endpoint"))
 }

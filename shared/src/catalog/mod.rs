@@ -100,7 +100,7 @@ pub async fn get_product(db: &Db, tenant: &Tenant, id_or_slug: &str) -> Result<P
         Err(_) => None,
     };
     let product = match id {
-        Some(id) => db.scoped(tenant).get_product(id).await?,
+        Some(id) => db.scoped(tenant).record::<Product>(id, false).await?,
         None => None,
     };
     product.ok_or_else(|| ApiError::not_found("product"))
@@ -109,7 +109,7 @@ pub async fn get_product(db: &Db, tenant: &Tenant, id_or_slug: &str) -> Result<P
 async fn product_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Product, ApiError> {
     let id: ProductId = id.parse().map_err(|_| ApiError::not_found("product"))?;
     db.scoped(tenant)
-        .get_product(id)
+        .record::<Product>(id, false)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))
 }
@@ -221,7 +221,7 @@ pub async fn list_products(db: &Db, tenant: &Tenant, params: &ProductListParams)
 
     if let ListSource::Sku(sku) = &plan.source {
         let found = match scope.find_product_by_sku(sku).await? {
-            Some(id) => scope.get_product(id).await?,
+            Some(id) => scope.record::<Product>(id, false).await?,
             None => None,
         };
         let data: Vec<Product> = found.into_iter().filter(|p| plan.filter.matches(p)).collect();
@@ -657,7 +657,11 @@ async fn lineage(
         if chain.len() > taxonomy::MAX_DEPTH || chain.iter().any(|(seen, _)| *seen == id) {
             break;
         }
-        next = db.scoped(tenant).get_category(id).await?.and_then(|c| c.parent_id);
+        next = db
+            .scoped(tenant)
+            .record::<Category>(id, false)
+            .await?
+            .and_then(|c| c.parent_id);
         chain.push((id, next));
     }
     Ok(chain)
@@ -666,7 +670,7 @@ async fn lineage(
 async fn category_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Category, ApiError> {
     let id: CategoryId = id.parse().map_err(|_| ApiError::not_found("category"))?;
     db.scoped(tenant)
-        .get_category(id)
+        .record::<Category>(id, false)
         .await?
         .ok_or_else(|| ApiError::not_found("category"))
 }
@@ -683,7 +687,7 @@ async fn check_parent(
     };
     let parent = db
         .scoped(tenant)
-        .get_category(parent_id)
+        .record::<Category>(parent_id, false)
         .await?
         .ok_or_else(|| ApiError::invalid("parent_id", format!("category {parent_id} does not exist")))?;
     let lineage = lineage(db, tenant, &parent).await?;
@@ -713,7 +717,7 @@ pub async fn create_category(db: &Db, tenant: &Tenant, input: CategoryIn) -> Res
 /// A page of categories, oldest first.
 pub async fn list_categories(db: &Db, tenant: &Tenant, params: &PageParams) -> Result<ListOut<Category>, ApiError> {
     let page = params.parse(&tenant.key_prefix())?;
-    Ok(db.scoped(tenant).list_categories(&page).await?.into_list(|c| c))
+    Ok(db.scoped(tenant).page::<Category>(&page).await?.into_list(|c| c))
 }
 
 pub async fn get_category(db: &Db, tenant: &Tenant, id: &str) -> Result<Category, ApiError> {
@@ -777,7 +781,7 @@ pub async fn delete_category(db: &Db, tenant: &Tenant, id: &str) -> Result<(), A
 async fn brand_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiError> {
     let id: BrandId = id.parse().map_err(|_| ApiError::not_found("brand"))?;
     db.scoped(tenant)
-        .get_brand(id)
+        .record::<Brand>(id, false)
         .await?
         .ok_or_else(|| ApiError::not_found("brand"))
 }
@@ -797,7 +801,7 @@ pub async fn create_brand(db: &Db, tenant: &Tenant, input: BrandIn) -> Result<Br
 /// A page of brands, oldest first.
 pub async fn list_brands(db: &Db, tenant: &Tenant, params: &PageParams) -> Result<ListOut<Brand>, ApiError> {
     let page = params.parse(&tenant.key_prefix())?;
-    Ok(db.scoped(tenant).list_brands(&page).await?.into_list(|b| b))
+    Ok(db.scoped(tenant).page::<Brand>(&page).await?.into_list(|b| b))
 }
 
 pub async fn get_brand(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiError> {

@@ -6,7 +6,7 @@ use super::keys::{self, Key, TTL};
 use super::{from_item, item, n, Db, Item, Scoped, Stale, WriteError};
 use crate::error::ApiError;
 use crate::events::Event;
-use crate::ids::{CartId, StoreId};
+use crate::ids::StoreId;
 use crate::model::carts::{Cart, CartLine, CatalogSnapshot};
 use crate::tenant::{Mode, Tenant};
 
@@ -69,10 +69,6 @@ impl Db {
 }
 
 impl Scoped<'_> {
-    pub async fn get_cart(&self, id: CartId, consistent: bool) -> Result<Option<Cart>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.get(keys::cart(store, mode, id), consistent).await
-    }
     /// The products and variants the lines name: one `BatchGetItem` (none for an empty cart).
     pub async fn cart_catalog(&self, lines: &[CartLine]) -> Result<CatalogSnapshot, ApiError> {
         let (store, mode) = (self.store, self.mode);

@@ -15,7 +15,7 @@ use crate::catalog::taxonomy::{Brand, Category};
 use crate::catalog::variants::{self, Variant};
 use crate::error::ApiError;
 use crate::events::Event;
-use crate::http::pagination::{Cursor, Page, PageOf};
+use crate::http::pagination::Cursor;
 use crate::ids::StoreId;
 use crate::ids::{BrandId, CategoryId, ProductId, VariantId};
 use crate::tenant::{Mode, Tenant};
@@ -434,18 +434,16 @@ impl Db {
 }
 
 impl Scoped<'_> {
-    pub async fn get_product(&self, id: ProductId) -> Result<Option<Product>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.get(keys::product(store, mode, id), false).await
-    }
     pub async fn find_product_by_slug(&self, slug: &str) -> Result<Option<ProductId>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         self.guarded_id(keys::product_slug(store, mode, slug)).await
     }
+
     pub async fn find_product_by_sku(&self, sku: &str) -> Result<Option<ProductId>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         self.guarded_id(keys::sku(store, mode, sku)).await
     }
+
     /// A page of product ids from one listing index, in one sort order.
     pub async fn list_product_ids(
         &self,
@@ -479,6 +477,7 @@ impl Scoped<'_> {
         };
         self.product_ids(query, start).await
     }
+
     /// A page of product ids whose search tokens start with `prefix`.
     pub async fn search_product_ids(
         &self,
@@ -497,6 +496,7 @@ impl Scoped<'_> {
             .limit(limit as i32);
         self.product_ids(query, start).await
     }
+
     /// Product names whose search tokens start with `prefix`: (token, product id, name).
     pub async fn suggest_products(
         &self,
@@ -527,6 +527,7 @@ impl Scoped<'_> {
         }
         Ok(suggestions)
     }
+
     async fn product_ids(
         &self,
         query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
@@ -555,6 +556,7 @@ impl Scoped<'_> {
             .transpose()?;
         Ok((ids, next))
     }
+
     /// The products with these ids, in the same order (ids without a product are skipped). One `BatchGetItem`
     /// per 100 ids, retrying what DynamoDB leaves unprocessed.
     pub async fn get_products(&self, ids: &[ProductId]) -> Result<Vec<Product>, ApiError> {
@@ -568,48 +570,23 @@ impl Scoped<'_> {
             })
             .collect()
     }
+
     /// The product a variant belongs to, if the variant exists.
     pub async fn variant_owner(&self, id: VariantId) -> Result<Option<ProductId>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         self.guarded_id(keys::variant_owner(store, mode, id)).await
     }
+
     pub async fn get_variant(&self, product: ProductId, id: VariantId) -> Result<Option<Variant>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         self.get(keys::variant(store, mode, product, id), false).await
     }
+
     /// Every variant of a product (at most a hundred), oldest first.
     pub async fn list_variants(&self, product: ProductId) -> Result<Vec<Variant>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         self.query_all(keys::product(store, mode, product).pk, keys::variants_prefix(), false)
             .await
-    }
-    pub async fn get_category(&self, id: CategoryId) -> Result<Option<Category>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.get(keys::category(store, mode, id), false).await
-    }
-    pub async fn list_categories(&self, page: &Page) -> Result<PageOf<Category>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.query_partition(
-            &tenant_prefix(store, mode),
-            keys::categories_partition(store, mode),
-            page,
-            false,
-        )
-        .await
-    }
-    pub async fn get_brand(&self, id: BrandId) -> Result<Option<Brand>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.get(keys::brand(store, mode, id), false).await
-    }
-    pub async fn list_brands(&self, page: &Page) -> Result<PageOf<Brand>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.query_partition(
-            &tenant_prefix(store, mode),
-            keys::brands_partition(store, mode),
-            page,
-            false,
-        )
-        .await
     }
 }
 

@@ -97,10 +97,6 @@ impl Db {
 }
 
 impl Scoped<'_> {
-    pub async fn get_customer(&self, id: CustomerId, consistent: bool) -> Result<Option<Customer>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.get(keys::customer(store, mode, id), consistent).await
-    }
     pub async fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         #[derive(serde::Deserialize)]
@@ -110,12 +106,13 @@ impl Scoped<'_> {
         let guard: Option<Guard> = self.get(keys::customer_email(store, mode, email), true).await?;
         Ok(guard.map(|g| g.customer_id))
     }
+
     /// A page of customers, newest first: one `Query` on GSI1 (an email is looked up by its guard first).
     pub async fn list_customers(&self, filter: &CustomerFilter, page: &Page) -> Result<PageOf<Customer>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         if let Some(email) = &filter.email {
             let found = match self.customer_id_by_email(email).await? {
-                Some(id) => self.get_customer(id, false).await?,
+                Some(id) => self.record::<Customer>(id, false).await?,
                 None => None,
             };
             let items = found
@@ -138,11 +135,13 @@ impl Scoped<'_> {
         }
         self.query_page(&tenant_prefix(store, mode), query, page, true).await
     }
+
     pub async fn customer_groups(&self) -> Result<Vec<CustomerGroup>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         self.query_all(keys::customer_groups_partition(store, mode), "GROUP#", false)
             .await
     }
+
     /// Which of `ids` name a customer group of the store: one `BatchGetItem`, not a read of every group.
     pub async fn existing_customer_groups(&self, ids: &[CustomerGroupId]) -> Result<Vec<CustomerGroupId>, ApiError> {
         let (store, mode) = (self.store, self.mode);

@@ -103,10 +103,7 @@ impl Scoped<'_> {
         self.query_all(keys::warehouses_partition(store, mode), "WH#", true)
             .await
     }
-    pub async fn get_warehouse(&self, id: WarehouseId) -> Result<Option<Warehouse>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.get(keys::warehouse(store, mode, id), false).await
-    }
+
     /// The store's default warehouse, from its marker (read consistently: it may have just been made).
     pub async fn default_warehouse_id(&self) -> Result<Option<WarehouseId>, ApiError> {
         let (store, mode) = (self.store, self.mode);
@@ -117,18 +114,21 @@ impl Scoped<'_> {
         let marker: Option<Marker> = self.get(keys::default_warehouse(store, mode), true).await?;
         Ok(marker.map(|m| m.warehouse_id))
     }
+
     /// An item's levels in every warehouse that has held it.
     pub async fn levels(&self, item: StockItem) -> Result<Vec<Level>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         self.query_all(keys::levels_partition(store, mode, &item.to_string()), "WH#", false)
             .await
     }
+
     /// One level, read consistently (it is about to be changed).
     pub async fn level(&self, item: StockItem, warehouse: WarehouseId) -> Result<Option<Level>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         self.get(keys::level(store, mode, &item.to_string(), warehouse), true)
             .await
     }
+
     /// Writes a level changed only in its flags, while still at the version read.
     #[allow(clippy::too_many_arguments)]
     pub async fn put_level_flag(
@@ -147,6 +147,7 @@ impl Scoped<'_> {
             .commit(Stale)
             .await
     }
+
     /// An item's adjustments, newest first.
     pub async fn adjustments(&self, stock_item: StockItem, page: &Page) -> Result<PageOf<Adjustment>, ApiError> {
         let (store, mode) = (self.store, self.mode);
@@ -204,6 +205,7 @@ impl Scoped<'_> {
         let stored: Option<StoredReservation> = self.get(keys::reservation(store, mode, id), true).await?;
         Ok(stored.map(|s| s.reservation))
     }
+
     /// Creates (`before` = `None`) or ends a reservation together with its level changes (each conditional on the
     /// version read) and events. `Ok(false)`: something changed meanwhile.
     #[allow(clippy::too_many_arguments)]

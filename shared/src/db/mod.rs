@@ -35,7 +35,7 @@ pub use webhooks::DeliveryFilter;
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
-use crate::ids::{KeyId, StoreId};
+use crate::ids::{BrandId, CartId, CategoryId, CustomerId, KeyId, OrderId, ProductId, StoreId, WarehouseId, WebhookId};
 use crate::model::apikeys::{ApiKeyLookup, ApiKeyRecord};
 use crate::model::stores::StoreRecord;
 use crate::tenant::{Mode, Tenant};
@@ -88,6 +88,71 @@ impl PageQuery {
         });
         self.names.insert(format!("#{name}"), name.to_owned());
         self.values.insert(format!(":{name}"), value);
+    }
+}
+
+/// A record stored as one item per id, read by its id: the one `GetItem` every such entity needs.
+pub trait Record: DeserializeOwned {
+    type Id: Copy;
+    fn key(store: StoreId, mode: Mode, id: Self::Id) -> Key;
+}
+
+/// A record whose items share one partition per store and mode, listed a page at a time.
+pub trait Listed: Record {
+    fn partition(store: StoreId, mode: Mode) -> String;
+    /// Lists begin with the newest record (else the oldest).
+    const NEWEST_FIRST: bool;
+}
+
+/// `Record` (and `Listed`) for entity records: their id type and the key formats of `keys`.
+macro_rules! records {
+    ($($record:ty: $id:ty => $key:ident $(, listed in $partition:ident, newest first: $newest:literal)?;)+) => {
+        $(impl Record for $record {
+            type Id = $id;
+
+            fn key(store: StoreId, mode: Mode, id: $id) -> Key {
+                keys::$key(store, mode, id)
+            }
+        }
+
+        $(impl Listed for $record {
+            const NEWEST_FIRST: bool = $newest;
+
+            fn partition(store: StoreId, mode: Mode) -> String {
+                keys::$partition(store, mode)
+            }
+        })?)+
+    };
+}
+
+records! {
+    crate::catalog::products::Product: ProductId => product;
+    crate::catalog::taxonomy::Category: CategoryId => category, listed in categories_partition, newest first: false;
+    crate::catalog::taxonomy::Brand: BrandId => brand, listed in brands_partition, newest first: false;
+    crate::model::customers::Customer: CustomerId => customer;
+    crate::model::carts::Cart: CartId => cart;
+    crate::model::orders::Order: OrderId => order;
+    crate::model::inventory::Warehouse: WarehouseId => warehouse;
+    crate::model::webhooks::Endpoint: WebhookId => webhook, listed in webhooks_partition, newest first: false;
+    ApiKeyRecord: KeyId => api_key, listed in api_keys_partition, newest first: true;
+}
+
+impl Scoped<'_> {
+    /// One record by id; `consistent` reads the latest write (twice the read cost).
+    pub async fn record<T: Record>(&self, id: T::Id, consistent: bool) -> Result<Option<T>, ApiError> {
+        self.get(T::key(self.store, self.mode, id), consistent).await
+    }
+
+    /// A page of a listed record, in its order.
+    pub async fn page<T: Listed>(&self, page: &Page) -> Result<PageOf<T>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        self.query_partition(
+            &tenant_prefix(store, mode),
+            T::partition(store, mode),
+            page,
+            T::NEWEST_FIRST,
+        )
+        .await
     }
 }
 
@@ -659,19 +724,4 @@ impl Db {
     }
 }
 
-impl Scoped<'_> {
-    pub async fn get_api_key(&self, key_id: KeyId) -> Result<Option<ApiKeyRecord>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.get(keys::api_key(store, mode, key_id), false).await
-    }
-    pub async fn list_api_keys(&self, page: &Page) -> Result<PageOf<ApiKeyRecord>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.query_partition(
-            &tenant_prefix(store, mode),
-            keys::api_keys_partition(store, mode),
-            page,
-            true,
-        )
-        .await
-    }
-}
+impl Scoped<'_> {}

@@ -156,10 +156,6 @@ impl Db {
 }
 
 impl Scoped<'_> {
-    pub async fn get_order(&self, id: OrderId, consistent: bool) -> Result<Option<Order>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.get(keys::order(store, mode, id), consistent).await
-    }
     pub async fn order_id_by_number(&self, number: &str) -> Result<Option<OrderId>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         #[derive(serde::Deserialize)]
@@ -169,6 +165,7 @@ impl Scoped<'_> {
         let guard: Option<Guard> = self.get(keys::order_number(store, mode, number), false).await?;
         Ok(guard.map(|g| g.order_id))
     }
+
     /// The catalog entries of the cart, the customer (by id, or by the guest's email) and the default warehouse:
     /// one `BatchGetItem` (plus one `GetItem` when a guest's email names a customer).
     pub async fn checkout_reads(
@@ -199,7 +196,7 @@ impl Scoped<'_> {
         let customer = match (customer, email) {
             (Some(id), _) => take(&mut found, keys::customer(store, mode, id))?,
             (None, Some(email)) => match take::<EmailGuard>(&mut found, keys::customer_email(store, mode, email))? {
-                Some(guard) => self.get_customer(guard.customer_id, true).await?,
+                Some(guard) => self.record::<Customer>(guard.customer_id, true).await?,
                 None => None,
             },
             (None, None) => None,
@@ -210,6 +207,7 @@ impl Scoped<'_> {
             default_warehouse: default_warehouse.map(|d| d.warehouse_id),
         })
     }
+
     /// Takes the next order number of the store's year: an atomic `ADD` on its counter, so simultaneous checkouts
     /// never wait for each other's number. A checkout that fails after taking one leaves a gap.
     pub async fn take_order_number(&self, year: i32) -> Result<u64, ApiError> {
@@ -217,6 +215,7 @@ impl Scoped<'_> {
         self.increment(keys::order_counter(store, mode, year), "seq", 1, None)
             .await
     }
+
     /// `available` of each move's level now (0 for a level never stocked): one `BatchGetItem`.
     pub async fn levels_at(&self, moves: &[StockMove]) -> Result<Vec<i64>, ApiError> {
         let (store, mode) = (self.store, self.mode);
@@ -227,6 +226,7 @@ impl Scoped<'_> {
             .map(|m| Ok(take::<Level>(&mut found, key(m))?.map_or(0, |l| l.available)))
             .collect()
     }
+
     /// Writes an order changed from `read_version`, with what the change adds, in one transaction.
     /// `Ok(false)`: something changed meanwhile.
     #[allow(clippy::too_many_arguments)]
@@ -272,12 +272,14 @@ impl Scoped<'_> {
             .commit(Stale)
             .await
     }
+
     pub async fn payment_event_seen(&self, provider_event: &str) -> Result<bool, ApiError> {
         let (store, mode) = (self.store, self.mode);
         let seen: Option<HashMap<String, serde_json::Value>> =
             self.get(keys::payment_event(store, mode, provider_event), true).await?;
         Ok(seen.is_some())
     }
+
     /// A page of orders, newest first: one `Query` on GSI1, the filters applied by DynamoDB.
     pub async fn list_orders(&self, filter: &OrderFilter, page: &Page) -> Result<PageOf<Order>, ApiError> {
         let (store, mode) = (self.store, self.mode);
@@ -291,12 +293,14 @@ impl Scoped<'_> {
         }
         self.query_page(&tenant_prefix(store, mode), query, page, true).await
     }
+
     /// An order's fulfillments, oldest first: one `Query` of its partition.
     pub async fn fulfillments(&self, order: OrderId) -> Result<Vec<Fulfillment>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         self.query_all(keys::order_partition(store, mode, order), "FUL#", false)
             .await
     }
+
     /// An order's refunds, oldest first: one `Query` of its partition.
     pub async fn refunds(&self, order: OrderId) -> Result<Vec<Refund>, ApiError> {
         let (store, mode) = (self.store, self.mode);

@@ -114,20 +114,6 @@ impl Scoped<'_> {
         }
     }
 
-    pub async fn get_endpoint(&self, id: WebhookId) -> Result<Option<Endpoint>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.get(keys::webhook(store, mode, id), false).await
-    }
-    pub async fn list_endpoints(&self, page: &Page) -> Result<PageOf<Endpoint>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.query_partition(
-            &tenant_prefix(store, mode),
-            keys::webhooks_partition(store, mode),
-            page,
-            false,
-        )
-        .await
-    }
     /// Every endpoint of a store and mode (the fanout reads them all; a store has few).
     pub async fn all_endpoints(&self) -> Result<Vec<Endpoint>, ApiError> {
         let (store, mode) = (self.store, self.mode);
@@ -137,7 +123,7 @@ impl Scoped<'_> {
             cursor: None,
         };
         loop {
-            let found: PageOf<Endpoint> = self.list_endpoints(&page).await?;
+            let found: PageOf<Endpoint> = self.page::<Endpoint>(&page).await?;
             endpoints.extend(found.items);
             match found.next_cursor {
                 Some(next) => page.cursor = Some(Cursor::decode(&tenant_prefix(store, mode), &next)?),
@@ -145,6 +131,7 @@ impl Scoped<'_> {
             }
         }
     }
+
     /// Disables an endpoint on the delivery worker's behalf, with its `webhook.endpoint_disabled` event.
     pub async fn disable_endpoint(&self, before_version: u64, after: &Endpoint, event: Event) -> Result<(), ApiError> {
         let (store, mode) = (self.store, self.mode);
@@ -164,6 +151,7 @@ impl Scoped<'_> {
             Err(WriteError::Other(error)) => Err(error),
         }
     }
+
     /// Starts or clears an endpoint's failure clock (no version change: it is the delivery worker's bookkeeping).
     /// Keeps deliveries away from an endpoint until `until` (Unix seconds).
     pub async fn cool_down_endpoint(&self, id: WebhookId, until: i64) -> Result<(), ApiError> {
@@ -193,6 +181,7 @@ impl Scoped<'_> {
             Err(error) => Err(sdk_error(error)),
         }
     }
+
     pub async fn set_endpoint_failing(&self, id: WebhookId, since: Option<i64>) -> Result<(), ApiError> {
         let (store, mode) = (self.store, self.mode);
         let key = keys::webhook(store, mode, id);
@@ -224,6 +213,7 @@ impl Scoped<'_> {
                 }
             })
     }
+
     /// Records a new delivery unless one exists for this event and endpoint; returns the stored one.
     pub async fn create_delivery(&self, delivery: &Delivery) -> Result<Delivery, ApiError> {
         let (store, mode) = (self.store, self.mode);
@@ -249,10 +239,12 @@ impl Scoped<'_> {
             },
         }
     }
+
     pub async fn get_delivery(&self, endpoint: WebhookId, event: EventId) -> Result<Option<Delivery>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         self.get(keys::delivery(store, mode, endpoint, event), true).await
     }
+
     /// A page of an endpoint's deliveries, newest first, within an event-id (time) range, optionally only those
     /// with a status or event type (a DynamoDB filter on the one partition read).
     pub async fn list_deliveries(

@@ -177,6 +177,29 @@ pub async fn run(router: Router, state: AppState) -> Result<(), lambda_http::Err
     lambda_http::run(with_request_id(conventions(router, &state))).await
 }
 
+/// A function's whole `main`: tracing, the configuration and clients (once, before the first request), then its
+/// routes with every convention, for a function whose handlers need only the shared state.
+pub async fn serve(routes: impl FnOnce() -> Router<AppState>) -> Result<(), lambda_http::Error> {
+    serve_with(routes, |app, _| async move { Ok::<_, lambda_http::Error>(app) }).await
+}
+
+/// [`serve`] for a function with its own state, which `load` builds from the shared one before the first request
+/// (a secret read once per cold start).
+pub async fn serve_with<S, Loaded, E>(
+    routes: impl FnOnce() -> Router<S>,
+    load: impl FnOnce(AppState, SdkConfig) -> Loaded,
+) -> Result<(), lambda_http::Error>
+where
+    S: Clone + Send + Sync + 'static,
+    Loaded: std::future::Future<Output = Result<S, E>>,
+    E: Into<lambda_http::Error>,
+{
+    init_tracing();
+    let (app, sdk) = AppState::from_env().await?;
+    let state = load(app.clone(), sdk).await.map_err(Into::into)?;
+    run(routes().with_state(state), app).await
+}
+
 /// Declares a function's routes once and gives two builders: `routes()`, with their OpenAPI description (the local
 /// gateway, the document and its tests), and `router()`, the same routes without it, which the Lambda binary serves:
 /// collecting the description costs ~2.6 ms of every cold start in a release build (catalog; docs/performance.md)
