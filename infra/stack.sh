@@ -44,6 +44,18 @@ running() {
   [[ $state != Z && $state != X ]]
 }
 
+# Waits up to 5 s for every started process to end; sets `alive` to 1 if one still runs.
+wait_gone() {
+  for ((line = 0; line < 50; line++)); do
+    alive=0
+    for i in "${!pids[@]}"; do
+      if running "${pids[$i]}" "${starts[$i]}"; then alive=1; fi
+    done
+    [[ $alive -eq 1 ]] || break
+    sleep 0.1
+  done
+}
+
 free_ports() {
   python3 - <<'PY'
 import socket
@@ -80,28 +92,14 @@ do_stop() {
       kill -TERM "${pids[$i]}" 2>/dev/null || true
     fi
   done
-  for ((line = 0; line < 50; line++)); do # up to 5 s
-    alive=0
-    for i in "${!pids[@]}"; do
-      if running "${pids[$i]}" "${starts[$i]}"; then alive=1; fi
-    done
-    [[ $alive -eq 1 ]] || break
-    sleep 0.1
-  done
+  wait_gone
   for i in "${!pids[@]}"; do
     if running "${pids[$i]}" "${starts[$i]}"; then
       log "${names[$i]} (pid ${pids[$i]}) ignored TERM for 5 s: KILL"
       kill -KILL "${pids[$i]}" 2>/dev/null || true
     fi
   done
-  for ((line = 0; line < 50; line++)); do
-    alive=0
-    for i in "${!pids[@]}"; do
-      if running "${pids[$i]}" "${starts[$i]}"; then alive=1; fi
-    done
-    [[ $alive -eq 1 ]] || break
-    sleep 0.1
-  done
+  wait_gone
   [[ $alive -eq 0 ]] || die "processes still alive after KILL: ${pids[*]}"
   rm -f "$dir/pids" "$dir/env"
   log "stopped ${names[*]} (pids ${pids[*]})"

@@ -94,9 +94,9 @@ pub struct ApiKeyCreatedOut {
     pub secret: String,
 }
 
-impl ApiKeyCreatedOut {
-    /// What a repeat of the request that showed this key is told (the key itself is not kept).
-    pub fn shown_once_notice(&self) -> String {
+/// What a repeat of the request that showed this key is told (the key itself is not kept).
+impl crate::model::ShowsSecretOnce for ApiKeyCreatedOut {
+    fn shown_once_notice(&self) -> String {
         format!(
             "this request already created API key {}; its secret is shown only once and was not kept: revoke the \
              key and create another",

@@ -44,9 +44,9 @@ pub struct StoreCreatedOut {
     pub test_key: ApiKeyCreatedOut,
 }
 
-impl StoreCreatedOut {
-    /// What a repeat of the onboarding request is told (the keys themselves are not kept).
-    pub fn shown_once_notice(&self) -> String {
+/// What a repeat of the onboarding request is told (the keys themselves are not kept).
+impl crate::model::ShowsSecretOnce for StoreCreatedOut {
+    fn shown_once_notice(&self) -> String {
         format!(
             "this request already created store {}; its first keys are shown only once and were not kept: mint new \
              ones with POST /v1/platform/stores/{}/api-keys",

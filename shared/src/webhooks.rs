@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::db::Committed;
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, EventType, ResourceRef};
@@ -76,9 +75,9 @@ pub struct EndpointWithSecretOut {
     pub secret: String,
 }
 
-impl EndpointWithSecretOut {
-    /// What a repeat of the request that showed this secret is told (the secret itself is not kept).
-    pub fn shown_once_notice(&self) -> String {
+/// What a repeat of the request that showed this secret is told (the secret itself is not kept).
+impl crate::model::ShowsSecretOnce for EndpointWithSecretOut {
+    fn shown_once_notice(&self) -> String {
         format!(
             "this request already succeeded for webhook endpoint {}; its signing secret is shown only once and was \
              not kept: rotate the secret (POST /v1/webhooks/{}/rotate-secret) to get a new one",
@@ -402,27 +401,16 @@ pub async fn update_endpoint(
     after.version += 1;
     after.updated_at = time::now_rfc3339();
     let event = endpoint_event(tenant, EventType::WebhookEndpointUpdated, &after)?;
-    if !ctx
-        .db
-        .put_endpoint(tenant, Some(&before), Some(&after), event)
-        .await
-        .committed()?
-    {
-        return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
-    }
+    // Changed meanwhile: 409, retry.
+    ctx.db.put_endpoint(tenant, Some(&before), Some(&after), event).await?;
     Ok(EndpointOut::from(&after))
 }
 
 pub async fn delete_endpoint(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiError> {
     let endpoint = endpoint_by_id(db, tenant, id).await?;
     let event = endpoint_event(tenant, EventType::WebhookEndpointDeleted, &endpoint)?;
-    if !db
-        .put_endpoint(tenant, Some(&endpoint), None, event)
-        .await
-        .committed()?
-    {
-        return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
-    }
+    // Changed meanwhile: 409, retry.
+    db.put_endpoint(tenant, Some(&endpoint), None, event).await?;
     Ok(())
 }
 
@@ -439,14 +427,8 @@ pub async fn rotate_secret(ctx: &Context<'_>, tenant: &Tenant, id: &str) -> Resu
     after.version += 1;
     after.updated_at = time::now_rfc3339();
     let event = endpoint_event(tenant, EventType::WebhookEndpointUpdated, &after)?.with_changes(&["secret"]);
-    if !ctx
-        .db
-        .put_endpoint(tenant, Some(&before), Some(&after), event)
-        .await
-        .committed()?
-    {
-        return Err(ApiError::conflict("the endpoint was changed by another request; retry"));
-    }
+    // Changed meanwhile: 409, retry.
+    ctx.db.put_endpoint(tenant, Some(&before), Some(&after), event).await?;
     Ok(EndpointWithSecretOut {
         endpoint: EndpointOut::from(&after),
         secret,

@@ -72,7 +72,6 @@ impl FromRequestParts<AdminState> for PlatformAdmin {
     tag = "platform",
     security(()),
     request_body = StoreIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses(
         (status = 201, description = "The store and its first keys", body = DataOut<StoreCreatedOut>),
         (status = 401, description = "Missing or wrong platform key", body = cartwheel::error::ErrorBody),
@@ -84,11 +83,7 @@ async fn create_store(
     Json(input): Json<StoreIn>,
 ) -> Result<SecretAnswer<StoreCreatedOut>, ApiError> {
     let created = stores::onboard(&state.app.db, input).await?;
-    Ok(ShownOnce::answer(
-        StatusCode::CREATED,
-        created.shown_once_notice(),
-        created,
-    ))
+    Ok(ShownOnce::answer(StatusCode::CREATED, created))
 }
 
 /// Mint an API key for a store
@@ -103,7 +98,6 @@ async fn create_store(
     request_body = PlatformApiKeyIn,
     params(
         ("id" = String, Path, description = "Store id, `st_…`"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat"),
     ),
     responses(
         (status = 201, description = "The key, with its secret", body = DataOut<ApiKeyCreatedOut>),
@@ -120,11 +114,7 @@ async fn create_store_api_key(
 ) -> Result<SecretAnswer<ApiKeyCreatedOut>, ApiError> {
     let store_id: StoreId = id.parse().map_err(|_| ApiError::not_found("store"))?;
     let created = apikeys::create_for_store(&state.app.db, store_id, input).await?;
-    Ok(ShownOnce::answer(
-        StatusCode::CREATED,
-        created.shown_once_notice(),
-        created,
-    ))
+    Ok(ShownOnce::answer(StatusCode::CREATED, created))
 }
 
 /// Create an API key
@@ -136,7 +126,6 @@ async fn create_store_api_key(
     path = "/v1/api-keys",
     tag = "api-keys",
     request_body = ApiKeyIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses(
         (status = 201, description = "The key, with its secret", body = DataOut<ApiKeyCreatedOut>),
         (status = 409, description = "The store holds the most keys it may in this mode (`api_key_limit_reached`)", body = cartwheel::error::ErrorBody),
@@ -147,11 +136,7 @@ async fn create_api_key(
     Json(input): Json<ApiKeyIn>,
 ) -> Result<SecretAnswer<ApiKeyCreatedOut>, ApiError> {
     let created = apikeys::create(&c.db, &c.tenant, input).await?;
-    Ok(ShownOnce::answer(
-        StatusCode::CREATED,
-        created.shown_once_notice(),
-        created,
-    ))
+    Ok(ShownOnce::answer(StatusCode::CREATED, created))
 }
 
 /// List API keys

@@ -22,7 +22,6 @@ type Result<T> = std::result::Result<T, ApiError>;
 ///
 /// Carts expire after 7 days without a change.
 #[utoipa::path(post, path = "/v1/carts", tag = "carts", request_body = CartIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses((status = 201, description = "The cart", body = DataOut<CartOut>)))]
 async fn create_cart(c: Caller<can::CartsWrite>, Json(input): Json<CartIn>) -> Result<Created<CartOut>> {
     let cart = carts::create_cart(&c.db, &c.tenant, input).await?;

@@ -43,7 +43,6 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 /// Create a product
 #[utoipa::path(post, path = "/v1/products", tag = "products", request_body = ProductIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses(
         (status = 201, description = "Created; `ETag` holds its version", body = DataOut<Product>),
         (status = 409, description = "Slug or SKU already used", body = ErrorBody),
@@ -229,8 +228,7 @@ async fn add_option(
 /// One value for each of the product's options; its own SKU (unique across products and variants) and,
 /// optionally, its own price in the product's currency.
 #[utoipa::path(post, path = "/v1/products/{id}/variants", tag = "variants", request_body = VariantIn,
-    params(("id" = String, Path, description = "`prod_…`"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    params(("id" = String, Path, description = "`prod_…`")),
     responses(
         (status = 201, description = "The variant", body = DataOut<Variant>),
         (status = 404, description = "No such product", body = ErrorBody),
@@ -324,7 +322,6 @@ async fn delete_variant(
 
 /// Create a category
 #[utoipa::path(post, path = "/v1/categories", tag = "categories", request_body = CategoryIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses((status = 201, description = "Created", body = DataOut<Category>)))]
 async fn create_category(c: Caller<can::ProductsWrite>, Json(input): Json<CategoryIn>) -> Result<Tagged<Category>> {
     Ok(Tagged::created(
@@ -389,7 +386,6 @@ async fn delete_category(c: Caller<can::ProductsWrite>, Path(id): Path<String>) 
 
 /// Create a brand
 #[utoipa::path(post, path = "/v1/brands", tag = "brands", request_body = BrandIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses((status = 201, description = "Created", body = DataOut<Brand>)))]
 async fn create_brand(c: Caller<can::ProductsWrite>, Json(input): Json<BrandIn>) -> Result<Tagged<Brand>> {
     Ok(Tagged::created(catalog::create_brand(&c.db, &c.tenant, input).await?))

@@ -21,7 +21,6 @@ cartwheel::function_routes! {
 /// (a refused checkout leaves a gap in the numbers). Prices come from the catalog. Send an `Idempotency-Key`: a
 /// retry returns the same order.
 #[utoipa::path(post, path = "/v1/checkout", tag = "checkout", request_body = CheckoutIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses(
         (status = 201, description = "The order", body = DataOut<Order>),
         (status = 403, description = "The customer is blacklisted", body = ErrorBody),

@@ -31,7 +31,6 @@ type Result<T> = std::result::Result<T, ApiError>;
 ///
 /// The email is unique within the store and mode (`409 email_taken`).
 #[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = CustomerIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses(
         (status = 201, description = "The customer", body = DataOut<Customer>),
         (status = 409, description = "email_taken", body = ErrorBody),

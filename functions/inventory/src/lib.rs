@@ -32,7 +32,6 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 /// Create a warehouse
 #[utoipa::path(post, path = "/v1/warehouses", tag = "inventory", request_body = WarehouseIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses((status = 201, description = "The warehouse", body = DataOut<Warehouse>)))]
 async fn create_warehouse(
     c: Caller<can::InventoryWrite>,
@@ -98,8 +97,7 @@ async fn get_stock(c: Caller<can::InventoryRead>, Path(id): Path<String>) -> Res
 /// `on_hand` below `reserved`. Every adjustment is kept in the ledger and emits `inventory.adjusted`; crossing down
 /// to the reorder point emits `inventory.low_stock` once.
 #[utoipa::path(post, path = "/v1/inventory/{id}/adjust", tag = "inventory", request_body = AdjustIn,
-    params(("id" = String, Path, description = "`prod_…` or `var_…`"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    params(("id" = String, Path, description = "`prod_…` or `var_…`")),
     responses(
         (status = 200, description = "The level after the adjustment", body = DataOut<Level>),
         (status = 404, description = "No such product", body = ErrorBody),
@@ -133,7 +131,6 @@ async fn history(
 /// `release`, or by itself after `expires_in` seconds (a scheduled sweep gives the stock back; until then an expired
 /// hold already reads as `expired`).
 #[utoipa::path(post, path = "/v1/inventory/reserve", tag = "inventory", request_body = ReserveIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses(
         (status = 201, description = "The reservation", body = DataOut<Reservation>),
         (status = 409, description = "insufficient_stock", body = ErrorBody),

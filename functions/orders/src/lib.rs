@@ -113,8 +113,7 @@ async fn change_status(
 /// Ships units of a `confirmed`, `processing` or `partially_fulfilled` order, never more than ordered; the
 /// order becomes `partially_fulfilled` or `fulfilled`. Emits `order.fulfillment_created`.
 #[utoipa::path(post, path = "/v1/orders/{id}/fulfillments", tag = "orders", request_body = FulfillmentIn,
-    params(("id" = String, Path, description = "`ord_…`"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    params(("id" = String, Path, description = "`ord_…`")),
     responses(
         (status = 201, description = "The fulfillment", body = DataOut<Fulfillment>),
         (status = 404, description = "No such order", body = ErrorBody),
@@ -147,8 +146,7 @@ async fn list_fulfillments(c: Caller<can::OrdersRead>, Path(id): Path<String>) -
 /// sent at once (`409 refund_exceeds_payment`). `restock` puts back every unit not put back yet. Emits
 /// `order.refunded`; a full refund makes the order `refunded` (a cancelled one stays cancelled).
 #[utoipa::path(post, path = "/v1/orders/{id}/refunds", tag = "orders", request_body = RefundIn,
-    params(("id" = String, Path, description = "`ord_…`"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
+    params(("id" = String, Path, description = "`ord_…`")),
     responses(
         (status = 201, description = "The refund", body = DataOut<Refund>),
         (status = 404, description = "No such order", body = ErrorBody),

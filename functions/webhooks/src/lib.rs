@@ -75,7 +75,6 @@ type Manager = Caller<can::WebhooksManage>;
 /// The URL must be https in live mode and must not resolve to a private, loopback, link-local, CGNAT, multicast or
 /// metadata address. The signing secret `whsec_…` is shown only in this response.
 #[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = EndpointIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response to a repeat")),
     responses((status = 201, description = "The endpoint and its secret", body = DataOut<EndpointWithSecretOut>)))]
 async fn create_endpoint(
     State(state): State<WebhooksState>,
@@ -83,11 +82,7 @@ async fn create_endpoint(
     Json(input): Json<EndpointIn>,
 ) -> Result<SecretAnswer<EndpointWithSecretOut>> {
     let created = webhooks::create_endpoint(&state.context(), &c.tenant, input).await?;
-    Ok(ShownOnce::answer(
-        StatusCode::CREATED,
-        created.shown_once_notice(),
-        created,
-    ))
+    Ok(ShownOnce::answer(StatusCode::CREATED, created))
 }
 
 /// List webhook endpoints
@@ -153,7 +148,7 @@ async fn rotate_secret(
     Path(id): Path<String>,
 ) -> Result<SecretAnswer<EndpointWithSecretOut>> {
     let rotated = webhooks::rotate_secret(&state.context(), &c.tenant, &id).await?;
-    Ok(ShownOnce::answer(StatusCode::OK, rotated.shown_once_notice(), rotated))
+    Ok(ShownOnce::answer(StatusCode::OK, rotated))
 }
 
 /// Send a test event

@@ -149,6 +149,23 @@ async fn product(app: &TestApp, key: &str, sku: &str) -> Result<String, Error> {
         .to_owned())
 }
 
+/// A stack of its own with a store and its `BENCH-MUG` product holding `stock` units.
+async fn stocked_app(options: Options, stock: i64) -> Result<(TestApp, TestStore, String), Error> {
+    let app = spawn_app_with(options).await;
+    let store = app.create_store().await;
+    let mug = product(&app, &store.test_key, "BENCH-MUG").await?;
+    let adjusted = app
+        .post(
+            &format!("/v1/inventory/{mug}/adjust"),
+            &store.test_key,
+            &json!({"delta": stock, "reason": "restock"}),
+        )
+        .send()
+        .await?;
+    body(adjusted).await?;
+    Ok((app, store, mug))
+}
+
 /// Everything measured through the gateway (a smoke run makes one request per client and load).
 pub async fn measure(smoke: bool) -> Result<GatewayResults, Error> {
     let options = || Options {
@@ -160,37 +177,15 @@ pub async fn measure(smoke: bool) -> Result<GatewayResults, Error> {
         // As deployed: template.yaml's AuthorizerCacheTtl default.
         authorizer_cache_ttl: Duration::from_secs(300),
     };
-    let app = spawn_app_with(options()).await;
-    let store = app.create_store().await;
+    let (app, store, mug) = stocked_app(options(), 1_000_000).await?;
     let key = store.test_key.clone();
-    let mug = product(&app, &key, "BENCH-MUG").await?;
-    let stock = app
-        .post(
-            &format!("/v1/inventory/{mug}/adjust"),
-            &key,
-            &json!({"delta": 1_000_000, "reason": "restock"}),
-        )
-        .send()
-        .await?;
-    body(stock).await?;
     for i in 0..19 {
         product(&app, &key, &format!("BENCH-{i}")).await?;
     }
     let loads = latency(&app, &store, &mug, smoke).await?;
     // The pipeline gets a stack of its own (table, stream, queues), so no backlog of the loads above reaches it.
-    let hooks_app = spawn_app_with(options()).await;
-    let hooks_store = hooks_app.create_store().await;
+    let (hooks_app, hooks_store, hooks_mug) = stocked_app(options(), 1000).await?;
     let hooks_key = hooks_store.test_key.clone();
-    let hooks_mug = product(&hooks_app, &hooks_key, "BENCH-MUG").await?;
-    let stock = hooks_app
-        .post(
-            &format!("/v1/inventory/{hooks_mug}/adjust"),
-            &hooks_key,
-            &json!({"delta": 1000, "reason": "restock"}),
-        )
-        .send()
-        .await?;
-    body(stock).await?;
     let (webhooks, delivery_calls) = webhooks(&hooks_app, &hooks_key, &hooks_mug, smoke).await?;
     Ok(GatewayResults {
         loads,

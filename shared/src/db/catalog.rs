@@ -187,10 +187,7 @@ impl Db {
         {
             tx = tx.put(entry_item(pk, sk, after.id, name.as_ref()));
         }
-        if tx.len() > MAX_STATE_ITEMS {
-            return Err(WriteError::Refused(ProductConflict::TooLarge));
-        }
-        tx.commit(ProductConflict::Stale).await
+        product_commit(tx).await
     }
 
     /// Deletes a product with its variants, guards and index entries, and gives back its category and brand
@@ -226,10 +223,7 @@ impl Db {
         for variant in variants {
             tx = self.variant_deletes(tx, tenant, product, variant);
         }
-        if tx.len() > MAX_STATE_ITEMS {
-            return Err(WriteError::Refused(ProductConflict::TooLarge));
-        }
-        tx.commit(ProductConflict::Stale).await
+        product_commit(tx).await
     }
 
     // --- variants ---------------------------------------------------------------------------------------
@@ -604,6 +598,14 @@ fn variant_sku_item(store: StoreId, mode: Mode, sku: &str, variant: &Variant) ->
     let mut guard = guard_item(keys::sku(store, mode, sku), variant.product_id);
     guard.insert("variant_id".to_owned(), s(variant.id.to_string()));
     guard
+}
+
+/// Commits a product write, unless it needs more items than one transaction holds.
+async fn product_commit(tx: WriteTx<'_, ProductConflict>) -> Result<(), WriteError<ProductConflict>> {
+    if tx.len() > MAX_STATE_ITEMS {
+        return Err(WriteError::Refused(ProductConflict::TooLarge));
+    }
+    tx.commit(ProductConflict::Stale).await
 }
 
 async fn variant_commit(tx: WriteTx<'_, VariantConflict>) -> Result<(), WriteError<VariantConflict>> {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK};
-use super::{item, n, s, tenant_prefix, Db, Item, PageQuery, Refusal, Scoped, Stale, WriteError};
+use super::{item, n, s, tenant_prefix, Db, GuardHeld, Item, PageQuery, Refusal, Scoped, Stale, WriteError};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
@@ -75,8 +75,7 @@ impl Db {
         event: Event,
     ) -> Result<bool, ApiError> {
         let (store, mode) = (tenant.store_id, tenant.mode);
-        let result = self
-            .write(event, tenant.key_id.to_string())
+        self.write(event, tenant.key_id.to_string())
             .update(
                 keys::customer_group_count(store, mode),
                 "ADD group_count :one",
@@ -87,12 +86,8 @@ impl Db {
             .because(Refusal::Guard)
             .put_new(item(keys::customer_group(store, mode, group.id), group)?)
             .commit(Refusal::Stale)
-            .await;
-        match result {
-            Ok(()) => Ok(true),
-            Err(WriteError::Refused(Refusal::Guard)) => Ok(false),
-            Err(error) => Err(error.into()),
-        }
+            .await
+            .guard_held()
     }
 }
 

@@ -29,7 +29,7 @@ pub use inventory::MAX_WAREHOUSES;
 pub use keys::{key_idempotency_scope, platform_idempotency_scope, tenant_prefix};
 pub use orders::{CheckoutReads, OrderWrite, StockMove};
 pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
-pub use tx::{Committed, Refusal, Stale, WriteError, WriteTx};
+pub use tx::{Committed, GuardHeld, Refusal, Stale, WriteError, WriteTx};
 pub use webhooks::DeliveryFilter;
 
 use crate::error::ApiError;
@@ -575,8 +575,7 @@ impl Db {
         revoked_at: &str,
         event: Event,
     ) -> Result<bool, ApiError> {
-        let result = self
-            .write(event, tenant.key_id.to_string())
+        self.write(event, tenant.key_id.to_string())
             .update(
                 keys::api_key(tenant.store_id, tenant.mode, record.key_id),
                 "SET revoked_at = :at, version = version + :one",
@@ -594,12 +593,8 @@ impl Db {
                 HashMap::from([(":minus_one".to_owned(), n(-1))]),
             )
             .commit(Refusal::Stale)
-            .await;
-        match result {
-            Ok(()) => Ok(true),
-            Err(WriteError::Refused(Refusal::Guard)) => Ok(false),
-            Err(error) => Err(error.into()),
-        }
+            .await
+            .guard_held()
     }
 
     // --- request conventions -------------------------------------------------------------------------------

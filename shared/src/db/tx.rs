@@ -78,6 +78,22 @@ pub trait Committed {
     fn committed(self) -> Result<bool, ApiError>;
 }
 
+/// `Ok(true)` committed, `Ok(false)` the guard given `Refusal::Guard` failed, `Err` anything else (staleness is a
+/// conflict to retry).
+pub trait GuardHeld {
+    fn guard_held(self) -> Result<bool, ApiError>;
+}
+
+impl GuardHeld for Result<(), WriteError<Refusal>> {
+    fn guard_held(self) -> Result<bool, ApiError> {
+        match self {
+            Ok(()) => Ok(true),
+            Err(WriteError::Refused(Refusal::Guard)) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
 impl Committed for Result<(), WriteError<Stale>> {
     fn committed(self) -> Result<bool, ApiError> {
         match self {

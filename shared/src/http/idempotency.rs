@@ -43,11 +43,14 @@ pub struct ShownOnce(pub String);
 pub type SecretAnswer<T> = (StatusCode, axum::Extension<ShownOnce>, axum::Json<super::DataOut<T>>);
 
 impl ShownOnce {
-    /// Answers `value` with `status`; a repeat of the request is told `notice` instead of seeing the secret again.
-    pub fn answer<T: utoipa::ToSchema>(status: StatusCode, notice: String, value: T) -> SecretAnswer<T> {
+    /// Answers `value` with `status`; a repeat of the request is told its notice instead of seeing the secret again.
+    pub fn answer<T: utoipa::ToSchema + crate::model::ShowsSecretOnce>(
+        status: StatusCode,
+        value: T,
+    ) -> SecretAnswer<T> {
         (
             status,
-            axum::Extension(Self(notice)),
+            axum::Extension(Self(value.shown_once_notice())),
             axum::Json(super::DataOut::new(value)),
         )
     }

@@ -9,6 +9,11 @@ pub mod orders;
 pub mod stores;
 pub mod webhooks;
 
+/// An answer that shows a secret once: what a repeat of its request is told instead (the secret is not kept).
+pub trait ShowsSecretOnce {
+    fn shown_once_notice(&self) -> String;
+}
+
 /// An entity with an optimistic-concurrency version: what its `ETag` carries.
 pub trait Versioned {
     fn version(&self) -> u64;
