@@ -71,7 +71,12 @@ const LAYERS: &[(&str, &[&str])] = &[
             "customers",
             "deliveries",
             "inventory",
-            "orders",
+            "orders/mod",
+            "orders/checkout",
+            "orders/status",
+            "orders/fulfillments",
+            "orders/refunds",
+            "orders/payment",
             "payments",
             "webhooks",
         ],
@@ -281,7 +286,7 @@ fn the_checker_sees_an_upward_import() {
     let found = imports(text, "crate::");
     assert_eq!(
         found.into_iter().collect::<Vec<_>>(),
-        ["db/mod", "http/pagination", "ids", "money", "orders"]
+        ["db/mod", "http/pagination", "ids", "money", "orders/mod"]
     );
     assert!(rank("db/mod") > rank("ids"));
 }

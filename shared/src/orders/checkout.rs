@@ -1,0 +1,235 @@
+//! Checkout: a cart becomes an order, its stock, its customer's totals and its number, in one transaction.
+
+use super::*;
+
+// --- operations -------------------------------------------------------------------------------------------
+
+pub(super) fn insufficient_stock(details: Vec<Value>) -> ApiError {
+    ApiError::Conflict {
+        code: "insufficient_stock",
+        message: "not enough stock for every line; nothing was ordered".into(),
+        details,
+    }
+}
+
+/// Places an order from a cart: everything in one transaction, or nothing.
+pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Order, ApiError> {
+    let (store, mode) = (tenant.store_id, tenant.mode);
+    let mut checks = Checks::default();
+    checks.nest("shipping_address", input.shipping_address.check());
+    if let Some(billing) = &input.billing_address {
+        checks.nest("billing_address", billing.check());
+    }
+    let email = match &input.email {
+        Some(email) => normalize_email(email).or_else(|| {
+            checks.fail("email", "must be an email address");
+            None
+        }),
+        None => None,
+    };
+    if !input.promotion_codes.is_empty() {
+        checks.fail("promotion_codes", "promotion codes are not available yet");
+    }
+    checks.text("channel", input.channel.as_deref(), false, 50);
+    checks.text("payment_method_id", input.payment_method_id.as_deref(), false, 200);
+    checks.finish()?;
+
+    let mut backoff = Backoff::default();
+    let mut taken = None;
+    let deadline = std::time::Instant::now() + RETRY_FOR;
+    while std::time::Instant::now() < deadline {
+        let cart = carts::load_cart(db, tenant, input.cart_id, true).await?;
+        if cart.status == CartStatus::Converted {
+            return Err(ApiError::conflict("the cart was checked out already"));
+        }
+        if cart.lines.is_empty() {
+            return Err(ApiError::invalid("cart_id", "the cart is empty"));
+        }
+        if cart.lines.len() > MAX_ORDER_LINES {
+            return Err(ApiError::invalid(
+                "cart_id",
+                format!(
+                    "an order holds at most {MAX_ORDER_LINES} lines; this cart has {}",
+                    cart.lines.len()
+                ),
+            ));
+        }
+        let customer_id = input.customer_id.or(cart.customer_id);
+        let reads = db
+            .store_scope(store, mode)
+            .checkout_reads(&cart, customer_id, email.as_deref())
+            .await?;
+        let customer: Option<Customer> = match (customer_id, reads.customer) {
+            (Some(_), None) => return Err(ApiError::invalid("customer_id", "no such customer")),
+            (_, found) => found,
+        };
+        if customer.as_ref().is_some_and(|c| c.blacklisted) {
+            return Err(ApiError::Forbidden(
+                "this customer is blacklisted and cannot check out".into(),
+            ));
+        }
+        let email = match (&email, &customer) {
+            (Some(email), _) => email.clone(),
+            // The customer's email would come back in the order: only to a key that may read it.
+            (None, Some(_))
+                if !(tenant.scopes.allows(Scope::CustomersRead) || tenant.scopes.allows(Scope::OrdersRead)) =>
+            {
+                return Err(ApiError::Forbidden(
+                    "the order would show the customer's email, which this key may not read: pass `email`, or use a \
+                     key with `customers:read` or `orders:read`"
+                        .into(),
+                ))
+            }
+            (None, Some(customer)) => customer.email.clone(),
+            (None, None) => return Err(ApiError::invalid("email", "required for a guest checkout")),
+        };
+        let mut lines = Vec::with_capacity(cart.lines.len());
+        let mut problems = Checks::default();
+        for (index, line) in cart.lines.iter().enumerate() {
+            match reads.catalog.price(line, cart.currency) {
+                Ok(priced) => lines.push(OrderLine {
+                    id: OrderLineId::new(),
+                    product_id: line.product_id,
+                    variant_id: line.variant_id,
+                    name: priced.name,
+                    sku: priced.sku,
+                    quantity: line.quantity,
+                    unit_price: priced.unit_price,
+                    total: priced.total,
+                    warehouse_id: reads.default_warehouse.unwrap_or_default(),
+                    fulfilled_quantity: 0,
+                    restocked_quantity: 0,
+                }),
+                Err(problem) => problems.fail(&format!("cart.items[{index}]"), problem),
+            }
+        }
+        problems.finish()?;
+        let zero = Money::new(0, cart.currency);
+        let subtotal = lines
+            .iter()
+            .try_fold(zero, |sum, l| sum.checked_add(l.total))
+            .ok_or_else(|| ApiError::invalid("cart_id", "the total is too large"))?;
+        let Some(warehouse) = reads.default_warehouse else {
+            // No warehouse has ever held stock: nothing is available.
+            return Err(insufficient_stock(
+                lines
+                    .iter()
+                    .map(|l| json!({"id": l.stock_item().to_string(), "requested": l.quantity, "available": 0}))
+                    .collect(),
+            ));
+        };
+        // Taken once the checkout is valid, and kept by its retries: gaps come only from checkouts refused below.
+        let (year, number) = match taken {
+            Some(taken) => taken,
+            None => {
+                let year = time::now().year();
+                *taken.insert((year, db.store_scope(store, mode).take_order_number(year).await?))
+            }
+        };
+        let now = time::now_rfc3339();
+        let order = Order {
+            id: OrderId::new(),
+            number: order_number(year, number),
+            status: OrderStatus::Pending,
+            payment_status: PaymentStatus::Pending,
+            channel: input.channel.clone().unwrap_or_else(|| "api".into()),
+            currency: cart.currency,
+            customer_id: customer.as_ref().map(|c| c.id),
+            email,
+            cart_id: cart.id,
+            lines,
+            subtotal,
+            discount_total: zero,
+            shipping_total: zero,
+            tax_total: zero,
+            total: subtotal,
+            paid_total: zero,
+            refunded_total: zero,
+            shipping_address: input.shipping_address.clone(),
+            billing_address: input
+                .billing_address
+                .clone()
+                .unwrap_or_else(|| input.shipping_address.clone()),
+            payment_method_id: input.payment_method_id.clone(),
+            payment_intent_id: None,
+            cancel_reason: None,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            version: 1,
+        };
+        let customer = customer.map(|before| {
+            let mut after = before.clone();
+            after.orders_count += 1;
+            after.add_spend(order.total);
+            after.version += 1;
+            after.updated_at = now.clone();
+            (before.version, after)
+        });
+        let moves = sale_moves(&order, warehouse, &tenant.key_id.to_string(), &now);
+        let event = Event::about(&(store, mode), EventType::OrderCreated, &order)?;
+        let placed = db
+            .place_order(tenant, &order, cart.version, customer.as_ref(), &moves, event)
+            .await;
+        match placed {
+            Ok(()) => {
+                let levels: Vec<_> = moves.iter().map(|m| (m.item, m.warehouse)).collect();
+                inventory::settle_low_flags(db, store, mode, &tenant.key_id.to_string(), &levels).await;
+                return Ok(order);
+            }
+            // A transaction conflict can hide a level that sold out meanwhile: reading the levels after any
+            // refusal ends a sell-out rush at once instead of retrying it until the deadline.
+            Err(WriteError::Refused(Stale)) => {
+                let levels = db.store_scope(store, mode).levels_at(&moves).await?;
+                let short: Vec<Value> = moves
+                    .iter()
+                    .zip(levels)
+                    .filter(|(m, available)| *available < -m.delta)
+                    .map(|(m, available)| json!({"id": m.item.to_string(), "requested": -m.delta, "available": available.max(0)}))
+                    .collect();
+                if !short.is_empty() {
+                    return Err(insufficient_stock(short));
+                }
+            }
+            Err(WriteError::Other(error)) => return Err(error),
+        }
+        backoff.pause().await;
+    }
+    Err(ApiError::conflict("the store is taking many orders at once; retry"))
+}
+
+/// Each line's units taken from `warehouse`, with its ledger line.
+pub(super) fn sale_moves(order: &Order, warehouse: WarehouseId, actor: &str, now: &str) -> Vec<StockMove> {
+    order
+        .lines
+        .iter()
+        .map(|line| StockMove {
+            item: line.stock_item(),
+            warehouse,
+            delta: -i64::from(line.quantity),
+            entry: ledger_entry(line, -i64::from(line.quantity), AdjustReason::Sale, order, actor, now),
+        })
+        .collect()
+}
+
+pub(super) fn ledger_entry(
+    line: &OrderLine,
+    delta: i64,
+    reason: AdjustReason,
+    order: &Order,
+    actor: &str,
+    now: &str,
+) -> Adjustment {
+    Adjustment {
+        id: AdjustmentId::new(),
+        item_id: line.stock_item().to_string(),
+        warehouse_id: line.warehouse_id.to_string(),
+        delta,
+        reason,
+        note: Some(format!("order {}", order.number)),
+        on_hand_after: None,
+        available_after: None,
+        order_id: Some(order.id),
+        at: now.to_owned(),
+        actor: actor.to_owned(),
+    }
+}
