@@ -33,7 +33,9 @@ const LAYERS: &[(&str, &[&str])] = &[
         "model",
         &[
             "events",
-            "catalog/products",
+            "catalog/products/mod",
+            "catalog/products/listing",
+            "catalog/products/actions",
             "catalog/variants",
             "catalog/taxonomy",
             "model/mod",
@@ -133,6 +135,10 @@ fn resolve(path: &str) -> Option<String> {
     if rank(&nested).is_some() {
         return Some(nested);
     }
+    let nested_folder = format!("{first}/{second}/mod");
+    if rank(&nested_folder).is_some() {
+        return Some(nested_folder);
+    }
     let module = format!("{first}/mod");
     if rank(&module).is_some() {
         return Some(module);
@@ -210,7 +216,9 @@ fn upward_imports() -> (BTreeSet<String>, Vec<String>) {
         let text = std::fs::read_to_string(&file).expect("a readable source file");
         // `super::` in a module of a folder names its siblings or the folder's `mod.rs`.
         let text = match module.rsplit_once('/') {
-            Some((folder, file_name)) if file_name != "mod" => text.replace("super::", &format!("crate::{folder}::")),
+            Some((folder, file_name)) if file_name != "mod" => {
+                text.replace("super::", &format!("crate::{}::", folder.replace('/', "::")))
+            }
             _ => text,
         };
         let named = imports(&text, "crate::");
