@@ -2,8 +2,6 @@
 
 use super::*;
 
-// --- operations -------------------------------------------------------------------------------------------
-
 pub(super) fn insufficient_stock(details: Vec<Value>) -> ApiError {
     ApiError::Conflict {
         code: "insufficient_stock",

@@ -2,8 +2,6 @@
 
 use super::*;
 
-// --- payments ---------------------------------------------------------------------------------------------
-
 /// What a payment callback tells about an order, once its signature checked out.
 pub struct PaymentOutcome<'a> {
     pub provider_event_id: &'a str,

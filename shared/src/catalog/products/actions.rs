@@ -2,8 +2,6 @@
 
 use super::*;
 
-// --- status actions ---------------------------------------------------------------------------------------
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Publish,

@@ -47,8 +47,6 @@ impl SortField {
     }
 }
 
-// --- lists ------------------------------------------------------------------------------------------------
-
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ProductListParams {
