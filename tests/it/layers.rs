@@ -82,7 +82,9 @@ const LAYERS: &[(&str, &[&str])] = &[
             "orders/refunds",
             "orders/payment",
             "payments",
-            "webhooks",
+            "webhooks/mod",
+            "webhooks/secrets",
+            "webhooks/resend",
         ],
     ),
     (

@@ -1,6 +1,12 @@
 //! Webhook endpoints: what a store subscribes, how its secrets are kept, which URLs are allowed, and how a delivery
 //! is signed (Standard Webhooks).
 
+mod resend;
+mod secrets;
+
+pub use resend::*;
+pub use secrets::*;
+
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD;
@@ -127,83 +133,6 @@ pub async fn resolve_allowed(url: &str, mode: Mode, policy: UrlPolicy) -> Result
 }
 
 // --- secrets ----------------------------------------------------------------------------------------------
-
-/// A new signing secret: `whsec_` + 32 random bytes in base64, as Standard Webhooks writes them.
-pub fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("whsec_{}", STANDARD.encode(bytes))
-}
-
-/// The deployment's master keys, newest first: the first seals, any opens (so the key can be rotated).
-#[derive(Clone)]
-pub struct MasterKeys(Vec<(String, [u8; 32])>);
-
-impl std::fmt::Debug for MasterKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MasterKeys({} keys)", self.0.len())
-    }
-}
-
-impl MasterKeys {
-    /// Reads the master key(s) from Secrets Manager (`CARTWHEEL_WEBHOOK_MASTER_KEY_SECRET`), once per cold start.
-    #[cfg(feature = "secretsmanager")]
-    pub async fn load(
-        sdk: &aws_config::SdkConfig,
-        config: &crate::config::Config,
-    ) -> Result<Self, crate::secrets::SecretError> {
-        let secret = &config.webhook_master_key_secret;
-        Self::parse(&crate::secrets::read(sdk, secret).await?)
-            .ok_or_else(|| crate::secrets::SecretError::new(secret, "the secret holds no key"))
-    }
-
-    /// From the secret's text: one or more key materials separated by commas, newest first.
-    pub fn parse(text: &str) -> Option<Self> {
-        let keys: Vec<_> = text
-            .split(',')
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-            .map(|material| {
-                let key: [u8; 32] = Sha256::digest(material.as_bytes()).into();
-                (hex::encode(&Sha256::digest(key)[..4]), key)
-            })
-            .collect();
-        (!keys.is_empty()).then_some(Self(keys))
-    }
-
-    pub fn seal(&self, secret: &str) -> Result<Sealed, ApiError> {
-        let (key_id, key) = &self.0[0];
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let ciphertext = cipher
-            .encrypt(&nonce, secret.as_bytes())
-            .map_err(|_| ApiError::internal("sealing failed"))?;
-        Ok(Sealed {
-            key_id: key_id.clone(),
-            nonce: STANDARD.encode(nonce),
-            ciphertext: STANDARD.encode(ciphertext),
-        })
-    }
-
-    pub fn open(&self, sealed: &Sealed) -> Result<String, ApiError> {
-        let (_, key) = self
-            .0
-            .iter()
-            .find(|(id, _)| *id == sealed.key_id)
-            .ok_or_else(|| ApiError::internal(format!("no master key {} to open a secret", sealed.key_id)))?;
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-        let nonce = STANDARD.decode(&sealed.nonce).map_err(ApiError::internal)?;
-        let ciphertext = STANDARD.decode(&sealed.ciphertext).map_err(ApiError::internal)?;
-        if nonce.len() != 12 {
-            return Err(ApiError::internal("sealed secret has a bad nonce"));
-        }
-        let plain = cipher
-            .decrypt(Nonce::from_slice(&nonce), ciphertext.as_ref())
-            .map_err(|_| ApiError::internal("a sealed secret did not open"))?;
-        String::from_utf8(plain).map_err(ApiError::internal)
-    }
-}
-
 // --- deliveries -------------------------------------------------------------------------------------------
 
 /// A delivery as a key sees it: the payload only when the key may read the event's resource.
@@ -485,153 +414,6 @@ impl DeliveryListParams {
         Ok((filter, page))
     }
 }
-
-/// Claims a finished delivery for another attempt (a manual retry, a recover) and queues its job after
-/// `delay_secs`. `false`: another request claimed it first (it is pending), nothing was queued.
-#[cfg(feature = "sqs")]
-async fn resend(
-    db: &Db,
-    queue: &crate::queue::Queue,
-    tenant: &Tenant,
-    delivery: &Delivery,
-    delay_secs: u32,
-) -> Result<bool, ApiError> {
-    let claimed = db
-        .scoped(tenant)
-        .claim_resend((delivery.endpoint_id, delivery.id), &time::now_rfc3339())
-        .await?;
-    if !claimed {
-        return Ok(false);
-    }
-    queue_job(queue, tenant, delivery, delay_secs).await?;
-    Ok(true)
-}
-
-/// Queues a delivery's job: a test event's, or one claimed for a resend.
-#[cfg(feature = "sqs")]
-async fn queue_job(
-    queue: &crate::queue::Queue,
-    tenant: &Tenant,
-    delivery: &Delivery,
-    delay_secs: u32,
-) -> Result<(), ApiError> {
-    let job = DeliveryJob {
-        store_id: tenant.store_id,
-        mode: tenant.mode,
-        endpoint_id: delivery.endpoint_id,
-        event_id: delivery.id,
-    };
-    queue
-        .send_all(&[crate::queue::Outgoing {
-            body: serde_json::to_string(&job).map_err(ApiError::internal)?,
-            delay_secs,
-        }])
-        .await
-}
-
-/// Sends a `webhook.test` event to one endpoint now (straight to the delivery queue, not through the bus).
-#[cfg(feature = "sqs")]
-pub async fn send_test(db: &Db, queue: &crate::queue::Queue, tenant: &Tenant, id: &str) -> Result<Delivery, ApiError> {
-    let endpoint = endpoint_by_id(db, tenant, id).await?;
-    let resource = ResourceRef {
-        kind: "webhook_endpoint".into(),
-        id: endpoint.id.to_string(),
-        version: endpoint.version,
-    };
-    let data = serde_json::json!({"endpoint_id": endpoint.id, "message": "a test event from Cartwheel"});
-    let event = Event::new(tenant.store_id, tenant.mode, EventType::WebhookTest, resource, data);
-    let delivery = Delivery::for_event(&event, endpoint.id)?;
-    let stored = db.scoped(tenant).create_delivery(&delivery).await?;
-    queue_job(queue, tenant, &stored, 0).await?;
-    Ok(stored)
-}
-
-/// Sends one delivery again (whatever its status): one more attempt, outside the schedule.
-#[cfg(feature = "sqs")]
-pub async fn retry_delivery(
-    db: &Db,
-    queue: &crate::queue::Queue,
-    tenant: &Tenant,
-    id: &str,
-    delivery_id: &str,
-) -> Result<Delivery, ApiError> {
-    let endpoint = endpoint_by_id(db, tenant, id).await?;
-    let event = delivery_id.parse().map_err(|_| ApiError::not_found("delivery"))?;
-    let mut delivery = db
-        .scoped(tenant)
-        .get_delivery(endpoint.id, event)
-        .await?
-        .ok_or_else(|| ApiError::not_found("delivery"))?;
-    if delivery.status == DeliveryStatus::Pending || !resend(db, queue, tenant, &delivery, 0).await? {
-        return Err(ApiError::conflict(
-            "the delivery is pending: its next attempt is already scheduled",
-        ));
-    }
-    delivery.status = DeliveryStatus::Pending;
-    Ok(delivery)
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecoverIn {
-    /// RFC 3339: re-send every failed delivery of events created since then.
-    pub since: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RecoverOut {
-    /// How many failed deliveries were queued again.
-    pub queued: u64,
-}
-
-/// Most failed deliveries one recover call looks at; call again for more.
-#[cfg(feature = "sqs")]
-const MAX_RECOVER: u64 = 1000;
-/// Recovered attempts an endpoint gets per second: 1,000 are spread over 100 s (SQS delays go up to 900 s).
-#[cfg(feature = "sqs")]
-const RECOVER_PER_SECOND: u64 = 10;
-
-/// Re-sends every failed delivery since a time.
-#[cfg(feature = "sqs")]
-pub async fn recover(
-    db: &Db,
-    queue: &crate::queue::Queue,
-    tenant: &Tenant,
-    id: &str,
-    input: RecoverIn,
-) -> Result<RecoverOut, ApiError> {
-    let endpoint = endpoint_by_id(db, tenant, id).await?;
-    let params = DeliveryListParams {
-        status: Some(DeliveryStatus::Failed),
-        from: Some(input.since),
-        limit: Some(100),
-        ..Default::default()
-    };
-    let prefix = crate::db::tenant_prefix(tenant.store_id, tenant.mode);
-    let (filter, mut page) = params.parse(&prefix).map_err(|e| match e {
-        ApiError::Validation(_) => ApiError::invalid("since", "must be an RFC 3339 time"),
-        other => other,
-    })?;
-    let (mut queued, mut examined) = (0, 0);
-    loop {
-        let found = db.scoped(tenant).list_deliveries(endpoint.id, &filter, &page).await?;
-        for delivery in &found.items {
-            examined += 1;
-            // Spread over time: the endpoint gets at most RECOVER_PER_SECOND of these attempts a second.
-            let delay = u32::try_from(queued / RECOVER_PER_SECOND).unwrap_or(u32::MAX);
-            if resend(db, queue, tenant, delivery, delay).await? {
-                queued += 1;
-            }
-        }
-        match found.next_cursor {
-            Some(next) if examined < MAX_RECOVER => {
-                page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
-            }
-            _ => return Ok(RecoverOut { queued }),
-        }
-    }
-}
-
 /// The endpoint, disabled for `reason`, and its `webhook.endpoint_disabled` event.
 pub fn disabled(
     endpoint: &Endpoint,
@@ -654,17 +436,6 @@ pub fn disabled(
         after,
         Event::new(store, mode, EventType::WebhookEndpointDisabled, resource, data),
     ))
-}
-
-/// The secrets that sign a delivery now: the current one, and the previous one during its overlap.
-pub fn signing_secrets(keys: &MasterKeys, endpoint: &Endpoint, now_unix: i64) -> Result<Vec<String>, ApiError> {
-    let mut secrets = vec![keys.open(&endpoint.secret)?];
-    if let Some((previous, until)) = &endpoint.previous_secret {
-        if now_unix < *until {
-            secrets.push(keys.open(previous)?);
-        }
-    }
-    Ok(secrets)
 }
 
 #[cfg(test)]
