@@ -1,4 +1,4 @@
-use cartwheel_tests::{assert_error, spawn_app, PLATFORM_KEY};
+use cartwheel_tests::{assert_error, spawn_app, Expect, PLATFORM_KEY};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -79,12 +79,9 @@ async fn a_revoked_key_stops_working_at_once() {
     let response = app.get("/v1/api-keys", &secret).send().await.unwrap();
     assert_error(response, 403, "forbidden").await; // authenticated, but without api_keys:manage
 
-    let response = app
-        .delete(&format!("/v1/api-keys/{id}"), &store.test_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
+    app.delete(&format!("/v1/api-keys/{id}"), &store.test_key)
+        .expect(204)
+        .await;
     assert_error(
         app.get("/v1/api-keys", &secret).send().await.unwrap(),
         401,
@@ -220,12 +217,7 @@ async fn stores_do_not_see_each_other() {
         assert_error(response, 404, "not_found").await;
     }
     // B's key still works: A's delete touched nothing.
-    let response = app
-        .get(&format!("/v1/api-keys/{b_key}"), &b.test_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    app.get(&format!("/v1/api-keys/{b_key}"), &b.test_key).expect(200).await;
 }
 
 #[tokio::test]

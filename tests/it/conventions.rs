@@ -1,4 +1,4 @@
-use cartwheel_tests::{assert_error, spawn_app, spawn_app_with, Options};
+use cartwheel_tests::{assert_error, spawn_app, spawn_app_with, Expect, Options};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -75,17 +75,14 @@ async fn rate_limits_are_announced_and_enforced_per_store_and_mode() {
 /// A second test-mode key, minted on the platform route (the store's own keys are out of requests).
 async fn mint_key_directly(app: &cartwheel_tests::TestApp, store: &cartwheel_tests::TestStore) -> (String, String) {
     let body = json!({"mode": "test", "name": "second", "scopes": ["full"]});
-    let response = app
+    let body = app
         .post(
             &format!("/v1/platform/stores/{}/api-keys", store.id),
             cartwheel_tests::PLATFORM_KEY,
             &body,
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.unwrap();
+        .expect(201)
+        .await;
     (
         body["data"]["id"].as_str().unwrap().to_owned(),
         body["data"]["secret"].as_str().unwrap().to_owned(),

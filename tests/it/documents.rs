@@ -3,7 +3,7 @@
 
 use cartwheel::db::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
 use cartwheel_gateway::resources::{QUEUES, STORE_EVENTS_RULE};
-use cartwheel_tests::spawn_app;
+use cartwheel_tests::{spawn_app, Expect};
 use serde_json::Value;
 use serde_yaml::Value as Yaml;
 
@@ -14,14 +14,7 @@ fn repo_file(path: &str) -> String {
 #[tokio::test]
 async fn the_served_document_lists_every_route_with_errors() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .get(format!("{}/v1/openapi.json", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let doc: Value = response.json().await.unwrap();
+    let doc = app.http.get(format!("{}/v1/openapi.json", app.url)).expect(200).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for (path, method) in [
         ("/v1/health", "get"),

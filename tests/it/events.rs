@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use cartwheel::bus::Bus;
 use cartwheel_gateway::pipeline;
-use cartwheel_tests::{spawn_app_with, Options};
+use cartwheel_tests::{spawn_app_with, Expect, Options};
 use serde_json::{json, Value};
 
 /// Waits for a message on `queue` that `wanted` accepts, and returns its body.
@@ -211,16 +211,13 @@ async fn a_receiver_that_never_recovers_ends_failed_in_the_dead_letter_queue() {
     // The receiver is fixed: a manual retry delivers it.
     hook.recover();
     let delivery = log["data"][0]["id"].as_str().unwrap();
-    let retried = app
-        .post(
-            &format!("/v1/webhooks/{endpoint}/deliveries/{delivery}/retry"),
-            &store.test_key,
-            &json!({}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(retried.status(), 202);
+    app.post(
+        &format!("/v1/webhooks/{endpoint}/deliveries/{delivery}/retry"),
+        &store.test_key,
+        &json!({}),
+    )
+    .expect(202)
+    .await;
     wait_for_log(&app, &store.test_key, &endpoint, "?status=succeeded", |log| {
         log["data"].as_array().unwrap().len() == 1
     })
@@ -284,16 +281,13 @@ async fn failed_deliveries_are_retried_by_hand_and_recovered_in_bulk() {
     let by_type = wait_for_log(&app, key, &endpoint, "?event_type=product.created", |_| true).await;
     assert_eq!(by_type["data"].as_array().unwrap().len(), 2);
 
-    let retried = app
-        .post(
-            &format!("/v1/webhooks/{endpoint}/deliveries/{first}/retry"),
-            key,
-            &json!({}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(retried.status(), 202);
+    app.post(
+        &format!("/v1/webhooks/{endpoint}/deliveries/{first}/retry"),
+        key,
+        &json!({}),
+    )
+    .expect(202)
+    .await;
     wait_for_log(&app, key, &endpoint, "?status=succeeded", |log| {
         log["data"].as_array().unwrap().len() == 1
     })
@@ -317,26 +311,20 @@ async fn failed_deliveries_are_retried_by_hand_and_recovered_in_bulk() {
     })
     .await;
     assert_eq!(hook.requests().len(), 4);
-    let missing = app
-        .post(
-            &format!("/v1/webhooks/{endpoint}/deliveries/evt_01JD3M5W7Q6V8X9Y0Z1A2B3C4D/retry"),
-            key,
-            &json!({}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
-    let bad_since = app
-        .post(
-            &format!("/v1/webhooks/{endpoint}/recover"),
-            key,
-            &json!({"since": "yesterday"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad_since.status(), 422);
+    app.post(
+        &format!("/v1/webhooks/{endpoint}/deliveries/evt_01JD3M5W7Q6V8X9Y0Z1A2B3C4D/retry"),
+        key,
+        &json!({}),
+    )
+    .expect(404)
+    .await;
+    app.post(
+        &format!("/v1/webhooks/{endpoint}/recover"),
+        key,
+        &json!({"since": "yesterday"}),
+    )
+    .expect(422)
+    .await;
 }
 
 #[tokio::test]
@@ -410,12 +398,9 @@ async fn a_test_event_is_delivered_now() {
     let (app, store, _pipeline) = pipeline_app("0s,1s").await;
     let hook = receiver(0, 200).await;
     let (endpoint, secret) = subscribe(&app, &store.test_key, &hook.url).await;
-    let queued = app
-        .post(&format!("/v1/webhooks/{endpoint}/test"), &store.test_key, &json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(queued.status(), 202);
+    app.post(&format!("/v1/webhooks/{endpoint}/test"), &store.test_key, &json!({}))
+        .expect(202)
+        .await;
     let requests = hook.wait_for(20, |r| !r.is_empty()).await;
     let body: Value = serde_json::from_str(&requests[0].body).unwrap();
     assert_eq!(body["type"], "webhook.test");
@@ -480,15 +465,12 @@ async fn a_hanging_endpoint_is_cut_at_the_timeout_and_delays_no_other() {
 
     // While it cools down, the hanging endpoint's next job waits in the queue: the fast endpoint gets the change,
     // the slow one has a pending delivery with no attempt.
-    let changed = app
-        .http
+    app.http
         .patch(format!("{}/v1/products/{product}", app.url))
         .bearer_auth(key)
         .json(&json!({"description": "changed"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(changed.status(), 200);
+        .expect(200)
+        .await;
     fast.wait_for(20, |r| r.len() >= 2).await;
     let log = wait_for_log(&app, key, &slow_endpoint, "", |log| {
         log["data"].as_array().is_some_and(|d| d.len() == 2)

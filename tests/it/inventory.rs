@@ -1,4 +1,4 @@
-use cartwheel_tests::{assert_error, spawn_app, TestApp, TestStore};
+use cartwheel_tests::{assert_error, spawn_app, Expect, TestApp, TestStore};
 use serde_json::{json, Value};
 
 async fn setup() -> (TestApp, TestStore, String) {
@@ -40,11 +40,8 @@ async fn warehouses_start_with_a_default_one() {
     assert_eq!(listed["data"][0]["is_default"], true);
     let created = app
         .post("/v1/warehouses", key, &json!({"name": "East", "code": "E1"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let created: Value = created.json().await.unwrap();
+        .expect(201)
+        .await;
     let id = created["data"]["id"].as_str().unwrap();
     assert!(id.starts_with("whs_") && created["data"]["is_default"] == false);
     let renamed = app

@@ -1,6 +1,6 @@
 //! Regression tests for the security review (issue 14): each test fails on the code before its fix.
 
-use cartwheel_tests::{assert_error, spawn_app, spawn_app_with, Options, TestApp, PLATFORM_KEY};
+use cartwheel_tests::{assert_error, spawn_app, spawn_app_with, Expect, Options, TestApp, PLATFORM_KEY};
 use serde_json::{json, Value};
 
 /// Every item of the table whose partition key starts with one of `prefixes`, as text (a test-only scan).
@@ -53,11 +53,8 @@ async fn onboarding_is_never_replayed_to_a_caller_without_the_platform_key() {
     let body = json!({"name": "victim-store"});
     let idempotency_key = format!("onboard-{}", cartwheel::ids::EventId::new());
     let first = idempotent_post(&app, "/v1/platform/stores", PLATFORM_KEY, &idempotency_key, &body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(first.status(), 201);
-    let first: Value = first.json().await.unwrap();
+        .expect(201)
+        .await;
     let store_id = first["data"]["store"]["id"].as_str().unwrap().to_owned();
 
     let anonymous = app
@@ -79,11 +76,9 @@ async fn onboarding_is_never_replayed_to_a_caller_without_the_platform_key() {
 
     // The other way round: an attacker's 401 under a key is not what the operator gets.
     let later = format!("onboard-{}", cartwheel::ids::EventId::new());
-    let attacker = idempotent_post(&app, "/v1/platform/stores", "cwp_guess", &later, &body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(attacker.status(), 401);
+    idempotent_post(&app, "/v1/platform/stores", "cwp_guess", &later, &body)
+        .expect(401)
+        .await;
     let operator = idempotent_post(&app, "/v1/platform/stores", PLATFORM_KEY, &later, &body)
         .send()
         .await
@@ -122,11 +117,9 @@ async fn a_key_never_replays_another_keys_post() {
     assert_error(thief, 403, "forbidden").await;
 
     // A low-privilege key claiming a key first does not hand its 403 to the owner.
-    let thief = idempotent_post(&app, "/v1/api-keys", &read_only, "mint-2", &body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(thief.status(), 403);
+    idempotent_post(&app, "/v1/api-keys", &read_only, "mint-2", &body)
+        .expect(403)
+        .await;
     let owner = idempotent_post(&app, "/v1/api-keys", &store.test_key, "mint-2", &body)
         .send()
         .await
@@ -138,11 +131,8 @@ async fn a_key_never_replays_another_keys_post() {
     let (_, manager) = app.create_key(&store.test_key, &["webhooks:manage"]).await;
     let endpoint = json!({"url": "http://127.0.0.1:9/hook", "events": ["order.created"]});
     let created = idempotent_post(&app, "/v1/webhooks", &store.test_key, "hook-1", &endpoint)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let created: Value = created.json().await.unwrap();
+        .expect(201)
+        .await;
     let id = created["data"]["id"].as_str().unwrap().to_owned();
     for key in [&read_only, &manager] {
         let again = idempotent_post(&app, "/v1/webhooks", key, "hook-1", &endpoint)
@@ -160,11 +150,9 @@ async fn a_key_never_replays_another_keys_post() {
         }
     }
     let path = format!("/v1/webhooks/{id}/rotate-secret");
-    let rotated = idempotent_post(&app, &path, &store.test_key, "rotate-1", &json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(rotated.status(), 200);
+    idempotent_post(&app, &path, &store.test_key, "rotate-1", &json!({}))
+        .expect(200)
+        .await;
     let stolen = idempotent_post(&app, &path, &read_only, "rotate-1", &json!({}))
         .send()
         .await
@@ -256,21 +244,16 @@ async fn revoking_needs_every_scope_of_the_target_and_the_platform_can_mint_a_wa
         .unwrap();
     assert_error(response, 403, "forbidden").await;
     let (narrow_id, _) = app.create_key(&store.test_key, &["products:read"]).await;
-    let response = app
-        .delete(&format!("/v1/api-keys/{narrow_id}"), &manager)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
+    app.delete(&format!("/v1/api-keys/{narrow_id}"), &manager)
+        .expect(204)
+        .await;
 
     // The platform operator mints a full key for a store that lost its own.
     let path = format!("/v1/platform/stores/{}/api-keys", store.id);
     let body = json!({"mode": "live", "name": "recovery", "scopes": ["full"]});
     let response = app.post(&path, &store.live_key, &body).send().await.unwrap();
     assert_error(response, 401, "unauthorized").await;
-    let response = app.post(&path, PLATFORM_KEY, &body).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    let minted: Value = response.json().await.unwrap();
+    let minted = app.post(&path, PLATFORM_KEY, &body).expect(201).await;
     let secret = minted["data"]["secret"].as_str().unwrap();
     assert!(secret.starts_with("ck_live_"));
     assert_eq!(app.get("/v1/api-keys", secret).send().await.unwrap().status(), 200);
@@ -323,12 +306,9 @@ async fn a_store_holds_a_bounded_number_of_keys() {
         .as_str()
         .unwrap()
         .to_owned();
-    let revoked = app
-        .delete(&format!("/v1/api-keys/{victim}"), &store.test_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 204);
+    app.delete(&format!("/v1/api-keys/{victim}"), &store.test_key)
+        .expect(204)
+        .await;
     assert_eq!(
         app.post("/v1/api-keys", &store.test_key, &body)
             .send()
@@ -582,18 +562,12 @@ async fn stock_is_adjusted_only_for_variants_that_exist() {
         .unwrap();
     let variant = generated["data"][0]["id"].as_str().unwrap().to_owned();
     let adjust = format!("/v1/inventory/{variant}/adjust");
-    let response = app
-        .post(&adjust, key, &json!({"delta": 5, "reason": "restock"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let deleted = app
-        .delete(&format!("/v1/products/{product}/variants/{variant}"), key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 204);
+    app.post(&adjust, key, &json!({"delta": 5, "reason": "restock"}))
+        .expect(200)
+        .await;
+    app.delete(&format!("/v1/products/{product}/variants/{variant}"), key)
+        .expect(204)
+        .await;
     let response = app
         .post(&adjust, key, &json!({"delta": 5, "reason": "restock"}))
         .send()
@@ -645,8 +619,7 @@ async fn warehouses_customer_groups_and_deep_pages_are_bounded() {
 
     let response = app.get("/v1/products?page=50&limit=100", key).send().await.unwrap();
     assert_error(response, 422, "validation_failed").await;
-    let response = app.get("/v1/products?page=10&limit=100", key).send().await.unwrap();
-    assert_eq!(response.status(), 200);
+    app.get("/v1/products?page=10&limit=100", key).expect(200).await;
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-use cartwheel_tests::{assert_error, spawn_app, spawn_app_with, Options};
+use cartwheel_tests::{assert_error, spawn_app, spawn_app_with, Expect, Options};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -138,16 +138,13 @@ async fn the_loopback_flag_admits_loopback_and_http_but_nothing_private() {
     })
     .await;
     let store = app.create_store().await;
-    let ok = app
-        .post(
-            "/v1/webhooks",
-            &store.live_key,
-            &json!({"url": "http://127.0.0.1:9/x", "events": ["*"]}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 201);
+    app.post(
+        "/v1/webhooks",
+        &store.live_key,
+        &json!({"url": "http://127.0.0.1:9/x", "events": ["*"]}),
+    )
+    .expect(201)
+    .await;
     for url in ["http://10.0.0.1/x", "http://169.254.169.254/x", "http://172.16.0.1/x"] {
         let response = app
             .post("/v1/webhooks", &store.live_key, &json!({"url": url, "events": ["*"]}))

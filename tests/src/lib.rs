@@ -165,6 +165,13 @@ impl TestApp {
         self.http.delete(format!("{}{path}", self.url)).bearer_auth(key)
     }
 
+    pub fn patch(&self, path: &str, key: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http
+            .patch(format!("{}{path}", self.url))
+            .bearer_auth(key)
+            .json(body)
+    }
+
     pub async fn create_store(&self) -> TestStore {
         let response = self
             .post("/v1/platform/stores", PLATFORM_KEY, &json!({"name": "Test store"}))
@@ -201,6 +208,37 @@ impl TestApp {
 }
 
 /// Asserts the documented error body and returns it.
+/// A request's answer checked and decoded in one call, so a test reads as the behaviour it expects.
+#[allow(async_fn_in_trait)]
+pub trait Expect {
+    /// Sends the request, asserts the answer's status (showing the body when it differs) and returns the JSON body
+    /// (`null` when there is none).
+    async fn expect(self, status: u16) -> Value;
+
+    /// [`Expect::expect`], then the body's `data`.
+    async fn expect_data(self, status: u16) -> Value
+    where
+        Self: Sized,
+    {
+        let mut body = self.expect(status).await;
+        body["data"].take()
+    }
+}
+
+impl Expect for reqwest::RequestBuilder {
+    async fn expect(self, status: u16) -> Value {
+        let response = self.send().await.expect("the request reaches the app");
+        let answered = response.status().as_u16();
+        let text = response.text().await.expect("a readable body");
+        assert_eq!(answered, status, "{text}");
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("a JSON body")
+        }
+    }
+}
+
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status(), status);
     let request_id = response

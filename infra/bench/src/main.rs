@@ -462,7 +462,7 @@ fn gateway_report(results: &load::GatewayResults) -> String {
          router, the authorizer and the conventions in one process) on 127.0.0.1, each client sequential, next to \
          the bare SDK round trip to the same DynamoDB Local in the same run. As deployed, the authorizer's answer is \
          reused per key for 300 s (template.yaml's `AuthorizerCacheTtl`, emulated by the gateway) and rate-limit \
-         tokens are leased from the per-key counter in batches (`UpdateItem` once per 1, 2, 4, … up to a fiftieth \
+         tokens are leased from the per-store counter in batches (`UpdateItem` once per 1, 2, 4, … up to a fiftieth \
          of the limit requests; docs/architecture.md), so a warm product read is usually the one `GetItem`. \
          Each read and the bare transaction start after 20 untimed calls (DynamoDB Local's JVM warms up on the \
          first ones). Bounded: at most 200 timed requests per client count, 120 s per load.\n\n| Load | clients | requests | p50 (ms) | p99 (ms) | per second | errors | p50 vs bare |\n\
