@@ -96,7 +96,8 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
                 .build(),
         ),
     );
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let names_a_resource = path.contains('{');
         let operations = [
             (false, &mut item.get),
             (true, &mut item.post),
@@ -118,6 +119,12 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
             if !public {
                 standard.push(("401", "Missing, invalid or revoked API key"));
                 standard.push(("403", "The API key lacks the scope this route needs"));
+            }
+            if names_a_resource {
+                standard.push((
+                    "404",
+                    "No such resource in this store and mode (another store's or mode's id is not found either)",
+                ));
             }
             if operation.request_body.is_some() {
                 standard.push(("413", "Body larger than 1 MB"));

@@ -102,7 +102,6 @@ async fn create_store(
     responses(
         (status = 201, description = "The key, with its secret", body = DataOut<ApiKeyCreatedOut>),
         (status = 401, description = "Missing or wrong platform key", body = cartwheel::error::ErrorBody),
-        (status = 404, description = "No such store", body = cartwheel::error::ErrorBody),
         (status = 409, description = "The store holds the most keys it may", body = cartwheel::error::ErrorBody),
     )
 )]
@@ -169,7 +168,6 @@ fn key_id(id: &str) -> Result<KeyId, ApiError> {
     params(("id" = String, Path, description = "Key id, `key_…`")),
     responses(
         (status = 200, description = "The key (never its secret)", body = DataOut<ApiKeyOut>),
-        (status = 404, description = "No such key in this store and mode", body = cartwheel::error::ErrorBody),
     )
 )]
 async fn get_api_key(
@@ -192,7 +190,6 @@ async fn get_api_key(
     responses(
         (status = 204, description = "Revoked (or already revoked)"),
         (status = 403, description = "The target key holds a scope the caller does not", body = cartwheel::error::ErrorBody),
-        (status = 404, description = "No such key in this store and mode", body = cartwheel::error::ErrorBody),
         (status = 409, description = "A key cannot revoke itself", body = cartwheel::error::ErrorBody),
     )
 )]

@@ -49,7 +49,6 @@ async fn get_cart(c: Caller<can::CartsRead>, Path(id): Path<String>) -> Result<D
     params(("id" = String, Path, description = "`cart_…`")),
     responses(
         (status = 200, description = "The cart", body = DataOut<CartOut>),
-        (status = 404, description = "No such cart", body = ErrorBody),
         (status = 409, description = "The cart was checked out", body = ErrorBody),
         (status = 422, description = "No such product, or not active", body = ErrorBody),
     ))]
@@ -68,7 +67,6 @@ async fn add_item(
     params(("id" = String, Path, description = "`cart_…`"), ("item_id" = String, Path, description = "`cli_…`")),
     responses(
         (status = 200, description = "The cart", body = DataOut<CartOut>),
-        (status = 404, description = "No such cart or item", body = ErrorBody),
     ))]
 async fn update_item(
     c: Caller<can::CartsWrite>,
@@ -83,7 +81,6 @@ async fn update_item(
     params(("id" = String, Path, description = "`cart_…`"), ("item_id" = String, Path, description = "`cli_…`")),
     responses(
         (status = 200, description = "The cart", body = DataOut<CartOut>),
-        (status = 404, description = "No such cart or item", body = ErrorBody),
     ))]
 async fn remove_item(c: Caller<can::CartsWrite>, Path((id, item)): Path<(String, String)>) -> Result<Data<CartOut>> {
     Ok(Data(carts::remove_item(&c.db, &c.tenant, &id, &item).await?))

@@ -68,7 +68,6 @@ async fn list_products(
     params(("id" = String, Path, description = "`prod_…`, or the product's slug")),
     responses(
         (status = 200, description = "The product; `ETag` holds its version", body = DataOut<Product>),
-        (status = 404, description = "No such product in this store and mode", body = ErrorBody),
     ))]
 async fn get_product(c: Caller<can::ProductsRead>, Path(id_or_slug): Path<String>) -> Result<Tagged<Product>> {
     Ok(Tagged::ok(catalog::get_product(&c.db, &c.tenant, &id_or_slug).await?))
@@ -83,7 +82,6 @@ async fn get_product(c: Caller<can::ProductsRead>, Path(id_or_slug): Path<String
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
         (status = 200, description = "The product after the change", body = DataOut<Product>),
-        (status = 404, description = "No such product", body = ErrorBody),
         (status = 409, description = "Slug or SKU already used, or a concurrent change", body = ErrorBody),
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
@@ -107,7 +105,6 @@ async fn update_product(
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such product", body = ErrorBody),
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
 async fn delete_product(
@@ -146,7 +143,6 @@ struct ActionIn {
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
         (status = 200, description = "The product after the change", body = DataOut<Product>),
-        (status = 404, description = "No such product", body = ErrorBody),
         (status = 409, description = "Not allowed from the current status", body = ErrorBody),
     ))]
 async fn act_on_product(
@@ -176,7 +172,6 @@ async fn act_on_product(
     params(("id" = String, Path), ("category_id" = String, Path)),
     responses(
         (status = 200, description = "The product", body = DataOut<Product>),
-        (status = 404, description = "No such product", body = ErrorBody),
     ))]
 async fn add_product_category(
     c: Caller<can::ProductsWrite>,
@@ -192,7 +187,6 @@ async fn add_product_category(
     params(("id" = String, Path), ("category_id" = String, Path)),
     responses(
         (status = 200, description = "The product", body = DataOut<Product>),
-        (status = 404, description = "No such product", body = ErrorBody),
     ))]
 async fn remove_product_category(
     c: Caller<can::ProductsWrite>,
@@ -210,7 +204,6 @@ async fn remove_product_category(
     params(("id" = String, Path, description = "`prod_…`")),
     responses(
         (status = 201, description = "The product with its new option", body = DataOut<Product>),
-        (status = 404, description = "No such product", body = ErrorBody),
         (status = 409, description = "The option exists, or the product has variants", body = ErrorBody),
     ))]
 async fn add_option(
@@ -231,7 +224,6 @@ async fn add_option(
     params(("id" = String, Path, description = "`prod_…`")),
     responses(
         (status = 201, description = "The variant", body = DataOut<Variant>),
-        (status = 404, description = "No such product", body = ErrorBody),
         (status = 409, description = "SKU used, or these option values taken", body = ErrorBody),
     ))]
 async fn create_variant(
@@ -249,7 +241,6 @@ async fn create_variant(
     params(("id" = String, Path, description = "`prod_…`")),
     responses(
         (status = 200, description = "All its variants (at most 100), oldest first", body = DataOut<Vec<Variant>>),
-        (status = 404, description = "No such product", body = ErrorBody),
     ))]
 async fn list_variants(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Data<Vec<Variant>>> {
     Ok(Data(catalog::list_variants(&c.db, &c.tenant, &id).await?))
@@ -263,7 +254,6 @@ async fn list_variants(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> 
     params(("id" = String, Path, description = "`prod_…`")),
     responses(
         (status = 201, description = "The variants created (possibly none)", body = DataOut<Vec<Variant>>),
-        (status = 404, description = "No such product", body = ErrorBody),
         (status = 409, description = "No options, or over 100 variants", body = ErrorBody),
     ))]
 async fn generate_variants(c: Caller<can::ProductsWrite>, Path(id): Path<String>) -> Result<Created<Vec<Variant>>> {
@@ -276,7 +266,6 @@ async fn generate_variants(c: Caller<can::ProductsWrite>, Path(id): Path<String>
     params(("id" = String, Path), ("variant_id" = String, Path)),
     responses(
         (status = 200, description = "The variant", body = DataOut<Variant>),
-        (status = 404, description = "No such product or variant", body = ErrorBody),
     ))]
 async fn get_variant(
     c: Caller<can::ProductsRead>,
@@ -291,7 +280,6 @@ async fn get_variant(
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
         (status = 200, description = "The variant", body = DataOut<Variant>),
-        (status = 404, description = "No such product or variant", body = ErrorBody),
         (status = 409, description = "SKU used", body = ErrorBody),
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
@@ -310,7 +298,6 @@ async fn update_variant(
     params(("id" = String, Path), ("variant_id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such product or variant", body = ErrorBody),
     ))]
 async fn delete_variant(
     c: Caller<can::ProductsWrite>,
@@ -343,7 +330,6 @@ async fn list_categories(
 #[utoipa::path(get, path = "/v1/categories/{id}", tag = "categories", params(("id" = String, Path)),
     responses(
         (status = 200, description = "The category", body = DataOut<Category>),
-        (status = 404, description = "No such category", body = ErrorBody),
     ))]
 async fn get_category(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Tagged<Category>> {
     Ok(Tagged::ok(catalog::get_category(&c.db, &c.tenant, &id).await?))
@@ -356,7 +342,6 @@ async fn get_category(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> R
     params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
         (status = 200, description = "The category", body = DataOut<Category>),
-        (status = 404, description = "No such category", body = ErrorBody),
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
 async fn update_category(
@@ -376,7 +361,6 @@ async fn update_category(
 #[utoipa::path(delete, path = "/v1/categories/{id}", tag = "categories", params(("id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such category", body = ErrorBody),
         (status = 409, description = "Still has products or subcategories", body = ErrorBody),
     ))]
 async fn delete_category(c: Caller<can::ProductsWrite>, Path(id): Path<String>) -> Result<StatusCode> {
@@ -405,7 +389,6 @@ async fn list_brands(
 #[utoipa::path(get, path = "/v1/brands/{id}", tag = "brands", params(("id" = String, Path)),
     responses(
         (status = 200, description = "The brand", body = DataOut<Brand>),
-        (status = 404, description = "No such brand", body = ErrorBody),
     ))]
 async fn get_brand(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Tagged<Brand>> {
     Ok(Tagged::ok(catalog::get_brand(&c.db, &c.tenant, &id).await?))
@@ -416,7 +399,6 @@ async fn get_brand(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Resu
     params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
         (status = 200, description = "The brand", body = DataOut<Brand>),
-        (status = 404, description = "No such brand", body = ErrorBody),
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
 async fn update_brand(
@@ -436,7 +418,6 @@ async fn update_brand(
 #[utoipa::path(delete, path = "/v1/brands/{id}", tag = "brands", params(("id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such brand", body = ErrorBody),
         (status = 409, description = "Products use it", body = ErrorBody),
     ))]
 async fn delete_brand(c: Caller<can::ProductsWrite>, Path(id): Path<String>) -> Result<impl IntoResponse> {

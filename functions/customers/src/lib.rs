@@ -67,7 +67,6 @@ async fn list_customers(
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", params(("id" = String, Path, description = "`cus_…`")),
     responses(
         (status = 200, description = "The customer", body = DataOut<Customer>),
-        (status = 404, description = "No such customer", body = ErrorBody),
     ))]
 async fn get_customer(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> Result<Tagged<Customer>> {
     Ok(Tagged::ok(customers::get_customer(&c.db, &c.tenant, &id).await?))
@@ -79,7 +78,6 @@ async fn get_customer(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> 
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
         (status = 200, description = "The customer", body = DataOut<Customer>),
-        (status = 404, description = "No such customer", body = ErrorBody),
         (status = 409, description = "email_taken", body = ErrorBody),
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
@@ -102,7 +100,6 @@ async fn update_customer(
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such customer", body = ErrorBody),
         (status = 409, description = "The customer has orders", body = ErrorBody),
     ))]
 async fn delete_customer(
@@ -119,7 +116,6 @@ async fn delete_customer(
     params(("id" = String, Path, description = "`cus_…`")),
     responses(
         (status = 201, description = "The address", body = DataOut<Address>),
-        (status = 404, description = "No such customer", body = ErrorBody),
     ))]
 async fn add_address(
     c: Caller<can::CustomersWrite>,
@@ -135,7 +131,6 @@ async fn add_address(
     params(("id" = String, Path, description = "`cus_…`")),
     responses(
         (status = 200, description = "The addresses", body = DataOut<Vec<Address>>),
-        (status = 404, description = "No such customer", body = ErrorBody),
     ))]
 async fn list_addresses(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> Result<Data<Vec<Address>>> {
     let customer = customers::get_customer(&c.db, &c.tenant, &id).await?;
@@ -147,7 +142,6 @@ async fn list_addresses(c: Caller<can::CustomersRead>, Path(id): Path<String>) -
     params(("id" = String, Path, description = "`cus_…`"), ("address_id" = String, Path, description = "`addr_…`")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such customer or address", body = ErrorBody),
     ))]
 async fn delete_address(
     c: Caller<can::CustomersWrite>,
@@ -164,7 +158,6 @@ async fn delete_address(
     params(("id" = String, Path, description = "`cus_…`")),
     responses(
         (status = 200, description = "The customer", body = DataOut<Customer>),
-        (status = 404, description = "No such customer", body = ErrorBody),
     ))]
 async fn blacklist(
     c: Caller<can::CustomersWrite>,
@@ -181,7 +174,6 @@ async fn blacklist(
     params(("id" = String, Path, description = "`cus_…`")),
     responses(
         (status = 200, description = "The customer", body = DataOut<Customer>),
-        (status = 404, description = "No such customer", body = ErrorBody),
     ))]
 async fn unblacklist(c: Caller<can::CustomersWrite>, Path(id): Path<String>) -> Result<Tagged<Customer>> {
     Ok(Tagged::ok(

@@ -55,7 +55,6 @@ async fn list_warehouses(c: Caller<can::InventoryRead>) -> Result<Data<Vec<Wareh
     params(("id" = String, Path, description = "`whs_…`")),
     responses(
         (status = 200, description = "The warehouse", body = DataOut<Warehouse>),
-        (status = 404, description = "No such warehouse", body = ErrorBody),
     ))]
 async fn update_warehouse(
     c: Caller<can::InventoryWrite>,
@@ -100,7 +99,6 @@ async fn get_stock(c: Caller<can::InventoryRead>, Path(id): Path<String>) -> Res
     params(("id" = String, Path, description = "`prod_…` or `var_…`")),
     responses(
         (status = 200, description = "The level after the adjustment", body = DataOut<Level>),
-        (status = 404, description = "No such product", body = ErrorBody),
         (status = 409, description = "insufficient_stock", body = ErrorBody),
     ))]
 async fn adjust_stock(
@@ -144,7 +142,6 @@ async fn reserve(c: Caller<can::InventoryWrite>, Json(input): Json<ReserveIn>) -
 #[utoipa::path(post, path = "/v1/inventory/release", tag = "inventory", request_body = ReleaseIn,
     responses(
         (status = 200, description = "The reservation, released; its stock is available again", body = DataOut<Reservation>),
-        (status = 404, description = "No such reservation", body = ErrorBody),
         (status = 409, description = "Already released or expired", body = ErrorBody),
     ))]
 async fn release(c: Caller<can::InventoryWrite>, Json(input): Json<ReleaseIn>) -> Result<Data<Reservation>> {
@@ -155,7 +152,6 @@ async fn release(c: Caller<can::InventoryWrite>, Json(input): Json<ReleaseIn>) -
 #[utoipa::path(get, path = "/v1/inventory/reservations/{id}", tag = "inventory", params(("id" = String, Path, description = "`res_…`")),
     responses(
         (status = 200, description = "The reservation", body = DataOut<Reservation>),
-        (status = 404, description = "No such reservation", body = ErrorBody),
     ))]
 async fn get_reservation(c: Caller<can::InventoryRead>, Path(id): Path<String>) -> Result<Data<Reservation>> {
     Ok(Data(inventory::get_reservation(&c.db, &c.tenant, &id).await?))

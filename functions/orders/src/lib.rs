@@ -80,7 +80,6 @@ async fn list_orders(
     params(("id" = String, Path, description = "`ord_…` or the order number `ORD-2026-000042`")),
     responses(
         (status = 200, description = "The order", body = DataOut<Order>),
-        (status = 404, description = "No such order", body = ErrorBody),
     ))]
 async fn get_order(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Order>> {
     Ok(Data(orders::get_order(&c.db, &c.tenant, &id).await?))
@@ -97,7 +96,6 @@ async fn get_order(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result
     params(("id" = String, Path, description = "`ord_…`")),
     responses(
         (status = 200, description = "The order", body = DataOut<Order>),
-        (status = 404, description = "No such order", body = ErrorBody),
         (status = 409, description = "invalid_transition", body = ErrorBody),
     ))]
 async fn change_status(
@@ -116,7 +114,6 @@ async fn change_status(
     params(("id" = String, Path, description = "`ord_…`")),
     responses(
         (status = 201, description = "The fulfillment", body = DataOut<Fulfillment>),
-        (status = 404, description = "No such order", body = ErrorBody),
         (status = 409, description = "The order cannot be fulfilled in its status", body = ErrorBody),
         (status = 422, description = "More than is left to ship, or an unknown line", body = ErrorBody),
     ))]
@@ -134,7 +131,6 @@ async fn create_fulfillment(
     params(("id" = String, Path, description = "`ord_…` or the order number")),
     responses(
         (status = 200, description = "The fulfillments, oldest first", body = DataOut<Vec<Fulfillment>>),
-        (status = 404, description = "No such order", body = ErrorBody),
     ))]
 async fn list_fulfillments(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Vec<Fulfillment>>> {
     Ok(Data(orders::list_fulfillments(&c.db, &c.tenant, &id).await?))
@@ -149,7 +145,6 @@ async fn list_fulfillments(c: Caller<can::OrdersRead>, Path(id): Path<String>) -
     params(("id" = String, Path, description = "`ord_…`")),
     responses(
         (status = 201, description = "The refund", body = DataOut<Refund>),
-        (status = 404, description = "No such order", body = ErrorBody),
         (status = 409, description = "More than is left to refund, or nothing paid", body = ErrorBody),
     ))]
 async fn create_refund(
@@ -166,7 +161,6 @@ async fn create_refund(
     params(("id" = String, Path, description = "`ord_…` or the order number")),
     responses(
         (status = 200, description = "The refunds, oldest first", body = DataOut<Vec<Refund>>),
-        (status = 404, description = "No such order", body = ErrorBody),
     ))]
 async fn list_refunds(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Vec<Refund>>> {
     Ok(Data(orders::list_refunds(&c.db, &c.tenant, &id).await?))
@@ -193,7 +187,6 @@ struct CallbackOut {
     responses(
         (status = 200, description = "Handled (or ignored)", body = DataOut<CallbackOut>),
         (status = 401, description = "Bad or stale signature", body = ErrorBody),
-        (status = 404, description = "No such order", body = ErrorBody),
     ))]
 async fn payment_webhook(
     State(state): State<OrdersState>,

@@ -2,7 +2,6 @@
 
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
-use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{Accepted, Caller, Data};
 use cartwheel::http::{AppState, DataOut, Json, Query, SecretAnswer, ShownOnce};
@@ -96,7 +95,6 @@ async fn list_endpoints(c: Manager, Query(params): Query<PageParams>) -> Result<
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
     responses(
         (status = 200, description = "The endpoint (never its secret)", body = DataOut<EndpointOut>),
-        (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
 async fn get_endpoint(c: Manager, Path(id): Path<String>) -> Result<Data<EndpointOut>> {
     let endpoint = webhooks::get_endpoint(&c.db, &c.tenant, &id).await?;
@@ -110,7 +108,6 @@ async fn get_endpoint(c: Manager, Path(id): Path<String>) -> Result<Data<Endpoin
     params(("id" = String, Path, description = "`wh_…`")),
     responses(
         (status = 200, description = "The endpoint", body = DataOut<EndpointOut>),
-        (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
 async fn update_endpoint(
     State(state): State<WebhooksState>,
@@ -127,7 +124,6 @@ async fn update_endpoint(
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
     responses(
         (status = 204, description = "Deleted; pending deliveries to it are dropped"),
-        (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
 async fn delete_endpoint(c: Manager, Path(id): Path<String>) -> Result<StatusCode> {
     webhooks::delete_endpoint(&c.db, &c.tenant, &id).await?;
@@ -140,7 +136,6 @@ async fn delete_endpoint(c: Manager, Path(id): Path<String>) -> Result<StatusCod
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
     responses(
         (status = 200, description = "The endpoint and its new secret", body = DataOut<EndpointWithSecretOut>),
-        (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
 async fn rotate_secret(
     State(state): State<WebhooksState>,
@@ -157,7 +152,6 @@ async fn rotate_secret(
 #[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
     responses(
         (status = 202, description = "Queued; the delivery, pending", body = DataOut<DeliveryOut>),
-        (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
 async fn send_test(
     State(state): State<WebhooksState>,
@@ -175,7 +169,6 @@ async fn send_test(
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`"), DeliveryListParams),
     responses(
         (status = 200, description = "A page of deliveries", body = ListOut<DeliveryOut>),
-        (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
 async fn list_deliveries(
     c: Manager,
@@ -194,7 +187,6 @@ async fn list_deliveries(
     params(("id" = String, Path, description = "`wh_…`"), ("delivery_id" = String, Path, description = "The event id, `evt_…`")),
     responses(
         (status = 202, description = "Queued", body = DataOut<DeliveryOut>),
-        (status = 404, description = "No such endpoint or delivery", body = ErrorBody),
     ))]
 async fn retry_delivery(
     State(state): State<WebhooksState>,
@@ -213,7 +205,6 @@ async fn retry_delivery(
     params(("id" = String, Path, description = "`wh_…`")),
     responses(
         (status = 202, description = "How many were queued", body = DataOut<RecoverOut>),
-        (status = 404, description = "No such endpoint", body = ErrorBody),
     ))]
 async fn recover(
     State(state): State<WebhooksState>,
@@ -230,7 +221,6 @@ async fn recover(
     params(("id" = String, Path, description = "`wh_…`"), ("delivery_id" = String, Path, description = "The event id, `evt_…`")),
     responses(
         (status = 200, description = "The delivery with its attempts", body = DataOut<DeliveryOut>),
-        (status = 404, description = "No such endpoint or delivery", body = ErrorBody),
     ))]
 async fn get_delivery(c: Manager, Path((id, delivery)): Path<(String, String)>) -> Result<Data<DeliveryOut>> {
     Ok(Data(webhooks::get_delivery(&c.db, &c.tenant, &id, &delivery).await?))
