@@ -65,9 +65,7 @@ async fn add_item(
 /// `0` removes the line.
 #[utoipa::path(patch, path = "/v1/carts/{id}/items/{item_id}", tag = "carts", request_body = CartItemPatch,
     params(("id" = String, Path, description = "`cart_…`"), ("item_id" = String, Path, description = "`cli_…`")),
-    responses(
-        (status = 200, description = "The cart", body = DataOut<CartOut>),
-    ))]
+    responses((status = 200, description = "The cart", body = DataOut<CartOut>)))]
 async fn update_item(
     c: Caller<can::CartsWrite>,
     Path((id, item)): Path<(String, String)>,
@@ -79,9 +77,7 @@ async fn update_item(
 /// Remove an item
 #[utoipa::path(delete, path = "/v1/carts/{id}/items/{item_id}", tag = "carts",
     params(("id" = String, Path, description = "`cart_…`"), ("item_id" = String, Path, description = "`cli_…`")),
-    responses(
-        (status = 200, description = "The cart", body = DataOut<CartOut>),
-    ))]
+    responses((status = 200, description = "The cart", body = DataOut<CartOut>)))]
 async fn remove_item(c: Caller<can::CartsWrite>, Path((id, item)): Path<(String, String)>) -> Result<Data<CartOut>> {
     Ok(Data(carts::remove_item(&c.db, &c.tenant, &id, &item).await?))
 }

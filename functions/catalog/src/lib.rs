@@ -66,9 +66,7 @@ async fn list_products(
 /// Get a product by id or slug
 #[utoipa::path(get, path = "/v1/products/{id}", tag = "products",
     params(("id" = String, Path, description = "`prod_…`, or the product's slug")),
-    responses(
-        (status = 200, description = "The product; `ETag` holds its version", body = DataOut<Product>),
-    ))]
+    responses((status = 200, description = "The product; `ETag` holds its version", body = DataOut<Product>)))]
 async fn get_product(c: Caller<can::ProductsRead>, Path(id_or_slug): Path<String>) -> Result<Tagged<Product>> {
     Ok(Tagged::ok(catalog::get_product(&c.db, &c.tenant, &id_or_slug).await?))
 }
@@ -170,9 +168,7 @@ async fn act_on_product(
 /// Add a product to a category
 #[utoipa::path(post, path = "/v1/products/{id}/categories/{category_id}", tag = "products",
     params(("id" = String, Path), ("category_id" = String, Path)),
-    responses(
-        (status = 200, description = "The product", body = DataOut<Product>),
-    ))]
+    responses((status = 200, description = "The product", body = DataOut<Product>)))]
 async fn add_product_category(
     c: Caller<can::ProductsWrite>,
     Path((id, category)): Path<(String, String)>,
@@ -185,9 +181,7 @@ async fn add_product_category(
 /// Take a product out of a category
 #[utoipa::path(delete, path = "/v1/products/{id}/categories/{category_id}", tag = "products",
     params(("id" = String, Path), ("category_id" = String, Path)),
-    responses(
-        (status = 200, description = "The product", body = DataOut<Product>),
-    ))]
+    responses((status = 200, description = "The product", body = DataOut<Product>)))]
 async fn remove_product_category(
     c: Caller<can::ProductsWrite>,
     Path((id, category)): Path<(String, String)>,
@@ -264,9 +258,7 @@ async fn generate_variants(c: Caller<can::ProductsWrite>, Path(id): Path<String>
 /// Get a variant
 #[utoipa::path(get, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants",
     params(("id" = String, Path), ("variant_id" = String, Path)),
-    responses(
-        (status = 200, description = "The variant", body = DataOut<Variant>),
-    ))]
+    responses((status = 200, description = "The variant", body = DataOut<Variant>)))]
 async fn get_variant(
     c: Caller<can::ProductsRead>,
     Path((id, variant)): Path<(String, String)>,
@@ -296,9 +288,7 @@ async fn update_variant(
 /// Delete a variant
 #[utoipa::path(delete, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants",
     params(("id" = String, Path), ("variant_id" = String, Path)),
-    responses(
-        (status = 204, description = "Deleted"),
-    ))]
+    responses((status = 204, description = "Deleted")))]
 async fn delete_variant(
     c: Caller<can::ProductsWrite>,
     Path((id, variant)): Path<(String, String)>,
@@ -328,9 +318,7 @@ async fn list_categories(
 
 /// Get a category
 #[utoipa::path(get, path = "/v1/categories/{id}", tag = "categories", params(("id" = String, Path)),
-    responses(
-        (status = 200, description = "The category", body = DataOut<Category>),
-    ))]
+    responses((status = 200, description = "The category", body = DataOut<Category>)))]
 async fn get_category(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Tagged<Category>> {
     Ok(Tagged::ok(catalog::get_category(&c.db, &c.tenant, &id).await?))
 }
@@ -387,9 +375,7 @@ async fn list_brands(
 
 /// Get a brand
 #[utoipa::path(get, path = "/v1/brands/{id}", tag = "brands", params(("id" = String, Path)),
-    responses(
-        (status = 200, description = "The brand", body = DataOut<Brand>),
-    ))]
+    responses((status = 200, description = "The brand", body = DataOut<Brand>)))]
 async fn get_brand(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Tagged<Brand>> {
     Ok(Tagged::ok(catalog::get_brand(&c.db, &c.tenant, &id).await?))
 }

@@ -65,9 +65,7 @@ async fn list_customers(
 
 /// Get a customer
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", params(("id" = String, Path, description = "`cus_…`")),
-    responses(
-        (status = 200, description = "The customer", body = DataOut<Customer>),
-    ))]
+    responses((status = 200, description = "The customer", body = DataOut<Customer>)))]
 async fn get_customer(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> Result<Tagged<Customer>> {
     Ok(Tagged::ok(customers::get_customer(&c.db, &c.tenant, &id).await?))
 }
@@ -114,9 +112,7 @@ async fn delete_customer(
 /// Add an address
 #[utoipa::path(post, path = "/v1/customers/{id}/addresses", tag = "customers", request_body = PostalAddress,
     params(("id" = String, Path, description = "`cus_…`")),
-    responses(
-        (status = 201, description = "The address", body = DataOut<Address>),
-    ))]
+    responses((status = 201, description = "The address", body = DataOut<Address>)))]
 async fn add_address(
     c: Caller<can::CustomersWrite>,
     Path(id): Path<String>,
@@ -129,9 +125,7 @@ async fn add_address(
 /// List a customer's addresses
 #[utoipa::path(get, path = "/v1/customers/{id}/addresses", tag = "customers",
     params(("id" = String, Path, description = "`cus_…`")),
-    responses(
-        (status = 200, description = "The addresses", body = DataOut<Vec<Address>>),
-    ))]
+    responses((status = 200, description = "The addresses", body = DataOut<Vec<Address>>)))]
 async fn list_addresses(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> Result<Data<Vec<Address>>> {
     let customer = customers::get_customer(&c.db, &c.tenant, &id).await?;
     Ok(Data(customer.addresses))
@@ -140,9 +134,7 @@ async fn list_addresses(c: Caller<can::CustomersRead>, Path(id): Path<String>) -
 /// Delete an address
 #[utoipa::path(delete, path = "/v1/customers/{id}/addresses/{address_id}", tag = "customers",
     params(("id" = String, Path, description = "`cus_…`"), ("address_id" = String, Path, description = "`addr_…`")),
-    responses(
-        (status = 204, description = "Deleted"),
-    ))]
+    responses((status = 204, description = "Deleted")))]
 async fn delete_address(
     c: Caller<can::CustomersWrite>,
     Path((id, address_id)): Path<(String, String)>,
@@ -156,9 +148,7 @@ async fn delete_address(
 /// A blacklisted customer's checkouts are refused with `403`.
 #[utoipa::path(post, path = "/v1/customers/{id}/blacklist", tag = "customers", request_body = BlacklistIn,
     params(("id" = String, Path, description = "`cus_…`")),
-    responses(
-        (status = 200, description = "The customer", body = DataOut<Customer>),
-    ))]
+    responses((status = 200, description = "The customer", body = DataOut<Customer>)))]
 async fn blacklist(
     c: Caller<can::CustomersWrite>,
     Path(id): Path<String>,
@@ -172,9 +162,7 @@ async fn blacklist(
 /// Take a customer off the blacklist
 #[utoipa::path(post, path = "/v1/customers/{id}/unblacklist", tag = "customers",
     params(("id" = String, Path, description = "`cus_…`")),
-    responses(
-        (status = 200, description = "The customer", body = DataOut<Customer>),
-    ))]
+    responses((status = 200, description = "The customer", body = DataOut<Customer>)))]
 async fn unblacklist(c: Caller<can::CustomersWrite>, Path(id): Path<String>) -> Result<Tagged<Customer>> {
     Ok(Tagged::ok(
         customers::set_blacklisted(&c.db, &c.tenant, &id, None).await?,

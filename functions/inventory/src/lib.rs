@@ -53,9 +53,7 @@ async fn list_warehouses(c: Caller<can::InventoryRead>) -> Result<Data<Vec<Wareh
 /// Update a warehouse
 #[utoipa::path(patch, path = "/v1/warehouses/{id}", tag = "inventory", request_body = WarehousePatch,
     params(("id" = String, Path, description = "`whs_…`")),
-    responses(
-        (status = 200, description = "The warehouse", body = DataOut<Warehouse>),
-    ))]
+    responses((status = 200, description = "The warehouse", body = DataOut<Warehouse>)))]
 async fn update_warehouse(
     c: Caller<can::InventoryWrite>,
     Path(id): Path<String>,
@@ -150,9 +148,7 @@ async fn release(c: Caller<can::InventoryWrite>, Json(input): Json<ReleaseIn>) -
 
 /// Get a reservation
 #[utoipa::path(get, path = "/v1/inventory/reservations/{id}", tag = "inventory", params(("id" = String, Path, description = "`res_…`")),
-    responses(
-        (status = 200, description = "The reservation", body = DataOut<Reservation>),
-    ))]
+    responses((status = 200, description = "The reservation", body = DataOut<Reservation>)))]
 async fn get_reservation(c: Caller<can::InventoryRead>, Path(id): Path<String>) -> Result<Data<Reservation>> {
     Ok(Data(inventory::get_reservation(&c.db, &c.tenant, &id).await?))
 }

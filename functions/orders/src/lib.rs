@@ -78,9 +78,7 @@ async fn list_orders(
 /// Get an order
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders",
     params(("id" = String, Path, description = "`ord_…` or the order number `ORD-2026-000042`")),
-    responses(
-        (status = 200, description = "The order", body = DataOut<Order>),
-    ))]
+    responses((status = 200, description = "The order", body = DataOut<Order>)))]
 async fn get_order(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Order>> {
     Ok(Data(orders::get_order(&c.db, &c.tenant, &id).await?))
 }
@@ -129,9 +127,7 @@ async fn create_fulfillment(
 /// List an order's fulfillments
 #[utoipa::path(get, path = "/v1/orders/{id}/fulfillments", tag = "orders",
     params(("id" = String, Path, description = "`ord_…` or the order number")),
-    responses(
-        (status = 200, description = "The fulfillments, oldest first", body = DataOut<Vec<Fulfillment>>),
-    ))]
+    responses((status = 200, description = "The fulfillments, oldest first", body = DataOut<Vec<Fulfillment>>)))]
 async fn list_fulfillments(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Vec<Fulfillment>>> {
     Ok(Data(orders::list_fulfillments(&c.db, &c.tenant, &id).await?))
 }
@@ -159,9 +155,7 @@ async fn create_refund(
 /// List an order's refunds
 #[utoipa::path(get, path = "/v1/orders/{id}/refunds", tag = "orders",
     params(("id" = String, Path, description = "`ord_…` or the order number")),
-    responses(
-        (status = 200, description = "The refunds, oldest first", body = DataOut<Vec<Refund>>),
-    ))]
+    responses((status = 200, description = "The refunds, oldest first", body = DataOut<Vec<Refund>>)))]
 async fn list_refunds(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Vec<Refund>>> {
     Ok(Data(orders::list_refunds(&c.db, &c.tenant, &id).await?))
 }

@@ -93,9 +93,7 @@ async fn list_endpoints(c: Manager, Query(params): Query<PageParams>) -> Result<
 
 /// Get a webhook endpoint
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
-    responses(
-        (status = 200, description = "The endpoint (never its secret)", body = DataOut<EndpointOut>),
-    ))]
+    responses((status = 200, description = "The endpoint (never its secret)", body = DataOut<EndpointOut>)))]
 async fn get_endpoint(c: Manager, Path(id): Path<String>) -> Result<Data<EndpointOut>> {
     let endpoint = webhooks::get_endpoint(&c.db, &c.tenant, &id).await?;
     Ok(Data(EndpointOut::from(&endpoint)))
@@ -106,9 +104,7 @@ async fn get_endpoint(c: Manager, Path(id): Path<String>) -> Result<Data<Endpoin
 /// Re-enabling a disabled endpoint clears its failure record.
 #[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", request_body = EndpointPatch,
     params(("id" = String, Path, description = "`wh_…`")),
-    responses(
-        (status = 200, description = "The endpoint", body = DataOut<EndpointOut>),
-    ))]
+    responses((status = 200, description = "The endpoint", body = DataOut<EndpointOut>)))]
 async fn update_endpoint(
     State(state): State<WebhooksState>,
     c: Manager,
@@ -122,9 +118,7 @@ async fn update_endpoint(
 
 /// Delete a webhook endpoint
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
-    responses(
-        (status = 204, description = "Deleted; pending deliveries to it are dropped"),
-    ))]
+    responses((status = 204, description = "Deleted; pending deliveries to it are dropped")))]
 async fn delete_endpoint(c: Manager, Path(id): Path<String>) -> Result<StatusCode> {
     webhooks::delete_endpoint(&c.db, &c.tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -134,9 +128,7 @@ async fn delete_endpoint(c: Manager, Path(id): Path<String>) -> Result<StatusCod
 ///
 /// For 24 hours both the old and the new secret sign every delivery (two `v1,` signatures).
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
-    responses(
-        (status = 200, description = "The endpoint and its new secret", body = DataOut<EndpointWithSecretOut>),
-    ))]
+    responses((status = 200, description = "The endpoint and its new secret", body = DataOut<EndpointWithSecretOut>)))]
 async fn rotate_secret(
     State(state): State<WebhooksState>,
     c: Manager,
@@ -150,9 +142,7 @@ async fn rotate_secret(
 ///
 /// Delivers a `webhook.test` event to this endpoint now, signed like every delivery; follow it in the delivery log.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
-    responses(
-        (status = 202, description = "Queued; the delivery, pending", body = DataOut<DeliveryOut>),
-    ))]
+    responses((status = 202, description = "Queued; the delivery, pending", body = DataOut<DeliveryOut>)))]
 async fn send_test(
     State(state): State<WebhooksState>,
     c: Manager,
@@ -167,9 +157,7 @@ async fn send_test(
 ///
 /// Newest first, each with every attempt (time, HTTP status or error, latency, first 2 KB of the response).
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`"), DeliveryListParams),
-    responses(
-        (status = 200, description = "A page of deliveries", body = ListOut<DeliveryOut>),
-    ))]
+    responses((status = 200, description = "A page of deliveries", body = ListOut<DeliveryOut>)))]
 async fn list_deliveries(
     c: Manager,
     Path(id): Path<String>,
@@ -185,9 +173,7 @@ async fn list_deliveries(
 /// One more attempt now, whatever the delivery's status.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks",
     params(("id" = String, Path, description = "`wh_…`"), ("delivery_id" = String, Path, description = "The event id, `evt_…`")),
-    responses(
-        (status = 202, description = "Queued", body = DataOut<DeliveryOut>),
-    ))]
+    responses((status = 202, description = "Queued", body = DataOut<DeliveryOut>)))]
 async fn retry_delivery(
     State(state): State<WebhooksState>,
     c: Manager,
@@ -203,9 +189,7 @@ async fn retry_delivery(
 /// Queues again every failed delivery of events created since `since` (at most 1000 per call).
 #[utoipa::path(post, path = "/v1/webhooks/{id}/recover", tag = "webhooks", request_body = RecoverIn,
     params(("id" = String, Path, description = "`wh_…`")),
-    responses(
-        (status = 202, description = "How many were queued", body = DataOut<RecoverOut>),
-    ))]
+    responses((status = 202, description = "How many were queued", body = DataOut<RecoverOut>)))]
 async fn recover(
     State(state): State<WebhooksState>,
     c: Manager,
@@ -219,9 +203,7 @@ async fn recover(
 /// Get a delivery
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", tag = "webhooks",
     params(("id" = String, Path, description = "`wh_…`"), ("delivery_id" = String, Path, description = "The event id, `evt_…`")),
-    responses(
-        (status = 200, description = "The delivery with its attempts", body = DataOut<DeliveryOut>),
-    ))]
+    responses((status = 200, description = "The delivery with its attempts", body = DataOut<DeliveryOut>)))]
 async fn get_delivery(c: Manager, Path((id, delivery)): Path<(String, String)>) -> Result<Data<DeliveryOut>> {
     Ok(Data(webhooks::get_delivery(&c.db, &c.tenant, &id, &delivery).await?))
 }

@@ -614,15 +614,20 @@ impl Db {
         u32::try_from(count).map_err(ApiError::internal)
     }
 
-    /// Adds `by` to the number `attribute` of `key` (from 0 when absent) in one atomic `UpdateItem` and returns the
-    /// new value; an item made here expires at `expires_at`.
-    async fn increment(&self, key: Key, attribute: &str, by: u64, expires_at: Option<i64>) -> Result<u64, ApiError> {
-        let mut update = self
-            .client
+    /// An `UpdateItem` of the item at `key`, to finish with its expressions.
+    fn update_item_at(&self, key: Key) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
             .update_item()
             .table_name(self.table())
             .key(PK, s(key.pk))
             .key(SK, s(key.sk))
+    }
+
+    /// Adds `by` to the number `attribute` of `key` (from 0 when absent) in one atomic `UpdateItem` and returns the
+    /// new value; an item made here expires at `expires_at`.
+    async fn increment(&self, key: Key, attribute: &str, by: u64, expires_at: Option<i64>) -> Result<u64, ApiError> {
+        let mut update = self
+            .update_item_at(key)
             .expression_attribute_names("#n", attribute)
             .expression_attribute_values(":by", n(by))
             .return_values(ReturnValue::UpdatedNew);

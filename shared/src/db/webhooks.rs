@@ -7,7 +7,6 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
-use super::keys::{PK, SK};
 use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, Scoped, Stale, WriteError};
 use crate::error::ApiError;
 use crate::events::Event;
@@ -63,11 +62,7 @@ impl Scoped<'_> {
         let key = keys::delivery(self.store, self.mode, delivery.0, delivery.1);
         let status = serde_dynamo::to_attribute_value(status).map_err(ApiError::internal)?;
         let mut update = self
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key(PK, s(key.pk))
-            .key(SK, s(key.sk))
+            .update_item_at(key)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", status)
             .expression_attribute_values(":now", s(now));
@@ -91,11 +86,7 @@ impl Scoped<'_> {
         let key = keys::delivery(self.store, self.mode, delivery.0, delivery.1);
         let pending = serde_dynamo::to_attribute_value(DeliveryStatus::Pending).map_err(ApiError::internal)?;
         let result = self
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key(PK, s(key.pk))
-            .key(SK, s(key.sk))
+            .update_item_at(key)
             .update_expression("SET #status = :pending, updated_at = :now")
             .condition_expression("attribute_exists(PK) AND #status <> :pending")
             .expression_attribute_names("#status", "status")
@@ -158,11 +149,7 @@ impl Scoped<'_> {
         let (store, mode) = (self.store, self.mode);
         let key = keys::webhook(store, mode, id);
         let updated = self
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key(PK, s(key.pk))
-            .key(SK, s(key.sk))
+            .update_item_at(key)
             .update_expression("SET cooldown_until = :until")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":until", n(until))
@@ -185,12 +172,7 @@ impl Scoped<'_> {
     pub async fn set_endpoint_failing(&self, id: WebhookId, since: Option<i64>) -> Result<(), ApiError> {
         let (store, mode) = (self.store, self.mode);
         let key = keys::webhook(store, mode, id);
-        let update = self
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key(PK, s(key.pk))
-            .key(SK, s(key.sk));
+        let update = self.update_item_at(key);
         let update = match since {
             Some(since) => update
                 .update_expression("SET failing_since = if_not_exists(failing_since, :since)")
