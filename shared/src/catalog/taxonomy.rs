@@ -45,11 +45,9 @@ pub struct CategoryIn {
 pub struct CategoryPatch {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// Move under another category, or `null` for the top level.
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<CategoryId>)]
     pub parent_id: Option<Option<CategoryId>>,
 }
 
@@ -82,10 +80,8 @@ pub struct BrandIn {
 pub struct BrandPatch {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
     pub logo_url: Option<Option<String>>,
 }
 

@@ -41,10 +41,8 @@ pub struct VariantIn {
 #[serde(deny_unknown_fields)]
 pub struct VariantPatch {
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
     pub sku: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<Money>)]
     pub price: Option<Option<Money>>,
 }
 

@@ -14,7 +14,6 @@ pub struct WarehouseIn {
 pub struct WarehousePatch {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
     pub code: Option<Option<String>>,
 }
 

@@ -52,7 +52,6 @@ pub struct EndpointPatch {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// Re-enabling clears `disabled_reason` and the failure clock.
     pub enabled: Option<bool>,

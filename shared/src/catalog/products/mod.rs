@@ -199,31 +199,24 @@ pub struct ProductPatch {
     pub name: Option<String>,
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[serde(rename = "type")]
     pub kind: Option<ProductType>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
     pub sku: Option<Option<String>>,
     pub price: Option<Money>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<Money>)]
     pub compare_at_price: Option<Option<Money>>,
     pub category_ids: Option<Vec<CategoryId>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<BrandId>)]
     pub brand_id: Option<Option<BrandId>>,
     pub images: Option<Vec<Image>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<u32>)]
     pub weight_grams: Option<Option<u32>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<Dimensions>)]
     pub dimensions: Option<Option<Dimensions>>,
     pub is_visible: Option<bool>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
     pub vendor_id: Option<Option<String>>,
     pub metadata: Option<BTreeMap<String, String>>,
     pub localized: Option<BTreeMap<String, Localized>>,
