@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
-use super::{from_item, item, n, page_query_error, s, start_key, tenant_prefix, Db, Scoped, Stale, WriteError};
+use super::{from_item, item, n, s, tenant_prefix, Db, PageQuery, Scoped, Stale, WriteError};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
@@ -236,59 +236,16 @@ impl Scoped<'_> {
         page: &Page,
     ) -> Result<PageOf<Delivery>, ApiError> {
         let (store, mode) = (self.store, self.mode);
-        let prefix = tenant_prefix(store, mode);
-        let start = start_key(page.cursor.as_ref());
-        let mut query = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(keys::deliveries_partition(store, mode, endpoint)))
-            .expression_attribute_values(":from", s(filter.from.to_string()))
-            .expression_attribute_values(":to", s(filter.to.to_string()))
-            .scan_index_forward(false)
-            .limit(page.limit as i32)
-            .set_exclusive_start_key(start);
-        let mut conditions = Vec::new();
+        let mut query = PageQuery::partition(keys::deliveries_partition(store, mode, endpoint));
+        query.sort_between = Some((filter.from.to_string(), filter.to.to_string()));
         if let Some(status) = filter.status {
             let status = serde_dynamo::to_attribute_value(status).map_err(ApiError::internal)?;
-            query = query
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", status);
-            conditions.push("#status = :status");
+            query = query.filter_eq("status", status);
         }
         if let Some(event_type) = &filter.event_type {
-            query = query.expression_attribute_values(":type", s(event_type.clone()));
-            conditions.push("event_type = :type");
+            query = query.filter_eq("event_type", s(event_type.clone()));
         }
-        if !conditions.is_empty() {
-            query = query.filter_expression(conditions.join(" AND "));
-        }
-        let output = query
-            .send()
-            .await
-            .map_err(|e| page_query_error(e, page.cursor.as_ref()))?;
-        let next = output
-            .last_evaluated_key
-            .map(|key| {
-                Cursor::from_key(
-                    &prefix,
-                    key.into_iter()
-                        .filter_map(|(k, v)| v.as_s().ok().map(|v| (k, v.clone()))),
-                )
-            })
-            .transpose()?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<_, _>>()?;
-        Ok(PageOf {
-            items,
-            next_cursor: next,
-            limit: page.limit,
-        })
+        self.query_page(&tenant_prefix(store, mode), query, page, true).await
     }
 }
 
