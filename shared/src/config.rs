@@ -43,6 +43,23 @@ pub struct Config {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
 
+/// A whole number of seconds from `name`, within `range`; `default` when unset.
+fn seconds_in(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    range: std::ops::RangeInclusive<u32>,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match lookup(name) {
+        Some(seconds) => seconds
+            .parse()
+            .ok()
+            .filter(|s| range.contains(s))
+            .ok_or_else(|| ConfigError(format!("{name} is not {} to {}", range.start(), range.end()))),
+        None => Ok(default),
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| env::var(name).ok())
@@ -61,22 +78,8 @@ impl Config {
             webhook_events_queue_url: lookup("CARTWHEEL_WEBHOOK_EVENTS_QUEUE_URL"),
             webhook_deliveries_queue_url: lookup("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL"),
             webhook_dead_letter_queue_url: lookup("CARTWHEEL_WEBHOOK_DLQ_URL"),
-            webhook_timeout_secs: match lookup("CARTWHEEL_WEBHOOK_TIMEOUT_SECS") {
-                Some(seconds) => seconds
-                    .parse()
-                    .ok()
-                    .filter(|s| (1..=60).contains(s))
-                    .ok_or_else(|| ConfigError("CARTWHEEL_WEBHOOK_TIMEOUT_SECS is not 1 to 60".into()))?,
-                None => 15,
-            },
-            webhook_cooldown_secs: match lookup("CARTWHEEL_WEBHOOK_COOLDOWN_SECS") {
-                Some(seconds) => seconds
-                    .parse()
-                    .ok()
-                    .filter(|s| (1..=900).contains(s))
-                    .ok_or_else(|| ConfigError("CARTWHEEL_WEBHOOK_COOLDOWN_SECS is not 1 to 900".into()))?,
-                None => 30,
-            },
+            webhook_timeout_secs: seconds_in(&lookup, "CARTWHEEL_WEBHOOK_TIMEOUT_SECS", 1..=60, 15)?.into(),
+            webhook_cooldown_secs: seconds_in(&lookup, "CARTWHEEL_WEBHOOK_COOLDOWN_SECS", 1..=900, 30)?,
             webhook_disable_after_secs: match lookup("CARTWHEEL_WEBHOOK_DISABLE_AFTER_HOURS") {
                 Some(hours) => hours
                     .parse::<i64>()

@@ -304,13 +304,7 @@ impl Db {
     /// True when DynamoDB answers within the health timeout.
     pub async fn ping(&self) -> bool {
         let key = keys::health();
-        let probe = self
-            .client
-            .get_item()
-            .table_name(self.table())
-            .key(PK, s(key.pk))
-            .key(SK, s(key.sk))
-            .send();
+        let probe = self.get_item_at(key).send();
         match tokio::time::timeout(HEALTH_TIMEOUT, probe).await {
             Ok(Ok(_)) => true,
             Ok(Err(error)) => {
@@ -326,11 +320,7 @@ impl Db {
 
     async fn get<T: DeserializeOwned>(&self, key: Key, consistent: bool) -> Result<Option<T>, ApiError> {
         let output = self
-            .client
-            .get_item()
-            .table_name(self.table())
-            .key(PK, s(key.pk))
-            .key(SK, s(key.sk))
+            .get_item_at(key)
             .consistent_read(consistent)
             .send()
             .await
@@ -612,6 +602,15 @@ impl Db {
             .increment(key, "count", u64::from(requests), Some(expires_at))
             .await?;
         u32::try_from(count).map_err(ApiError::internal)
+    }
+
+    /// A `GetItem` of the item at `key`.
+    fn get_item_at(&self, key: Key) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
+        self.client
+            .get_item()
+            .table_name(self.table())
+            .key(PK, s(key.pk))
+            .key(SK, s(key.sk))
     }
 
     /// An `UpdateItem` of the item at `key`, to finish with its expressions.
