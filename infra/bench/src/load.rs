@@ -436,15 +436,20 @@ async fn changes(
     Ok(committed)
 }
 
-/// Deliveries per second to `receiver` of the changes just made: from the first arrival, or from `since`, to the last.
-async fn rate(receiver: &cartwheel_tests::Receiver, committed: &HashMap<u64, Instant>, since: Option<Instant>) -> f64 {
+/// When each committed version reached `receiver` (waiting up to 90 s for all of them).
+async fn arrivals(receiver: &cartwheel_tests::Receiver, committed: &HashMap<u64, Instant>) -> HashMap<u64, Instant> {
     let arrived = receiver
         .wait_for(90, |requests| {
             let got = delivered(requests);
             committed.keys().all(|v| got.contains_key(v))
         })
         .await;
-    let got = delivered(&arrived);
+    delivered(&arrived)
+}
+
+/// Deliveries per second to `receiver` of the changes just made: from the first arrival, or from `since`, to the last.
+async fn rate(receiver: &cartwheel_tests::Receiver, committed: &HashMap<u64, Instant>, since: Option<Instant>) -> f64 {
+    let got = arrivals(receiver, committed).await;
     let times: Vec<Instant> = committed.keys().filter_map(|v| got.get(v).copied()).collect();
     let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
         return f64::NAN;
@@ -481,13 +486,7 @@ async fn webhooks(app: &TestApp, key: &str, mug: &str, smoke: bool) -> Result<(W
     let product = product(app, key, "BENCH-HOOKS").await?;
     let fast_endpoint = subscribe(app, key, &fast.url, json!(["product.updated"])).await?;
     let committed = changes(app, key, &product, events, Duration::from_millis(20)).await?;
-    let arrived = fast
-        .wait_for(90, |requests| {
-            let got = delivered(requests);
-            committed.keys().all(|v| got.contains_key(v))
-        })
-        .await;
-    let got = delivered(&arrived);
+    let got = arrivals(&fast, &committed).await;
     let latencies: Vec<Duration> = committed
         .iter()
         .filter_map(|(v, at)| got.get(v).map(|arrival| arrival.saturating_duration_since(*at)))
