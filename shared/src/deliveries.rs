@@ -27,10 +27,7 @@ pub async fn fan_out(db: &Db, deliveries: &Queue, event: &Event) -> Result<usize
                 endpoint_id: endpoint.id,
                 event_id: event.id,
             };
-            jobs.push(Outgoing {
-                body: serde_json::to_string(&job).map_err(ApiError::internal)?,
-                delay_secs: endpoint.cooldown_left(now),
-            });
+            jobs.push(job.message(endpoint.cooldown_left(now))?);
         }
     }
     deliveries.send_all(&jobs).await?;
@@ -73,71 +70,72 @@ pub struct JobMessage<'a> {
     pub receipt: Option<&'a str>,
 }
 
-/// The queues a verdict may send to.
-pub struct Queues<'a> {
-    pub deliveries: &'a Queue,
-    pub dead_letters: &'a Queue,
+/// What settles attempts: the store, the queues a verdict may send to, and the rules it is judged by.
+pub struct Settler {
+    pub db: Db,
+    pub deliveries: Queue,
+    pub dead_letters: Queue,
+    pub rules: DeliveryRules,
 }
 
-/// Records an attempt and carries out its verdict: the delivery's status, the endpoint's health (cooldown after a
-/// timeout, failing since, disabled), the job's next attempt or its dead letter.
-#[allow(clippy::too_many_arguments)]
-pub async fn settle(
-    db: &Db,
-    queues: &Queues<'_>,
-    rules: &DeliveryRules,
-    job: &DeliveryJob,
-    message: &JobMessage<'_>,
-    (delivery, endpoint): (&Delivery, &Endpoint),
-    posted: Posted,
-    jitter: f64,
-) -> Result<Verdict, ApiError> {
-    let scope = db.store_scope(job.store_id, job.mode);
-    let now = time::now().unix_timestamp();
-    let now_text = time::now_rfc3339();
-    if posted.timed_out {
-        scope.cool_down_endpoint(endpoint.id, now + rules.cooldown_secs).await?;
+impl Settler {
+    /// Records an attempt and carries out its verdict: the delivery's status, the endpoint's health (cooldown after
+    /// a timeout, failing since, disabled), the job's next attempt or its dead letter.
+    pub async fn settle(
+        &self,
+        job: &DeliveryJob,
+        message: &JobMessage<'_>,
+        (delivery, endpoint): (&Delivery, &Endpoint),
+        posted: Posted,
+        jitter: f64,
+    ) -> Result<Verdict, ApiError> {
+        let rules = &self.rules;
+        let scope = self.db.store_scope(job.store_id, job.mode);
+        let now = time::now().unix_timestamp();
+        let now_text = time::now_rfc3339();
+        if posted.timed_out {
+            scope.cool_down_endpoint(endpoint.id, now + rules.cooldown_secs).await?;
+        }
+        let verdict = judge(endpoint, delivery.attempts.len() + 1, &posted, now, rules, jitter);
+        let record = |status| {
+            scope.record_attempt(
+                (job.endpoint_id, job.event_id),
+                Some(&posted.attempt),
+                status,
+                &now_text,
+            )
+        };
+        match &verdict {
+            Verdict::Delivered => {
+                record(DeliveryStatus::Succeeded).await?;
+                if endpoint.failing_since.is_some() {
+                    scope.set_endpoint_failing(endpoint.id, None).await?;
+                }
+            }
+            Verdict::Disable(reason) => {
+                record(DeliveryStatus::Failed).await?;
+                let (after, event) = crate::webhooks::disabled(endpoint, job.store_id, job.mode, reason)?;
+                scope.disable_endpoint(endpoint.version, &after, event).await?;
+            }
+            Verdict::RetryIn(delay) => {
+                if endpoint.failing_since.is_none() {
+                    scope.set_endpoint_failing(endpoint.id, Some(now)).await?;
+                }
+                record(DeliveryStatus::Pending).await?;
+                if let Some(receipt) = message.receipt {
+                    self.deliveries.delay(receipt, *delay).await?;
+                }
+            }
+            Verdict::DeadLetter => {
+                if endpoint.failing_since.is_none() {
+                    scope.set_endpoint_failing(endpoint.id, Some(now)).await?;
+                }
+                record(DeliveryStatus::Failed).await?;
+                self.dead_letters
+                    .send_all(&[Outgoing::now(message.body.to_owned())])
+                    .await?;
+            }
+        }
+        Ok(verdict)
     }
-    let verdict = judge(endpoint, delivery.attempts.len() + 1, &posted, now, rules, jitter);
-    let record = |status| {
-        scope.record_attempt(
-            (job.endpoint_id, job.event_id),
-            Some(&posted.attempt),
-            status,
-            &now_text,
-        )
-    };
-    match &verdict {
-        Verdict::Delivered => {
-            record(DeliveryStatus::Succeeded).await?;
-            if endpoint.failing_since.is_some() {
-                scope.set_endpoint_failing(endpoint.id, None).await?;
-            }
-        }
-        Verdict::Disable(reason) => {
-            record(DeliveryStatus::Failed).await?;
-            let (after, event) = crate::webhooks::disabled(endpoint, job.store_id, job.mode, reason)?;
-            scope.disable_endpoint(endpoint.version, &after, event).await?;
-        }
-        Verdict::RetryIn(delay) => {
-            if endpoint.failing_since.is_none() {
-                scope.set_endpoint_failing(endpoint.id, Some(now)).await?;
-            }
-            record(DeliveryStatus::Pending).await?;
-            if let Some(receipt) = message.receipt {
-                queues.deliveries.delay(receipt, *delay).await?;
-            }
-        }
-        Verdict::DeadLetter => {
-            if endpoint.failing_since.is_none() {
-                scope.set_endpoint_failing(endpoint.id, Some(now)).await?;
-            }
-            record(DeliveryStatus::Failed).await?;
-            queues
-                .dead_letters
-                .send_all(&[Outgoing::now(message.body.to_owned())])
-                .await?;
-        }
-    }
-    Ok(verdict)
 }

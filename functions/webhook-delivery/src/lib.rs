@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use cartwheel::deliveries::{self, JobMessage, Queues};
+use cartwheel::deliveries::{self, JobMessage, Settler};
 use cartwheel::http::AppState;
 use cartwheel::model::webhooks::{DeliveryRules, Posted, Verdict};
 use cartwheel::queue::Queue;
 use cartwheel::webhooks::{self, Attempt, Delivery, DeliveryJob, Endpoint, MasterKeys, UrlPolicy};
-use cartwheel::{time, ApiError, Db};
+use cartwheel::{time, ApiError};
 use futures_util::future::join_all;
 use lambda_runtime::LambdaEvent;
 use rand::Rng;
@@ -24,15 +24,13 @@ use rand::Rng;
 const KEPT_BODY: usize = 2048;
 
 pub struct Deliverer {
-    db: Db,
+    /// Records each attempt and carries out its verdict.
+    settler: Settler,
     /// One client for every delivery, so a busy endpoint's connection is reused (no new TCP and TLS handshake per
     /// attempt) and nothing is built per request.
     http: reqwest::Client,
-    deliveries: Queue,
-    dead_letters: Queue,
     keys: MasterKeys,
     policy: UrlPolicy,
-    rules: DeliveryRules,
     /// Per-request timeout: an endpoint that hangs is cut here and counted as a failed attempt.
     timeout: Duration,
 }
@@ -68,17 +66,19 @@ impl Deliverer {
             .build()
             .map_err(|_| "the webhook HTTP client could not be built")?;
         Ok(Self {
-            db: state.db.clone(),
+            settler: Settler {
+                db: state.db.clone(),
+                deliveries: Queue::new(sdk, deliveries),
+                dead_letters: Queue::new(sdk, dead_letters),
+                rules: DeliveryRules {
+                    schedule: config.webhook_retry_schedule.clone(),
+                    disable_after_secs: config.webhook_disable_after_secs,
+                    cooldown_secs: i64::from(config.webhook_cooldown_secs),
+                },
+            },
             http,
-            deliveries: Queue::new(sdk, deliveries),
-            dead_letters: Queue::new(sdk, dead_letters),
             keys,
             policy,
-            rules: DeliveryRules {
-                schedule: config.webhook_retry_schedule.clone(),
-                disable_after_secs: config.webhook_disable_after_secs,
-                cooldown_secs: i64::from(config.webhook_cooldown_secs),
-            },
             timeout,
         })
     }
@@ -112,7 +112,7 @@ impl Deliverer {
             tracing::error!("unreadable delivery job dropped");
             return Ok(Outcome::Done);
         };
-        let Some((delivery, endpoint)) = deliveries::pending(&self.db, &job).await? else {
+        let Some((delivery, endpoint)) = deliveries::pending(&self.settler.db, &job).await? else {
             return Ok(Outcome::Done);
         };
         let now = time::now().unix_timestamp();
@@ -121,17 +121,13 @@ impl Deliverer {
             0 => self.post(&endpoint, &delivery, job.mode).await,
             left => Posted::cooling_down(&time::now_rfc3339(), now, now + i64::from(left)),
         };
-        let queues = Queues {
-            deliveries: &self.deliveries,
-            dead_letters: &self.dead_letters,
-        };
         let message = JobMessage {
             body,
             receipt: message.receipt_handle.as_deref(),
         };
         let jitter = rand::rng().random_range(-1.0..=1.0);
         let pair = (&delivery, &endpoint);
-        let verdict = deliveries::settle(&self.db, &queues, &self.rules, &job, &message, pair, posted, jitter).await?;
+        let verdict = self.settler.settle(&job, &message, pair, posted, jitter).await?;
         Ok(match verdict {
             Verdict::RetryIn(_) => Outcome::Later,
             Verdict::Delivered | Verdict::Disable(_) | Verdict::DeadLetter => Outcome::Done,

@@ -189,6 +189,17 @@ pub struct DeliveryJob {
     pub event_id: crate::ids::EventId,
 }
 
+#[cfg(feature = "sqs")]
+impl DeliveryJob {
+    /// The job as the delivery queue carries it, hidden for `delay_secs`.
+    pub fn message(&self, delay_secs: u32) -> Result<crate::queue::Outgoing, ApiError> {
+        Ok(crate::queue::Outgoing {
+            body: serde_json::to_string(self).map_err(ApiError::internal)?,
+            delay_secs,
+        })
+    }
+}
+
 // --- operations -------------------------------------------------------------------------------------------
 
 /// What the endpoint operations need beside storage.

@@ -37,12 +37,7 @@ pub(super) async fn queue_job(
         endpoint_id: delivery.endpoint_id,
         event_id: delivery.id,
     };
-    queue
-        .send_all(&[crate::queue::Outgoing {
-            body: serde_json::to_string(&job).map_err(ApiError::internal)?,
-            delay_secs,
-        }])
-        .await
+    queue.send_all(&[job.message(delay_secs)?]).await
 }
 
 /// Sends a `webhook.test` event to one endpoint now (straight to the delivery queue, not through the bus).
