@@ -12,28 +12,10 @@ PINS=(openapi-spec-validator==0.8.5)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.cache/openapi-validator"
-PYTHON="${PYTHON:-python3}"
-
-self_test=0
-files=()
-for arg in "$@"; do
-  case "$arg" in
-    --self-test) self_test=1 ;;
-    -h|--help) sed -n '2,7p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) files+=("$arg") ;;
-  esac
-done
-[[ ${#files[@]} -gt 0 ]] || files=("$ROOT/docs/openapi.json")
-
-want="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') ${PINS[*]}"
-if ! [[ -x "$VENV/bin/openapi-spec-validator" && -f "$VENV/.stamp" && "$(cat "$VENV/.stamp")" == "$want" ]]; then
-  echo "lint-openapi: installing ${PINS[*]} into ${VENV#"$ROOT"/} ..." >&2
-  rm -rf "$VENV"
-  mkdir -p "$(dirname "$VENV")"
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "${PINS[@]}"
-  printf '%s' "$want" >"$VENV/.stamp"
-fi
+# shellcheck source=infra/pytools.sh
+source "$ROOT/infra/pytools.sh"
+parse_lint_args "$ROOT/docs/openapi.json" "$@"
+ensure_venv "$VENV" "${PINS[@]}"
 
 status=0
 for file in "${files[@]}"; do

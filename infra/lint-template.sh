@@ -23,39 +23,14 @@ LATEST_PINS=(cfn-lint==1.58.0)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$ROOT/.cache/cfn-lint"
-PYTHON="${PYTHON:-python3}"
 # Region only matters for region-specific resource specs; nothing here talks to AWS.
 REGION="${CFN_LINT_REGION:-us-east-1}"
+# shellcheck source=infra/pytools.sh
+source "$ROOT/infra/pytools.sh"
+parse_lint_args "$ROOT/template.yaml" "$@"
 
-self_test=0
-files=()
-for arg in "$@"; do
-  case "$arg" in
-    --self-test) self_test=1 ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) files+=("$arg") ;;
-  esac
-done
-[[ ${#files[@]} -gt 0 ]] || files=("$ROOT/template.yaml")
-
-# ensure_venv NAME PIN... : create $CACHE/NAME with exactly these pins unless its stamp already matches.
-ensure_venv() {
-  local name="$1"; shift
-  local dir="$CACHE/$name" want
-  want="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') $*"
-  if [[ -x "$dir/bin/cfn-lint" && -f "$dir/.stamp" && "$(cat "$dir/.stamp")" == "$want" ]]; then
-    return 0
-  fi
-  echo "lint-template: installing $* into ${dir#"$ROOT"/} ..." >&2
-  rm -rf "$dir"
-  mkdir -p "$CACHE"
-  "$PYTHON" -m venv "$dir"
-  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "$@"
-  printf '%s' "$want" >"$dir/.stamp"
-}
-
-ensure_venv translating "${TRANSLATING_PINS[@]}"
-ensure_venv latest "${LATEST_PINS[@]}"
+ensure_venv "$CACHE/translating" "${TRANSLATING_PINS[@]}"
+ensure_venv "$CACHE/latest" "${LATEST_PINS[@]}"
 
 LINTERS=(translating latest)
 

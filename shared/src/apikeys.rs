@@ -1,7 +1,9 @@
 //! API keys: `ck_live_…` / `ck_test_…`, random, shown once, stored only as a SHA-256 hash.
 
+use crate::body::request_body;
+use macro_rules_attribute::apply;
 use rand::distr::{Alphanumeric, SampleString};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
@@ -59,8 +61,7 @@ pub fn hint(secret: &str) -> String {
     format!("{prefix}…{tail}")
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct ApiKeyIn {
     /// What the key is for, e.g. "storefront" or "ERP sync".
     #[schema(example = "storefront")]
@@ -182,8 +183,7 @@ pub async fn create(db: &Db, tenant: &Tenant, input: ApiKeyIn) -> Result<ApiKeyC
 
 /// A key minted by the platform operator for a store (`POST /v1/platform/stores/{id}/api-keys`): the way back to a
 /// full key when a store has revoked or lost all of its own.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct PlatformApiKeyIn {
     pub mode: Mode,
     #[schema(example = "recovery")]
@@ -327,9 +327,7 @@ pub async fn list_api_keys(db: &Db, tenant: &Tenant, params: &PageParams) -> Res
 /// One key of the store in this mode (never its secret).
 pub async fn get_api_key(db: &Db, tenant: &Tenant, id: &str) -> Result<ApiKeyOut, ApiError> {
     // An id that cannot exist is simply not found, as it would be in another store.
-    let id: KeyId = id.parse().map_err(|_| ApiError::not_found("API key"))?;
-    let record = db.scoped(tenant).record::<ApiKeyRecord>(id, false).await?;
-    let record = record.ok_or_else(|| ApiError::not_found("API key"))?;
+    let record: ApiKeyRecord = db.scoped(tenant).found(id).await?;
     Ok(ApiKeyOut::from(&record))
 }
 

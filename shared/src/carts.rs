@@ -1,13 +1,13 @@
 //! Carts: lines of catalog products priced from the catalog at every read (never from the client), only
 //! `active` products, and expiry after a week without a change.
 
-use serde::Deserialize;
-use utoipa::ToSchema;
+use crate::body::request_body;
+use macro_rules_attribute::apply;
 
 use crate::catalog::products::ProductStatus;
 use crate::customers::{Checks, Customer};
 use crate::db::Committed;
-use crate::db::Db;
+use crate::db::{id_of, Db};
 use crate::error::ApiError;
 use crate::events::{Event, EventType};
 use crate::ids::{CartId, CartItemId, CustomerId, ProductId, VariantId};
@@ -22,16 +22,14 @@ pub const CART_TTL_SECS: i64 = 7 * 24 * 3600;
 pub const MAX_CART_LINES: usize = 100;
 pub const MAX_LINE_QUANTITY: u32 = 999;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct CartIn {
     #[schema(value_type = String, example = "USD")]
     pub currency: CurrencyCode,
     pub customer_id: Option<CustomerId>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct CartItemIn {
     pub product_id: ProductId,
     /// Required when the product has variants.
@@ -40,15 +38,10 @@ pub struct CartItemIn {
     pub quantity: u32,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct CartItemPatch {
     /// `0` removes the line.
     pub quantity: u32,
-}
-
-fn cart_id(id: &str) -> Result<CartId, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found("cart"))
 }
 
 fn now() -> (String, i64) {
@@ -76,13 +69,8 @@ pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<Cart
         expires_at: unix + CART_TTL_SECS,
         version: 1,
     };
-    db.put_cart(
-        tenant,
-        None,
-        &cart,
-        Event::about(tenant, EventType::CartCreated, &cart)?,
-    )
-    .await?;
+    let created = Event::about(tenant, EventType::CartCreated, &cart)?;
+    db.put_cart(tenant, None, &cart, created).await?;
     CatalogSnapshot::default().price_cart(&cart)
 }
 
@@ -96,7 +84,7 @@ pub async fn load_cart(db: &Db, tenant: &Tenant, id: CartId, consistent: bool) -
 }
 
 pub async fn get_cart(db: &Db, tenant: &Tenant, id: &str) -> Result<CartOut, ApiError> {
-    let cart = load_cart(db, tenant, cart_id(id)?, false).await?;
+    let cart = load_cart(db, tenant, id_of::<Cart>(id)?, false).await?;
     let catalog = db.scoped(tenant).cart_catalog(&cart.lines).await?;
     catalog.price_cart(&cart)
 }
@@ -108,7 +96,7 @@ async fn change_cart(
     id: &str,
     change: impl Fn(&mut Cart) -> Result<(), ApiError>,
 ) -> Result<CartOut, ApiError> {
-    let id = cart_id(id)?;
+    let id = id_of::<Cart>(id)?;
     for _attempt in 0..5 {
         let before = load_cart(db, tenant, id, true).await?;
         if before.status == CartStatus::Converted {

@@ -1,16 +1,18 @@
 //! Customers: unique email per store, saved addresses, groups, the blacklist that blocks checkout, and the read
 //! models (`orders_count`, `lifetime_spend`) that the checkout and refund transactions keep current.
 
+use crate::body::{patch_body, request_body};
+use macro_rules_attribute::apply;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
+use crate::body::nullable;
 use crate::db::Committed;
-use crate::db::Db;
+use crate::db::{id_of, Db};
 use crate::error::ApiError;
 use crate::events::{Event, EventType, ResourceRef};
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{AddressId, CustomerGroupId, CustomerId};
-use crate::patch::nullable;
 use crate::tenant::Tenant;
 use crate::time;
 
@@ -23,8 +25,7 @@ const MAX_NOTES: usize = 5000;
 pub const MAX_ADDRESSES: usize = 20;
 const MAX_GROUPS: usize = 20;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct CustomerIn {
     #[schema(example = "ada@example.com")]
     pub email: String,
@@ -38,8 +39,7 @@ pub struct CustomerIn {
 }
 
 /// Absent fields are kept; `null` clears an optional one.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(patch_body!)]
 pub struct CustomerPatch {
     pub email: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
@@ -60,15 +60,13 @@ pub struct CustomerPatch {
     pub group_ids: Option<Vec<CustomerGroupId>>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct BlacklistIn {
     /// Why; kept on the customer.
     pub reason: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct CustomerGroupIn {
     pub name: String,
     pub description: Option<String>,
@@ -167,15 +165,8 @@ fn trimmed(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-fn customer_id(id: &str) -> Result<CustomerId, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found("customer"))
-}
-
 pub async fn get_customer(db: &Db, tenant: &Tenant, id: &str) -> Result<Customer, ApiError> {
-    db.scoped(tenant)
-        .record::<Customer>(customer_id(id)?, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("customer"))
+    db.scoped(tenant).found(id).await
 }
 
 /// Reads, changes and writes a customer while nothing else changed it (`if_match`: the version the client read).
@@ -186,7 +177,7 @@ async fn change_customer(
     if_match: Option<u64>,
     change: impl Fn(&mut Customer) -> Result<(), ApiError>,
 ) -> Result<Customer, ApiError> {
-    let id = customer_id(id)?;
+    let id = id_of::<Customer>(id)?;
     for _attempt in 0..5 {
         let before = db
             .scoped(tenant)
@@ -265,7 +256,7 @@ pub async fn update_customer(
 pub async fn delete_customer(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
     let customer = db
         .scoped(tenant)
-        .record::<Customer>(customer_id(id)?, true)
+        .record::<Customer>(id_of::<Customer>(id)?, true)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))?;
     if if_match.is_some_and(|v| v != customer.version) {

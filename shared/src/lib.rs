@@ -5,6 +5,7 @@
 
 pub mod apikeys;
 pub mod aws;
+pub mod body;
 #[cfg(feature = "eventbridge")]
 pub mod bus;
 pub mod carts;
@@ -24,7 +25,7 @@ pub mod model;
 pub mod money;
 pub mod openapi;
 pub mod orders;
-pub mod patch;
+
 pub mod payment_signature;
 pub mod payments;
 #[cfg(feature = "sqs")]

@@ -1,6 +1,8 @@
 //! Stores (tenants) and their onboarding by the platform operator.
 
-use serde::{Deserialize, Serialize};
+use crate::body::request_body;
+use macro_rules_attribute::apply;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
@@ -18,8 +20,7 @@ pub use crate::model::stores::StoreRecord;
 const NAME_MAX: usize = 200;
 const PLAN_MAX: usize = 32;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct StoreIn {
     #[schema(example = "Acme Coffee")]
     pub name: String,

@@ -26,7 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "catalog/text",
             "payment_signature",
             "checks",
-            "patch",
+            "body",
         ],
     ),
     (

@@ -108,6 +108,12 @@ async fn body(response: reqwest::Response) -> Result<Value, Error> {
     Ok(value)
 }
 
+/// The `data.id` of what a request created.
+async fn created_id(response: reqwest::Response) -> Result<String, Error> {
+    let created = body(response).await?;
+    Ok(created["data"]["id"].as_str().unwrap_or_default().to_owned())
+}
+
 /// The measured side of the bench that needs the gateway.
 pub struct GatewayResults {
     pub loads: Vec<Load>,
@@ -143,10 +149,7 @@ async fn product(app: &TestApp, key: &str, sku: &str) -> Result<String, Error> {
         )
         .send()
         .await?;
-    Ok(body(created).await?["data"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned())
+    created_id(created).await
 }
 
 /// A stack of its own with a store and its `BENCH-MUG` product holding `stock` units.
@@ -397,10 +400,7 @@ async fn subscribe(app: &TestApp, key: &str, url: &str, events: Value) -> Result
         .post("/v1/webhooks", key, &json!({"url": url, "events": events}))
         .send()
         .await?;
-    Ok(body(created).await?["data"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned())
+    created_id(created).await
 }
 
 async fn unsubscribe(app: &TestApp, key: &str, endpoint: &str) -> Result<(), Error> {

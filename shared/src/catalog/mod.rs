@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::Committed;
-use crate::db::{tenant_prefix, Db, ProductConflict, VariantConflict, WriteError};
+use crate::db::{id_of, tenant_prefix, Db, ProductConflict, VariantConflict, WriteError};
 use crate::error::ApiError;
 use crate::events::{Event, EventType, ResourceRef};
 use crate::http::pagination::{ListMeta, ListOut, PageParams, Pagination};
@@ -107,11 +107,7 @@ pub async fn get_product(db: &Db, tenant: &Tenant, id_or_slug: &str) -> Result<P
 }
 
 async fn product_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Product, ApiError> {
-    let id: ProductId = id.parse().map_err(|_| ApiError::not_found("product"))?;
-    db.scoped(tenant)
-        .record::<Product>(id, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("product"))
+    db.scoped(tenant).found(id).await
 }
 
 async fn save_product(
@@ -199,7 +195,7 @@ pub async fn set_product_category(
     category: &str,
     add: bool,
 ) -> Result<Product, ApiError> {
-    let category: CategoryId = category.parse().map_err(|_| ApiError::not_found("category"))?;
+    let category = id_of::<Category>(category)?;
     let product = product_by_id(db, tenant, id).await?;
     if add == product.category_ids.contains(&category) {
         return Ok(product);
@@ -668,11 +664,7 @@ async fn lineage(
 }
 
 async fn category_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Category, ApiError> {
-    let id: CategoryId = id.parse().map_err(|_| ApiError::not_found("category"))?;
-    db.scoped(tenant)
-        .record::<Category>(id, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("category"))
+    db.scoped(tenant).found(id).await
 }
 
 /// Checks a (new) parent: it exists, and the move makes no cycle and no nesting deeper than allowed. Returns the
@@ -779,22 +771,13 @@ pub async fn delete_category(db: &Db, tenant: &Tenant, id: &str) -> Result<(), A
 // --- brands -----------------------------------------------------------------------------------------------
 
 async fn brand_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiError> {
-    let id: BrandId = id.parse().map_err(|_| ApiError::not_found("brand"))?;
-    db.scoped(tenant)
-        .record::<Brand>(id, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("brand"))
+    db.scoped(tenant).found(id).await
 }
 
 pub async fn create_brand(db: &Db, tenant: &Tenant, input: BrandIn) -> Result<Brand, ApiError> {
     let brand = input.into_brand(BrandId::new(), &time::now_rfc3339())?;
-    db.put_brand(
-        tenant,
-        None,
-        &brand,
-        Event::about(tenant, EventType::BrandCreated, &brand)?,
-    )
-    .await?;
+    let created = Event::about(tenant, EventType::BrandCreated, &brand)?;
+    db.put_brand(tenant, None, &brand, created).await?;
     Ok(brand)
 }
 
@@ -821,16 +804,8 @@ pub async fn update_brand(
     if after == before {
         return Ok(before);
     }
-    if !db
-        .put_brand(
-            tenant,
-            Some(&before),
-            &after,
-            Event::about(tenant, EventType::BrandUpdated, &after)?,
-        )
-        .await
-        .committed()?
-    {
+    let updated = Event::about(tenant, EventType::BrandUpdated, &after)?;
+    if !db.put_brand(tenant, Some(&before), &after, updated).await.committed()? {
         return Err(stale(if_match, "brand"));
     }
     Ok(after)
@@ -844,11 +819,8 @@ pub async fn delete_brand(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiE
             brand.product_count
         )));
     }
-    if !db
-        .delete_brand(tenant, &brand, Event::about(tenant, EventType::BrandDeleted, &brand)?)
-        .await
-        .committed()?
-    {
+    let deleted = Event::about(tenant, EventType::BrandDeleted, &brand)?;
+    if !db.delete_brand(tenant, &brand, deleted).await.committed()? {
         return Err(ApiError::conflict(
             "products started using this brand meanwhile; change them first",
         ));

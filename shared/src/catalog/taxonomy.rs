@@ -1,5 +1,7 @@
 //! Categories (nested, no cycles) and brands.
 
+use crate::body::{patch_body, request_body};
+use macro_rules_attribute::apply;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -32,22 +34,20 @@ pub struct Category {
     pub version: u64,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct CategoryIn {
     pub name: String,
     pub description: Option<String>,
     pub parent_id: Option<CategoryId>,
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(patch_body!)]
 pub struct CategoryPatch {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub description: Option<Option<String>>,
     /// Move under another category, or `null` for the top level.
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub parent_id: Option<Option<CategoryId>>,
 }
 
@@ -67,21 +67,19 @@ pub struct Brand {
     pub version: u64,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct BrandIn {
     pub name: String,
     pub description: Option<String>,
     pub logo_url: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(patch_body!)]
 pub struct BrandPatch {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub logo_url: Option<Option<String>>,
 }
 

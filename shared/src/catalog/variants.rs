@@ -1,5 +1,7 @@
 //! Variants: one buyable combination of a product's option values, with its own SKU and optional price.
 
+use crate::body::{patch_body, request_body};
+use macro_rules_attribute::apply;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -29,25 +31,22 @@ pub struct Variant {
     pub version: u64,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct VariantIn {
     pub sku: Option<String>,
     pub price: Option<Money>,
     pub option_values: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(patch_body!)]
 pub struct VariantPatch {
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub sku: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub price: Option<Option<Money>>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct OptionIn {
     #[schema(example = "Size")]
     pub name: String,
@@ -291,42 +290,18 @@ mod tests {
     #[test]
     fn options_are_added_only_before_variants() {
         let product = product();
-        let more = OptionIn {
-            name: "Fit".into(),
-            values: vec!["Slim".into()],
+        let option = |name: &str, values: &[&str]| OptionIn {
+            name: name.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
         };
-        let after = add_option(&product, more, false, "later").unwrap();
+        let after = add_option(&product, option("Fit", &["Slim"]), false, "later").unwrap();
         assert_eq!(after.options.len(), 3);
         assert_eq!(after.version, product.version + 1);
-        let blocked = add_option(
-            &product,
-            OptionIn {
-                name: "Fit".into(),
-                values: vec!["Slim".into()],
-            },
-            true,
-            "later",
-        );
+        let blocked = add_option(&product, option("Fit", &["Slim"]), true, "later");
         assert!(matches!(blocked, Err(ApiError::Conflict { .. })));
-        let duplicate = add_option(
-            &product,
-            OptionIn {
-                name: "Size".into(),
-                values: vec!["XL".into()],
-            },
-            false,
-            "later",
-        );
+        let duplicate = add_option(&product, option("Size", &["XL"]), false, "later");
         assert!(matches!(duplicate, Err(ApiError::Conflict { .. })));
-        let empty = add_option(
-            &product,
-            OptionIn {
-                name: "Fit".into(),
-                values: vec![],
-            },
-            false,
-            "later",
-        );
+        let empty = add_option(&product, option("Fit", &[]), false, "later");
         assert!(matches!(empty, Err(ApiError::Validation(_))));
     }
 }

@@ -93,13 +93,8 @@ impl Db {
 
 impl Scoped<'_> {
     pub async fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        #[derive(serde::Deserialize)]
-        struct Guard {
-            customer_id: CustomerId,
-        }
-        let guard: Option<Guard> = self.get(keys::customer_email(store, mode, email), true).await?;
-        Ok(guard.map(|g| g.customer_id))
+        let key = keys::customer_email(self.store, self.mode, email);
+        self.guarded(key, "customer_id", true).await
     }
 
     /// A page of customers, newest first: one `Query` on GSI1 (an email is looked up by its guard first).

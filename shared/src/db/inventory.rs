@@ -24,7 +24,6 @@ impl Db {
         &self,
         tenant: &Tenant,
         warehouse: &Warehouse,
-        default: bool,
         event: Event,
     ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
@@ -32,7 +31,8 @@ impl Db {
             .write(event, tenant.key_id.to_string())
             .put_new(item(keys::warehouse(store, mode, warehouse.id), warehouse)?);
         let marker = keys::default_warehouse(store, mode);
-        if default {
+        // The default warehouse creates the marker that counts the others: one default per store is a condition.
+        if warehouse.is_default {
             tx = tx.put_new(HashMap::from([
                 (PK.to_owned(), s(marker.pk)),
                 (SK.to_owned(), s(marker.sk)),

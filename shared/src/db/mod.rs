@@ -93,8 +93,15 @@ impl PageQuery {
 
 /// A record stored as one item per id, read by its id: the one `GetItem` every such entity needs.
 pub trait Record: DeserializeOwned {
-    type Id: Copy;
+    type Id: Copy + std::str::FromStr;
+    /// What a client calls it, in a `404`'s message.
+    const NOUN: &'static str;
     fn key(store: StoreId, mode: Mode, id: Self::Id) -> Key;
+}
+
+/// The id a client wrote for a record: a malformed one names nothing, so it is a `404` like an unknown one.
+pub fn id_of<T: Record>(text: &str) -> Result<T::Id, ApiError> {
+    text.parse().map_err(|_| ApiError::not_found(T::NOUN))
 }
 
 /// A record whose items share one partition per store and mode, listed a page at a time.
@@ -106,9 +113,10 @@ pub trait Listed: Record {
 
 /// `Record` (and `Listed`) for entity records: their id type and the key formats of `keys`.
 macro_rules! records {
-    ($($record:ty: $id:ty => $key:ident $(, listed in $partition:ident, newest first: $newest:literal)?;)+) => {
+    ($($record:ty, $noun:literal: $id:ty => $key:ident $(, listed in $partition:ident, newest first: $newest:literal)?;)+) => {
         $(impl Record for $record {
             type Id = $id;
+            const NOUN: &'static str = $noun;
 
             fn key(store: StoreId, mode: Mode, id: $id) -> Key {
                 keys::$key(store, mode, id)
@@ -126,21 +134,28 @@ macro_rules! records {
 }
 
 records! {
-    crate::catalog::products::Product: ProductId => product;
-    crate::catalog::taxonomy::Category: CategoryId => category, listed in categories_partition, newest first: false;
-    crate::catalog::taxonomy::Brand: BrandId => brand, listed in brands_partition, newest first: false;
-    crate::model::customers::Customer: CustomerId => customer;
-    crate::model::carts::Cart: CartId => cart;
-    crate::model::orders::Order: OrderId => order;
-    crate::model::inventory::Warehouse: WarehouseId => warehouse;
-    crate::model::webhooks::Endpoint: WebhookId => webhook, listed in webhooks_partition, newest first: false;
-    ApiKeyRecord: KeyId => api_key, listed in api_keys_partition, newest first: true;
+    crate::catalog::products::Product, "product": ProductId => product;
+    crate::catalog::taxonomy::Category, "category": CategoryId => category, listed in categories_partition, newest first: false;
+    crate::catalog::taxonomy::Brand, "brand": BrandId => brand, listed in brands_partition, newest first: false;
+    crate::model::customers::Customer, "customer": CustomerId => customer;
+    crate::model::carts::Cart, "cart": CartId => cart;
+    crate::model::orders::Order, "order": OrderId => order;
+    crate::model::inventory::Warehouse, "warehouse": WarehouseId => warehouse;
+    crate::model::webhooks::Endpoint, "webhook endpoint": WebhookId => webhook, listed in webhooks_partition, newest first: false;
+    ApiKeyRecord, "API key": KeyId => api_key, listed in api_keys_partition, newest first: true;
 }
 
 impl Scoped<'_> {
     /// One record by id; `consistent` reads the latest write (twice the read cost).
     pub async fn record<T: Record>(&self, id: T::Id, consistent: bool) -> Result<Option<T>, ApiError> {
         self.get(T::key(self.store, self.mode, id), consistent).await
+    }
+
+    /// The record a client named by id: `404` when the id is malformed or names nothing.
+    pub async fn found<T: Record>(&self, id: &str) -> Result<T, ApiError> {
+        self.record::<T>(id_of::<T>(id)?, false)
+            .await?
+            .ok_or_else(|| ApiError::not_found(T::NOUN))
     }
 
     /// A page of a listed record, in its order.
@@ -316,6 +331,22 @@ impl Db {
                 false
             }
         }
+    }
+
+    /// What a uniqueness guard (an email, an order number, a slug) points at: its `field`.
+    async fn guarded<I: DeserializeOwned>(
+        &self,
+        key: Key,
+        field: &str,
+        consistent: bool,
+    ) -> Result<Option<I>, ApiError> {
+        let guard: Option<serde_json::Map<String, serde_json::Value>> = self.get(key, consistent).await?;
+        let Some(target) = guard.and_then(|mut g| g.remove(field)) else {
+            return Ok(None);
+        };
+        serde_json::from_value(target)
+            .map(Some)
+            .map_err(|e| ApiError::internal(format!("guard {field}: {e}")))
     }
 
     async fn get<T: DeserializeOwned>(&self, key: Key, consistent: bool) -> Result<Option<T>, ApiError> {
@@ -722,5 +753,3 @@ impl Db {
         Ok(())
     }
 }
-
-impl Scoped<'_> {}

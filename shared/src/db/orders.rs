@@ -157,13 +157,8 @@ impl Db {
 
 impl Scoped<'_> {
     pub async fn order_id_by_number(&self, number: &str) -> Result<Option<OrderId>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        #[derive(serde::Deserialize)]
-        struct Guard {
-            order_id: OrderId,
-        }
-        let guard: Option<Guard> = self.get(keys::order_number(store, mode, number), false).await?;
-        Ok(guard.map(|g| g.order_id))
+        let key = keys::order_number(self.store, self.mode, number);
+        self.guarded(key, "order_id", false).await
     }
 
     /// The catalog entries of the cart, the customer (by id, or by the guest's email) and the default warehouse:

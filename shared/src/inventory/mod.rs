@@ -7,7 +7,9 @@ mod warehouses;
 pub use reservations::*;
 pub use warehouses::*;
 
-use serde::{Deserialize, Serialize};
+use crate::body::request_body;
+use macro_rules_attribute::apply;
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::catalog::products::Product;
@@ -28,8 +30,7 @@ const MAX_NOTE: usize = 500;
 /// Most ids one batch check reads.
 pub const MAX_BATCH: usize = 50;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct AdjustIn {
     /// Change to `on_hand`: positive adds stock, negative removes it.
     #[schema(example = 25)]

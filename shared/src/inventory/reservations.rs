@@ -1,14 +1,15 @@
 //! Reservations: stock held for a while (a cart, a quote), released, or expired by the sweeper.
 
 use super::*;
+use crate::body::request_body;
+use macro_rules_attribute::apply;
 
 /// Most lines one reservation holds (each is a level write in one transaction).
 pub const MAX_RESERVATION_LINES: usize = 25;
 pub(super) const DEFAULT_HOLD_SECS: i64 = 900;
 pub(super) const MAX_HOLD_SECS: i64 = 86_400;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct ReserveLineIn {
     /// `prod_…` or `var_…`.
     pub id: String,
@@ -17,16 +18,14 @@ pub struct ReserveLineIn {
     pub warehouse_id: Option<WarehouseId>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct ReserveIn {
     pub items: Vec<ReserveLineIn>,
     /// Seconds the stock is held (1 to 86400; default 900). Expired holds give their stock back.
     pub expires_in: Option<i64>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct ReleaseIn {
     pub reservation_id: ReservationId,
 }

@@ -1,19 +1,19 @@
 //! Warehouses: the default one made on first use, the cap per store, names.
 
 use super::*;
+use crate::body::{patch_body, request_body};
+use macro_rules_attribute::apply;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct WarehouseIn {
     pub name: String,
     pub code: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(patch_body!)]
 pub struct WarehousePatch {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub code: Option<Option<String>>,
 }
 
@@ -37,27 +37,9 @@ pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, 
     if let Some(found) = db.scoped(tenant).default_warehouse_id().await? {
         return Ok(found);
     }
-    let now = time::now_rfc3339();
-    let warehouse = Warehouse {
-        id: WarehouseId::new(),
-        name: "Default warehouse".into(),
-        code: None,
-        is_default: true,
-        created_at: now.clone(),
-        updated_at: now,
-        version: 1,
-    };
+    let warehouse = Warehouse::new("Default warehouse", None, true, &time::now_rfc3339());
     // The marker makes "one default per store" a condition: of two first uses at once, one creates it.
-    if db
-        .create_warehouse(
-            tenant,
-            &warehouse,
-            true,
-            Event::about(tenant, EventType::WarehouseCreated, &warehouse)?,
-        )
-        .await
-        .committed()?
-    {
+    if insert_warehouse(db, tenant, &warehouse).await? {
         return Ok(warehouse.id);
     }
     db.scoped(tenant)
@@ -66,30 +48,18 @@ pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, 
         .ok_or_else(|| ApiError::internal("the default warehouse vanished"))
 }
 
+/// Whether it was made: a second default, or one past the cap, is not.
+async fn insert_warehouse(db: &Db, tenant: &Tenant, warehouse: &Warehouse) -> Result<bool, ApiError> {
+    let created = Event::about(tenant, EventType::WarehouseCreated, warehouse)?;
+    db.create_warehouse(tenant, warehouse, created).await.committed()
+}
+
 pub async fn create_warehouse(db: &Db, tenant: &Tenant, input: WarehouseIn) -> Result<Warehouse, ApiError> {
     // The first warehouse of a store is its default one; made first, so this one is not.
     default_warehouse(db, tenant).await?;
-    let now = time::now_rfc3339();
-    let warehouse = Warehouse {
-        id: WarehouseId::new(),
-        name: input.name.trim().to_owned(),
-        code: input.code,
-        is_default: false,
-        created_at: now.clone(),
-        updated_at: now,
-        version: 1,
-    };
+    let warehouse = Warehouse::new(&input.name, input.code, false, &time::now_rfc3339());
     check_warehouse(&warehouse)?;
-    let created = db
-        .create_warehouse(
-            tenant,
-            &warehouse,
-            false,
-            Event::about(tenant, EventType::WarehouseCreated, &warehouse)?,
-        )
-        .await
-        .committed()?;
-    if !created {
+    if !insert_warehouse(db, tenant, &warehouse).await? {
         return Err(ApiError::Conflict {
             code: "warehouse_limit_reached",
             message: format!("a store has at most {} warehouses per mode", crate::db::MAX_WAREHOUSES),
@@ -110,12 +80,7 @@ pub async fn update_warehouse(
     id: &str,
     patch: WarehousePatch,
 ) -> Result<Warehouse, ApiError> {
-    let id: WarehouseId = id.parse().map_err(|_| ApiError::not_found("warehouse"))?;
-    let before = db
-        .scoped(tenant)
-        .record::<Warehouse>(id, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("warehouse"))?;
+    let before: Warehouse = db.scoped(tenant).found(id).await?;
     let mut after = before.clone();
     if let Some(name) = patch.name {
         after.name = name.trim().to_owned();

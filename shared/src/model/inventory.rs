@@ -20,6 +20,20 @@ pub struct Warehouse {
     pub version: u64,
 }
 
+impl Warehouse {
+    pub fn new(name: &str, code: Option<String>, is_default: bool, now: &str) -> Self {
+        Warehouse {
+            id: WarehouseId::new(),
+            name: name.trim().to_owned(),
+            code,
+            is_default,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+            version: 1,
+        }
+    }
+}
+
 /// What stock is kept for: a product, or one of its variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StockItem {

@@ -34,7 +34,7 @@ pub async fn create_fulfillment(
     let who = Changer::key(tenant, &key_id);
     let fulfillment_id = FulfillmentId::new();
     let mut made = None;
-    change_order(db, &who, order_id(id)?, |order, now| {
+    change_order(db, &who, id_of::<Order>(id)?, |order, now| {
         let from = order.status;
         ship(order, &items)?;
         let fulfillment = Fulfillment {

@@ -14,14 +14,16 @@ pub use payment::*;
 pub use refunds::*;
 pub use status::*;
 
+use crate::body::request_body;
+use macro_rules_attribute::apply;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::carts::{self, CartStatus};
 use crate::customers::{self, normalize_email, Checks, Customer, PostalAddress};
 use crate::db::Committed;
-use crate::db::{Db, OrderWrite, Stale, StockMove, WriteError};
+use crate::db::{id_of, Db, OrderWrite, Stale, StockMove, WriteError};
 use crate::error::ApiError;
 use crate::events::{Event, EventType};
 use crate::http::pagination::{Page, PageOf};
@@ -49,8 +51,7 @@ pub const MAX_ORDER_LINES: usize = 40;
 /// store's checkout waits rather than fails. Well inside the functions' 10 s timeout.
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(6);
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct CheckoutIn {
     pub cart_id: CartId,
     /// The buyer: a customer, or an email for a guest (an email of an existing customer links the order to it).
@@ -67,8 +68,7 @@ pub struct CheckoutIn {
     pub channel: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct StatusPatch {
     pub status: OrderStatus,
     pub reason: Option<String>,
@@ -76,15 +76,13 @@ pub struct StatusPatch {
     pub tracking_number: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct FulfillmentLineIn {
     pub line_id: OrderLineId,
     pub quantity: u32,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct FulfillmentIn {
     pub items: Vec<FulfillmentLineIn>,
     pub carrier: Option<String>,
@@ -93,8 +91,7 @@ pub struct FulfillmentIn {
     pub warehouse_id: Option<WarehouseId>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct RefundIn {
     /// In the order's currency's minor units; absent: everything paid and not yet refunded.
     pub amount: Option<i64>,
@@ -178,10 +175,6 @@ fn status_events(
     Ok(events)
 }
 
-fn order_id(id: &str) -> Result<OrderId, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found("order"))
-}
-
 /// Shaped like an order number: `ORD-`, a year, `-`, up to 19 digits. Anything else cannot name an order (and must
 /// not reach DynamoDB, whose keys stop at 2 KB).
 fn is_order_number(text: &str) -> bool {
@@ -204,7 +197,7 @@ pub async fn get_order(db: &Db, tenant: &Tenant, id_or_number: &str) -> Result<O
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?
     } else {
-        order_id(id_or_number)?
+        id_of::<Order>(id_or_number)?
     };
     db.scoped(tenant)
         .record::<Order>(id, false)

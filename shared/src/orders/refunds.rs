@@ -10,7 +10,7 @@ pub async fn create_refund(db: &Db, tenant: &Tenant, id: &str, input: RefundIn) 
     let who = Changer::key(tenant, &key_id);
     let refund_id = RefundId::new();
     let mut made = None;
-    change_order(db, &who, order_id(id)?, |order, now| {
+    change_order(db, &who, id_of::<Order>(id)?, |order, now| {
         let from = order.status;
         let amount = refund(order, input.amount)?;
         let record = Refund {

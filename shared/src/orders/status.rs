@@ -31,7 +31,7 @@ pub async fn change_status(db: &Db, tenant: &Tenant, id: &str, patch: StatusPatc
     checks.finish()?;
     let key_id = tenant.key_id.to_string();
     let who = Changer::key(tenant, &key_id);
-    change_order(db, &who, order_id(id)?, |order, now| {
+    change_order(db, &who, id_of::<Order>(id)?, |order, now| {
         let from = order.status;
         if !from.next().contains(&patch.status) {
             return Err(invalid_transition(order, patch.status.as_str()));

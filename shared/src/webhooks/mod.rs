@@ -7,10 +7,12 @@ mod secrets;
 pub use resend::*;
 pub use secrets::*;
 
+use crate::body::{patch_body, request_body};
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use macro_rules_attribute::apply;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -34,8 +36,7 @@ pub const ROTATION_OVERLAP_SECS: i64 = 24 * 3600;
 
 // --- endpoints ----------------------------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct EndpointIn {
     #[schema(example = "https://example.com/hooks/cartwheel")]
     pub url: String,
@@ -46,12 +47,11 @@ pub struct EndpointIn {
     pub enabled: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(patch_body!)]
 pub struct EndpointPatch {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub description: Option<Option<String>>,
     /// Re-enabling clears `disabled_reason` and the failure clock.
     pub enabled: Option<bool>,
@@ -249,11 +249,7 @@ pub async fn get_delivery(db: &Db, tenant: &Tenant, id: &str, delivery_id: &str)
 }
 
 async fn endpoint_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Endpoint, ApiError> {
-    let id: WebhookId = id.parse().map_err(|_| ApiError::not_found("webhook endpoint"))?;
-    db.scoped(tenant)
-        .record::<Endpoint>(id, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook endpoint"))
+    db.scoped(tenant).found(id).await
 }
 
 fn check_description(description: Option<&str>) -> Vec<FieldError> {

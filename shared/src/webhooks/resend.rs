@@ -1,6 +1,8 @@
 //! Deliveries sent again on request: a test event, a manual retry, a recovery of every failed delivery since a time.
 
 use super::*;
+use crate::body::request_body;
+use macro_rules_attribute::apply;
 
 /// Claims a finished delivery for another attempt (a manual retry, a recover) and queues its job after
 /// `delay_secs`. `false`: another request claimed it first (it is pending), nothing was queued.
@@ -82,8 +84,7 @@ pub async fn retry_delivery(
     Ok(delivery)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct RecoverIn {
     /// RFC 3339: re-send every failed delivery of events created since then.
     pub since: String,

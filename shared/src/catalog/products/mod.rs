@@ -6,6 +6,8 @@ mod listing;
 pub use actions::*;
 pub use listing::*;
 
+use crate::body::{patch_body, request_body};
+use macro_rules_attribute::apply;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -146,8 +148,7 @@ pub struct Product {
     pub version: u64,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(request_body!)]
 pub struct ProductIn {
     pub name: String,
     /// Unique in the store; made from the name when absent.
@@ -193,30 +194,29 @@ pub const MAX_OPTIONS: usize = 3;
 const MAX_OPTION_VALUES: usize = 50;
 
 /// A partial update: absent fields are kept, `null` clears an optional field.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[apply(patch_body!)]
 pub struct ProductPatch {
     pub name: Option<String>,
     pub slug: Option<String>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub description: Option<Option<String>>,
     #[serde(rename = "type")]
     pub kind: Option<ProductType>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub sku: Option<Option<String>>,
     pub price: Option<Money>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub compare_at_price: Option<Option<Money>>,
     pub category_ids: Option<Vec<CategoryId>>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub brand_id: Option<Option<BrandId>>,
     pub images: Option<Vec<Image>>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub weight_grams: Option<Option<u32>>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub dimensions: Option<Option<Dimensions>>,
     pub is_visible: Option<bool>,
-    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[serde(default, deserialize_with = "crate::body::nullable")]
     pub vendor_id: Option<Option<String>>,
     pub metadata: Option<BTreeMap<String, String>>,
     pub localized: Option<BTreeMap<String, Localized>>,
@@ -663,55 +663,43 @@ mod tests {
         draft.status = ProductStatus::Draft;
         assert!(!plan.filter.matches(&draft), "the status filter still applies");
 
-        let plan = ProductListParams {
+        let searched = ProductListParams {
             q: Some("Crè mu".into()),
             ..Default::default()
-        }
-        .plan()
-        .unwrap();
+        };
+        let plan = searched.plan().unwrap();
+        let words = vec!["cre".into(), "mu".into()];
         assert_eq!(
             plan.source,
             ListSource::Search {
                 prefix: "cre".into(),
-                words: vec!["cre".into(), "mu".into()]
+                words
             }
         );
         assert!(plan.filter.matches(&product()));
 
-        let plan = ProductListParams {
-            sort: Some("price:asc".into()),
+        let sorted = |sort: &str| ProductListParams {
+            sort: Some(sort.into()),
             ..Default::default()
-        }
-        .plan()
-        .unwrap();
-        assert_eq!(
-            plan.source,
-            ListSource::Index(IndexScan {
-                listing: Listing::All,
-                sort: SortField::Price,
-                descending: false,
-                range: None
-            })
-        );
-        assert!(ProductListParams {
-            sort: Some("weight".into()),
-            ..Default::default()
-        }
-        .plan()
-        .is_err());
-        assert!(ProductListParams {
+        };
+        let by_price = IndexScan {
+            listing: Listing::All,
+            sort: SortField::Price,
+            descending: false,
+            range: None,
+        };
+        assert_eq!(sorted("price:asc").plan().unwrap().source, ListSource::Index(by_price));
+        assert!(sorted("weight").plan().is_err());
+        let sorted_search = ProductListParams {
             q: Some("x".into()),
-            sort: Some("name".into()),
-            ..Default::default()
-        }
-        .plan()
-        .is_err());
-        assert!(ProductListParams {
+            ..sorted("name")
+        };
+        assert!(sorted_search.plan().is_err());
+        let bad_date = ProductListParams {
             created_from: Some("yesterday".into()),
             ..Default::default()
-        }
-        .plan()
-        .is_err());
+        };
+        assert!(bad_date.plan().is_err());
     }
 
     #[test]
