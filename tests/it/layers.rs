@@ -70,6 +70,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "stores",
             "carts",
             "catalog/mod",
+            "catalog/taxons",
             "customers",
             "deliveries",
             "inventory/mod",

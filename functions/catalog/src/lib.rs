@@ -3,12 +3,11 @@
 
 use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use bytes::Bytes;
 use cartwheel::catalog::products::{Action, Product, ProductIn, ProductListParams, ProductPatch};
 use cartwheel::catalog::taxonomy::{Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch};
 use cartwheel::catalog::variants::{OptionIn, Variant, VariantIn, VariantPatch};
-use cartwheel::catalog::{self, SearchOut, SearchParams, SuggestParams, Suggestion};
+use cartwheel::catalog::{self, taxons, SearchOut, SearchParams, SuggestParams, Suggestion};
 use cartwheel::error::ErrorBody;
 use cartwheel::http::extract::parse_json;
 use cartwheel::http::pagination::{ListOut, PageParams};
@@ -297,118 +296,89 @@ async fn delete_variant(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Create a category
-#[utoipa::path(post, path = "/v1/categories", tag = "categories", request_body = CategoryIn,
-    responses((status = 201, description = "Created", body = DataOut<Category>)))]
-async fn create_category(c: Caller<can::ProductsWrite>, Json(input): Json<CategoryIn>) -> Result<Tagged<Category>> {
-    Ok(Tagged::created(
-        catalog::create_category(&c.db, &c.tenant, input).await?,
-    ))
+/// Categories and brands answer the same five routes over their record (`cartwheel::catalog::taxons`); only the
+/// names and the documentation differ.
+macro_rules! taxon_routes {
+    (
+        $record:ident($input:ident, $patch:ident), tag $tag:tt, at $collection:tt and $item:tt;
+        $create:ident $create_doc:tt, $list:ident $list_doc:tt $listed:tt, $get:ident $get_doc:tt $got:tt;
+        $(#[$update_doc:meta])* $update:ident;
+        $(#[$delete_doc:meta])* $delete:ident $in_use:tt;
+    ) => {
+        #[doc = $create_doc]
+        #[utoipa::path(post, path = $collection, tag = $tag, request_body = $input,
+            responses((status = 201, description = "Created", body = DataOut<$record>)))]
+        async fn $create(c: Caller<can::ProductsWrite>, Json(input): Json<$input>) -> Result<Tagged<$record>> {
+            Ok(Tagged::created(taxons::create::<$record>(&c.db, &c.tenant, input).await?))
+        }
+
+        #[doc = $list_doc]
+        #[utoipa::path(get, path = $collection, tag = $tag, params(PageParams),
+            responses((status = 200, description = $listed, body = ListOut<$record>)))]
+        async fn $list(c: Caller<can::ProductsRead>, Query(params): Query<PageParams>) -> Result<axum::Json<ListOut<$record>>> {
+            Ok(axum::Json(taxons::list::<$record>(&c.db, &c.tenant, &params).await?))
+        }
+
+        #[doc = $get_doc]
+        #[utoipa::path(get, path = $item, tag = $tag, params(("id" = String, Path)),
+            responses((status = 200, description = $got, body = DataOut<$record>)))]
+        async fn $get(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Tagged<$record>> {
+            Ok(Tagged::ok(taxons::get::<$record>(&c.db, &c.tenant, &id).await?))
+        }
+
+        $(#[$update_doc])*
+        #[utoipa::path(patch, path = $item, tag = $tag, request_body = $patch,
+            params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+            responses(
+                (status = 200, description = $got, body = DataOut<$record>),
+                (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+            ))]
+        async fn $update(
+            c: Caller<can::ProductsWrite>,
+            Path(id): Path<String>,
+            IfMatch(if_match): IfMatch,
+            Json(patch): Json<$patch>,
+        ) -> Result<Tagged<$record>> {
+            Ok(Tagged::ok(taxons::update::<$record>(&c.db, &c.tenant, &id, patch, if_match).await?))
+        }
+
+        $(#[$delete_doc])*
+        #[utoipa::path(delete, path = $item, tag = $tag, params(("id" = String, Path)),
+            responses(
+                (status = 204, description = "Deleted"),
+                (status = 409, description = $in_use, body = ErrorBody),
+            ))]
+        async fn $delete(c: Caller<can::ProductsWrite>, Path(id): Path<String>) -> Result<StatusCode> {
+            taxons::delete::<$record>(&c.db, &c.tenant, &id).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+    };
 }
 
-/// List categories
-#[utoipa::path(get, path = "/v1/categories", tag = "categories", params(PageParams),
-    responses((status = 200, description = "A page of categories, oldest first", body = ListOut<Category>)))]
-async fn list_categories(
-    c: Caller<can::ProductsRead>,
-    Query(params): Query<PageParams>,
-) -> Result<axum::Json<ListOut<Category>>> {
-    Ok(axum::Json(catalog::list_categories(&c.db, &c.tenant, &params).await?))
+taxon_routes! {
+    Category(CategoryIn, CategoryPatch), tag "categories", at "/v1/categories" and "/v1/categories/{id}";
+    create_category "Create a category", list_categories "List categories" "A page of categories, oldest first",
+        get_category "Get a category" "The category";
+    /// Update a category
+    ///
+    /// Moving it (`parent_id`) under itself or one of its subcategories is refused.
+    update_category;
+    /// Delete a category
+    ///
+    /// Only an empty one: `409` while products or subcategories are in it.
+    delete_category "Still has products or subcategories";
 }
 
-/// Get a category
-#[utoipa::path(get, path = "/v1/categories/{id}", tag = "categories", params(("id" = String, Path)),
-    responses((status = 200, description = "The category", body = DataOut<Category>)))]
-async fn get_category(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Tagged<Category>> {
-    Ok(Tagged::ok(catalog::get_category(&c.db, &c.tenant, &id).await?))
-}
-
-/// Update a category
-///
-/// Moving it (`parent_id`) under itself or one of its subcategories is refused.
-#[utoipa::path(patch, path = "/v1/categories/{id}", tag = "categories", request_body = CategoryPatch,
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
-    responses(
-        (status = 200, description = "The category", body = DataOut<Category>),
-        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
-    ))]
-async fn update_category(
-    c: Caller<can::ProductsWrite>,
-    Path(id): Path<String>,
-    IfMatch(if_match): IfMatch,
-    Json(patch): Json<CategoryPatch>,
-) -> Result<Tagged<Category>> {
-    Ok(Tagged::ok(
-        catalog::update_category(&c.db, &c.tenant, &id, patch, if_match).await?,
-    ))
-}
-
-/// Delete a category
-///
-/// Only an empty one: `409` while products or subcategories are in it.
-#[utoipa::path(delete, path = "/v1/categories/{id}", tag = "categories", params(("id" = String, Path)),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 409, description = "Still has products or subcategories", body = ErrorBody),
-    ))]
-async fn delete_category(c: Caller<can::ProductsWrite>, Path(id): Path<String>) -> Result<StatusCode> {
-    catalog::delete_category(&c.db, &c.tenant, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Create a brand
-#[utoipa::path(post, path = "/v1/brands", tag = "brands", request_body = BrandIn,
-    responses((status = 201, description = "Created", body = DataOut<Brand>)))]
-async fn create_brand(c: Caller<can::ProductsWrite>, Json(input): Json<BrandIn>) -> Result<Tagged<Brand>> {
-    Ok(Tagged::created(catalog::create_brand(&c.db, &c.tenant, input).await?))
-}
-
-/// List brands
-#[utoipa::path(get, path = "/v1/brands", tag = "brands", params(PageParams),
-    responses((status = 200, description = "A page of brands, oldest first", body = ListOut<Brand>)))]
-async fn list_brands(
-    c: Caller<can::ProductsRead>,
-    Query(params): Query<PageParams>,
-) -> Result<axum::Json<ListOut<Brand>>> {
-    Ok(axum::Json(catalog::list_brands(&c.db, &c.tenant, &params).await?))
-}
-
-/// Get a brand
-#[utoipa::path(get, path = "/v1/brands/{id}", tag = "brands", params(("id" = String, Path)),
-    responses((status = 200, description = "The brand", body = DataOut<Brand>)))]
-async fn get_brand(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Tagged<Brand>> {
-    Ok(Tagged::ok(catalog::get_brand(&c.db, &c.tenant, &id).await?))
-}
-
-/// Update a brand
-#[utoipa::path(patch, path = "/v1/brands/{id}", tag = "brands", request_body = BrandPatch,
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
-    responses(
-        (status = 200, description = "The brand", body = DataOut<Brand>),
-        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
-    ))]
-async fn update_brand(
-    c: Caller<can::ProductsWrite>,
-    Path(id): Path<String>,
-    IfMatch(if_match): IfMatch,
-    Json(patch): Json<BrandPatch>,
-) -> Result<Tagged<Brand>> {
-    Ok(Tagged::ok(
-        catalog::update_brand(&c.db, &c.tenant, &id, patch, if_match).await?,
-    ))
-}
-
-/// Delete a brand
-///
-/// Only one no product uses: `409` otherwise.
-#[utoipa::path(delete, path = "/v1/brands/{id}", tag = "brands", params(("id" = String, Path)),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 409, description = "Products use it", body = ErrorBody),
-    ))]
-async fn delete_brand(c: Caller<can::ProductsWrite>, Path(id): Path<String>) -> Result<impl IntoResponse> {
-    catalog::delete_brand(&c.db, &c.tenant, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+taxon_routes! {
+    Brand(BrandIn, BrandPatch), tag "brands", at "/v1/brands" and "/v1/brands/{id}";
+    create_brand "Create a brand", list_brands "List brands" "A page of brands, oldest first",
+        get_brand "Get a brand" "The brand";
+    /// Update a brand
+    update_brand;
+    /// Delete a brand
+    ///
+    /// Only one no product uses: `409` otherwise.
+    delete_brand "Products use it";
 }
 
 /// Search products

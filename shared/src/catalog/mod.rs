@@ -3,6 +3,7 @@
 
 pub mod products;
 pub mod taxonomy;
+pub mod taxons;
 pub mod text;
 pub mod variants;
 
@@ -12,7 +13,6 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::Committed;
 use crate::db::{id_of, tenant_prefix, Db, ProductConflict, VariantConflict, WriteError};
 use crate::error::ApiError;
 use crate::events::{Event, EventType, ResourceRef};
@@ -21,7 +21,6 @@ use crate::ids::{BrandId, CategoryId, ProductId, VariantId};
 use crate::tenant::Tenant;
 use crate::time;
 use products::{Action, ListSource, Product, ProductIn, ProductListParams, ProductPatch};
-use taxonomy::{Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch};
 use variants::{OptionIn, Variant, VariantIn, VariantPatch};
 
 /// Index reads one list request may make before it answers with a partial page and a cursor.
@@ -195,7 +194,7 @@ pub async fn set_product_category(
     category: &str,
     add: bool,
 ) -> Result<Product, ApiError> {
-    let category = id_of::<Category>(category)?;
+    let category = id_of::<taxonomy::Category>(category)?;
     let product = product_by_id(db, tenant, id).await?;
     if add == product.category_ids.contains(&category) {
         return Ok(product);
@@ -638,192 +637,9 @@ pub async fn delete_variant(db: &Db, tenant: &Tenant, product_id: &str, id: &str
     }
 }
 
-// --- categories -------------------------------------------------------------------------------------------
-
-/// `parent` and its ancestors, nearest first, each with the parent it had when read; at most
-/// [`taxonomy::MAX_DEPTH`] + 1 entries.
-async fn lineage(
-    db: &Db,
-    tenant: &Tenant,
-    parent: &Category,
-) -> Result<Vec<(CategoryId, Option<CategoryId>)>, ApiError> {
-    let mut chain = vec![(parent.id, parent.parent_id)];
-    let mut next = parent.parent_id;
-    while let Some(id) = next {
-        if chain.len() > taxonomy::MAX_DEPTH || chain.iter().any(|(seen, _)| *seen == id) {
-            break;
-        }
-        next = db
-            .scoped(tenant)
-            .record::<Category>(id, false)
-            .await?
-            .and_then(|c| c.parent_id);
-        chain.push((id, next));
-    }
-    Ok(chain)
-}
-
-async fn category_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Category, ApiError> {
-    db.scoped(tenant).found(id).await
-}
-
-/// Checks a (new) parent: it exists, and the move makes no cycle and no nesting deeper than allowed. Returns the
-/// lineage read, for the write to guard.
-async fn check_parent(
-    db: &Db,
-    tenant: &Tenant,
-    category: &Category,
-) -> Result<Vec<(CategoryId, Option<CategoryId>)>, ApiError> {
-    let Some(parent_id) = category.parent_id else {
-        return Ok(Vec::new());
-    };
-    let parent = db
-        .scoped(tenant)
-        .record::<Category>(parent_id, false)
-        .await?
-        .ok_or_else(|| ApiError::invalid("parent_id", format!("category {parent_id} does not exist")))?;
-    let lineage = lineage(db, tenant, &parent).await?;
-    let ancestors: Vec<CategoryId> = lineage.iter().skip(1).map(|(id, _)| *id).collect();
-    taxonomy::check_move(category.id, parent_id, &ancestors)?;
-    Ok(lineage)
-}
-
-pub async fn create_category(db: &Db, tenant: &Tenant, input: CategoryIn) -> Result<Category, ApiError> {
-    let category = input.into_category(CategoryId::new(), &time::now_rfc3339())?;
-    check_parent(db, tenant, &category).await?;
-    let created = Event::about(tenant, EventType::CategoryCreated, &category)?;
-    // A new category cannot be anyone's ancestor: its lineage needs no guard.
-    if !db
-        .put_category(tenant, None, &category, created, &[])
-        .await
-        .committed()?
-    {
-        return Err(ApiError::invalid(
-            "parent_id",
-            "the parent category was deleted meanwhile",
-        ));
-    }
-    Ok(category)
-}
-
-/// A page of categories, oldest first.
-pub async fn list_categories(db: &Db, tenant: &Tenant, params: &PageParams) -> Result<ListOut<Category>, ApiError> {
-    let page = params.parse(&tenant.key_prefix())?;
-    Ok(db.scoped(tenant).page::<Category>(&page).await?.into_list(|c| c))
-}
-
-pub async fn get_category(db: &Db, tenant: &Tenant, id: &str) -> Result<Category, ApiError> {
-    category_by_id(db, tenant, id).await
-}
-
-pub async fn update_category(
-    db: &Db,
-    tenant: &Tenant,
-    id: &str,
-    patch: CategoryPatch,
-    if_match: Option<u64>,
-) -> Result<Category, ApiError> {
-    let before = category_by_id(db, tenant, id).await?;
-    check_if_match(if_match, before.version)?;
-    let after = patch.apply(&before, &time::now_rfc3339())?;
-    if after == before {
-        return Ok(before);
-    }
-    let lineage = match after.parent_id != before.parent_id {
-        true => check_parent(db, tenant, &after).await?,
-        false => Vec::new(),
-    };
-    let updated = Event::about(tenant, EventType::CategoryUpdated, &after)?;
-    if !db
-        .put_category(tenant, Some(&before), &after, updated, &lineage)
-        .await
-        .committed()?
-    {
-        return Err(stale(if_match, "category"));
-    }
-    Ok(after)
-}
-
 fn stale(if_match: Option<u64>, what: &str) -> ApiError {
     match if_match {
         Some(_) => ApiError::PreconditionFailed(format!("the {what} changed since you read it; read it again")),
         None => ApiError::conflict(format!("the {what} was changed by another request; retry")),
     }
-}
-
-pub async fn delete_category(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiError> {
-    let category = category_by_id(db, tenant, id).await?;
-    if category.product_count > 0 || category.child_count > 0 {
-        return Err(ApiError::conflict(format!(
-            "the category still has {} products and {} subcategories; move them first",
-            category.product_count, category.child_count
-        )));
-    }
-    let deleted = Event::about(tenant, EventType::CategoryDeleted, &category)?;
-    if !db.delete_category(tenant, &category, deleted).await.committed()? {
-        return Err(ApiError::conflict(
-            "the category gained products or subcategories meanwhile; move them first",
-        ));
-    }
-    Ok(())
-}
-
-// --- brands -----------------------------------------------------------------------------------------------
-
-async fn brand_by_id(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiError> {
-    db.scoped(tenant).found(id).await
-}
-
-pub async fn create_brand(db: &Db, tenant: &Tenant, input: BrandIn) -> Result<Brand, ApiError> {
-    let brand = input.into_brand(BrandId::new(), &time::now_rfc3339())?;
-    let created = Event::about(tenant, EventType::BrandCreated, &brand)?;
-    db.put_brand(tenant, None, &brand, created).await?;
-    Ok(brand)
-}
-
-/// A page of brands, oldest first.
-pub async fn list_brands(db: &Db, tenant: &Tenant, params: &PageParams) -> Result<ListOut<Brand>, ApiError> {
-    let page = params.parse(&tenant.key_prefix())?;
-    Ok(db.scoped(tenant).page::<Brand>(&page).await?.into_list(|b| b))
-}
-
-pub async fn get_brand(db: &Db, tenant: &Tenant, id: &str) -> Result<Brand, ApiError> {
-    brand_by_id(db, tenant, id).await
-}
-
-pub async fn update_brand(
-    db: &Db,
-    tenant: &Tenant,
-    id: &str,
-    patch: BrandPatch,
-    if_match: Option<u64>,
-) -> Result<Brand, ApiError> {
-    let before = brand_by_id(db, tenant, id).await?;
-    check_if_match(if_match, before.version)?;
-    let after = patch.apply(&before, &time::now_rfc3339())?;
-    if after == before {
-        return Ok(before);
-    }
-    let updated = Event::about(tenant, EventType::BrandUpdated, &after)?;
-    if !db.put_brand(tenant, Some(&before), &after, updated).await.committed()? {
-        return Err(stale(if_match, "brand"));
-    }
-    Ok(after)
-}
-
-pub async fn delete_brand(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiError> {
-    let brand = brand_by_id(db, tenant, id).await?;
-    if brand.product_count > 0 {
-        return Err(ApiError::conflict(format!(
-            "{} products use this brand; change them first",
-            brand.product_count
-        )));
-    }
-    let deleted = Event::about(tenant, EventType::BrandDeleted, &brand)?;
-    if !db.delete_brand(tenant, &brand, deleted).await.committed()? {
-        return Err(ApiError::conflict(
-            "products started using this brand meanwhile; change them first",
-        ));
-    }
-    Ok(())
 }

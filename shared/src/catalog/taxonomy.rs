@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 
 use super::products::ProductPatch;
 use crate::error::{ApiError, FieldError};
+use crate::events::EventType;
 use crate::ids::{BrandId, CategoryId};
+use crate::model::Resource;
 
 const MAX_NAME: usize = 255;
 const MAX_DESCRIPTION: usize = 5_000;
@@ -100,15 +102,66 @@ fn finish<T>(value: T, errors: Vec<FieldError>) -> Result<T, ApiError> {
     }
 }
 
-impl CategoryIn {
-    pub fn into_category(self, id: CategoryId, now: &str) -> Result<Category, ApiError> {
+/// What categories and brands share: a named, described group of products that counts them. Their routes, their
+/// domain operations and these rules are written once, over this trait.
+pub trait Taxon: Clone + PartialEq + Resource + utoipa::ToSchema + Send + Sync {
+    type In: Send;
+    type Patch: Send;
+    const CREATED: EventType;
+    const UPDATED: EventType;
+    const DELETED: EventType;
+
+    /// A new one from a request body, or every reason it is invalid.
+    fn from_input(input: Self::In, now: &str) -> Result<Self, ApiError>;
+    /// `self` changed by `patch`, checked; absent fields are kept.
+    fn edit(&mut self, patch: Self::Patch, errors: &mut Vec<FieldError>);
+    /// Why it cannot be deleted now, if it cannot.
+    fn in_use(&self) -> Option<String>;
+    fn touch(&mut self, now: &str, version: u64);
+
+    /// `before` changed by `patch`: a real change takes a new version and `updated_at`, no change keeps both.
+    fn patched(before: &Self, patch: Self::Patch, now: &str) -> Result<Self, ApiError> {
+        let mut after = before.clone();
         let mut errors = Vec::new();
-        check_texts(&self.name, self.description.as_deref(), &mut errors);
+        after.edit(patch, &mut errors);
+        if after != *before {
+            after.touch(now, before.version() + 1);
+        }
+        finish(after, errors)
+    }
+}
+
+/// Applies the name and description of a patch; both are checked on the result.
+fn edit_texts(
+    (name, description): (&mut String, &mut Option<String>),
+    new_name: Option<String>,
+    new_description: Option<Option<String>>,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(new_name) = new_name {
+        *name = new_name.trim().to_owned();
+    }
+    if let Some(new_description) = new_description {
+        *description = new_description;
+    }
+    check_texts(name, description.as_deref(), errors);
+}
+
+impl Taxon for Category {
+    type In = CategoryIn;
+    type Patch = CategoryPatch;
+    const CREATED: EventType = EventType::CategoryCreated;
+    const UPDATED: EventType = EventType::CategoryUpdated;
+    const DELETED: EventType = EventType::CategoryDeleted;
+
+    fn from_input(input: CategoryIn, now: &str) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        check_texts(&input.name, input.description.as_deref(), &mut errors);
         let category = Category {
-            id,
-            name: self.name.trim().to_owned(),
-            description: self.description,
-            parent_id: self.parent_id,
+            id: CategoryId::new(),
+            name: input.name.trim().to_owned(),
+            description: input.description,
+            parent_id: input.parent_id,
             product_count: 0,
             child_count: 0,
             created_at: now.to_owned(),
@@ -117,30 +170,34 @@ impl CategoryIn {
         };
         finish(category, errors)
     }
-}
 
-impl CategoryPatch {
-    pub fn apply(self, before: &Category, now: &str) -> Result<Category, ApiError> {
-        let mut after = before.clone();
-        if let Some(name) = self.name {
-            after.name = name.trim().to_owned();
+    fn edit(&mut self, patch: CategoryPatch, errors: &mut Vec<FieldError>) {
+        edit_texts(
+            (&mut self.name, &mut self.description),
+            patch.name,
+            patch.description,
+            errors,
+        );
+        if let Some(parent) = patch.parent_id {
+            self.parent_id = parent;
         }
-        if let Some(description) = self.description {
-            after.description = description;
-        }
-        if let Some(parent) = self.parent_id {
-            after.parent_id = parent;
-        }
-        let mut errors = Vec::new();
-        check_texts(&after.name, after.description.as_deref(), &mut errors);
-        if after.parent_id == Some(before.id) {
+        if self.parent_id == Some(self.id) {
             errors.push(FieldError::new("parent_id", "a category cannot be its own parent"));
         }
-        if after != *before {
-            after.updated_at = now.to_owned();
-            after.version = before.version + 1;
-        }
-        finish(after, errors)
+    }
+
+    fn in_use(&self) -> Option<String> {
+        (self.product_count > 0 || self.child_count > 0).then(|| {
+            format!(
+                "the category still has {} products and {} subcategories; move them first",
+                self.product_count, self.child_count
+            )
+        })
+    }
+
+    fn touch(&mut self, now: &str, version: u64) {
+        self.updated_at = now.to_owned();
+        self.version = version;
     }
 }
 
@@ -148,18 +205,28 @@ fn valid_logo(url: Option<&str>) -> bool {
     url.is_none_or(|u| u.starts_with("https://") && u.len() <= 2048 && !u.contains(char::is_whitespace))
 }
 
-impl BrandIn {
-    pub fn into_brand(self, id: BrandId, now: &str) -> Result<Brand, ApiError> {
+fn check_logo(url: Option<&str>, errors: &mut Vec<FieldError>) {
+    if !valid_logo(url) {
+        errors.push(FieldError::new("logo_url", "must be an https URL"));
+    }
+}
+
+impl Taxon for Brand {
+    type In = BrandIn;
+    type Patch = BrandPatch;
+    const CREATED: EventType = EventType::BrandCreated;
+    const UPDATED: EventType = EventType::BrandUpdated;
+    const DELETED: EventType = EventType::BrandDeleted;
+
+    fn from_input(input: BrandIn, now: &str) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
-        check_texts(&self.name, self.description.as_deref(), &mut errors);
-        if !valid_logo(self.logo_url.as_deref()) {
-            errors.push(FieldError::new("logo_url", "must be an https URL"));
-        }
+        check_texts(&input.name, input.description.as_deref(), &mut errors);
+        check_logo(input.logo_url.as_deref(), &mut errors);
         let brand = Brand {
-            id,
-            name: self.name.trim().to_owned(),
-            description: self.description,
-            logo_url: self.logo_url,
+            id: BrandId::new(),
+            name: input.name.trim().to_owned(),
+            description: input.description,
+            logo_url: input.logo_url,
             product_count: 0,
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
@@ -167,30 +234,27 @@ impl BrandIn {
         };
         finish(brand, errors)
     }
-}
 
-impl BrandPatch {
-    pub fn apply(self, before: &Brand, now: &str) -> Result<Brand, ApiError> {
-        let mut after = before.clone();
-        if let Some(name) = self.name {
-            after.name = name.trim().to_owned();
+    fn edit(&mut self, patch: BrandPatch, errors: &mut Vec<FieldError>) {
+        edit_texts(
+            (&mut self.name, &mut self.description),
+            patch.name,
+            patch.description,
+            errors,
+        );
+        if let Some(logo) = patch.logo_url {
+            self.logo_url = logo;
         }
-        if let Some(description) = self.description {
-            after.description = description;
-        }
-        if let Some(logo) = self.logo_url {
-            after.logo_url = logo;
-        }
-        let mut errors = Vec::new();
-        check_texts(&after.name, after.description.as_deref(), &mut errors);
-        if !valid_logo(after.logo_url.as_deref()) {
-            errors.push(FieldError::new("logo_url", "must be an https URL"));
-        }
-        if after != *before {
-            after.updated_at = now.to_owned();
-            after.version = before.version + 1;
-        }
-        finish(after, errors)
+        check_logo(self.logo_url.as_deref(), errors);
+    }
+
+    fn in_use(&self) -> Option<String> {
+        (self.product_count > 0).then(|| format!("{} products use this brand; change them first", self.product_count))
+    }
+
+    fn touch(&mut self, now: &str, version: u64) {
+        self.updated_at = now.to_owned();
+        self.version = version;
     }
 }
 
@@ -246,42 +310,34 @@ mod tests {
             description: None,
             parent_id: None,
         };
-        assert!(matches!(
-            input.into_category(CategoryId::new(), "t"),
-            Err(ApiError::Validation(_))
-        ));
+        assert!(matches!(Category::from_input(input, "t"), Err(ApiError::Validation(_))));
         let brand = BrandIn {
             name: "Acme".into(),
             description: None,
             logo_url: Some("http://x".into()),
         };
-        assert!(matches!(
-            brand.into_brand(BrandId::new(), "t"),
-            Err(ApiError::Validation(_))
-        ));
+        assert!(matches!(Brand::from_input(brand, "t"), Err(ApiError::Validation(_))));
     }
 
     #[test]
     fn category_edits_bump_the_version_only_when_something_changes() {
-        let category = CategoryIn {
+        let input = CategoryIn {
             name: "Mugs".into(),
             description: None,
             parent_id: None,
-        }
-        .into_category(CategoryId::new(), "t")
-        .unwrap();
-        assert_eq!(CategoryPatch::default().apply(&category, "later").unwrap().version, 1);
-        let renamed = CategoryPatch {
+        };
+        let category = Category::from_input(input, "t").unwrap();
+        let unchanged = Category::patched(&category, CategoryPatch::default(), "later").unwrap();
+        assert_eq!(unchanged.version, 1);
+        let rename = CategoryPatch {
             name: Some("Cups".into()),
             ..Default::default()
-        }
-        .apply(&category, "later")
-        .unwrap();
-        assert_eq!(renamed.version, 2);
+        };
+        assert_eq!(Category::patched(&category, rename, "later").unwrap().version, 2);
         let own_parent = CategoryPatch {
             parent_id: Some(Some(category.id)),
             ..Default::default()
         };
-        assert!(own_parent.apply(&category, "later").is_err());
+        assert!(Category::patched(&category, own_parent, "later").is_err());
     }
 }

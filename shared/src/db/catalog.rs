@@ -109,11 +109,6 @@ const CHILD_COUNT: &str = "ADD child_count :delta";
 const EXISTS: &str = "attribute_exists(PK)";
 
 impl Db {
-    async fn guarded_id(&self, key: Key) -> Result<Option<ProductId>, ApiError> {
-        let found: Option<HashMap<String, String>> = self.get(key, false).await?;
-        Ok(found.and_then(|g| g.get("product_id")?.parse().ok()))
-    }
-
     /// Creates (`before` = `None`) or updates a product in one transaction: the product (conditional on its
     /// version), its slug and SKU guards, the product counts of its categories and brand (each conditional on
     /// the category or brand existing), and exactly the index entries that changed.
@@ -429,13 +424,13 @@ impl Db {
 
 impl Scoped<'_> {
     pub async fn find_product_by_slug(&self, slug: &str) -> Result<Option<ProductId>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.guarded_id(keys::product_slug(store, mode, slug)).await
+        self.guarded(keys::product_slug(self.store, self.mode, slug), "product_id", false)
+            .await
     }
 
     pub async fn find_product_by_sku(&self, sku: &str) -> Result<Option<ProductId>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.guarded_id(keys::sku(store, mode, sku)).await
+        self.guarded(keys::sku(self.store, self.mode, sku), "product_id", false)
+            .await
     }
 
     /// A page of product ids from one listing index, in one sort order.
@@ -567,8 +562,8 @@ impl Scoped<'_> {
 
     /// The product a variant belongs to, if the variant exists.
     pub async fn variant_owner(&self, id: VariantId) -> Result<Option<ProductId>, ApiError> {
-        let (store, mode) = (self.store, self.mode);
-        self.guarded_id(keys::variant_owner(store, mode, id)).await
+        self.guarded(keys::variant_owner(self.store, self.mode, id), "product_id", false)
+            .await
     }
 
     pub async fn get_variant(&self, product: ProductId, id: VariantId) -> Result<Option<Variant>, ApiError> {
