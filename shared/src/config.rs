@@ -60,7 +60,34 @@ fn seconds_in(
     }
 }
 
+/// The queues of the webhook pipeline.
+#[derive(Clone, Copy, Debug)]
+pub enum WebhookQueue {
+    Events,
+    Deliveries,
+    DeadLetters,
+}
+
 impl Config {
+    /// A queue a webhook worker cannot run without: its URL, or which variable must name it.
+    pub fn queue_url(&self, queue: WebhookQueue) -> Result<&str, &'static str> {
+        let (url, unset) = match queue {
+            WebhookQueue::Events => (
+                &self.webhook_events_queue_url,
+                "CARTWHEEL_WEBHOOK_EVENTS_QUEUE_URL is not set",
+            ),
+            WebhookQueue::Deliveries => (
+                &self.webhook_deliveries_queue_url,
+                "CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL is not set",
+            ),
+            WebhookQueue::DeadLetters => (
+                &self.webhook_dead_letter_queue_url,
+                "CARTWHEEL_WEBHOOK_DLQ_URL is not set",
+            ),
+        };
+        url.as_deref().ok_or(unset)
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| env::var(name).ok())
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use cartwheel::config::WebhookQueue;
 use cartwheel::deliveries::{self, JobMessage, Settler};
 use cartwheel::http::AppState;
 use cartwheel::model::webhooks::{DeliveryRules, Posted, Verdict};
@@ -46,14 +47,8 @@ enum Outcome {
 impl Deliverer {
     pub fn new(state: &AppState, sdk: &aws_config::SdkConfig, keys: MasterKeys) -> Result<Self, &'static str> {
         let config = &state.config;
-        let deliveries = config
-            .webhook_deliveries_queue_url
-            .as_deref()
-            .ok_or("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL is not set")?;
-        let dead_letters = config
-            .webhook_dead_letter_queue_url
-            .as_deref()
-            .ok_or("CARTWHEEL_WEBHOOK_DLQ_URL is not set")?;
+        let deliveries = config.queue_url(WebhookQueue::Deliveries)?;
+        let dead_letters = config.queue_url(WebhookQueue::DeadLetters)?;
         let policy = UrlPolicy {
             allow_loopback: config.webhook_allow_loopback,
         };

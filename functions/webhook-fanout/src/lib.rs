@@ -3,6 +3,7 @@
 //! endpoint's cooldown ends, if it is cooling down).
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use cartwheel::config::WebhookQueue;
 use cartwheel::deliveries;
 use cartwheel::events::Event;
 use cartwheel::http::AppState;
@@ -27,11 +28,7 @@ pub struct Fanout {
 
 impl Fanout {
     pub fn new(state: &AppState, sdk: &aws_config::SdkConfig) -> Result<Self, &'static str> {
-        let url = state
-            .config
-            .webhook_deliveries_queue_url
-            .as_deref()
-            .ok_or("CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL is not set")?;
+        let url = state.config.queue_url(WebhookQueue::Deliveries)?;
         Ok(Self {
             db: state.db.clone(),
             deliveries: Queue::new(sdk, url),

@@ -2,6 +2,7 @@
 
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
+use cartwheel::config::WebhookQueue;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{Accepted, Caller, Data};
 use cartwheel::http::{AppState, DataOut, Json, Query, SecretAnswer, ShownOnce};
@@ -33,11 +34,9 @@ impl WebhooksState {
     pub async fn load(app: AppState, sdk: &aws_config::SdkConfig) -> std::result::Result<Self, SecretError> {
         let keys = MasterKeys::load(sdk, &app.config).await?;
         let secret = &app.config.webhook_master_key_secret;
-        let queue = app
-            .config
-            .webhook_deliveries_queue_url
-            .as_deref()
-            .ok_or_else(|| SecretError::new(secret, "CARTWHEEL_WEBHOOK_DELIVERIES_QUEUE_URL is not set"))?;
+        let queue = (app.config)
+            .queue_url(WebhookQueue::Deliveries)
+            .map_err(|unset| SecretError::new(secret, unset))?;
         let deliveries = Queue::new(sdk, queue);
         Ok(Self { app, keys, deliveries })
     }

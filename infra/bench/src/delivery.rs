@@ -2,6 +2,7 @@
 //! subscribed endpoint (a local receiver), on a stack of its own.
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
+use cartwheel::config::WebhookQueue;
 use cartwheel::events::{Event, EventType, ResourceRef};
 use cartwheel::ids::StoreId;
 use cartwheel::tenant::Mode;
@@ -43,12 +44,7 @@ impl DeliveryBench {
         if created.status() != 201 {
             return Err(format!("endpoint: {}", created.text().await?).into());
         }
-        let queue = app
-            .state
-            .config
-            .webhook_deliveries_queue_url
-            .clone()
-            .ok_or("no deliveries queue")?;
+        let queue = app.state.config.queue_url(WebhookQueue::Deliveries)?.to_owned();
         Ok(Self {
             fanout: Fanout::new(&app.state, &app.sdk)?,
             sqs: aws_sdk_sqs::Client::new(&app.sdk),

@@ -12,6 +12,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use cartwheel::bus::Bus;
+use cartwheel::config::WebhookQueue;
 use cartwheel::http::AppState;
 use cartwheel::webhooks::MasterKeys;
 use cartwheel_webhook_delivery::Deliverer;
@@ -276,14 +277,8 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn start(sdk: &SdkConfig, state: &AppState, keys: MasterKeys) -> Result<Self, Error> {
         let config = &state.config;
-        let events_queue = config
-            .webhook_events_queue_url
-            .clone()
-            .ok_or("no webhook-events queue")?;
-        let deliveries_queue = config
-            .webhook_deliveries_queue_url
-            .clone()
-            .ok_or("no webhook-deliveries queue")?;
+        let events_queue = config.queue_url(WebhookQueue::Events)?.to_owned();
+        let deliveries_queue = config.queue_url(WebhookQueue::Deliveries)?.to_owned();
         let fanout = Arc::new(Fanout::new(state, sdk)?);
         let deliverer = Arc::new(Deliverer::new(state, sdk, keys)?);
         let db = state.db.clone();
