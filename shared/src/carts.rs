@@ -155,8 +155,12 @@ pub async fn add_item(db: &Db, tenant: &Tenant, id: &str, input: CartItemIn) -> 
         }
         Some(_) => {}
     }
-    checks.finish()?;
+    // Reported once the cart is found: another store's cart is a 404 whatever the body names.
+    let problems = checks.0;
     change_cart(db, tenant, id, |cart| {
+        if !problems.is_empty() {
+            return Err(ApiError::Validation(problems.clone()));
+        }
         if let Err(problem) = catalog.price(&line, cart.currency) {
             return Err(ApiError::invalid("product_id", problem));
         }

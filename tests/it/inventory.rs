@@ -291,30 +291,31 @@ async fn inventory_input_scopes_and_stores_are_checked() {
 
     adjust(&app, key, &id, json!({"delta": 4, "reason": "restock"})).await;
     let other = app.create_store().await;
-    let stock: Value = app
-        .get(&format!("/v1/inventory/{id}"), &other.test_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stock["data"]["on_hand"], 0, "another store sees none of it");
+    // Another store's key, and the other mode's key, learn nothing: not even a zero level.
+    assert_error(
+        app.get(&format!("/v1/inventory/{id}"), &other.test_key)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
     assert_error(
         adjust(&app, &other.test_key, &id, json!({"delta": 1, "reason": "restock"})).await,
         404,
         "not_found",
     )
     .await;
-    let live: Value = app
-        .get(&format!("/v1/inventory/{id}"), &store.live_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(live["data"]["on_hand"], 0, "live mode sees none of test mode's stock");
+    assert_error(
+        app.get(&format!("/v1/inventory/{id}"), &store.live_key)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
 }
 
 async fn available(app: &TestApp, key: &str, id: &str) -> i64 {

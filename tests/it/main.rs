@@ -11,4 +11,5 @@ mod health;
 mod inventory;
 mod layers;
 mod security;
+mod tenancy;
 mod webhooks;

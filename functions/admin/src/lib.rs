@@ -124,6 +124,7 @@ async fn create_store_api_key(
     post,
     path = "/v1/api-keys",
     tag = "api-keys",
+    security(("api_key" = ["api_keys:manage"])),
     request_body = ApiKeyIn,
     responses(
         (status = 201, description = "The key, with its secret", body = DataOut<ApiKeyCreatedOut>),
@@ -145,6 +146,7 @@ async fn create_api_key(
     get,
     path = "/v1/api-keys",
     tag = "api-keys",
+    security(("api_key" = ["api_keys:manage"])),
     params(PageParams),
     responses((status = 200, description = "A page of keys", body = ListOut<ApiKeyOut>))
 )]
@@ -165,6 +167,7 @@ fn key_id(id: &str) -> Result<KeyId, ApiError> {
     get,
     path = "/v1/api-keys/{id}",
     tag = "api-keys",
+    security(("api_key" = ["api_keys:manage"])),
     params(("id" = String, Path, description = "Key id, `key_…`")),
     responses(
         (status = 200, description = "The key (never its secret)", body = DataOut<ApiKeyOut>),
@@ -186,6 +189,7 @@ async fn get_api_key(
     delete,
     path = "/v1/api-keys/{id}",
     tag = "api-keys",
+    security(("api_key" = ["api_keys:manage"])),
     params(("id" = String, Path, description = "Key id, `key_…`")),
     responses(
         (status = 204, description = "Revoked (or already revoked)"),

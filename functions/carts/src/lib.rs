@@ -21,7 +21,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 /// Create a cart
 ///
 /// Carts expire after 7 days without a change.
-#[utoipa::path(post, path = "/v1/carts", tag = "carts", request_body = CartIn,
+#[utoipa::path(post, path = "/v1/carts", tag = "carts", security(("api_key" = ["carts:write"])), request_body = CartIn,
     responses((status = 201, description = "The cart", body = DataOut<CartOut>)))]
 async fn create_cart(c: Caller<can::CartsWrite>, Json(input): Json<CartIn>) -> Result<Created<CartOut>> {
     let cart = carts::create_cart(&c.db, &c.tenant, input).await?;
@@ -32,7 +32,7 @@ async fn create_cart(c: Caller<can::CartsWrite>, Json(input): Json<CartIn>) -> R
 ///
 /// Lines at the catalog's current prices; a line whose product is no longer active reads `purchasable: false`
 /// and is left out of the totals.
-#[utoipa::path(get, path = "/v1/carts/{id}", tag = "carts", params(("id" = String, Path, description = "`cart_…`")),
+#[utoipa::path(get, path = "/v1/carts/{id}", tag = "carts", security(("api_key" = ["carts:read"])), params(("id" = String, Path, description = "`cart_…`")),
     responses(
         (status = 200, description = "The cart", body = DataOut<CartOut>),
         (status = 404, description = "No such cart, or it expired", body = ErrorBody),
@@ -45,7 +45,7 @@ async fn get_cart(c: Caller<can::CartsRead>, Path(id): Path<String>) -> Result<D
 ///
 /// Only `active` products, priced in the cart's currency; adding a product (and variant) already in the cart
 /// adds to its quantity.
-#[utoipa::path(post, path = "/v1/carts/{id}/items", tag = "carts", request_body = CartItemIn,
+#[utoipa::path(post, path = "/v1/carts/{id}/items", tag = "carts", security(("api_key" = ["carts:write"])), request_body = CartItemIn,
     params(("id" = String, Path, description = "`cart_…`")),
     responses(
         (status = 200, description = "The cart", body = DataOut<CartOut>),
@@ -63,7 +63,7 @@ async fn add_item(
 /// Change an item's quantity
 ///
 /// `0` removes the line.
-#[utoipa::path(patch, path = "/v1/carts/{id}/items/{item_id}", tag = "carts", request_body = CartItemPatch,
+#[utoipa::path(patch, path = "/v1/carts/{id}/items/{item_id}", tag = "carts", security(("api_key" = ["carts:write"])), request_body = CartItemPatch,
     params(("id" = String, Path, description = "`cart_…`"), ("item_id" = String, Path, description = "`cli_…`")),
     responses((status = 200, description = "The cart", body = DataOut<CartOut>)))]
 async fn update_item(
@@ -75,7 +75,7 @@ async fn update_item(
 }
 
 /// Remove an item
-#[utoipa::path(delete, path = "/v1/carts/{id}/items/{item_id}", tag = "carts",
+#[utoipa::path(delete, path = "/v1/carts/{id}/items/{item_id}", tag = "carts", security(("api_key" = ["carts:write"])),
     params(("id" = String, Path, description = "`cart_…`"), ("item_id" = String, Path, description = "`cli_…`")),
     responses((status = 200, description = "The cart", body = DataOut<CartOut>)))]
 async fn remove_item(c: Caller<can::CartsWrite>, Path((id, item)): Path<(String, String)>) -> Result<Data<CartOut>> {

@@ -41,7 +41,7 @@ cartwheel::function_routes! {
 type Result<T> = std::result::Result<T, ApiError>;
 
 /// Create a product
-#[utoipa::path(post, path = "/v1/products", tag = "products", request_body = ProductIn,
+#[utoipa::path(post, path = "/v1/products", tag = "products", security(("api_key" = ["products:write"])), request_body = ProductIn,
     responses(
         (status = 201, description = "Created; `ETag` holds its version", body = DataOut<Product>),
         (status = 409, description = "Slug or SKU already used", body = ErrorBody),
@@ -53,7 +53,7 @@ async fn create_product(c: Caller<can::ProductsWrite>, Json(input): Json<Product
 /// List products
 ///
 /// Filters combine; the most selective one picks the index, the others are checked on each product.
-#[utoipa::path(get, path = "/v1/products", tag = "products", params(ProductListParams),
+#[utoipa::path(get, path = "/v1/products", tag = "products", security(("api_key" = ["products:read"])), params(ProductListParams),
     responses((status = 200, description = "A page of products", body = ListOut<Product>)))]
 async fn list_products(
     c: Caller<can::ProductsRead>,
@@ -63,7 +63,7 @@ async fn list_products(
 }
 
 /// Get a product by id or slug
-#[utoipa::path(get, path = "/v1/products/{id}", tag = "products",
+#[utoipa::path(get, path = "/v1/products/{id}", tag = "products", security(("api_key" = ["products:read"])),
     params(("id" = String, Path, description = "`prod_…`, or the product's slug")),
     responses((status = 200, description = "The product; `ETag` holds its version", body = DataOut<Product>)))]
 async fn get_product(c: Caller<can::ProductsRead>, Path(id_or_slug): Path<String>) -> Result<Tagged<Product>> {
@@ -74,7 +74,7 @@ async fn get_product(c: Caller<can::ProductsRead>, Path(id_or_slug): Path<String
 ///
 /// Partial: absent fields are kept, `null` clears. Send `If-Match` with the `ETag` you read to refuse
 /// overwriting someone else's change (`412`). Status changes go through the action routes.
-#[utoipa::path(patch, path = "/v1/products/{id}", tag = "products", request_body = ProductPatch,
+#[utoipa::path(patch, path = "/v1/products/{id}", tag = "products", security(("api_key" = ["products:write"])), request_body = ProductPatch,
     params(("id" = String, Path, description = "`prod_…`"),
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
@@ -97,7 +97,7 @@ async fn update_product(
 ///
 /// Removes the product, its slug and SKU, and its index entries. Orders keep their own copy of what was sold,
 /// so a deleted product never changes an order.
-#[utoipa::path(delete, path = "/v1/products/{id}", tag = "products",
+#[utoipa::path(delete, path = "/v1/products/{id}", tag = "products", security(("api_key" = ["products:write"])),
     params(("id" = String, Path, description = "`prod_…`"),
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
@@ -134,7 +134,7 @@ struct ActionIn {
 /// `publish` (draft, archived → active), `archive` (draft, active, discontinued → archived), `discontinue`
 /// (active, archived → discontinued), `recall` (any but recalled → recalled; needs `reason`; emits
 /// `recall.created`). Any other move is `409`, naming the actions allowed.
-#[utoipa::path(post, path = "/v1/products/{id}/{action}", tag = "products", request_body(content = ActionIn, description = "Optional except for `recall`"),
+#[utoipa::path(post, path = "/v1/products/{id}/{action}", tag = "products", security(("api_key" = ["products:write"])), request_body(content = ActionIn, description = "Optional except for `recall`"),
     params(("id" = String, Path, description = "`prod_…`"),
            ("action" = inline(ProductAction), Path, description = "publish, archive, discontinue or recall"),
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
@@ -165,7 +165,7 @@ async fn act_on_product(
 }
 
 /// Add a product to a category
-#[utoipa::path(post, path = "/v1/products/{id}/categories/{category_id}", tag = "products",
+#[utoipa::path(post, path = "/v1/products/{id}/categories/{category_id}", tag = "products", security(("api_key" = ["products:write"])),
     params(("id" = String, Path), ("category_id" = String, Path)),
     responses((status = 200, description = "The product", body = DataOut<Product>)))]
 async fn add_product_category(
@@ -178,7 +178,7 @@ async fn add_product_category(
 }
 
 /// Take a product out of a category
-#[utoipa::path(delete, path = "/v1/products/{id}/categories/{category_id}", tag = "products",
+#[utoipa::path(delete, path = "/v1/products/{id}/categories/{category_id}", tag = "products", security(("api_key" = ["products:write"])),
     params(("id" = String, Path), ("category_id" = String, Path)),
     responses((status = 200, description = "The product", body = DataOut<Product>)))]
 async fn remove_product_category(
@@ -193,7 +193,7 @@ async fn remove_product_category(
 /// Add an option to a product
 ///
 /// `{"name": "Size", "values": ["S", "M", "L"]}`; at most 3 options, and only while the product has no variants.
-#[utoipa::path(post, path = "/v1/products/{id}/options", tag = "variants", request_body = OptionIn,
+#[utoipa::path(post, path = "/v1/products/{id}/options", tag = "variants", security(("api_key" = ["products:write"])), request_body = OptionIn,
     params(("id" = String, Path, description = "`prod_…`")),
     responses(
         (status = 201, description = "The product with its new option", body = DataOut<Product>),
@@ -213,7 +213,7 @@ async fn add_option(
 ///
 /// One value for each of the product's options; its own SKU (unique across products and variants) and,
 /// optionally, its own price in the product's currency.
-#[utoipa::path(post, path = "/v1/products/{id}/variants", tag = "variants", request_body = VariantIn,
+#[utoipa::path(post, path = "/v1/products/{id}/variants", tag = "variants", security(("api_key" = ["products:write"])), request_body = VariantIn,
     params(("id" = String, Path, description = "`prod_…`")),
     responses(
         (status = 201, description = "The variant", body = DataOut<Variant>),
@@ -230,7 +230,7 @@ async fn create_variant(
 }
 
 /// List a product's variants
-#[utoipa::path(get, path = "/v1/products/{id}/variants", tag = "variants",
+#[utoipa::path(get, path = "/v1/products/{id}/variants", tag = "variants", security(("api_key" = ["products:read"])),
     params(("id" = String, Path, description = "`prod_…`")),
     responses(
         (status = 200, description = "All its variants (at most 100), oldest first", body = DataOut<Vec<Variant>>),
@@ -243,7 +243,7 @@ async fn list_variants(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> 
 ///
 /// Creates one variant for every combination of option values that has none yet (the cartesian product of the
 /// options, skipping existing ones), without SKU or price override.
-#[utoipa::path(post, path = "/v1/products/{id}/variants/generate", tag = "variants",
+#[utoipa::path(post, path = "/v1/products/{id}/variants/generate", tag = "variants", security(("api_key" = ["products:write"])),
     params(("id" = String, Path, description = "`prod_…`")),
     responses(
         (status = 201, description = "The variants created (possibly none)", body = DataOut<Vec<Variant>>),
@@ -255,7 +255,7 @@ async fn generate_variants(c: Caller<can::ProductsWrite>, Path(id): Path<String>
 }
 
 /// Get a variant
-#[utoipa::path(get, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants",
+#[utoipa::path(get, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants", security(("api_key" = ["products:read"])),
     params(("id" = String, Path), ("variant_id" = String, Path)),
     responses((status = 200, description = "The variant", body = DataOut<Variant>)))]
 async fn get_variant(
@@ -266,7 +266,7 @@ async fn get_variant(
 }
 
 /// Update a variant's SKU or price
-#[utoipa::path(patch, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants", request_body = VariantPatch,
+#[utoipa::path(patch, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants", security(("api_key" = ["products:write"])), request_body = VariantPatch,
     params(("id" = String, Path), ("variant_id" = String, Path),
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
@@ -285,7 +285,7 @@ async fn update_variant(
 }
 
 /// Delete a variant
-#[utoipa::path(delete, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants",
+#[utoipa::path(delete, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants", security(("api_key" = ["products:write"])),
     params(("id" = String, Path), ("variant_id" = String, Path)),
     responses((status = 204, description = "Deleted")))]
 async fn delete_variant(
@@ -306,28 +306,28 @@ macro_rules! taxon_routes {
         $(#[$delete_doc:meta])* $delete:ident $in_use:tt;
     ) => {
         #[doc = $create_doc]
-        #[utoipa::path(post, path = $collection, tag = $tag, request_body = $input,
+        #[utoipa::path(post, path = $collection, tag = $tag, security(("api_key" = ["products:write"])), request_body = $input,
             responses((status = 201, description = "Created", body = DataOut<$record>)))]
         async fn $create(c: Caller<can::ProductsWrite>, Json(input): Json<$input>) -> Result<Tagged<$record>> {
             Ok(Tagged::created(taxons::create::<$record>(&c.db, &c.tenant, input).await?))
         }
 
         #[doc = $list_doc]
-        #[utoipa::path(get, path = $collection, tag = $tag, params(PageParams),
+        #[utoipa::path(get, path = $collection, tag = $tag, security(("api_key" = ["products:read"])), params(PageParams),
             responses((status = 200, description = $listed, body = ListOut<$record>)))]
         async fn $list(c: Caller<can::ProductsRead>, Query(params): Query<PageParams>) -> Result<axum::Json<ListOut<$record>>> {
             Ok(axum::Json(taxons::list::<$record>(&c.db, &c.tenant, &params).await?))
         }
 
         #[doc = $get_doc]
-        #[utoipa::path(get, path = $item, tag = $tag, params(("id" = String, Path)),
+        #[utoipa::path(get, path = $item, tag = $tag, security(("api_key" = ["products:read"])), params(("id" = String, Path)),
             responses((status = 200, description = $got, body = DataOut<$record>)))]
         async fn $get(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Tagged<$record>> {
             Ok(Tagged::ok(taxons::get::<$record>(&c.db, &c.tenant, &id).await?))
         }
 
         $(#[$update_doc])*
-        #[utoipa::path(patch, path = $item, tag = $tag, request_body = $patch,
+        #[utoipa::path(patch, path = $item, tag = $tag, security(("api_key" = ["products:write"])), request_body = $patch,
             params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
             responses(
                 (status = 200, description = $got, body = DataOut<$record>),
@@ -343,7 +343,7 @@ macro_rules! taxon_routes {
         }
 
         $(#[$delete_doc])*
-        #[utoipa::path(delete, path = $item, tag = $tag, params(("id" = String, Path)),
+        #[utoipa::path(delete, path = $item, tag = $tag, security(("api_key" = ["products:write"])), params(("id" = String, Path)),
             responses(
                 (status = 204, description = "Deleted"),
                 (status = 409, description = $in_use, body = ErrorBody),
@@ -384,14 +384,14 @@ taxon_routes! {
 /// Search products
 ///
 /// Prefix match on the words of names and SKUs, accent- and case-insensitive, with optional facet counts.
-#[utoipa::path(get, path = "/v1/search", tag = "search", params(SearchParams),
+#[utoipa::path(get, path = "/v1/search", tag = "search", security(("api_key" = ["products:read"])), params(SearchParams),
     responses((status = 200, description = "Matching products, and facet counts when asked", body = SearchOut)))]
 async fn search(c: Caller<can::ProductsRead>, Query(params): Query<SearchParams>) -> Result<axum::Json<SearchOut>> {
     Ok(axum::Json(catalog::search_products(&c.db, &c.tenant, params).await?))
 }
 
 /// Suggest product names
-#[utoipa::path(get, path = "/v1/search/suggest", tag = "search", params(SuggestParams),
+#[utoipa::path(get, path = "/v1/search/suggest", tag = "search", security(("api_key" = ["products:read"])), params(SuggestParams),
     responses((status = 200, description = "Product names starting with a word that starts with `prefix`", body = DataOut<Vec<Suggestion>>)))]
 async fn suggest(c: Caller<can::ProductsRead>, Query(params): Query<SuggestParams>) -> Result<Data<Vec<Suggestion>>> {
     Ok(Data(catalog::suggest_products(&c.db, &c.tenant, params).await?))

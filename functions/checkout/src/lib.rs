@@ -20,7 +20,7 @@ cartwheel::function_routes! {
 /// `orders_count` and `lifetime_spend`, and records `order.created` and the audit entry — all of it, or none of it
 /// (a refused checkout leaves a gap in the numbers). Prices come from the catalog. Send an `Idempotency-Key`: a
 /// retry returns the same order.
-#[utoipa::path(post, path = "/v1/checkout", tag = "checkout", request_body = CheckoutIn,
+#[utoipa::path(post, path = "/v1/checkout", tag = "checkout", security(("api_key" = ["checkout:write"])), request_body = CheckoutIn,
     responses(
         (status = 201, description = "The order", body = DataOut<Order>),
         (status = 403, description = "The customer is blacklisted", body = ErrorBody),

@@ -30,7 +30,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 /// Create a customer
 ///
 /// The email is unique within the store and mode (`409 email_taken`).
-#[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = CustomerIn,
+#[utoipa::path(post, path = "/v1/customers", tag = "customers", security(("api_key" = ["customers:write"])), request_body = CustomerIn,
     responses(
         (status = 201, description = "The customer", body = DataOut<Customer>),
         (status = 409, description = "email_taken", body = ErrorBody),
@@ -45,7 +45,7 @@ async fn create_customer(c: Caller<can::CustomersWrite>, Json(input): Json<Custo
 ///
 /// Newest first. `email` finds one customer by its exact email; `group_id` and `created_from`/`created_to`
 /// narrow the list (a filtered page can hold fewer than `limit` customers while `has_more` is true).
-#[utoipa::path(get, path = "/v1/customers", tag = "customers", params(CustomerListParams),
+#[utoipa::path(get, path = "/v1/customers", tag = "customers", security(("api_key" = ["customers:read"])), params(CustomerListParams),
     responses((status = 200, description = "A page of customers", body = ListOut<Customer>)))]
 async fn list_customers(
     c: Caller<can::CustomersRead>,
@@ -64,14 +64,14 @@ async fn list_customers(
 }
 
 /// Get a customer
-#[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", params(("id" = String, Path, description = "`cus_…`")),
+#[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", security(("api_key" = ["customers:read"])), params(("id" = String, Path, description = "`cus_…`")),
     responses((status = 200, description = "The customer", body = DataOut<Customer>)))]
 async fn get_customer(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> Result<Tagged<Customer>> {
     Ok(Tagged::ok(customers::get_customer(&c.db, &c.tenant, &id).await?))
 }
 
 /// Update a customer
-#[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers", request_body = CustomerPatch,
+#[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers", security(("api_key" = ["customers:write"])), request_body = CustomerPatch,
     params(("id" = String, Path, description = "`cus_…`"),
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
@@ -93,7 +93,7 @@ async fn update_customer(
 /// Delete a customer
 ///
 /// Only a customer without orders (`409` otherwise: blacklist it instead).
-#[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers",
+#[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers", security(("api_key" = ["customers:write"])),
     params(("id" = String, Path, description = "`cus_…`"),
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
@@ -110,7 +110,7 @@ async fn delete_customer(
 }
 
 /// Add an address
-#[utoipa::path(post, path = "/v1/customers/{id}/addresses", tag = "customers", request_body = PostalAddress,
+#[utoipa::path(post, path = "/v1/customers/{id}/addresses", tag = "customers", security(("api_key" = ["customers:write"])), request_body = PostalAddress,
     params(("id" = String, Path, description = "`cus_…`")),
     responses((status = 201, description = "The address", body = DataOut<Address>)))]
 async fn add_address(
@@ -123,7 +123,7 @@ async fn add_address(
 }
 
 /// List a customer's addresses
-#[utoipa::path(get, path = "/v1/customers/{id}/addresses", tag = "customers",
+#[utoipa::path(get, path = "/v1/customers/{id}/addresses", tag = "customers", security(("api_key" = ["customers:read"])),
     params(("id" = String, Path, description = "`cus_…`")),
     responses((status = 200, description = "The addresses", body = DataOut<Vec<Address>>)))]
 async fn list_addresses(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> Result<Data<Vec<Address>>> {
@@ -132,7 +132,7 @@ async fn list_addresses(c: Caller<can::CustomersRead>, Path(id): Path<String>) -
 }
 
 /// Delete an address
-#[utoipa::path(delete, path = "/v1/customers/{id}/addresses/{address_id}", tag = "customers",
+#[utoipa::path(delete, path = "/v1/customers/{id}/addresses/{address_id}", tag = "customers", security(("api_key" = ["customers:write"])),
     params(("id" = String, Path, description = "`cus_…`"), ("address_id" = String, Path, description = "`addr_…`")),
     responses((status = 204, description = "Deleted")))]
 async fn delete_address(
@@ -146,7 +146,7 @@ async fn delete_address(
 /// Blacklist a customer
 ///
 /// A blacklisted customer's checkouts are refused with `403`.
-#[utoipa::path(post, path = "/v1/customers/{id}/blacklist", tag = "customers", request_body = BlacklistIn,
+#[utoipa::path(post, path = "/v1/customers/{id}/blacklist", tag = "customers", security(("api_key" = ["customers:write"])), request_body = BlacklistIn,
     params(("id" = String, Path, description = "`cus_…`")),
     responses((status = 200, description = "The customer", body = DataOut<Customer>)))]
 async fn blacklist(
@@ -160,7 +160,7 @@ async fn blacklist(
 }
 
 /// Take a customer off the blacklist
-#[utoipa::path(post, path = "/v1/customers/{id}/unblacklist", tag = "customers",
+#[utoipa::path(post, path = "/v1/customers/{id}/unblacklist", tag = "customers", security(("api_key" = ["customers:write"])),
     params(("id" = String, Path, description = "`cus_…`")),
     responses((status = 200, description = "The customer", body = DataOut<Customer>)))]
 async fn unblacklist(c: Caller<can::CustomersWrite>, Path(id): Path<String>) -> Result<Tagged<Customer>> {
@@ -170,7 +170,7 @@ async fn unblacklist(c: Caller<can::CustomersWrite>, Path(id): Path<String>) -> 
 }
 
 /// Create a customer group
-#[utoipa::path(post, path = "/v1/customer-groups", tag = "customers", request_body = CustomerGroupIn,
+#[utoipa::path(post, path = "/v1/customer-groups", tag = "customers", security(("api_key" = ["customers:write"])), request_body = CustomerGroupIn,
     responses((status = 201, description = "The group", body = DataOut<CustomerGroup>)))]
 async fn create_group(
     c: Caller<can::CustomersWrite>,
@@ -181,7 +181,7 @@ async fn create_group(
 }
 
 /// List customer groups
-#[utoipa::path(get, path = "/v1/customer-groups", tag = "customers",
+#[utoipa::path(get, path = "/v1/customer-groups", tag = "customers", security(("api_key" = ["customers:read"])),
     responses((status = 200, description = "Every group of the store", body = DataOut<Vec<CustomerGroup>>)))]
 async fn list_groups(c: Caller<can::CustomersRead>) -> Result<Data<Vec<CustomerGroup>>> {
     Ok(Data(customers::list_groups(&c.db, &c.tenant).await?))

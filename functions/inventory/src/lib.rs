@@ -31,7 +31,7 @@ cartwheel::function_routes! {
 type Result<T> = std::result::Result<T, ApiError>;
 
 /// Create a warehouse
-#[utoipa::path(post, path = "/v1/warehouses", tag = "inventory", request_body = WarehouseIn,
+#[utoipa::path(post, path = "/v1/warehouses", tag = "inventory", security(("api_key" = ["inventory:write"])), request_body = WarehouseIn,
     responses((status = 201, description = "The warehouse", body = DataOut<Warehouse>)))]
 async fn create_warehouse(
     c: Caller<can::InventoryWrite>,
@@ -44,14 +44,14 @@ async fn create_warehouse(
 /// List warehouses
 ///
 /// Every store has a default warehouse (made on first use), where stock goes when a request names none.
-#[utoipa::path(get, path = "/v1/warehouses", tag = "inventory",
+#[utoipa::path(get, path = "/v1/warehouses", tag = "inventory", security(("api_key" = ["inventory:read"])),
     responses((status = 200, description = "The store's warehouses", body = DataOut<Vec<Warehouse>>)))]
 async fn list_warehouses(c: Caller<can::InventoryRead>) -> Result<Data<Vec<Warehouse>>> {
     Ok(Data(inventory::list_warehouses(&c.db, &c.tenant).await?))
 }
 
 /// Update a warehouse
-#[utoipa::path(patch, path = "/v1/warehouses/{id}", tag = "inventory", request_body = WarehousePatch,
+#[utoipa::path(patch, path = "/v1/warehouses/{id}", tag = "inventory", security(("api_key" = ["inventory:write"])), request_body = WarehousePatch,
     params(("id" = String, Path, description = "`whs_…`")),
     responses((status = 200, description = "The warehouse", body = DataOut<Warehouse>)))]
 async fn update_warehouse(
@@ -70,7 +70,7 @@ struct CheckParams {
 }
 
 /// Check the stock of several items
-#[utoipa::path(get, path = "/v1/inventory", tag = "inventory", params(CheckParams),
+#[utoipa::path(get, path = "/v1/inventory", tag = "inventory", security(("api_key" = ["inventory:read"])), params(CheckParams),
     responses((status = 200, description = "Each item's stock, in the order asked", body = DataOut<Vec<StockOut>>)))]
 async fn check_stock(c: Caller<can::InventoryRead>, Query(params): Query<CheckParams>) -> Result<Data<Vec<StockOut>>> {
     Ok(Data(inventory::stocks(&c.db, &c.tenant, &params.ids).await?))
@@ -79,7 +79,7 @@ async fn check_stock(c: Caller<can::InventoryRead>, Query(params): Query<CheckPa
 /// Get an item's stock
 ///
 /// Per warehouse and in total: `on_hand`, `reserved`, `available = on_hand − reserved`.
-#[utoipa::path(get, path = "/v1/inventory/{id}", tag = "inventory", params(("id" = String, Path, description = "`prod_…` or `var_…`")),
+#[utoipa::path(get, path = "/v1/inventory/{id}", tag = "inventory", security(("api_key" = ["inventory:read"])), params(("id" = String, Path, description = "`prod_…` or `var_…`")),
     responses(
         (status = 200, description = "The stock", body = DataOut<StockOut>),
         (status = 404, description = "Not a product or variant id", body = ErrorBody),
@@ -93,7 +93,7 @@ async fn get_stock(c: Caller<can::InventoryRead>, Path(id): Path<String>) -> Res
 /// Adds or removes stock in one warehouse, with a reason; refused with `409 insufficient_stock` when it would take
 /// `on_hand` below `reserved`. Every adjustment is kept in the ledger and emits `inventory.adjusted`; crossing down
 /// to the reorder point emits `inventory.low_stock` once.
-#[utoipa::path(post, path = "/v1/inventory/{id}/adjust", tag = "inventory", request_body = AdjustIn,
+#[utoipa::path(post, path = "/v1/inventory/{id}/adjust", tag = "inventory", security(("api_key" = ["inventory:write"])), request_body = AdjustIn,
     params(("id" = String, Path, description = "`prod_…` or `var_…`")),
     responses(
         (status = 200, description = "The level after the adjustment", body = DataOut<Level>),
@@ -108,7 +108,7 @@ async fn adjust_stock(
 }
 
 /// An item's adjustment history
-#[utoipa::path(get, path = "/v1/inventory/{id}/history", tag = "inventory", params(("id" = String, Path, description = "`prod_…` or `var_…`"), PageParams),
+#[utoipa::path(get, path = "/v1/inventory/{id}/history", tag = "inventory", security(("api_key" = ["inventory:read"])), params(("id" = String, Path, description = "`prod_…` or `var_…`"), PageParams),
     responses((status = 200, description = "The ledger, newest first", body = ListOut<Adjustment>)))]
 async fn history(
     c: Caller<can::InventoryRead>,
@@ -126,7 +126,7 @@ async fn history(
 /// Holds stock for every line or for none (`409 insufficient_stock` lists the short lines). The hold ends by
 /// `release`, or by itself after `expires_in` seconds (a scheduled sweep gives the stock back; until then an expired
 /// hold already reads as `expired`).
-#[utoipa::path(post, path = "/v1/inventory/reserve", tag = "inventory", request_body = ReserveIn,
+#[utoipa::path(post, path = "/v1/inventory/reserve", tag = "inventory", security(("api_key" = ["inventory:write"])), request_body = ReserveIn,
     responses(
         (status = 201, description = "The reservation", body = DataOut<Reservation>),
         (status = 409, description = "insufficient_stock", body = ErrorBody),
@@ -137,7 +137,7 @@ async fn reserve(c: Caller<can::InventoryWrite>, Json(input): Json<ReserveIn>) -
 }
 
 /// Release a reservation
-#[utoipa::path(post, path = "/v1/inventory/release", tag = "inventory", request_body = ReleaseIn,
+#[utoipa::path(post, path = "/v1/inventory/release", tag = "inventory", security(("api_key" = ["inventory:write"])), request_body = ReleaseIn,
     responses(
         (status = 200, description = "The reservation, released; its stock is available again", body = DataOut<Reservation>),
         (status = 409, description = "Already released or expired", body = ErrorBody),
@@ -147,7 +147,7 @@ async fn release(c: Caller<can::InventoryWrite>, Json(input): Json<ReleaseIn>) -
 }
 
 /// Get a reservation
-#[utoipa::path(get, path = "/v1/inventory/reservations/{id}", tag = "inventory", params(("id" = String, Path, description = "`res_…`")),
+#[utoipa::path(get, path = "/v1/inventory/reservations/{id}", tag = "inventory", security(("api_key" = ["inventory:read"])), params(("id" = String, Path, description = "`res_…`")),
     responses((status = 200, description = "The reservation", body = DataOut<Reservation>)))]
 async fn get_reservation(c: Caller<can::InventoryRead>, Path(id): Path<String>) -> Result<Data<Reservation>> {
     Ok(Data(inventory::get_reservation(&c.db, &c.tenant, &id).await?))

@@ -57,7 +57,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 ///
 /// Newest first; every filter may be combined (a filtered page can hold fewer than `limit` orders while
 /// `has_more` is true).
-#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderListParams),
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", security(("api_key" = ["orders:read"])), params(OrderListParams),
     responses((status = 200, description = "A page of orders", body = ListOut<Order>)))]
 async fn list_orders(
     c: Caller<can::OrdersRead>,
@@ -76,7 +76,7 @@ async fn list_orders(
 }
 
 /// Get an order
-#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders",
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", security(("api_key" = ["orders:read"])),
     params(("id" = String, Path, description = "`ord_…` or the order number `ORD-2026-000042`")),
     responses((status = 200, description = "The order", body = DataOut<Order>)))]
 async fn get_order(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Order>> {
@@ -90,7 +90,7 @@ async fn get_order(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result
 /// which puts back in stock what was not shipped. `fulfilled` ships what is left (with `tracking_number`).
 /// Any other move is `409 invalid_transition` with the allowed ones in `details`. Emits `order.status_changed`
 /// (with `from` and `to`), and `order.cancelled` / `order.fulfilled`.
-#[utoipa::path(patch, path = "/v1/orders/{id}/status", tag = "orders", request_body = StatusPatch,
+#[utoipa::path(patch, path = "/v1/orders/{id}/status", tag = "orders", security(("api_key" = ["orders:write"])), request_body = StatusPatch,
     params(("id" = String, Path, description = "`ord_…`")),
     responses(
         (status = 200, description = "The order", body = DataOut<Order>),
@@ -108,7 +108,7 @@ async fn change_status(
 ///
 /// Ships units of a `confirmed`, `processing` or `partially_fulfilled` order, never more than ordered; the
 /// order becomes `partially_fulfilled` or `fulfilled`. Emits `order.fulfillment_created`.
-#[utoipa::path(post, path = "/v1/orders/{id}/fulfillments", tag = "orders", request_body = FulfillmentIn,
+#[utoipa::path(post, path = "/v1/orders/{id}/fulfillments", tag = "orders", security(("api_key" = ["orders:write"])), request_body = FulfillmentIn,
     params(("id" = String, Path, description = "`ord_…`")),
     responses(
         (status = 201, description = "The fulfillment", body = DataOut<Fulfillment>),
@@ -125,7 +125,7 @@ async fn create_fulfillment(
 }
 
 /// List an order's fulfillments
-#[utoipa::path(get, path = "/v1/orders/{id}/fulfillments", tag = "orders",
+#[utoipa::path(get, path = "/v1/orders/{id}/fulfillments", tag = "orders", security(("api_key" = ["orders:read"])),
     params(("id" = String, Path, description = "`ord_…` or the order number")),
     responses((status = 200, description = "The fulfillments, oldest first", body = DataOut<Vec<Fulfillment>>)))]
 async fn list_fulfillments(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Vec<Fulfillment>>> {
@@ -137,7 +137,7 @@ async fn list_fulfillments(c: Caller<can::OrdersRead>, Path(id): Path<String>) -
 /// `amount` in minor units (absent: all that is left); refunds together never exceed what was paid, even when
 /// sent at once (`409 refund_exceeds_payment`). `restock` puts back every unit not put back yet. Emits
 /// `order.refunded`; a full refund makes the order `refunded` (a cancelled one stays cancelled).
-#[utoipa::path(post, path = "/v1/orders/{id}/refunds", tag = "orders", request_body = RefundIn,
+#[utoipa::path(post, path = "/v1/orders/{id}/refunds", tag = "orders", security(("api_key" = ["orders:write"])), request_body = RefundIn,
     params(("id" = String, Path, description = "`ord_…`")),
     responses(
         (status = 201, description = "The refund", body = DataOut<Refund>),
@@ -153,7 +153,7 @@ async fn create_refund(
 }
 
 /// List an order's refunds
-#[utoipa::path(get, path = "/v1/orders/{id}/refunds", tag = "orders",
+#[utoipa::path(get, path = "/v1/orders/{id}/refunds", tag = "orders", security(("api_key" = ["orders:read"])),
     params(("id" = String, Path, description = "`ord_…` or the order number")),
     responses((status = 200, description = "The refunds, oldest first", body = DataOut<Vec<Refund>>)))]
 async fn list_refunds(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Vec<Refund>>> {

@@ -72,7 +72,7 @@ type Manager = Caller<can::WebhooksManage>;
 ///
 /// The URL must be https in live mode and must not resolve to a private, loopback, link-local, CGNAT, multicast or
 /// metadata address. The signing secret `whsec_…` is shown only in this response.
-#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = EndpointIn,
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), request_body = EndpointIn,
     responses((status = 201, description = "The endpoint and its secret", body = DataOut<EndpointWithSecretOut>)))]
 async fn create_endpoint(
     State(state): State<WebhooksState>,
@@ -84,14 +84,14 @@ async fn create_endpoint(
 }
 
 /// List webhook endpoints
-#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageParams),
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), params(PageParams),
     responses((status = 200, description = "A page of endpoints", body = ListOut<EndpointOut>)))]
 async fn list_endpoints(c: Manager, Query(params): Query<PageParams>) -> Result<axum::Json<ListOut<EndpointOut>>> {
     Ok(axum::Json(webhooks::list_endpoints(&c.db, &c.tenant, &params).await?))
 }
 
 /// Get a webhook endpoint
-#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
+#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path, description = "`wh_…`")),
     responses((status = 200, description = "The endpoint (never its secret)", body = DataOut<EndpointOut>)))]
 async fn get_endpoint(c: Manager, Path(id): Path<String>) -> Result<Data<EndpointOut>> {
     let endpoint = webhooks::get_endpoint(&c.db, &c.tenant, &id).await?;
@@ -101,7 +101,7 @@ async fn get_endpoint(c: Manager, Path(id): Path<String>) -> Result<Data<Endpoin
 /// Update a webhook endpoint
 ///
 /// Re-enabling a disabled endpoint clears its failure record.
-#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", request_body = EndpointPatch,
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), request_body = EndpointPatch,
     params(("id" = String, Path, description = "`wh_…`")),
     responses((status = 200, description = "The endpoint", body = DataOut<EndpointOut>)))]
 async fn update_endpoint(
@@ -116,7 +116,7 @@ async fn update_endpoint(
 }
 
 /// Delete a webhook endpoint
-#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path, description = "`wh_…`")),
     responses((status = 204, description = "Deleted; pending deliveries to it are dropped")))]
 async fn delete_endpoint(c: Manager, Path(id): Path<String>) -> Result<StatusCode> {
     webhooks::delete_endpoint(&c.db, &c.tenant, &id).await?;
@@ -126,7 +126,7 @@ async fn delete_endpoint(c: Manager, Path(id): Path<String>) -> Result<StatusCod
 /// Rotate an endpoint's signing secret
 ///
 /// For 24 hours both the old and the new secret sign every delivery (two `v1,` signatures).
-#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
+#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path, description = "`wh_…`")),
     responses((status = 200, description = "The endpoint and its new secret", body = DataOut<EndpointWithSecretOut>)))]
 async fn rotate_secret(
     State(state): State<WebhooksState>,
@@ -140,7 +140,7 @@ async fn rotate_secret(
 /// Send a test event
 ///
 /// Delivers a `webhook.test` event to this endpoint now, signed like every delivery; follow it in the delivery log.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`")),
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path, description = "`wh_…`")),
     responses((status = 202, description = "Queued; the delivery, pending", body = DataOut<DeliveryOut>)))]
 async fn send_test(
     State(state): State<WebhooksState>,
@@ -155,7 +155,7 @@ async fn send_test(
 /// List an endpoint's deliveries
 ///
 /// Newest first, each with every attempt (time, HTTP status or error, latency, first 2 KB of the response).
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "`wh_…`"), DeliveryListParams),
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path, description = "`wh_…`"), DeliveryListParams),
     responses((status = 200, description = "A page of deliveries", body = ListOut<DeliveryOut>)))]
 async fn list_deliveries(
     c: Manager,
@@ -170,7 +170,7 @@ async fn list_deliveries(
 /// Retry a delivery
 ///
 /// One more attempt now, whatever the delivery's status.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks",
+#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks", security(("api_key" = ["webhooks:manage"])),
     params(("id" = String, Path, description = "`wh_…`"), ("delivery_id" = String, Path, description = "The event id, `evt_…`")),
     responses((status = 202, description = "Queued", body = DataOut<DeliveryOut>)))]
 async fn retry_delivery(
@@ -186,7 +186,7 @@ async fn retry_delivery(
 /// Re-send failed deliveries
 ///
 /// Queues again every failed delivery of events created since `since` (at most 1000 per call).
-#[utoipa::path(post, path = "/v1/webhooks/{id}/recover", tag = "webhooks", request_body = RecoverIn,
+#[utoipa::path(post, path = "/v1/webhooks/{id}/recover", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), request_body = RecoverIn,
     params(("id" = String, Path, description = "`wh_…`")),
     responses((status = 202, description = "How many were queued", body = DataOut<RecoverOut>)))]
 async fn recover(
@@ -200,7 +200,7 @@ async fn recover(
 }
 
 /// Get a delivery
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", tag = "webhooks",
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", tag = "webhooks", security(("api_key" = ["webhooks:manage"])),
     params(("id" = String, Path, description = "`wh_…`"), ("delivery_id" = String, Path, description = "The event id, `evt_…`")),
     responses((status = 200, description = "The delivery with its attempts", body = DataOut<DeliveryOut>)))]
 async fn get_delivery(c: Manager, Path((id, delivery)): Path<(String, String)>) -> Result<Data<DeliveryOut>> {

@@ -127,9 +127,26 @@ fn item(id: &str) -> Result<StockItem, ApiError> {
 }
 
 /// An item's stock in every warehouse.
+/// `404` for a product or variant this store does not have (another store's included).
+async fn check_exists(db: &Db, tenant: &Tenant, item: StockItem) -> Result<(), ApiError> {
+    let scope = db.scoped(tenant);
+    let found = match item {
+        StockItem::Product(product) => scope.record::<Product>(product, false).await?.is_some(),
+        StockItem::Variant(variant) => scope.variant_owner(variant).await?.is_some(),
+    };
+    match found {
+        true => Ok(()),
+        false => Err(ApiError::not_found(item.noun())),
+    }
+}
+
 pub async fn stock(db: &Db, tenant: &Tenant, id: &str) -> Result<StockOut, ApiError> {
     let item = item(id)?;
     let levels = db.scoped(tenant).levels(item).await?;
+    // Levels are only ever written for an item of this store; without any, whether it exists decides.
+    if levels.is_empty() {
+        check_exists(db, tenant, item).await?;
+    }
     Ok(StockOut::new(item.to_string(), levels))
 }
 
@@ -158,20 +175,7 @@ const ADJUST_ATTEMPTS: usize = 10;
 /// transaction.
 pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -> Result<Level, ApiError> {
     let item = item(id)?;
-    match item {
-        StockItem::Product(product) => {
-            db.scoped(tenant)
-                .record::<Product>(product, false)
-                .await?
-                .ok_or_else(|| ApiError::not_found("product"))?;
-        }
-        StockItem::Variant(variant) => {
-            db.scoped(tenant)
-                .variant_owner(variant)
-                .await?
-                .ok_or_else(|| ApiError::not_found("variant"))?;
-        }
-    }
+    check_exists(db, tenant, item).await?;
     let warehouse = match input.warehouse_id {
         Some(id) => {
             db.scoped(tenant)
@@ -283,7 +287,12 @@ pub async fn history(
     id: &str,
     page: &crate::http::pagination::Page,
 ) -> Result<crate::http::pagination::PageOf<Adjustment>, ApiError> {
-    db.scoped(tenant).adjustments(item(id)?, page).await
+    let item = item(id)?;
+    let adjustments = db.scoped(tenant).adjustments(item, page).await?;
+    if adjustments.items.is_empty() && page.cursor.is_none() {
+        check_exists(db, tenant, item).await?;
+    }
+    Ok(adjustments)
 }
 
 #[cfg(test)]

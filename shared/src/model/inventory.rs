@@ -48,6 +48,13 @@ impl StockItem {
             .or_else(|_| id.parse().map(Self::Variant))
             .ok()
     }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Product(_) => "product",
+            Self::Variant(_) => "variant",
+        }
+    }
 }
 
 impl std::fmt::Display for StockItem {
