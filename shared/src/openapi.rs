@@ -1,7 +1,9 @@
 //! The parts of the OpenAPI document every function shares: the API key security scheme, the error body, and
 //! the standard error responses added to every operation, so that no route can forget to document them.
 
+use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -146,7 +148,60 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
             document_headers(operation, public, is_post);
         }
     }
+    add_links(&mut doc);
     doc
+}
+
+/// Where a creating `POST` puts what it creates, when that is not the path it was posted to.
+const CREATED_ELSEWHERE: [(&str, &[&str]); 3] = [
+    ("/v1/checkout", &["/v1/orders"]),
+    ("/v1/inventory/reserve", &["/v1/inventory/reservations"]),
+    // A product is also an inventory item, under the same id.
+    ("/v1/products", &["/v1/products", "/v1/inventory"]),
+];
+
+/// OpenAPI links from every `201` to the operations on what it created (`$response.body#/data/id`), so that a client
+/// generator or a stateful fuzzer can follow create → read/update/delete/actions instead of guessing ids. The
+/// parameters the created path already had are passed on from the request.
+fn add_links(doc: &mut OpenApiDoc) {
+    let mut targets: Vec<(String, String)> = Vec::new(); // (path, operation id)
+    for (path, item) in &doc.paths.paths {
+        for operation in [&item.get, &item.post, &item.put, &item.patch, &item.delete] {
+            if let Some(id) = operation.as_ref().and_then(|o| o.operation_id.clone()) {
+                targets.push((path.clone(), id));
+            }
+        }
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let Some(create) = item.post.as_mut() else { continue };
+        let Some(RefOr::T(created)) = create.responses.responses.get_mut("201") else {
+            continue;
+        };
+        let collections = CREATED_ELSEWHERE
+            .iter()
+            .find(|(posted, _)| posted == path)
+            .map_or_else(|| vec![path.as_str()], |(_, collections)| collections.to_vec());
+        for collection in collections {
+            let prefix = format!("{collection}/{{");
+            for (target, operation_id) in targets.iter().filter(|(target, _)| target.starts_with(&prefix)) {
+                let rest = &target[collection.len() + 1..];
+                let (created_parameter, deeper) = rest.split_once('/').unwrap_or((rest, ""));
+                if deeper.contains('{') {
+                    continue; // needs an id this response does not give
+                }
+                // utoipa 5 writes `Link.operation_id` as `operation_id`, which OpenAPI does not know: the field
+                // goes in under its OpenAPI name through the flattened extensions map instead.
+                let mut link = LinkBuilder::new()
+                    .extensions(Some(Extensions::from_iter([("operationId", operation_id.clone())])))
+                    .parameter(created_parameter.trim_matches(['{', '}']), "$response.body#/data/id");
+                for inherited in collection.split('/').filter(|segment| segment.starts_with('{')) {
+                    let name = inherited.trim_matches(['{', '}']);
+                    link = link.parameter(name, format!("$request.path.{name}"));
+                }
+                created.links.insert(operation_id.clone(), link.build().into());
+            }
+        }
+    }
 }
 
 fn header(kind: Type, description: &str) -> Header {

@@ -448,3 +448,63 @@ async fn every_lambda_router_serves_every_documented_operation() {
     }
     assert!(checked > 60, "only {checked} operations checked");
 }
+
+/// Every `201` links to the operations on what it created, and every link names an operation that exists and gives
+/// it each path parameter it needs, from the response or the request: a client (or a stateful fuzzer) can follow
+/// them without guessing ids.
+#[test]
+fn every_creation_links_to_what_can_be_done_with_it() {
+    let doc = serde_json::to_value(cartwheel_gateway::openapi_document()).unwrap();
+    let mut operations = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for operation in item.as_object().unwrap().values() {
+            operations.insert(operation["operationId"].as_str().unwrap().to_owned(), path.clone());
+        }
+    }
+    let mut followed = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(links) = item["post"]["responses"]["201"]["links"].as_object() else {
+            continue;
+        };
+        for (name, link) in links {
+            let target = &operations[link["operationId"]
+                .as_str()
+                .expect("operationId, in OpenAPI's spelling")];
+            let needed: std::collections::BTreeSet<&str> = target
+                .split('/')
+                .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            let given: std::collections::BTreeSet<&str> = link["parameters"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(given, needed, "{path} → {name} ({target})");
+            for expression in link["parameters"].as_object().unwrap().values() {
+                let expression = expression.as_str().unwrap();
+                assert!(
+                    expression == "$response.body#/data/id" || expression.starts_with("$request.path."),
+                    "{expression}"
+                );
+            }
+            followed.push(format!("{path} → {name}"));
+        }
+    }
+    for expected in [
+        "/v1/products → get_product",
+        "/v1/products → get_stock",
+        "/v1/products/{id}/variants → update_variant",
+        "/v1/checkout → get_order",
+        "/v1/checkout → create_refund",
+        "/v1/inventory/reserve → get_reservation",
+        "/v1/customers → add_address",
+        "/v1/webhooks → rotate_secret",
+        "/v1/api-keys → revoke_api_key",
+    ] {
+        assert!(
+            followed.iter().any(|link| link == expected),
+            "{expected} missing: {followed:?}"
+        );
+    }
+}
