@@ -292,3 +292,107 @@ async fn every_operation_checks_scope_before_the_body_and_never_crosses_stores_o
         "another store or mode changed this one"
     );
 }
+
+/// What only the server sets: the tenant, the version, timestamps, computed totals and counters, and the statuses
+/// that actions set.
+const SERVER_SET: [&str; 20] = [
+    "id",
+    "store_id",
+    "mode",
+    "version",
+    "created_at",
+    "updated_at",
+    "status",
+    "number",
+    "subtotal",
+    "total",
+    "tax_total",
+    "discount_total",
+    "shipping_total",
+    "paid_total",
+    "refunded_total",
+    "on_hand",
+    "reserved",
+    "available",
+    "attempts",
+    "revoked_at",
+];
+
+/// The properties a request body schema of the document declares (through `$ref`s and `allOf`/`oneOf`).
+fn declared(schema: &Value, schemas: &Value) -> BTreeSet<String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap();
+        return declared(&schemas[name], schemas);
+    }
+    let mut names: BTreeSet<String> = schema["properties"]
+        .as_object()
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default();
+    for combined in ["allOf", "oneOf", "anyOf"] {
+        for part in schema[combined].as_array().into_iter().flatten() {
+            names.extend(declared(part, schemas));
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn no_request_body_sets_what_only_the_server_sets() {
+    let document = serde_json::to_value(cartwheel_gateway::openapi_document()).unwrap();
+    let schemas = &document["components"]["schemas"];
+    let app = spawn_app_with(Options {
+        allow_loopback: true,
+        ..Default::default()
+    })
+    .await;
+    let home = app.create_store().await;
+    let seeded = seed(&app, &home).await;
+    let before = snapshot(&app, &home.test_key, &seeded).await;
+
+    let mut refused = 0;
+    for (method, template, takes_body, _) in keyed_operations() {
+        if !takes_body {
+            continue;
+        }
+        let operation = &document["paths"][&template][method.to_lowercase()];
+        let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+        let accepts = declared(schema, schemas);
+        // The two statuses a body may carry: a product created as a draft or active, and the order status change.
+        let allowed = [
+            ("POST", "/v1/products", "status"),
+            ("PATCH", "/v1/orders/{id}/status", "status"),
+        ];
+        for field in SERVER_SET.iter().filter(|field| accepts.contains(**field)) {
+            assert!(
+                allowed.contains(&(method.as_str(), template.as_str(), field)),
+                "{method} {template} documents `{field}` as writable"
+            );
+        }
+        let url = format!("{}{}", app.url, concrete(&template, &seeded));
+        for field in SERVER_SET.iter().filter(|field| !accepts.contains(**field)) {
+            let mut body = body(&method, &template, &seeded);
+            body[field] = json!("cw_1");
+            let response = app
+                .http
+                .request(method.parse().unwrap(), &url)
+                .bearer_auth(&home.test_key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let (status, text) = (response.status().as_u16(), response.text().await.unwrap());
+            assert_eq!(status, 422, "{method} {template} with `{field}`: {text}");
+            assert!(
+                text.contains(field),
+                "{method} {template}: the error names `{field}`: {text}"
+            );
+            refused += 1;
+        }
+    }
+    assert!(refused >= 500, "only {refused} attempts");
+    assert_eq!(
+        snapshot(&app, &home.test_key, &seeded).await,
+        before,
+        "a refused body changed the store"
+    );
+}
