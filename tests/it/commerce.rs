@@ -611,11 +611,11 @@ async fn product_to_refund_end_to_end() {
 }
 
 #[tokio::test]
-async fn fifty_simultaneous_checkouts_never_oversell_ten() {
+async fn two_hundred_simultaneous_checkouts_never_oversell_ten() {
     let shop = Shop::open().await;
     let mug = shop.product("MUG", 500, 10).await;
     let mut placed = Vec::new();
-    for response in shop.simultaneous_checkouts(&mug, 50).await {
+    for response in shop.simultaneous_checkouts(&mug, 200).await {
         match response.status().as_u16() {
             201 => placed.push(json_of(response).await["data"]["number"].as_str().unwrap().to_owned()),
             409 => {
@@ -660,13 +660,42 @@ async fn a_busy_store_takes_every_simultaneous_checkout_with_numbers_in_sequence
 }
 
 #[tokio::test]
+async fn two_checkouts_with_one_idempotency_key_at_the_same_instant_place_one_order() {
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG", 500, 10).await;
+    let cart = shop.cart(&[(&mug, 1)], None).await;
+    let send = || {
+        shop.app
+            .post("/v1/checkout", shop.key(), &Shop::checkout_body(&cart))
+            .header("idempotency-key", "checkout-twins")
+            .send()
+    };
+    let responses = futures_util::future::join_all((0..2).map(|_| send())).await;
+    let mut orders = Vec::new();
+    for response in responses {
+        let response = response.unwrap();
+        match response.status().as_u16() {
+            201 => orders.push(json_of(response).await["data"]["id"].as_str().unwrap().to_owned()),
+            409 => {
+                assert_error(response, 409, "conflict").await;
+            }
+            other => panic!("unexpected {other}: {}", response.text().await.unwrap()),
+        }
+    }
+    orders.dedup();
+    assert_eq!(orders.len(), 1, "one order, replayed or refused for the twin");
+    assert_eq!(shop.get("/v1/orders").await["data"].as_array().unwrap().len(), 1);
+    assert_eq!(shop.available(&mug).await, 9);
+}
+
+#[tokio::test]
 async fn concurrent_refunds_never_exceed_what_was_paid() {
     let shop = Shop::open().await;
     let (_, order) = shop.paid_order(500, 2).await;
     let id = order["id"].as_str().unwrap();
     let path = format!("/v1/orders/{id}/refunds");
     let body = json!({"amount": 300, "reason": "goodwill"});
-    let attempts = (0..10).map(|_| shop.app.post(&path, shop.key(), &body).send());
+    let attempts = (0..50).map(|_| shop.app.post(&path, shop.key(), &body).send());
     let responses = futures_util::future::join_all(attempts).await;
     let mut created = 0;
     for response in responses {
@@ -692,7 +721,7 @@ async fn concurrent_status_changes_apply_once() {
     let order = shop.checkout(&cart).await;
     let id = order["id"].as_str().unwrap();
     let path = format!("{}/v1/orders/{id}/status", shop.app.url);
-    let attempts = (0..10).map(|_| {
+    let attempts = (0..50).map(|_| {
         shop.app
             .http
             .patch(&path)
