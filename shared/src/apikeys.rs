@@ -21,6 +21,8 @@ pub use crate::model::apikeys::{ApiKeyLookup, ApiKeyRecord};
 /// Random characters after the `ck_{mode}_` prefix: 32 alphanumerics ≈ 190 bits.
 const SECRET_LEN: usize = 32;
 const NAME_MAX: usize = 100;
+/// Entries of a key's `scopes` list (repeats included): more than there are scopes.
+const MAX_SCOPES_GIVEN: usize = 50;
 
 /// A freshly generated key. The plaintext lives only in this value and in the one response that shows it.
 pub struct GeneratedKey {
@@ -64,10 +66,10 @@ pub fn hint(secret: &str) -> String {
 #[apply(request_body!)]
 pub struct ApiKeyIn {
     /// What the key is for, e.g. "storefront" or "ERP sync".
-    #[schema(example = "storefront")]
+    #[schema(example = "storefront", max_length = 100)]
     pub name: String,
     /// Scope names, or the presets `read_only`, `write`, `full`. A key can only grant scopes it holds itself.
-    #[schema(example = json!(["products:read", "orders:write"]))]
+    #[schema(example = json!(["products:read", "orders:write"]), schema_with = crate::body::strings::<50, 64>)]
     pub scopes: Vec<String>,
 }
 
@@ -137,6 +139,10 @@ impl ApiKeyIn {
         let mut errors = Vec::new();
         let name = validate_name(&self.name).map_err(|e| errors.push(e)).ok();
         let scopes = match Scopes::parse(self.scopes.iter().map(String::as_str)) {
+            _ if self.scopes.len() > MAX_SCOPES_GIVEN => {
+                errors.push(FieldError::new("scopes", format!("at most {MAX_SCOPES_GIVEN} entries")));
+                None
+            }
             Ok(scopes) if scopes.is_empty() => {
                 errors.push(FieldError::new("scopes", "must name at least one scope or preset"));
                 None
@@ -186,10 +192,10 @@ pub async fn create(db: &Db, tenant: &Tenant, input: ApiKeyIn) -> Result<ApiKeyC
 #[apply(request_body!)]
 pub struct PlatformApiKeyIn {
     pub mode: Mode,
-    #[schema(example = "recovery")]
+    #[schema(example = "recovery", max_length = 100)]
     pub name: String,
     /// Scope names or presets; any scope may be granted.
-    #[schema(example = json!(["full"]))]
+    #[schema(example = json!(["full"]), schema_with = crate::body::strings::<50, 64>)]
     pub scopes: Vec<String>,
 }
 

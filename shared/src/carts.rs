@@ -24,7 +24,7 @@ pub const MAX_LINE_QUANTITY: u32 = 999;
 
 #[apply(request_body!)]
 pub struct CartIn {
-    #[schema(value_type = String, example = "USD")]
+    #[schema(value_type = String, example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: CurrencyCode,
     pub customer_id: Option<CustomerId>,
 }
@@ -34,13 +34,14 @@ pub struct CartItemIn {
     pub product_id: ProductId,
     /// Required when the product has variants.
     pub variant_id: Option<VariantId>,
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 999)]
     pub quantity: u32,
 }
 
 #[apply(request_body!)]
 pub struct CartItemPatch {
     /// `0` removes the line.
+    #[schema(maximum = 999)]
     pub quantity: u32,
 }
 

@@ -27,48 +27,59 @@ const MAX_GROUPS: usize = 20;
 
 #[apply(request_body!)]
 pub struct CustomerIn {
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", max_length = 254)]
     pub email: String,
+    #[schema(max_length = 100)]
     pub first_name: Option<String>,
+    #[schema(max_length = 100)]
     pub last_name: Option<String>,
+    #[schema(max_length = 40)]
     pub phone: Option<String>,
+    #[schema(max_length = 200)]
     pub company: Option<String>,
+    #[schema(max_length = 5000)]
     pub notes: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub group_ids: Vec<CustomerGroupId>,
 }
 
 /// Absent fields are kept; `null` clears an optional one.
 #[apply(patch_body!)]
 pub struct CustomerPatch {
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 40)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub company: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 5000)]
     pub notes: Option<Option<String>>,
+    #[schema(max_items = 20)]
     pub group_ids: Option<Vec<CustomerGroupId>>,
 }
 
 #[apply(request_body!)]
 pub struct BlacklistIn {
     /// Why; kept on the customer.
+    #[schema(max_length = 500)]
     pub reason: String,
 }
 
 #[apply(request_body!)]
 pub struct CustomerGroupIn {
+    #[schema(max_length = 100)]
     pub name: String,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
 }
 

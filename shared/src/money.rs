@@ -12,7 +12,7 @@ pub struct Money {
     #[schema(example = 1999)]
     pub amount: i64,
     /// ISO 4217 code.
-    #[schema(value_type = String, example = "USD")]
+    #[schema(value_type = String, example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: CurrencyCode,
 }
 

@@ -22,10 +22,10 @@ const PLAN_MAX: usize = 32;
 
 #[apply(request_body!)]
 pub struct StoreIn {
-    #[schema(example = "Acme Coffee")]
+    #[schema(example = "Acme Coffee", max_length = 200)]
     pub name: String,
     /// Rate-limit plan; `default` unless given. Plans and their limits come from `CARTWHEEL_RATE_LIMITS`.
-    #[schema(example = "default")]
+    #[schema(example = "default", max_length = 32)]
     pub plan: Option<String>,
 }
 

@@ -10,6 +10,7 @@ mod events;
 mod health;
 mod inventory;
 mod layers;
+mod limits;
 mod security;
 mod tenancy;
 mod webhooks;

@@ -7,7 +7,7 @@ use cartwheel_tests::{spawn_app_with, Expect, Options, TestApp, TestStore};
 use serde_json::{json, Value};
 
 /// One resource of every kind in a store's test mode: the ids every path parameter of the document needs.
-struct Seeded {
+pub(crate) struct Seeded {
     product: String,
     variant: String,
     category: String,
@@ -29,7 +29,7 @@ fn address() -> Value {
     json!({"line1": "1 Market St", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"})
 }
 
-async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
+pub(crate) async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
     let key = store.test_key.as_str();
     let post = |path: &str, body: Value| app.post(path, key, &body);
     let id = |data: &Value| data["id"].as_str().expect("an id").to_owned();
@@ -92,7 +92,7 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
 }
 
 /// `template` with the seeded store's ids: each parameter is named by the segment before it.
-fn concrete(template: &str, s: &Seeded) -> String {
+pub(crate) fn concrete(template: &str, s: &Seeded) -> String {
     let segments: Vec<&str> = template.split('/').collect();
     let mut path = Vec::new();
     for (i, segment) in segments.iter().enumerate() {
@@ -127,7 +127,7 @@ fn concrete(template: &str, s: &Seeded) -> String {
 
 /// A valid body for every operation that takes one, naming the seeded store's resources wherever the body can: a
 /// foreign id in a body must be as unknown as one in a path.
-fn body(method: &str, template: &str, s: &Seeded) -> Value {
+pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
     match (method, template) {
         // A key grants only what it holds.
         ("POST", "/v1/api-keys") => json!({"name": "ci", "scopes": ["api_keys:manage"]}),
@@ -171,7 +171,7 @@ fn body(method: &str, template: &str, s: &Seeded) -> Value {
 }
 
 /// Every operation of the document that needs an API key, with the scope it documents.
-fn keyed_operations() -> Vec<(String, String, bool, String)> {
+pub(crate) fn keyed_operations() -> Vec<(String, String, bool, String)> {
     let document = serde_json::to_value(cartwheel_gateway::openapi_document()).unwrap();
     let mut operations = Vec::new();
     for (template, item) in document["paths"].as_object().unwrap() {

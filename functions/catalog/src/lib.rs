@@ -125,7 +125,8 @@ enum ProductAction {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActionIn {
-    /// Required for `recall`.
+    /// Required for `recall`, which records it; the other actions take it but keep no reason.
+    #[schema(max_length = 1000)]
     reason: Option<String>,
 }
 

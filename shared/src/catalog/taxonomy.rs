@@ -38,15 +38,19 @@ pub struct Category {
 
 #[apply(request_body!)]
 pub struct CategoryIn {
+    #[schema(max_length = 255)]
     pub name: String,
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
     pub parent_id: Option<CategoryId>,
 }
 
 #[apply(patch_body!)]
 pub struct CategoryPatch {
+    #[schema(max_length = 255)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(max_length = 5000)]
     pub description: Option<Option<String>>,
     /// Move under another category, or `null` for the top level.
     #[serde(default, deserialize_with = "crate::body::nullable")]
@@ -71,17 +75,23 @@ pub struct Brand {
 
 #[apply(request_body!)]
 pub struct BrandIn {
+    #[schema(max_length = 255)]
     pub name: String,
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
+    #[schema(max_length = 2048)]
     pub logo_url: Option<String>,
 }
 
 #[apply(patch_body!)]
 pub struct BrandPatch {
+    #[schema(max_length = 255)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(max_length = 5000)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(max_length = 2048)]
     pub logo_url: Option<Option<String>>,
 }
 

@@ -33,14 +33,17 @@ pub struct Variant {
 
 #[apply(request_body!)]
 pub struct VariantIn {
+    #[schema(max_length = 64)]
     pub sku: Option<String>,
     pub price: Option<Money>,
+    #[schema(schema_with = crate::body::string_map::<3, 100>)]
     pub option_values: BTreeMap<String, String>,
 }
 
 #[apply(patch_body!)]
 pub struct VariantPatch {
     #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(max_length = 64)]
     pub sku: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
     pub price: Option<Option<Money>>,
@@ -48,14 +51,27 @@ pub struct VariantPatch {
 
 #[apply(request_body!)]
 pub struct OptionIn {
-    #[schema(example = "Size")]
+    #[schema(example = "Size", max_length = 50)]
     pub name: String,
-    #[schema(example = json!(["S", "M", "L"]))]
+    #[schema(example = json!(["S", "M", "L"]), schema_with = crate::body::strings::<50, 100>)]
     pub values: Vec<String>,
 }
 
 /// The product with one more option. Refused while the product has variants, which would lack a value for it.
 pub fn add_option(product: &Product, input: OptionIn, has_variants: bool, now: &str) -> Result<Product, ApiError> {
+    // What the request itself gets wrong is a 422 whatever the product's state.
+    let alone = ProductOption {
+        name: input.name.trim().to_owned(),
+        values: input.values.iter().map(|v| v.trim().to_owned()).collect(),
+    };
+    let problems = Product {
+        options: vec![alone],
+        ..product.clone()
+    }
+    .problems();
+    if !problems.is_empty() {
+        return Err(request_problems(problems));
+    }
     if has_variants {
         return Err(ApiError::conflict(
             "the product has variants; delete them before adding an option",
@@ -81,15 +97,19 @@ pub fn add_option(product: &Product, input: OptionIn, has_variants: bool, now: &
     });
     let problems = after.problems();
     if !problems.is_empty() {
-        // Name the fields of the request, not of the product.
-        let errors = problems
-            .into_iter()
-            .map(|e| FieldError::new(e.field.rsplit('.').next().unwrap_or("name"), e.message));
-        return Err(ApiError::Validation(errors.collect()));
+        return Err(request_problems(problems));
     }
     after.updated_at = now.to_owned();
     after.version += 1;
     Ok(after)
+}
+
+/// A product's problems named by the fields of the option request, not of the product.
+fn request_problems(problems: Vec<FieldError>) -> ApiError {
+    let errors = problems
+        .into_iter()
+        .map(|e| FieldError::new(e.field.rsplit('.').next().unwrap_or("name"), e.message));
+    ApiError::Validation(errors.collect())
 }
 
 fn check(variant: &Variant, product: &Product) -> Vec<FieldError> {

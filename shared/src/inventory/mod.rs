@@ -33,13 +33,15 @@ pub const MAX_BATCH: usize = 50;
 #[apply(request_body!)]
 pub struct AdjustIn {
     /// Change to `on_hand`: positive adds stock, negative removes it.
-    #[schema(example = 25)]
+    #[schema(example = 25, minimum = -1000000000, maximum = 1000000000)]
     pub delta: i64,
     pub reason: AdjustReason,
+    #[schema(max_length = 500)]
     pub note: Option<String>,
     /// The store's default warehouse when absent.
     pub warehouse_id: Option<WarehouseId>,
     /// Sets the reorder point of this item in this warehouse.
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub reorder_point: Option<i64>,
 }
 

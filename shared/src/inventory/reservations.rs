@@ -12,7 +12,9 @@ pub(super) const MAX_HOLD_SECS: i64 = 86_400;
 #[apply(request_body!)]
 pub struct ReserveLineIn {
     /// `prod_…` or `var_…`.
+    #[schema(max_length = 40)]
     pub id: String,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: i64,
     /// The default warehouse when absent.
     pub warehouse_id: Option<WarehouseId>,
@@ -20,8 +22,10 @@ pub struct ReserveLineIn {
 
 #[apply(request_body!)]
 pub struct ReserveIn {
+    #[schema(min_items = 1, max_items = 25)]
     pub items: Vec<ReserveLineIn>,
     /// Seconds the stock is held (1 to 86400; default 900). Expired holds give their stock back.
+    #[schema(minimum = 1, maximum = 86400)]
     pub expires_in: Option<i64>,
 }
 

@@ -6,14 +6,18 @@ use macro_rules_attribute::apply;
 
 #[apply(request_body!)]
 pub struct WarehouseIn {
+    #[schema(max_length = 100)]
     pub name: String,
+    #[schema(max_length = 32)]
     pub code: Option<String>,
 }
 
 #[apply(patch_body!)]
 pub struct WarehousePatch {
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(max_length = 32)]
     pub code: Option<Option<String>>,
 }
 

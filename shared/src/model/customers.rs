@@ -15,20 +15,27 @@ pub const MAX_NAME: usize = 100;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostalAddress {
+    #[schema(max_length = 200)]
     pub first_name: Option<String>,
+    #[schema(max_length = 200)]
     pub last_name: Option<String>,
+    #[schema(max_length = 200)]
     pub company: Option<String>,
-    #[schema(example = "1 Market St")]
+    #[schema(example = "1 Market St", max_length = 200)]
     pub line1: String,
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
-    #[schema(example = "San Francisco")]
+    #[schema(example = "San Francisco", max_length = 100)]
     pub city: String,
     /// State, province or region.
+    #[schema(max_length = 200)]
     pub region: Option<String>,
+    #[schema(max_length = 200)]
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2.
-    #[schema(example = "US")]
+    #[schema(example = "US", pattern = "^[A-Z]{2}$")]
     pub country: String,
+    #[schema(max_length = 200)]
     pub phone: Option<String>,
 }
 

@@ -131,8 +131,11 @@ impl Delivery {
 
 // --- event filters ----------------------------------------------------------------------------------------
 
-/// `order.created`, `order.*` or `*`.
+/// `order.created`, `order.*` or `*`, at most 100 characters.
 fn valid_filter(filter: &str) -> bool {
+    if filter.len() > 100 {
+        return false;
+    }
     if filter == "*" {
         return true;
     }

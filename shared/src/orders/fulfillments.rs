@@ -15,6 +15,14 @@ pub async fn create_fulfillment(
     if input.items.len() > MAX_ORDER_LINES {
         checks.fail("items", "at most one entry per line");
     }
+    for (i, item) in input.items.iter().enumerate() {
+        if !(1..=MAX_LINE_QUANTITY).contains(&item.quantity) {
+            checks.fail(
+                &format!("items[{i}].quantity"),
+                &format!("must be 1 to {MAX_LINE_QUANTITY}"),
+            );
+        }
+    }
     checks.finish()?;
     if let Some(warehouse) = input.warehouse_id {
         db.scoped(tenant)

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::IntoParams;
 
-use crate::carts::{self, CartStatus};
+use crate::carts::{self, CartStatus, MAX_LINE_QUANTITY};
 use crate::customers::{self, normalize_email, Checks, Customer, PostalAddress};
 use crate::db::Committed;
 use crate::db::{id_of, Db, OrderWrite, Stale, StockMove, WriteError};
@@ -31,7 +31,7 @@ use crate::ids::{
     AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, RefundId, StoreId, WarehouseId,
 };
 use crate::inventory::{self, AdjustReason, Adjustment, Warehouse};
-use crate::money::{CurrencyCode, Money};
+use crate::money::{CurrencyCode, Money, MAX_PRICE};
 use crate::retry::Backoff;
 use crate::tenant::{Mode, Scope, Tenant};
 use crate::time;
@@ -56,37 +56,48 @@ pub struct CheckoutIn {
     pub cart_id: CartId,
     /// The buyer: a customer, or an email for a guest (an email of an existing customer links the order to it).
     pub customer_id: Option<CustomerId>,
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     pub shipping_address: PostalAddress,
     /// The shipping address when absent.
     pub billing_address: Option<PostalAddress>,
+    #[schema(max_length = 200)]
     pub payment_method_id: Option<String>,
     /// Not available until the pricing function lands: any code is refused with `422`.
     #[serde(default)]
+    #[schema(schema_with = crate::body::strings::<10, 50>)]
     pub promotion_codes: Vec<String>,
     /// Free text such as `web`, `pos`, `marketplace` (default `api`).
+    #[schema(max_length = 50)]
     pub channel: Option<String>,
 }
 
 #[apply(request_body!)]
 pub struct StatusPatch {
     pub status: OrderStatus,
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
     /// With `fulfilled`: the tracking number of the shipment of what is left.
+    #[schema(max_length = 100)]
     pub tracking_number: Option<String>,
 }
 
 #[apply(request_body!)]
 pub struct FulfillmentLineIn {
     pub line_id: OrderLineId,
+    #[schema(maximum = 999)]
     pub quantity: u32,
 }
 
 #[apply(request_body!)]
 pub struct FulfillmentIn {
+    #[schema(max_items = 40)]
     pub items: Vec<FulfillmentLineIn>,
+    #[schema(max_length = 100)]
     pub carrier: Option<String>,
+    #[schema(max_length = 100)]
     pub tracking_number: Option<String>,
+    #[schema(max_length = 2000)]
     pub tracking_url: Option<String>,
     pub warehouse_id: Option<WarehouseId>,
 }
@@ -94,7 +105,9 @@ pub struct FulfillmentIn {
 #[apply(request_body!)]
 pub struct RefundIn {
     /// In the order's currency's minor units; absent: everything paid and not yet refunded.
+    #[schema(minimum = 1, maximum = 10_000_000_000_000_i64)]
     pub amount: Option<i64>,
+    #[schema(max_length = 500)]
     pub reason: String,
     /// Give back to stock every unit not given back yet.
     #[serde(default)]

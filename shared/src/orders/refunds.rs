@@ -5,6 +5,9 @@ use super::*;
 pub async fn create_refund(db: &Db, tenant: &Tenant, id: &str, input: RefundIn) -> Result<Refund, ApiError> {
     let mut checks = Checks::default();
     checks.text("reason", Some(&input.reason), true, 500);
+    if input.amount.is_some_and(|amount| !(1..=MAX_PRICE).contains(&amount)) {
+        checks.fail("amount", &format!("must be 1 to {MAX_PRICE}"));
+    }
     checks.finish()?;
     let key_id = tenant.key_id.to_string();
     let who = Changer::key(tenant, &key_id);

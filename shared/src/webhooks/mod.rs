@@ -38,20 +38,24 @@ pub const ROTATION_OVERLAP_SECS: i64 = 24 * 3600;
 
 #[apply(request_body!)]
 pub struct EndpointIn {
-    #[schema(example = "https://example.com/hooks/cartwheel")]
+    #[schema(example = "https://example.com/hooks/cartwheel", max_length = 2048)]
     pub url: String,
     /// Event types: exact (`order.created`), a group (`order.*`) or everything (`*`).
-    #[schema(example = json!(["order.*", "product.created"]))]
+    #[schema(example = json!(["order.*", "product.created"]), schema_with = crate::body::strings::<50, 100>)]
     pub events: Vec<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     pub enabled: Option<bool>,
 }
 
 #[apply(patch_body!)]
 pub struct EndpointPatch {
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
+    #[schema(schema_with = crate::body::strings::<50, 100>)]
     pub events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(max_length = 500)]
     pub description: Option<Option<String>>,
     /// Re-enabling clears `disabled_reason` and the failure clock.
     pub enabled: Option<bool>,

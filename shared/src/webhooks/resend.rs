@@ -87,6 +87,7 @@ pub async fn retry_delivery(
 #[apply(request_body!)]
 pub struct RecoverIn {
     /// RFC 3339: re-send every failed delivery of events created since then.
+    #[schema(max_length = 64)]
     pub since: String,
 }
 

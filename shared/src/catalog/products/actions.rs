@@ -42,8 +42,17 @@ impl Action {
     }
 }
 
+const MAX_REASON: usize = 1000;
+
 /// The product after `action`, or `409` naming the actions its status allows.
 pub fn transition(before: &Product, action: Action, reason: Option<String>, now: &str) -> Result<Product, ApiError> {
+    let reason = reason.map(|r| r.trim().to_owned());
+    if reason.as_deref().is_some_and(|r| r.chars().count() > MAX_REASON) {
+        return Err(ApiError::invalid(
+            "reason",
+            format!("must be at most {MAX_REASON} characters"),
+        ));
+    }
     if !action.allowed_from(before.status) {
         let allowed: Vec<_> = Action::ALL
             .iter()
@@ -64,9 +73,7 @@ pub fn transition(before: &Product, action: Action, reason: Option<String>, now:
     let mut after = before.clone();
     after.status = action.target();
     if action == Action::Recall {
-        let reason = reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty() && r.chars().count() <= 1000);
+        let reason = reason.filter(|r| !r.is_empty());
         after.recall_reason =
             Some(reason.ok_or_else(|| ApiError::invalid("reason", "a recall needs a reason of 1 to 1000 characters"))?);
     }

@@ -69,9 +69,10 @@ impl ProductType {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Image {
-    #[schema(example = "https://cdn.example.com/mug.jpg")]
+    #[schema(example = "https://cdn.example.com/mug.jpg", max_length = 2048)]
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 500)]
     pub alt: Option<String>,
     #[serde(default)]
     pub position: u32,
@@ -90,12 +91,16 @@ pub struct Dimensions {
 #[serde(deny_unknown_fields)]
 pub struct Localized {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 255)]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 255)]
     pub seo_title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1000)]
     pub seo_description: Option<String>,
 }
 
@@ -150,33 +155,43 @@ pub struct Product {
 
 #[apply(request_body!)]
 pub struct ProductIn {
+    #[schema(max_length = 255)]
     pub name: String,
     /// Unique in the store; made from the name when absent.
+    #[schema(max_length = 100)]
     pub slug: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<ProductType>,
     /// `draft` (default) or `active`; later changes go through the action routes.
     pub status: Option<ProductStatus>,
     /// Unique in the store (across products and variants).
+    #[schema(max_length = 64)]
     pub sku: Option<String>,
     pub price: Money,
     pub compare_at_price: Option<Money>,
     #[serde(default)]
+    #[schema(max_items = 5)]
     pub category_ids: Vec<CategoryId>,
     pub brand_id: Option<BrandId>,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub images: Vec<Image>,
     pub weight_grams: Option<u32>,
     pub dimensions: Option<Dimensions>,
     pub is_visible: Option<bool>,
+    #[schema(max_length = 64)]
     pub vendor_id: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = crate::body::string_map::<50, 500>)]
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
+    #[schema(schema_with = crate::body::map_of::<Localized, 20>)]
     pub localized: BTreeMap<String, Localized>,
     /// Options to start with; more can be added with `POST /v1/products/{id}/options`.
     #[serde(default)]
+    #[schema(max_items = 3)]
     pub options: Vec<ProductOption>,
 }
 
@@ -184,9 +199,9 @@ pub struct ProductIn {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductOption {
-    #[schema(example = "Size")]
+    #[schema(example = "Size", max_length = 50)]
     pub name: String,
-    #[schema(example = json!(["S", "M", "L"]))]
+    #[schema(example = json!(["S", "M", "L"]), schema_with = crate::body::strings::<50, 100>)]
     pub values: Vec<String>,
 }
 
@@ -196,20 +211,26 @@ const MAX_OPTION_VALUES: usize = 50;
 /// A partial update: absent fields are kept, `null` clears an optional field.
 #[apply(patch_body!)]
 pub struct ProductPatch {
+    #[schema(max_length = 255)]
     pub name: Option<String>,
+    #[schema(max_length = 100)]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(max_length = 20000)]
     pub description: Option<Option<String>>,
     #[serde(rename = "type")]
     pub kind: Option<ProductType>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(max_length = 64)]
     pub sku: Option<Option<String>>,
     pub price: Option<Money>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
     pub compare_at_price: Option<Option<Money>>,
+    #[schema(max_items = 5)]
     pub category_ids: Option<Vec<CategoryId>>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
     pub brand_id: Option<Option<BrandId>>,
+    #[schema(max_items = 20)]
     pub images: Option<Vec<Image>>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
     pub weight_grams: Option<Option<u32>>,
@@ -217,8 +238,11 @@ pub struct ProductPatch {
     pub dimensions: Option<Option<Dimensions>>,
     pub is_visible: Option<bool>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(max_length = 64)]
     pub vendor_id: Option<Option<String>>,
+    #[schema(schema_with = crate::body::string_map::<50, 500>)]
     pub metadata: Option<BTreeMap<String, String>>,
+    #[schema(schema_with = crate::body::map_of::<Localized, 20>)]
     pub localized: Option<BTreeMap<String, Localized>>,
 }
 
