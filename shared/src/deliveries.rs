@@ -4,6 +4,7 @@
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::events::Event;
+use crate::metrics::{self, Metric};
 use crate::model::webhooks::{judge, Delivery, DeliveryRules, DeliveryStatus, Endpoint, Posted, Verdict};
 use crate::queue::{Outgoing, Queue};
 use crate::time;
@@ -135,6 +136,14 @@ impl Settler {
                     .send_all(&[Outgoing::now(message.body.to_owned())])
                     .await?;
             }
+        }
+        let counted: &[Metric] = match verdict {
+            Verdict::Delivered => &[Metric::DeliveriesSent],
+            Verdict::RetryIn(_) => &[Metric::DeliveriesFailed, Metric::DeliveryRetries],
+            Verdict::Disable(_) | Verdict::DeadLetter => &[Metric::DeliveriesFailed],
+        };
+        for metric in counted {
+            metrics::count(*metric, 1);
         }
         Ok(verdict)
     }

@@ -21,6 +21,7 @@ pub mod events;
 pub mod http;
 pub mod ids;
 pub mod inventory;
+pub mod metrics;
 pub mod model;
 pub mod money;
 pub mod openapi;

@@ -508,3 +508,63 @@ fn every_creation_links_to_what_can_be_done_with_it() {
         );
     }
 }
+
+/// Ops hear about trouble before merchants do: every function has an errors and a throttles alarm, every
+/// dead-letter queue a depth alarm, and the custom metrics an alarm reads are the ones the code emits.
+#[test]
+fn every_function_and_dead_letter_queue_has_its_alarms_and_they_read_emitted_metrics() {
+    use cartwheel::metrics::{Metric, DIMENSION, NAMESPACE};
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let of_type = |kind: &str| -> Vec<(String, &Yaml)> {
+        resources
+            .iter()
+            .filter(|(_, resource)| resource["Type"].as_str() == Some(kind))
+            .map(|(name, resource)| (name.as_str().unwrap().to_owned(), resource))
+            .collect()
+    };
+    let alarms = of_type("AWS::CloudWatch::Alarm");
+    let watching = |metric: &str, dimension_value: &str| {
+        alarms.iter().any(|(_, alarm)| {
+            let properties = &alarm["Properties"];
+            properties["MetricName"].as_str() == Some(metric)
+                && serde_yaml::to_string(&properties["Dimensions"])
+                    .unwrap()
+                    .contains(dimension_value)
+        })
+    };
+    for (function, _) in of_type("AWS::Serverless::Function") {
+        for metric in ["Errors", "Throttles"] {
+            assert!(watching(metric, &function), "no {metric} alarm on {function}");
+        }
+    }
+    for (queue, _) in of_type("AWS::SQS::Queue")
+        .into_iter()
+        .filter(|(name, _)| name.ends_with("DLQ"))
+    {
+        assert!(
+            watching("ApproximateNumberOfMessagesVisible", &queue),
+            "no depth alarm on {queue}"
+        );
+    }
+    for (name, alarm) in &alarms {
+        for query in alarm["Properties"]["Metrics"].as_sequence().into_iter().flatten() {
+            let metric = &query["MetricStat"]["Metric"];
+            if metric["Namespace"].as_str() != Some(NAMESPACE) {
+                continue;
+            }
+            let emitted = Metric::ALL
+                .into_iter()
+                .find(|m| metric["MetricName"].as_str() == Some(m.name()))
+                .unwrap_or_else(|| panic!("{name} reads a metric the code does not emit: {metric:?}"));
+            assert_eq!(metric["Dimensions"][0]["Name"].as_str(), Some(DIMENSION), "{name}");
+            assert_eq!(
+                metric["Dimensions"][0]["Value"].as_str(),
+                Some(emitted.function()),
+                "{name}"
+            );
+            assert_eq!(metric["Dimensions"].as_sequence().map(Vec::len), Some(1), "{name}");
+        }
+    }
+    assert!(watching("IteratorAge", "EventPublisherFunction"));
+}

@@ -27,6 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "payment_signature",
             "checks",
             "body",
+            "metrics",
         ],
     ),
     (

@@ -170,6 +170,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             .await;
         match placed {
             Ok(()) => {
+                metrics::count(Metric::OrdersPlaced, 1);
                 let levels: Vec<_> = moves.iter().map(|m| (m.item, m.warehouse)).collect();
                 inventory::settle_low_flags(db, store, mode, &tenant.key_id.to_string(), &levels).await;
                 return Ok(order);

@@ -31,6 +31,7 @@ use crate::ids::{
     AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, RefundId, StoreId, WarehouseId,
 };
 use crate::inventory::{self, AdjustReason, Adjustment, Warehouse};
+use crate::metrics::{self, Metric};
 use crate::money::{CurrencyCode, Money, MAX_PRICE};
 use crate::retry::Backoff;
 use crate::tenant::{Mode, Scope, Tenant};
