@@ -678,3 +678,177 @@ async fn wait_until_disabled(app: &TestApp, key: &str, endpoint: &str) -> Value 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Makes `count` product events (one create each, with a unique SKU).
+async fn product_changes(app: &TestApp, key: &str, count: usize, round: &str) {
+    for i in 0..count {
+        let body = json!({"name": "Mug", "sku": format!("H-{round}-{i}"), "price": {"amount": 100, "currency": "USD"}});
+        app.post("/v1/products", key, &body).expect(201).await;
+    }
+}
+
+/// The event ids the receiver got, each once per distinct `webhook-id` (what a receiver that dedupes keeps).
+fn delivered(requests: &[cartwheel_tests::Received]) -> std::collections::BTreeMap<String, String> {
+    requests
+        .iter()
+        .map(|r| {
+            let event: Value = serde_json::from_str(&r.body).unwrap();
+            let id = r.headers["webhook-id"].to_str().unwrap().to_owned();
+            (id, event["id"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+/// The history check: every product event committed in the store's test mode (read from the table).
+async fn committed(app: &TestApp, store: &TestStore) -> std::collections::BTreeSet<String> {
+    cartwheel_tests::events(app, &store.id, "test")
+        .await
+        .into_iter()
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("product.")))
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Nothing accepted is lost on the event path: through a pipeline killed right after commits (the publisher between
+/// reading the stream and `PutEvents`) and mid-delivery, a receiver down for a while, and one answering `200` only
+/// after the timeout, every committed event reaches the receiver at least once and exactly once after dedupe by
+/// `webhook-id`. Then a receiver down for the whole retry schedule: those deliveries end failed, in the delivery log
+/// and the dead-letter queue alike, and `recover since T` re-sends exactly them.
+#[tokio::test]
+async fn every_committed_event_reaches_the_receiver_through_faults() {
+    // Six attempts over 15 s: longer than the outages below together, so only the last phase exhausts it.
+    let (app, store, pipeline) = pipeline_app_with(
+        "0s,1s,2s,3s,4s,5s",
+        &[
+            ("CARTWHEEL_WEBHOOK_TIMEOUT_SECS", "2"),
+            ("CARTWHEEL_WEBHOOK_COOLDOWN_SECS", "1"),
+        ],
+    )
+    .await;
+    // A job whose worker was killed comes back after the queue's visibility timeout: short here, as the
+    // compressed retry schedule (longer than one attempt, so no live attempt is redelivered).
+    aws_sdk_sqs::Client::new(&app.sdk)
+        .set_queue_attributes()
+        .queue_url(&app.queues["WebhookDeliveriesQueue"])
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "5")
+        .send()
+        .await
+        .unwrap();
+    let key = &store.test_key;
+    let hook = receiver(0, 200).await;
+    let (endpoint, _) = subscribe(&app, key, &hook.url).await;
+    let mut pipeline = Some(pipeline);
+    let mut restart = || {
+        drop(pipeline.take());
+        pipeline = Some(Pipeline::start(&app.sdk, &app.state, app.keys.clone().unwrap()).unwrap());
+    };
+
+    product_changes(&app, key, 3, "calm").await;
+    product_changes(&app, key, 3, "killed-after-commit").await;
+    restart();
+    hook.set_down(true);
+    product_changes(&app, key, 3, "receiver-down").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    hook.set_down(false);
+    hook.set_delay(Duration::from_secs(3));
+    product_changes(&app, key, 2, "answered-late").await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    hook.set_delay(Duration::ZERO);
+    product_changes(&app, key, 3, "killed-mid-delivery").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    restart();
+
+    let history = committed(&app, &store).await;
+    assert_eq!(history.len(), 14);
+    let covered = |requests: &[cartwheel_tests::Received]| {
+        let got: std::collections::BTreeSet<String> = delivered(requests).into_values().collect();
+        history.is_subset(&got)
+    };
+    let requests = hook.wait_for(90, covered).await;
+    let once = delivered(&requests);
+    let events: std::collections::BTreeSet<&String> = once.values().collect();
+    assert_eq!(once.len(), events.len(), "one webhook-id per event");
+    assert_eq!(events.len(), history.len(), "nothing delivered that was not committed");
+    assert!(
+        requests.len() > history.len(),
+        "the faults caused retries ({} requests)",
+        requests.len()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = app
+            .get(&format!("/v1/webhooks/{endpoint}/deliveries?limit=100"), key)
+            .expect(200)
+            .await;
+        let unsettled: Vec<String> = log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["status"] != "succeeded")
+            .map(|d| format!("{} {} {}", d["id"], d["status"], d["attempts"]))
+            .collect();
+        if unsettled.is_empty() && log["data"].as_array().unwrap().len() == history.len() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "deliveries not settled: {unsettled:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Down for the whole schedule: failed for good, in the log and in the dead-letter queue, until recovered.
+    let since = cartwheel::time::rfc3339(cartwheel::time::now() - Duration::from_secs(1));
+    hook.set_down(true);
+    product_changes(&app, key, 2, "down-for-good").await;
+    let failed = wait_for_log(&app, key, &endpoint, "?status=failed", |log| {
+        log["data"].as_array().unwrap().len() == 2
+    })
+    .await;
+    let sqs = aws_sdk_sqs::Client::new(&app.sdk);
+    let mut dead = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while dead.len() < 2 && Instant::now() < deadline {
+        let output = sqs
+            .receive_message()
+            .queue_url(&app.queues["WebhookDeliveriesDLQ"])
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for message in output.messages() {
+            let job: Value = serde_json::from_str(message.body().unwrap_or("{}")).unwrap();
+            if job["endpoint_id"] == json!(endpoint) {
+                dead.insert(job["event_id"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    let logged: std::collections::BTreeSet<String> = failed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(dead, logged, "the dead-letter queue and the delivery log agree");
+    hook.set_down(false);
+    let recovered = app
+        .post(
+            &format!("/v1/webhooks/{endpoint}/recover"),
+            key,
+            &json!({"since": since}),
+        )
+        .expect_data(202)
+        .await;
+    assert_eq!(recovered["queued"], 2, "exactly the failed ones");
+    let history = committed(&app, &store).await;
+    assert_eq!(history.len(), 16);
+    let requests = hook
+        .wait_for(60, |requests| {
+            let got: std::collections::BTreeSet<String> = delivered(requests).into_values().collect();
+            history.is_subset(&got)
+        })
+        .await;
+    let events: std::collections::BTreeSet<String> = delivered(&requests).into_values().collect();
+    assert_eq!(
+        events, history,
+        "the history check: every committed event delivered, nothing else"
+    );
+}

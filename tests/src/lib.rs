@@ -298,6 +298,10 @@ pub struct Receiver {
     pub received: Arc<std::sync::Mutex<Vec<Received>>>,
     /// Requests answered 500 so far allowed: lower it to make the receiver recover.
     fail_first: Arc<std::sync::atomic::AtomicUsize>,
+    /// Answers 503 to everything while set (an outage).
+    down: Arc<std::sync::atomic::AtomicBool>,
+    /// How long each answer takes, in milliseconds.
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub async fn receiver(fail_first: usize, status: u16) -> Receiver {
@@ -310,11 +314,16 @@ pub async fn receiver_with(fail_first: usize, status: u16, delay: std::time::Dur
     let log = Arc::clone(&received);
     let failing = Arc::new(std::sync::atomic::AtomicUsize::new(fail_first));
     let fail_first = Arc::clone(&failing);
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(delay.as_millis() as u64));
+    let (is_down, takes) = (Arc::clone(&down), Arc::clone(&delay_ms));
     let app = axum::Router::new().route(
         "/hook",
         axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
             let log = Arc::clone(&log);
             let fail_first = Arc::clone(&fail_first);
+            let is_down = is_down.load(std::sync::atomic::Ordering::SeqCst);
+            let delay = std::time::Duration::from_millis(takes.load(std::sync::atomic::Ordering::SeqCst));
             async move {
                 let fail_first = fail_first.load(std::sync::atomic::Ordering::SeqCst);
                 let count = {
@@ -326,7 +335,11 @@ pub async fn receiver_with(fail_first: usize, status: u16, delay: std::time::Dur
                     });
                     log.len()
                 };
-                let status = if count <= fail_first { 500 } else { status };
+                let status = match (is_down, count <= fail_first) {
+                    (true, _) => 503,
+                    (false, true) => 500,
+                    (false, false) => status,
+                };
                 tokio::time::sleep(delay).await;
                 (
                     axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK),
@@ -343,6 +356,8 @@ pub async fn receiver_with(fail_first: usize, status: u16, delay: std::time::Dur
         url,
         received,
         fail_first: failing,
+        down,
+        delay_ms,
     }
 }
 
@@ -350,6 +365,17 @@ impl Receiver {
     /// From now on, answer with the configured status.
     pub fn recover(&self) {
         self.fail_first.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Starts (`true`) or ends an outage: every request meanwhile is answered 503.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// From now on, each answer takes `delay`.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.delay_ms
+            .store(delay.as_millis() as u64, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn requests(&self) -> Vec<Received> {
