@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # nextest runs each test in its own process (parallel, isolated); cargo test is the fallback.
 TEST_RUNNER := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "nextest run --no-tests=fail"; else echo test; fi)
 
-.PHONY: dev test fmt lint clippy lint-template lint-openapi unit-and-integration bench-smoke bench openapi calls setup lambda-arm64
+.PHONY: dev test fmt lint clippy lint-template lint-openapi unit-and-integration bench-smoke bench soak openapi calls setup lambda-arm64
 
 dev:
 	bash infra/dev.sh
@@ -37,6 +37,10 @@ bench-smoke:
 # Every benchmark; rewrites docs/performance.md (see the file for what is measured and how).
 bench:
 	bash infra/bench.sh
+
+# Mixed load with random faults for SOAK_SECS (default 600), ending with the history check (not part of `make test`).
+soak: setup
+	bash infra/with-stack.sh cargo test -p cartwheel-tests --test it soak -- --ignored --nocapture
 
 setup:
 	bash infra/setup.sh

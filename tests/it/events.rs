@@ -410,7 +410,7 @@ async fn a_test_event_is_delivered_now() {
     );
 }
 
-async fn pipeline_app_with(
+pub(crate) async fn pipeline_app_with(
     schedule: &'static str,
     env: &'static [(&'static str, &'static str)],
 ) -> (TestApp, TestStore, Pipeline) {
@@ -688,7 +688,7 @@ async fn product_changes(app: &TestApp, key: &str, count: usize, round: &str) {
 }
 
 /// The event ids the receiver got, each once per distinct `webhook-id` (what a receiver that dedupes keeps).
-fn delivered(requests: &[cartwheel_tests::Received]) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn delivered(requests: &[cartwheel_tests::Received]) -> std::collections::BTreeMap<String, String> {
     requests
         .iter()
         .map(|r| {
@@ -699,12 +699,17 @@ fn delivered(requests: &[cartwheel_tests::Received]) -> std::collections::BTreeM
         .collect()
 }
 
-/// The history check: every product event committed in the store's test mode (read from the table).
-async fn committed(app: &TestApp, store: &TestStore) -> std::collections::BTreeSet<String> {
+/// The history check: every event of these groups (`product.`, …) committed in the store's test mode, read from
+/// the table.
+pub(crate) async fn committed(app: &TestApp, store: &TestStore, groups: &[&str]) -> std::collections::BTreeSet<String> {
     cartwheel_tests::events(app, &store.id, "test")
         .await
         .into_iter()
-        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("product.")))
+        .filter(|e| {
+            e["type"]
+                .as_str()
+                .is_some_and(|t| groups.iter().any(|g| t.starts_with(g)))
+        })
         .map(|e| e["id"].as_str().unwrap().to_owned())
         .collect()
 }
@@ -758,7 +763,7 @@ async fn every_committed_event_reaches_the_receiver_through_faults() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     restart();
 
-    let history = committed(&app, &store).await;
+    let history = committed(&app, &store, &["product."]).await;
     assert_eq!(history.len(), 14);
     let covered = |requests: &[cartwheel_tests::Received]| {
         let got: std::collections::BTreeSet<String> = delivered(requests).into_values().collect();
@@ -838,7 +843,7 @@ async fn every_committed_event_reaches_the_receiver_through_faults() {
         .expect_data(202)
         .await;
     assert_eq!(recovered["queued"], 2, "exactly the failed ones");
-    let history = committed(&app, &store).await;
+    let history = committed(&app, &store, &["product."]).await;
     assert_eq!(history.len(), 16);
     let requests = hook
         .wait_for(60, |requests| {

@@ -12,5 +12,6 @@ mod inventory;
 mod layers;
 mod limits;
 mod security;
+mod soak;
 mod tenancy;
 mod webhooks;

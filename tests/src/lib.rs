@@ -264,7 +264,7 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
 /// The envelopes of a store's events in one mode, oldest first (read from the outbox index).
 pub async fn events(app: &TestApp, store_id: &str, mode: &str) -> Vec<Value> {
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk().await);
-    let output = dynamodb
+    let pages = dynamodb
         .query()
         .table_name(&app.state.config.table)
         .index_name("GSI1")
@@ -273,11 +273,13 @@ pub async fn events(app: &TestApp, store_id: &str, mode: &str) -> Vec<Value> {
             ":pk",
             aws_sdk_dynamodb::types::AttributeValue::S(format!("S#{store_id}#{mode}#EVENTS")),
         )
+        .into_paginator()
+        .items()
         .send()
+        .collect::<Result<Vec<_>, _>>()
         .await
         .expect("events query");
-    output
-        .items()
+    pages
         .iter()
         .filter_map(|item| serde_dynamo::from_attribute_value(item.get("event")?.clone()).ok())
         .collect()
