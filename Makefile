@@ -5,12 +5,12 @@ SHELL := /bin/bash
 # nextest runs each test in its own process (parallel, isolated); cargo test is the fallback.
 TEST_RUNNER := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "nextest run --no-tests=fail"; else echo test; fi)
 
-.PHONY: dev test fmt lint clippy lint-template lint-openapi unit-and-integration bench-smoke bench soak openapi calls setup lambda-arm64
+.PHONY: dev test fmt lint clippy lint-template lint-openapi unit-and-integration fuzz bench-smoke bench soak openapi calls setup lambda-arm64
 
 dev:
 	bash infra/dev.sh
 
-test: fmt clippy lint-template lint-openapi unit-and-integration bench-smoke
+test: fmt clippy lint-template lint-openapi unit-and-integration fuzz bench-smoke
 
 fmt:
 	cargo fmt --all -- --check
@@ -29,6 +29,12 @@ lint-openapi:
 unit-and-integration:
 	bash infra/setup.sh
 	bash infra/with-stack.sh cargo $(TEST_RUNNER) --workspace
+
+# schemathesis over the served OpenAPI document with a seeded store's real ids, fixed seed, bounded budget; any
+# finding (5xx, undocumented status, response off its schema) fails (infra/fuzz.sh).
+fuzz: setup
+	cargo build -q -p cartwheel-gateway --bin cartwheel-gateway
+	bash infra/fuzz.sh
 
 # One round of every benchmark, no budgets (so the harness cannot rot); writes target/bench-smoke/.
 bench-smoke:

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """infra/fuzz/seed.py — seed a store for the schemathesis run (infra/fuzz.sh) and write its configuration.
 
-    seed.py --url http://127.0.0.1:PORT --platform-key KEY --plan PLAN --config OUT.toml --ids OUT.json
+    seed.py --url http://127.0.0.1:PORT --platform-key KEY --plan PLAN --payments-secret SECRET \
+            --config OUT.toml --ids OUT.json --hooks infra/fuzz/hooks.py [--not-isolated]
 
 Creates a store through the platform API (`POST /v1/platform/stores`, rate-limit plan PLAN, which infra/fuzz.sh gives
 a large limit in CARTWHEEL_RATE_LIMITS so that the fuzzer never meets a 429), then, with its test key, one resource
 of every kind the document's path parameters name (as tests/it/tenancy.rs seeds them), plus a spare one for each
 operation that deletes or retires its resource, so that a DELETE early in the run does not turn the other operations
-of that resource into 404s. Writes:
+of that resource into 404s; one order is paid (a callback signed with SECRET), so that it can be fulfilled and
+refunded. Writes:
 
   OUT.json  every seeded id, by name
   OUT.toml  a schemathesis 4 configuration: the test key as `Authorization`, the platform key on the platform
@@ -15,12 +17,16 @@ of that resource into 404s. Writes:
             parameter (and the ids a body names) to a real id of the matching resource.
 
 Standard library only. Every request goes to --url (a loopback address): webhook endpoints point at
-http://127.0.0.1:9/hooks, where nothing listens.
+http://127.0.0.1:9/hooks, where nothing listens, and the configuration fixes `url` in the webhook operations' bodies
+to it too (schemathesis applies such body values in its fuzzing and stateful phases only; with --not-isolated the
+other phases are turned off for those two operations).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import sys
 import time
@@ -57,11 +63,32 @@ class Api:
         return self.data("POST", path, body)["id"]
 
 
+def pay(base: str, secret: str, store: str, order: dict) -> None:
+    """The provider's `payment_intent.succeeded` for `order`, signed as infra/fuzz/hooks.py signs (Payment-Signature)."""
+    amount = order["total"]["amount"]
+    body = json.dumps({"id": f"evt_seed_{order['id']}", "type": "payment_intent.succeeded", "livemode": False,
+                       "data": {"object": {"id": "pi_seed", "amount": amount, "amount_received": amount,
+                                           "currency": order["total"]["currency"].lower(),
+                                           "metadata": {"order_id": order["id"], "store_id": store}}}}).encode()
+    now = str(int(time.time()))
+    mac = hmac.new(secret.encode(), now.encode() + b"." + body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(f"{base.rstrip('/')}/v1/payments/webhook", data=body, method="POST")
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Payment-Signature", f"t={now},v1={mac}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    if status != 200:
+        sys.exit(f"seed: the payment callback for {order['id']} answered {status}: {text[:500]}")
+
+
 def address() -> dict:
     return {"line1": "1 Market St", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"}
 
 
-def seed(base: str, platform_key: str, plan: str) -> dict:
+def seed(base: str, platform_key: str, plan: str, payments_secret: str) -> dict:
     platform = Api(base, platform_key)
     created = platform.data("POST", "/v1/platform/stores", {"name": "Fuzz store", "plan": plan})
     api = Api(base, created["test_key"]["secret"])
@@ -93,6 +120,11 @@ def seed(base: str, platform_key: str, plan: str) -> dict:
                                                                                    "sku": "TEE-M"})
     ids["product_doomed"] = product("Doomed", "DOOMED")
     ids["product_action"] = product("Lifecycle", "LIFE")
+    # Options can only be added while a product has no variants; variants need an option value not taken yet.
+    ids["product_options"] = product("Plain", "PLAIN")
+    ids["product_variants"] = product("Cap", "CAP")
+    api.call("POST", f"/v1/products/{ids['product_variants']}/options", {"name": "Size", "values": ["S", "M", "L"]},
+             expect=201)
 
     ids["customer"] = api.create("/v1/customers", {"email": "ada@example.com", "group_ids": [ids["group"]]})
     ids["address"] = api.create(f"/v1/customers/{ids['customer']}/addresses", address())
@@ -124,6 +156,7 @@ def seed(base: str, platform_key: str, plan: str) -> dict:
 
     placed = order()
     ids["order"], ids["line"] = placed["id"], placed["lines"][0]["id"]
+    pay(base, payments_secret, ids["store"], placed)  # confirmed: it can be fulfilled and refunded
     ids["order_status"] = order()["id"]
 
     hold = {"items": [{"id": ids["stocked"], "quantity": 1}]}
@@ -154,6 +187,8 @@ BY_OPERATION = {
     "delete_variant": {"variant_id": "variant_doomed"},
     "delete_endpoint": {"id": "webhook_doomed"},
     "act_on_product": {"id": "product_action"},
+    "add_option": {"id": "product_options"},
+    "create_variant": {"id": "product_variants"},
     "change_status": {"id": "order_status"},
     "blacklist": {"id": "customer_blacklist"},
     "unblacklist": {"id": "customer_blacklist"},
@@ -170,6 +205,7 @@ BODIES = {
     "create_product": {"body.brand_id": "brand", "body.category_ids": ["category"]},
     "update_product": {"body.brand_id": "brand", "body.category_ids": ["category"]},
     "create_category": {"body.parent_id": "category"},
+    "create_variant": {"body.option_values": {"Size": "L"}},
     "create_customer": {"body.group_ids": ["group"]},
     "update_customer": {"body.group_ids": ["group"]},
 }
@@ -184,13 +220,18 @@ def toml_string(value: str) -> str:
 def toml_value(value: object) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{toml_string(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
     return toml_string(str(value))
 
 
-def config(document: dict, ids: dict, platform_key: str) -> str:
+def config(document: dict, ids: dict, platform_key: str, hooks: str, isolated: bool) -> str:
     lines = [
         "# Written by infra/fuzz/seed.py for one run of infra/fuzz.sh: the ids are those of that run's store.",
         f'headers = {{ Authorization = {toml_string("Bearer " + ids["test_key"])} }}',
+        f"hooks = {toml_string(hooks)}",
+        "# Reproducible: nothing carried over from an earlier run.",
+        "cache = { enabled = false }",
         "",
     ]
     for template, item in sorted(document["paths"].items()):
@@ -212,14 +253,23 @@ def config(document: dict, ids: dict, platform_key: str) -> str:
                     sys.exit(f"seed: no seeded id for {name} in {method.upper()} {template}: seed one")
                 parameters[f"path.{name}"] = ids[which]
             for key, which in {**BODIES.get(op_id, {}), **QUERIES.get(op_id, {})}.items():
-                parameters[key] = [ids[w] for w in which] if isinstance(which, list) else ids[which]
+                if isinstance(which, list):
+                    parameters[key] = [ids[w] for w in which]
+                elif isinstance(which, dict):
+                    parameters[key] = which  # a literal
+                else:
+                    parameters[key] = ids[which]
             if op_id in ("create_endpoint", "update_endpoint"):
                 parameters["body.url"] = HOOK_URL
-            if not parameters and op_id not in PLATFORM:
+            if not parameters and op_id not in PLATFORM:  # (the endpoint operations always have body.url)
                 continue
             lines += ["[[operations]]", f"include-operation-id = {toml_string(op_id)}"]
             if op_id in PLATFORM:
                 lines.append(f'headers = {{ Authorization = {toml_string("Bearer " + platform_key)} }}')
+            if op_id in ("create_endpoint", "update_endpoint") and not isolated:
+                # The examples and coverage phases ignore body overrides and send the document's example URL (a
+                # public name): outside a network namespace of its own, the run must not make such an endpoint.
+                lines.append("phases = { examples = { enabled = false }, coverage = { enabled = false } }")
             if parameters:
                 body = ", ".join(f"{toml_string(k)} = {toml_value(v)}" for k, v in parameters.items())
                 lines.append(f"parameters = {{ {body} }}")
@@ -232,17 +282,21 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--platform-key", required=True)
     parser.add_argument("--plan", required=True)
+    parser.add_argument("--payments-secret", required=True, help="the gateway's CARTWHEEL_PAYMENTS_WEBHOOK_SECRET")
     parser.add_argument("--config", required=True)
     parser.add_argument("--ids", required=True)
+    parser.add_argument("--hooks", required=True, help="the schemathesis hooks file (infra/fuzz/hooks.py)")
+    parser.add_argument("--not-isolated", action="store_true",
+                        help="the gateway can reach other hosts: keep the webhook operations' URLs on loopback")
     args = parser.parse_args()
     started = time.monotonic()
     with urllib.request.urlopen(args.url.rstrip("/") + "/v1/openapi.json", timeout=30) as response:
         document = json.load(response)
-    ids = seed(args.url, args.platform_key, args.plan)
+    ids = seed(args.url, args.platform_key, args.plan, args.payments_secret)
     with open(args.ids, "w") as out:
         json.dump(ids, out, indent=2, sort_keys=True)
     with open(args.config, "w") as out:
-        out.write(config(document, ids, args.platform_key))
+        out.write(config(document, ids, args.platform_key, args.hooks, not args.not_isolated))
     print(f"seed: store {ids['store']} (plan {args.plan}) seeded in {time.monotonic() - started:.1f}s", file=sys.stderr)
 
 

@@ -1,17 +1,20 @@
 //! The parts of the OpenAPI document every function shares: the API key security scheme, the error body, and
 //! the standard error responses added to every operation, so that no route can forget to document them.
 
+use std::collections::BTreeMap;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+
+use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Object, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
 use utoipa::openapi::{RefOr, Required};
 use utoipa::OpenApi;
 
 use crate::error::{ErrorBody, ErrorDetail, FieldError};
+use crate::http::pagination::MAX_LIMIT;
 
 pub const SECURITY_SCHEME: &str = "api_key";
 
@@ -138,6 +141,25 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
                 standard.push(("413", "Body larger than 1 MB"));
                 standard.push(("422", "Validation failed; `details` names each field"));
             }
+            let queried = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| p.parameter_in == ParameterIn::Query);
+            if queried {
+                standard.push((
+                    "422",
+                    "A query parameter is out of range or malformed; `details` names it",
+                ));
+                bound_page_size(operation);
+            }
+            if is_post {
+                standard.push((
+                    "409",
+                    "Conflict: the resource's state forbids this, or the `Idempotency-Key` was used for another \
+                     request (or its first request is still running); `error.code` says which",
+                ));
+            }
             for (status, description) in standard {
                 operation
                     .responses
@@ -149,7 +171,98 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
         }
     }
     add_links(&mut doc);
+    if let Some(components) = doc.components.as_mut() {
+        merge_closed_all_of(components);
+    }
     doc
+}
+
+/// `limit` on every list: what `http::pagination` enforces (1 to `MAX_LIMIT`).
+fn bound_page_size(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.name == "limit" && parameter.parameter_in == ParameterIn::Query {
+            parameter.schema = Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(MAX_LIMIT))
+                    .into(),
+            );
+        }
+    }
+}
+
+/// A record that flattens a closed body (`Address` = `id` + `PostalAddress`, which refuses unknown fields) comes out
+/// of utoipa as `allOf` of a closed schema and the extra fields, which no value can match. Each such `allOf`, named
+/// or inline (`DataOut<Vec<Address>>` repeats it), becomes one closed object with the properties of all its parts.
+fn merge_closed_all_of(components: &mut utoipa::openapi::Components) {
+    let named = components.schemas.clone();
+    for schema in components.schemas.values_mut() {
+        if let RefOr::T(schema) = schema {
+            merge_within(schema, &named);
+        }
+    }
+}
+
+fn merge_within(schema: &mut Schema, named: &BTreeMap<String, RefOr<Schema>>) {
+    let inner = |node: &mut RefOr<Schema>| match node {
+        RefOr::T(schema) => merge_within(schema, named),
+        RefOr::Ref(_) => {}
+    };
+    match schema {
+        Schema::Object(object) => {
+            object.properties.values_mut().for_each(inner);
+            if let Some(AdditionalProperties::RefOr(node)) = object.additional_properties.as_deref_mut() {
+                inner(node);
+            }
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(node) = &mut array.items {
+                inner(node);
+            }
+        }
+        Schema::OneOf(one_of) => one_of.items.iter_mut().for_each(inner),
+        Schema::AnyOf(any_of) => any_of.items.iter_mut().for_each(inner),
+        Schema::AllOf(all_of) => {
+            if let Some(merged) = merged_if_closed(&all_of.items, named) {
+                *schema = Schema::Object(merged);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn merged_if_closed(parts: &[RefOr<Schema>], named: &BTreeMap<String, RefOr<Schema>>) -> Option<Object> {
+    let objects: Vec<&Object> = parts
+        .iter()
+        .map(|part| match part {
+            RefOr::Ref(reference) => match named.get(reference.ref_location.rsplit('/').next()?)? {
+                RefOr::T(Schema::Object(object)) => Some(object),
+                _ => None,
+            },
+            RefOr::T(Schema::Object(object)) => Some(object),
+            RefOr::T(_) => None,
+        })
+        .collect::<Option<_>>()?;
+    let closed = |object: &&Object| {
+        matches!(
+            object.additional_properties.as_deref(),
+            Some(AdditionalProperties::FreeForm(false))
+        )
+    };
+    if !objects.iter().any(closed) {
+        return None;
+    }
+    let mut merged = ObjectBuilder::new().additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    for object in objects {
+        for (name, property) in &object.properties {
+            merged = merged.property(name.clone(), property.clone());
+        }
+        for name in &object.required {
+            merged = merged.required(name.clone());
+        }
+    }
+    Some(merged.build())
 }
 
 /// Where a creating `POST` puts what it creates, when that is not the path it was posted to.

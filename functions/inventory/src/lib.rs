@@ -140,6 +140,7 @@ async fn reserve(c: Caller<can::InventoryWrite>, Json(input): Json<ReserveIn>) -
 #[utoipa::path(post, path = "/v1/inventory/release", tag = "inventory", security(("api_key" = ["inventory:write"])), request_body = ReleaseIn,
     responses(
         (status = 200, description = "The reservation, released; its stock is available again", body = DataOut<Reservation>),
+        (status = 404, description = "No such reservation in this store and mode", body = ErrorBody),
         (status = 409, description = "Already released or expired", body = ErrorBody),
     ))]
 async fn release(c: Caller<can::InventoryWrite>, Json(input): Json<ReleaseIn>) -> Result<Data<Reservation>> {
