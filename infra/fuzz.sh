@@ -85,15 +85,9 @@ stack_started=0
 ran=0
 status=""
 
-start_time() { # PID -> field 22 of /proc/PID/stat (empty if gone)
-  local stat
-  local -a f
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
-  stat="${stat##*) }"
-  read -r -a f <<<"$stat"
-  printf '%s' "${f[19]:-}"
-}
-alive() { [[ -n $1 && -n $2 && "$(start_time "$1")" == "$2" ]]; } # PID START: still that process
+# shellcheck source=infra/procs.sh
+source "$ROOT/infra/procs.sh"
+alive() { [[ -n $1 && -n $2 ]] && running "$1" "$2"; } # PID START: still that process
 
 stop() { # NAME PID START: TERM, 5 s, KILL — that process only
   alive "$2" "$3" || return 0

@@ -573,6 +573,20 @@ async fn an_event_survives_a_publisher_outage() {
     assert_eq!(created, 1, "the event arrives once");
 }
 
+/// Sets how long a received delivery job stays hidden: the time after which a job whose worker was killed comes back.
+async fn hide_jobs_for(app: &TestApp, seconds: u32) {
+    aws_sdk_sqs::Client::new(&app.sdk)
+        .set_queue_attributes()
+        .queue_url(&app.queues["WebhookDeliveriesQueue"])
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            seconds.to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 /// A delivery worker that dies mid-batch loses nothing: the job reappears after its visibility timeout.
 #[tokio::test]
 async fn a_job_survives_a_worker_killed_mid_delivery() {
@@ -583,13 +597,7 @@ async fn a_job_survives_a_worker_killed_mid_delivery() {
         ..Default::default()
     };
     let app = spawn_app_with(options).await;
-    let sqs = aws_sdk_sqs::Client::new(&app.sdk);
-    sqs.set_queue_attributes()
-        .queue_url(&app.queues["WebhookDeliveriesQueue"])
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "4")
-        .send()
-        .await
-        .unwrap();
+    hide_jobs_for(&app, 4).await;
     let store = app.create_store().await;
     // The receiver answers after 2 s, so the worker is surely killed while its POST is in flight, even on a
     // loaded 2-core CI machine (with 1 s, a run under full load once saw the first attempt finish first); the
@@ -732,13 +740,7 @@ async fn every_committed_event_reaches_the_receiver_through_faults() {
     .await;
     // A job whose worker was killed comes back after the queue's visibility timeout: short here, as the
     // compressed retry schedule (longer than one attempt, so no live attempt is redelivered).
-    aws_sdk_sqs::Client::new(&app.sdk)
-        .set_queue_attributes()
-        .queue_url(&app.queues["WebhookDeliveriesQueue"])
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "5")
-        .send()
-        .await
-        .unwrap();
+    hide_jobs_for(&app, 5).await;
     let key = &store.test_key;
     let hook = receiver(0, 200).await;
     let (endpoint, _) = subscribe(&app, key, &hook.url).await;

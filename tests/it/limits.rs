@@ -3,8 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::tenancy::{body, concrete, keyed_operations, seed};
-use cartwheel_tests::{spawn_app_with, Options};
+use crate::tenancy::{body, concrete, keyed_operations, seeded_app};
 
 #[derive(Clone, Debug)]
 enum Step {
@@ -156,13 +155,7 @@ fn get<'a>(body: &'a Value, path: &[Step]) -> Option<&'a Value> {
 async fn every_documented_limit_is_enforced_with_422() {
     let document = serde_json::to_value(cartwheel_gateway::openapi_document()).unwrap();
     let schemas = &document["components"]["schemas"];
-    let app = spawn_app_with(Options {
-        allow_loopback: true,
-        ..Default::default()
-    })
-    .await;
-    let home = app.create_store().await;
-    let seeded = seed(&app, &home).await;
+    let (app, home, seeded) = seeded_app().await;
 
     let mut unbounded = Vec::new();
     let mut tried = 0;

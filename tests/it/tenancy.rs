@@ -29,7 +29,7 @@ fn address() -> Value {
     json!({"line1": "1 Market St", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"})
 }
 
-pub(crate) async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
+async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
     let key = store.test_key.as_str();
     let post = |path: &str, body: Value| app.post(path, key, &body);
     let id = |data: &Value| data["id"].as_str().expect("an id").to_owned();
@@ -89,6 +89,19 @@ pub(crate) async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
         webhook,
         key: store.test_key_id.clone(),
     }
+}
+
+/// An app (webhook endpoints on 127.0.0.1 allowed: this machine resolves no public name) and a store seeded with
+/// one resource of every kind.
+pub(crate) async fn seeded_app() -> (TestApp, TestStore, Seeded) {
+    let app = spawn_app_with(Options {
+        allow_loopback: true,
+        ..Default::default()
+    })
+    .await;
+    let home = app.create_store().await;
+    let seeded = seed(&app, &home).await;
+    (app, home, seeded)
 }
 
 /// `template` with the seeded store's ids: each parameter is named by the segment before it.
@@ -218,14 +231,7 @@ async fn snapshot(app: &TestApp, key: &str, s: &Seeded) -> Vec<Value> {
 
 #[tokio::test]
 async fn every_operation_checks_scope_before_the_body_and_never_crosses_stores_or_modes() {
-    // Endpoints on 127.0.0.1: this machine resolves no public name.
-    let app = spawn_app_with(Options {
-        allow_loopback: true,
-        ..Default::default()
-    })
-    .await;
-    let home = app.create_store().await;
-    let seeded = seed(&app, &home).await;
+    let (app, home, seeded) = seeded_app().await;
     let before = snapshot(&app, &home.test_key, &seeded).await;
     let operations = keyed_operations();
     let scopes: BTreeSet<&str> = operations.iter().map(|(_, _, _, scope)| scope.as_str()).collect();
@@ -340,13 +346,7 @@ fn declared(schema: &Value, schemas: &Value) -> BTreeSet<String> {
 async fn no_request_body_sets_what_only_the_server_sets() {
     let document = serde_json::to_value(cartwheel_gateway::openapi_document()).unwrap();
     let schemas = &document["components"]["schemas"];
-    let app = spawn_app_with(Options {
-        allow_loopback: true,
-        ..Default::default()
-    })
-    .await;
-    let home = app.create_store().await;
-    let seeded = seed(&app, &home).await;
+    let (app, home, seeded) = seeded_app().await;
     let before = snapshot(&app, &home.test_key, &seeded).await;
 
     let mut refused = 0;
