@@ -859,3 +859,72 @@ async fn every_committed_event_reaches_the_receiver_through_faults() {
         "the history check: every committed event delivered, nothing else"
     );
 }
+
+/// Events lost after their commit (here EventBridge drops them: the rule to the queue is gone, as when the bus's
+/// state is lost) are not lost for good: the outbox keeps them, and `recover since T` delivers every one the endpoint
+/// never got, without sending again what it did get.
+#[tokio::test]
+async fn recover_delivers_events_the_event_path_lost_after_their_commit() {
+    let (app, store, _pipeline) = pipeline_app("0s").await;
+    let key = &store.test_key;
+    let hook = receiver(0, 200).await;
+    let (endpoint, _) = subscribe(&app, key, &hook.url).await;
+    product_changes(&app, key, 1, "before").await;
+    hook.wait_for(20, |r| r.len() == 1).await;
+
+    let events = aws_sdk_eventbridge::Client::new(&app.sdk);
+    let config = &app.state.config;
+    let rule = format!("cartwheel-{}-store-events", config.stage);
+    let bus = &config.event_bus;
+    events
+        .remove_targets()
+        .rule(&rule)
+        .event_bus_name(bus)
+        .ids("WebhookEventsQueue")
+        .send()
+        .await
+        .unwrap();
+    events
+        .delete_rule()
+        .name(&rule)
+        .event_bus_name(bus)
+        .send()
+        .await
+        .unwrap();
+    let since = cartwheel::time::rfc3339(cartwheel::time::now() - Duration::from_secs(1));
+    product_changes(&app, key, 3, "dropped").await;
+    // The publisher puts them on the bus, which matches no rule: EventBridge drops them.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut restored_config = (**config).clone();
+    cartwheel_gateway::resources::ensure(
+        &mut restored_config,
+        &app.sdk,
+        &app.state.db,
+        cartwheel_tests::PLATFORM_KEY,
+    )
+    .await
+    .unwrap();
+    product_changes(&app, key, 1, "after").await;
+    hook.wait_for(20, |r| r.len() == 2).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(hook.requests().len(), 2, "the dropped events were never delivered");
+
+    let recovered = app
+        .post(
+            &format!("/v1/webhooks/{endpoint}/recover"),
+            key,
+            &json!({"since": since}),
+        )
+        .expect_data(202)
+        .await;
+    assert_eq!(recovered["queued"], 0, "nothing had failed");
+    assert_eq!(recovered["restored"], 3, "exactly the dropped events");
+    let history = committed(&app, &store, &["product."]).await;
+    assert_eq!(history.len(), 5);
+    hook.wait_for(20, |r| r.len() >= 5).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let requests = hook.requests();
+    let delivered_events: std::collections::BTreeSet<String> = delivered(&requests).into_values().collect();
+    assert_eq!(delivered_events, history);
+    assert_eq!(requests.len(), 5, "what had been delivered was not sent again");
+}

@@ -249,6 +249,28 @@ impl Scoped<'_> {
     }
 }
 
+/// An outbox item as the events index returns it: the envelope, beside the keys.
+#[derive(serde::Deserialize)]
+struct Outboxed {
+    event: Event,
+}
+
+impl Scoped<'_> {
+    /// A page of the store's events (its outbox, kept `EVENT_RETENTION_SECS`), oldest first, within an event-id
+    /// (time) range.
+    pub async fn events_between(&self, from: EventId, to: EventId, page: &Page) -> Result<PageOf<Event>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let mut query = PageQuery::index(Some(keys::GSI1), keys::events_index(store, mode, from).pk);
+        query.sort_between = Some((from.to_string(), to.to_string()));
+        let found: PageOf<Outboxed> = self.query_page(&tenant_prefix(store, mode), query, page, false).await?;
+        Ok(PageOf {
+            items: found.items.into_iter().map(|outboxed| outboxed.event).collect(),
+            next_cursor: found.next_cursor,
+            limit: found.limit,
+        })
+    }
+}
+
 /// Which deliveries to list: an event-id range (creation time) and optional status and type.
 pub struct DeliveryFilter {
     pub from: EventId,

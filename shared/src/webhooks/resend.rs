@@ -86,7 +86,8 @@ pub async fn retry_delivery(
 
 #[apply(request_body!)]
 pub struct RecoverIn {
-    /// RFC 3339: re-send every failed delivery of events created since then.
+    /// RFC 3339: re-send every failed delivery of events created since then, and deliver every event since then that
+    /// never reached this endpoint (lost before fan-out: a bus rule gone, a queue lost).
     #[schema(max_length = 64)]
     pub since: String,
 }
@@ -95,6 +96,9 @@ pub struct RecoverIn {
 pub struct RecoverOut {
     /// How many failed deliveries were queued again.
     pub queued: u64,
+    /// How many events of the store's outbox since then the endpoint subscribes to but had no delivery of, or one
+    /// never attempted: each is queued now.
+    pub restored: u64,
 }
 
 /// Most failed deliveries one recover call looks at; call again for more.
@@ -104,7 +108,8 @@ pub(super) const MAX_RECOVER: u64 = 1000;
 #[cfg(feature = "sqs")]
 pub(super) const RECOVER_PER_SECOND: u64 = 10;
 
-/// Re-sends every failed delivery since a time.
+/// Re-sends every failed delivery since a time, then walks the store's outbox over the same time for events the
+/// endpoint never got: nothing accepted is lost even when the event path lost it after the commit.
 #[cfg(feature = "sqs")]
 pub async fn recover(
     db: &Db,
@@ -140,7 +145,50 @@ pub async fn recover(
             Some(next) if examined < MAX_RECOVER => {
                 page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
             }
-            _ => return Ok(RecoverOut { queued }),
+            _ => break,
+        }
+    }
+    let restored = restore_missing(db, queue, tenant, &endpoint, (filter.from, filter.to), queued).await?;
+    Ok(RecoverOut { queued, restored })
+}
+
+/// Queues every event of the outbox in `range` that `endpoint` subscribes to and has no attempted delivery of
+/// (a repeat of fan-out: a delivery already made is kept, one never attempted is queued again). `already` attempts
+/// are queued before these; the spread over time goes on from there.
+#[cfg(feature = "sqs")]
+async fn restore_missing(
+    db: &Db,
+    queue: &crate::queue::Queue,
+    tenant: &Tenant,
+    endpoint: &Endpoint,
+    (from, to): (crate::ids::EventId, crate::ids::EventId),
+    already: u64,
+) -> Result<u64, ApiError> {
+    // Events before the endpoint existed were never its to get.
+    let from = from.max(event_id_bound("since", Some(&endpoint.created_at), false)?);
+    let scope = db.scoped(tenant);
+    let prefix = crate::db::tenant_prefix(tenant.store_id, tenant.mode);
+    let mut page = crate::http::pagination::Page {
+        limit: 100,
+        cursor: None,
+    };
+    let (mut restored, mut examined) = (0, 0);
+    loop {
+        let found = scope.events_between(from, to, &page).await?;
+        for event in found.items.iter().filter(|e| endpoint.subscribes_to(&e.event_type)) {
+            examined += 1;
+            let stored = scope.create_delivery(&Delivery::for_event(event, endpoint.id)?).await?;
+            if stored.status == DeliveryStatus::Pending && stored.attempts.is_empty() {
+                let delay = u32::try_from((already + restored) / RECOVER_PER_SECOND).unwrap_or(u32::MAX);
+                queue_job(queue, tenant, &stored, delay).await?;
+                restored += 1;
+            }
+        }
+        match found.next_cursor {
+            Some(next) if examined < MAX_RECOVER => {
+                page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
+            }
+            _ => return Ok(restored),
         }
     }
 }
