@@ -69,6 +69,13 @@ pub enum WebhookQueue {
 }
 
 impl Config {
+    /// How long a pending delivery can go untouched while its next attempt is still to come (the longest retry
+    /// step, one attempt, a minute of slack): past that, its job was lost and `recover` queues another.
+    pub fn webhook_stall_after_secs(&self) -> i64 {
+        let longest = self.webhook_retry_schedule.iter().max().copied().unwrap_or(0);
+        i64::try_from(longest + self.webhook_timeout_secs + 60).unwrap_or(i64::MAX)
+    }
+
     /// A queue a webhook worker cannot run without: its URL, or which variable must name it.
     pub fn queue_url(&self, queue: WebhookQueue) -> Result<&str, &'static str> {
         let (url, unset) = match queue {

@@ -16,6 +16,47 @@ use crate::events::{committed, delivered};
 
 const GROUPS: [&str; 4] = ["product.", "order.", "customer.", "inventory."];
 
+/// Restarts the stack's moto on its port: every queue with its messages, the bus and its rule are gone, as when the
+/// service loses its state; then the app's resources are made again. The first moto is the stack's (its PID in
+/// `CARTWHEEL_MOTO_PID`, this run's own stack); later ones are this test's children, ended when dropped.
+async fn restart_moto(
+    app: &cartwheel_tests::TestApp,
+    previous: Option<tokio::process::Child>,
+) -> tokio::process::Child {
+    let port = std::env::var("CARTWHEEL_MOTO_PORT").expect("the stack's moto port (run through infra/with-stack.sh)");
+    match previous {
+        Some(mut child) => child.kill().await.expect("our moto ends"),
+        None => {
+            let pid = std::env::var("CARTWHEEL_MOTO_PID").expect("the stack's moto PID");
+            let killed = std::process::Command::new("kill")
+                .arg(&pid)
+                .status()
+                .expect("kill runs");
+            assert!(killed.success(), "moto (pid {pid}) could not be stopped");
+        }
+    }
+    let address = format!("127.0.0.1:{port}");
+    while tokio::net::TcpStream::connect(&address).await.is_ok() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let moto = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/venv/bin/moto_server");
+    let child = tokio::process::Command::new(moto)
+        .args(["-H", "127.0.0.1", "-p", &port])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("moto starts");
+    while tokio::net::TcpStream::connect(&address).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut config = (*app.state.config).clone();
+    cartwheel_gateway::resources::ensure(&mut config, &app.sdk, &app.state.db, cartwheel_tests::PLATFORM_KEY)
+        .await
+        .expect("the resources made again");
+    child
+}
+
 fn address() -> Value {
     json!({"line1": "1 Market St", "city": "San Francisco", "postal_code": "94105", "country": "US"})
 }
@@ -48,7 +89,10 @@ async fn soak_mixed_load_with_random_faults_loses_nothing() {
     let key = store.test_key.as_str();
     let hook = receiver(0, 200).await;
     let subscription = json!({"url": hook.url, "events": GROUPS.map(|g| format!("{g}*"))});
-    app.post("/v1/webhooks", key, &subscription).expect(201).await;
+    let endpoint = app.post("/v1/webhooks", key, &subscription).expect_data(201).await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let started = cartwheel::time::rfc3339(cartwheel::time::now() - Duration::from_secs(1));
+    let mut moto: Option<tokio::process::Child> = None;
     let mut pipeline = Some(Pipeline::start(&app.sdk, &app.state, app.keys.clone().unwrap()).unwrap());
 
     let mut rng = StdRng::seed_from_u64(seed);
@@ -127,11 +171,15 @@ async fn soak_mixed_load_with_random_faults_loses_nothing() {
             fault_ends = None;
         }
         if Instant::now() >= next_fault && fault_ends.is_none() {
-            let fault = match rng.random_range(0..3) {
+            let fault = match rng.random_range(0..4) {
                 0 => {
                     drop(pipeline.take());
                     pipeline = Some(Pipeline::start(&app.sdk, &app.state, app.keys.clone().unwrap()).unwrap());
                     "pipeline killed and restarted"
+                }
+                3 => {
+                    moto = Some(restart_moto(&app, moto.take()).await);
+                    "moto restarted (queues, messages, bus and rule lost)"
                 }
                 1 => {
                     hook.set_down(true);
@@ -150,6 +198,21 @@ async fn soak_mixed_load_with_random_faults_loses_nothing() {
     }
     hook.set_down(false);
     hook.set_delay(Duration::ZERO);
+    // What a moto restart lost after the commit is still in the outbox: recover delivers it, once a delivery whose
+    // retry job was lost has been left untouched long enough to tell it from one still waiting for its retry.
+    let stall_after = app.state.config.webhook_stall_after_secs().unsigned_abs();
+    tokio::time::sleep(Duration::from_secs(stall_after + 1)).await;
+    let (mut since, mut queued, mut restored) = (started, 0, 0);
+    loop {
+        let path = format!("/v1/webhooks/{endpoint}/recover");
+        let recovered = app.post(&path, key, &json!({"since": since})).expect_data(202).await;
+        queued += recovered["queued"].as_u64().unwrap();
+        restored += recovered["restored"].as_u64().unwrap();
+        match recovered["next_since"].as_str() {
+            Some(next) => since = next.to_owned(),
+            None => break,
+        }
+    }
 
     let history = committed(&app, &store, &GROUPS).await;
     let drained = Instant::now() + Duration::from_secs(180);
@@ -174,6 +237,7 @@ async fn soak_mixed_load_with_random_faults_loses_nothing() {
         requests.len(),
         once.len()
     );
+    println!("  recover: {queued} failed deliveries queued again, {restored} lost ones restored");
     println!(
         "  lost: {}, delivered but never committed: {}",
         lost.len(),

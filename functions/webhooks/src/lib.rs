@@ -185,7 +185,8 @@ async fn retry_delivery(
 
 /// Re-send failed deliveries
 ///
-/// Queues again every failed delivery of events created since `since` (at most 1000 per call).
+/// Queues again every failed delivery of events created since `since` (at most 1000 per call), and delivers every
+/// event since then the endpoint never got, or whose next attempt was lost (docs/webhooks.md).
 #[utoipa::path(post, path = "/v1/webhooks/{id}/recover", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), request_body = RecoverIn,
     params(("id" = String, Path, description = "`wh_…`")),
     responses((status = 202, description = "How many were queued", body = DataOut<RecoverOut>)))]
@@ -195,7 +196,8 @@ async fn recover(
     Path(id): Path<String>,
     Json(input): Json<RecoverIn>,
 ) -> Result<Accepted<RecoverOut>> {
-    let recovered = webhooks::recover(&c.db, &state.deliveries, &c.tenant, &id, input).await?;
+    let stall_after = state.app.config.webhook_stall_after_secs();
+    let recovered = webhooks::recover(&c.db, &state.deliveries, &c.tenant, &id, input, stall_after).await?;
     Ok(Accepted(recovered))
 }
 

@@ -105,6 +105,32 @@ impl Scoped<'_> {
         }
     }
 
+    /// Claims a pending delivery that nothing has touched since `seen` (its job was lost) for another job, once: of
+    /// concurrent recovers only one wins. `false`: it changed meanwhile (an attempt ran, another recover claimed it).
+    pub async fn claim_stalled(&self, delivery: &Delivery, now: &str) -> Result<bool, ApiError> {
+        let key = keys::delivery(self.store, self.mode, delivery.endpoint_id, delivery.id);
+        let pending = serde_dynamo::to_attribute_value(DeliveryStatus::Pending).map_err(ApiError::internal)?;
+        let result = self
+            .update_item_at(key)
+            .update_expression("SET updated_at = :now")
+            .condition_expression("#status = :pending AND updated_at = :seen")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", pending)
+            .expression_attribute_values(":seen", s(delivery.updated_at.clone()))
+            .expression_attribute_values(":now", s(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => match error.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
+                    Ok(false)
+                }
+                other => Err(ApiError::internal(DisplayErrorContext(other))),
+            },
+        }
+    }
+
     /// Every endpoint of a store and mode (the fanout reads them all; a store has few).
     pub async fn all_endpoints(&self) -> Result<Vec<Endpoint>, ApiError> {
         let (store, mode) = (self.store, self.mode);

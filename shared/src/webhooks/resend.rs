@@ -97,8 +97,11 @@ pub struct RecoverOut {
     /// How many failed deliveries were queued again.
     pub queued: u64,
     /// How many events of the store's outbox since then the endpoint subscribes to but had no delivery of, or one
-    /// never attempted: each is queued now.
+    /// never attempted, or whose next attempt was lost: each is queued now.
     pub restored: u64,
+    /// Set when the per-call limit (1,000 events) stopped the walk: call again with this as `since` to go on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_since: Option<String>,
 }
 
 /// Most failed deliveries one recover call looks at; call again for more.
@@ -117,6 +120,7 @@ pub async fn recover(
     tenant: &Tenant,
     id: &str,
     input: RecoverIn,
+    stall_after_secs: i64,
 ) -> Result<RecoverOut, ApiError> {
     let endpoint = endpoint_by_id(db, tenant, id).await?;
     let params = DeliveryListParams {
@@ -148,13 +152,20 @@ pub async fn recover(
             _ => break,
         }
     }
-    let restored = restore_missing(db, queue, tenant, &endpoint, (filter.from, filter.to), queued).await?;
-    Ok(RecoverOut { queued, restored })
+    let range = (filter.from, filter.to);
+    let (restored, next_since) =
+        restore_missing(db, queue, tenant, &endpoint, range, (queued, stall_after_secs)).await?;
+    Ok(RecoverOut {
+        queued,
+        restored,
+        next_since,
+    })
 }
 
 /// Queues every event of the outbox in `range` that `endpoint` subscribes to and has no attempted delivery of
-/// (a repeat of fan-out: a delivery already made is kept, one never attempted is queued again). `already` attempts
-/// are queued before these; the spread over time goes on from there.
+/// (a repeat of fan-out: a delivery already made is kept, one never attempted is queued again), or whose pending
+/// delivery nothing has touched for `stall_after_secs` (its next attempt's job was lost). `already` attempts are
+/// queued before these; the spread over time goes on from there.
 #[cfg(feature = "sqs")]
 async fn restore_missing(
     db: &Db,
@@ -162,8 +173,12 @@ async fn restore_missing(
     tenant: &Tenant,
     endpoint: &Endpoint,
     (from, to): (crate::ids::EventId, crate::ids::EventId),
-    already: u64,
-) -> Result<u64, ApiError> {
+    (already, stall_after_secs): (u64, i64),
+) -> Result<(u64, Option<String>), ApiError> {
+    let now = time::now();
+    let stalled = |delivery: &Delivery| {
+        time::parse_rfc3339(&delivery.updated_at).is_some_and(|at| (now - at).whole_seconds() > stall_after_secs)
+    };
     // Events before the endpoint existed were never its to get.
     let from = from.max(event_id_bound("since", Some(&endpoint.created_at), false)?);
     let scope = db.scoped(tenant);
@@ -178,7 +193,14 @@ async fn restore_missing(
         for event in found.items.iter().filter(|e| endpoint.subscribes_to(&e.event_type)) {
             examined += 1;
             let stored = scope.create_delivery(&Delivery::for_event(event, endpoint.id)?).await?;
-            if stored.status == DeliveryStatus::Pending && stored.attempts.is_empty() {
+            let lost = match (stored.status, stored.attempts.is_empty()) {
+                (DeliveryStatus::Pending, true) => true,
+                (DeliveryStatus::Pending, false) if stalled(&stored) => {
+                    scope.claim_stalled(&stored, &time::rfc3339(now)).await?
+                }
+                _ => false,
+            };
+            if lost {
                 let delay = u32::try_from((already + restored) / RECOVER_PER_SECOND).unwrap_or(u32::MAX);
                 queue_job(queue, tenant, &stored, delay).await?;
                 restored += 1;
@@ -188,7 +210,9 @@ async fn restore_missing(
             Some(next) if examined < MAX_RECOVER => {
                 page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
             }
-            _ => return Ok(restored),
+            // Stopped by the limit: the caller goes on from the last event looked at.
+            Some(_) => return Ok((restored, found.items.last().map(|e| e.created_at.clone()))),
+            None => return Ok((restored, None)),
         }
     }
 }
