@@ -250,6 +250,19 @@ mod tests {
     }
 
     #[test]
+    fn a_delivery_stalls_only_after_its_longest_wait() {
+        let config = Config::from_lookup(|name| match name {
+            "CARTWHEEL_WEBHOOK_RETRY_SCHEDULE" => Some("0s,30s,2s".to_owned()),
+            "CARTWHEEL_WEBHOOK_TIMEOUT_SECS" => Some("5".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(config.webhook_stall_after_secs(), 30 + 5 + 60);
+        let default = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(default.webhook_stall_after_secs(), 36_000 + 15 + 60);
+    }
+
+    #[test]
     fn bad_rate_limits_are_refused() {
         assert!(RateLimits::parse("pro").is_err());
         assert!(RateLimits::parse("pro=0").is_err());

@@ -33,13 +33,17 @@ pub(super) async fn queue_job(
     delivery: &Delivery,
     delay_secs: u32,
 ) -> Result<(), ApiError> {
-    let job = DeliveryJob {
+    queue.send_all(&[job_of(tenant, delivery).message(delay_secs)?]).await
+}
+
+#[cfg(feature = "sqs")]
+fn job_of(tenant: &Tenant, delivery: &Delivery) -> DeliveryJob {
+    DeliveryJob {
         store_id: tenant.store_id,
         mode: tenant.mode,
         endpoint_id: delivery.endpoint_id,
         event_id: delivery.id,
-    };
-    queue.send_all(&[job.message(delay_secs)?]).await
+    }
 }
 
 /// Sends a `webhook.test` event to one endpoint now (straight to the delivery queue, not through the bus).
@@ -190,6 +194,7 @@ async fn restore_missing(
     let (mut restored, mut examined) = (0, 0);
     loop {
         let found = scope.events_between(from, to, &page).await?;
+        let mut jobs = Vec::new();
         for event in found.items.iter().filter(|e| endpoint.subscribes_to(&e.event_type)) {
             examined += 1;
             let stored = scope.create_delivery(&Delivery::for_event(event, endpoint.id)?).await?;
@@ -202,10 +207,12 @@ async fn restore_missing(
             };
             if lost {
                 let delay = u32::try_from((already + restored) / RECOVER_PER_SECOND).unwrap_or(u32::MAX);
-                queue_job(queue, tenant, &stored, delay).await?;
+                jobs.push(job_of(tenant, &stored).message(delay)?);
                 restored += 1;
             }
         }
+        // A page's jobs in batches of ten.
+        queue.send_all(&jobs).await?;
         match found.next_cursor {
             Some(next) if examined < MAX_RECOVER => {
                 page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
