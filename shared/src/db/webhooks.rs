@@ -84,43 +84,49 @@ impl Scoped<'_> {
     /// wins, so each delivery is queued once. `false`: it is pending already (or gone).
     pub async fn claim_resend(&self, delivery: (WebhookId, EventId), now: &str) -> Result<bool, ApiError> {
         let key = keys::delivery(self.store, self.mode, delivery.0, delivery.1);
-        let pending = serde_dynamo::to_attribute_value(DeliveryStatus::Pending).map_err(ApiError::internal)?;
-        let result = self
-            .update_item_at(key)
-            .update_expression("SET #status = :pending, updated_at = :now")
-            .condition_expression("attribute_exists(PK) AND #status <> :pending")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pending", pending)
-            .expression_attribute_values(":now", s(now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) => match error.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
-                    Ok(false)
-                }
-                other => Err(ApiError::internal(DisplayErrorContext(other))),
-            },
-        }
+        let set = "SET #status = :pending, updated_at = :now";
+        self.claim(
+            key,
+            set,
+            "attribute_exists(PK) AND #status <> :pending",
+            &[(":now", s(now))],
+        )
+        .await
     }
 
     /// Claims a pending delivery that nothing has touched since `seen` (its job was lost) for another job, once: of
     /// concurrent recovers only one wins. `false`: it changed meanwhile (an attempt ran, another recover claimed it).
     pub async fn claim_stalled(&self, delivery: &Delivery, now: &str) -> Result<bool, ApiError> {
         let key = keys::delivery(self.store, self.mode, delivery.endpoint_id, delivery.id);
+        let values = [(":seen", s(delivery.updated_at.clone())), (":now", s(now))];
+        self.claim(
+            key,
+            "SET updated_at = :now",
+            "#status = :pending AND updated_at = :seen",
+            &values,
+        )
+        .await
+    }
+
+    /// A conditional update of a delivery (`#status` and `:pending` bound): `false` when its condition failed.
+    async fn claim(
+        &self,
+        key: keys::Key,
+        set: &str,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<bool, ApiError> {
         let pending = serde_dynamo::to_attribute_value(DeliveryStatus::Pending).map_err(ApiError::internal)?;
-        let result = self
+        let mut update = self
             .update_item_at(key)
-            .update_expression("SET updated_at = :now")
-            .condition_expression("#status = :pending AND updated_at = :seen")
+            .update_expression(set)
+            .condition_expression(condition)
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pending", pending)
-            .expression_attribute_values(":seen", s(delivery.updated_at.clone()))
-            .expression_attribute_values(":now", s(now))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":pending", pending);
+        for (name, value) in values {
+            update = update.expression_attribute_values(*name, value.clone());
+        }
+        match update.send().await {
             Ok(_) => Ok(true),
             Err(error) => match error.into_service_error() {
                 aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
