@@ -18,16 +18,18 @@
 #    body where it names one); it pays one order (a signed payment callback) so that it can be fulfilled and
 #    refunded. infra/fuzz/hooks.py keeps schemathesis' Idempotency-Key and If-Match values from turning most
 #    requests into 409s and 400s, and signs most payment callbacks.
-# 5. Runs schemathesis (phases examples, coverage, fuzzing, stateful; checks not_a_server_error,
-#    status_code_conformance, content_type_conformance, response_schema_conformance) with a fixed seed, at most
-#    $CARTWHEEL_FUZZ_MAX_EXAMPLES (25) cases per operation and phase, one worker (requests in the same order, so
-#    the store goes through the same states), no example database or cache carried over, under a hard limit of
-#    $CARTWHEEL_FUZZ_TIMEOUT (600) seconds. Two runs find the same failures; their request counts differ by a
-#    fraction of a percent, as schemathesis 4 feeds values from responses (new ids, timestamps) back into what it
-#    generates. About 1.5 minutes on 2 idle cores, under 3 with a build beside it.
+# 5. Runs schemathesis twice, checks not_a_server_error, status_code_conformance, content_type_conformance and
+#    response_schema_conformance, a fixed seed, one worker (requests in the same order, so the store goes through
+#    the same states), no example database or cache carried over, each run under a hard limit of
+#    $CARTWHEEL_FUZZ_TIMEOUT (600) seconds: phases examples, coverage and fuzzing with at most
+#    $CARTWHEEL_FUZZ_MAX_EXAMPLES (25) cases per operation and phase; then the stateful phase (scenarios that
+#    follow the document's links from a create to what uses its id) for $CARTWHEEL_FUZZ_STATEFUL_SECS (60)
+#    seconds. Two runs find the same failures; their request counts differ by a fraction of a percent, as
+#    schemathesis 4 feeds values from responses (new ids, timestamps) back into what it generates. About 2.5
+#    minutes on 2 idle cores.
 # 6. Writes everything to .cache/fuzz/run-TIMESTAMP/: schemathesis.toml, ids.json, openapi.json (as served),
-#    schemathesis.txt (its console output), report/ (JSON, NDJSON, JUnit), gateway.log, and summary.md
-#    (infra/fuzz/summarize.py: every distinct failure with a curl command, statuses per operation, what valid-looking
+#    per run command-NAME.txt, schemathesis-NAME.txt (its console output) and report/NAME/ (JSON, NDJSON, JUnit),
+#    gateway.log, and summary.md (infra/fuzz/summarize.py: every distinct failure with a curl command, statuses per operation, what valid-looking
 #    cases the API refused), and prints the summary.
 #
 # Exit status: 0 no failure, 1 schemathesis found failures, anything else: the harness itself failed. On any exit
@@ -35,7 +37,7 @@
 # infra/stack.sh stop. The stack's directory (its logs) is kept only when the run ended before schemathesis did.
 #
 # Env: CARTWHEEL_GATEWAY_BIN, CARTWHEEL_FUZZ_SEED (default 20261203), CARTWHEEL_FUZZ_MAX_EXAMPLES (25),
-#      CARTWHEEL_FUZZ_TIMEOUT (600), CARTWHEEL_FUZZ_NETNS=0 (do not try a network namespace).
+#      CARTWHEEL_FUZZ_STATEFUL_SECS (60), CARTWHEEL_FUZZ_TIMEOUT (600), CARTWHEEL_FUZZ_NETNS=0 (no network namespace).
 set -euo pipefail
 
 PINS=(schemathesis==4.32.5)
@@ -45,6 +47,7 @@ VENV="$ROOT/.cache/schemathesis"
 BIN="${CARTWHEEL_GATEWAY_BIN:-$ROOT/target/debug/cartwheel-gateway}"
 SEED="${CARTWHEEL_FUZZ_SEED:-20261203}"
 MAX_EXAMPLES="${CARTWHEEL_FUZZ_MAX_EXAMPLES:-25}"
+STATEFUL_SECS="${CARTWHEEL_FUZZ_STATEFUL_SECS:-60}"
 LIMIT="${CARTWHEEL_FUZZ_TIMEOUT:-600}"
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 PLAN=fuzz
@@ -154,37 +157,47 @@ python3 "$ROOT/infra/fuzz/seed.py" --url "$BASE" --platform-key "$PLATFORM_KEY" 
   --payments-secret "$PAYMENTS_SECRET" \
   --config "$RUN/schemathesis.toml" --ids "$RUN/ids.json" --hooks "$ROOT/infra/fuzz/hooks.py" "${isolation[@]}"
 
-# Its working directory is the run's: the .hypothesis folder it makes lands there, not in the repository.
-command=(
-  "$VENV/bin/schemathesis" --config-file "$RUN/schemathesis.toml" run "$RUN/openapi.json" --url "$BASE"
-  --phases examples,coverage,fuzzing,stateful --checks "$CHECKS" --seed "$SEED" --max-examples "$MAX_EXAMPLES"
-  --workers 1 --generation-database none --request-timeout 10 --output-sanitize false --no-color
-  --report json,ndjson,junit --report-dir "$RUN/report" "$@"
-)
-printf '%q ' "${command[@]}" >"$RUN/command.txt"
-log "schemathesis: seed $SEED, at most $MAX_EXAMPLES cases per operation and phase (command in $RUN/command.txt)"
-t0=$SECONDS
-# In the background, and waited for: a TERM or Ctrl-C to this script runs its trap at once (the trap ends it by PID).
-(
-  cd "$RUN"
-  export CARTWHEEL_FUZZ_PAYMENTS_SECRET="$PAYMENTS_SECRET" # infra/fuzz/hooks.py signs payment callbacks with it
-  exec timeout --foreground --kill-after=10 "$LIMIT" "${command[@]}"
-) >"$RUN/schemathesis.txt" 2>&1 &
-fuzzer_pid=$!
-fuzzer_start="$(start_time "$fuzzer_pid")"
-set +e
-wait "$fuzzer_pid"
-st_status=$?
-set -e
-fuzzer_pid=""
+# Two runs, each in the background and waited for (a TERM or Ctrl-C to this script runs its trap at once, which ends
+# the run by PID), with its working directory the run's (the .hypothesis folder lands there, not in the repository):
+# `units` (examples, coverage, fuzzing: at most $MAX_EXAMPLES cases per operation and phase), then `stateful`
+# (scenarios following the document's links, for $STATEFUL_SECS: a case budget ends it after a few dozen scenarios).
+run_schemathesis() { # NAME PHASES [OPTIONS...]: sets st_status
+  local name=$1 phases=$2
+  shift 2
+  local command=(
+    "$VENV/bin/schemathesis" --config-file "$RUN/schemathesis.toml" run "$RUN/openapi.json" --url "$BASE"
+    --phases "$phases" --checks "$CHECKS" --seed "$SEED"
+    --workers 1 --generation-database none --request-timeout 10 --output-sanitize false --no-color
+    --report json,ndjson,junit --report-dir "$RUN/report/$name" "$@"
+  )
+  printf '%q ' "${command[@]}" >"$RUN/command-$name.txt"
+  log "schemathesis $name: seed $SEED (command in $RUN/command-$name.txt)"
+  local t0=$SECONDS
+  (
+    cd "$RUN"
+    export CARTWHEEL_FUZZ_PAYMENTS_SECRET="$PAYMENTS_SECRET" # infra/fuzz/hooks.py signs payment callbacks with it
+    exec timeout --foreground --kill-after=10 "$LIMIT" "${command[@]}"
+  ) >"$RUN/schemathesis-$name.txt" 2>&1 &
+  fuzzer_pid=$!
+  fuzzer_start="$(start_time "$fuzzer_pid")"
+  set +e
+  wait "$fuzzer_pid"
+  st_status=$?
+  set -e
+  fuzzer_pid=""
+  log "schemathesis $name exited $st_status after $((SECONDS - t0)) s"
+  tail -n 25 "$RUN/schemathesis-$name.txt" >&2
+}
+run_schemathesis units examples,coverage,fuzzing --max-examples "$MAX_EXAMPLES" "$@"
+units_status=$st_status
+run_schemathesis stateful stateful --max-time "$STATEFUL_SECS" "$@"
+((st_status > units_status)) || st_status=$units_status
 ran=1
-log "schemathesis exited $st_status after $((SECONDS - t0)) s"
-tail -n 25 "$RUN/schemathesis.txt" >&2
 
-ndjson=("$RUN"/report/ndjson-*.ndjson)
+ndjson=("$RUN"/report/*/ndjson-*.ndjson)
 if [[ -f ${ndjson[0]} ]]; then
-  python3 "$ROOT/infra/fuzz/summarize.py" --openapi "$RUN/openapi.json" --ndjson "${ndjson[0]}" \
-    --console "$RUN/schemathesis.txt" >"$RUN/summary.md"
+  python3 "$ROOT/infra/fuzz/summarize.py" --openapi "$RUN/openapi.json" "${ndjson[@]/#/--ndjson=}" \
+    --console "$RUN/schemathesis-units.txt" --console "$RUN/schemathesis-stateful.txt" >"$RUN/summary.md"
   sed -n '1,/^## Requests per operation/p' "$RUN/summary.md" | grep -v '^## Requests per operation' | cut -c1-400
 fi
 case $st_status in

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """infra/fuzz/summarize.py — what one schemathesis run (infra/fuzz.sh) sent, got and found, from its NDJSON report.
 
-    summarize.py --openapi openapi.json --ndjson RUN.ndjson [--console SCHEMATHESIS_OUTPUT.txt] > summary.md
+    summarize.py --openapi openapi.json --ndjson RUN.ndjson... [--console SCHEMATHESIS_OUTPUT.txt...] > summary.md
 
 Schemathesis prints one failure per operation and check; this lists every distinct one, grouped by operation, check
 and cause (status, error code, the fields a validation error names, the schema path of a response violation), with
@@ -61,14 +61,14 @@ def template_of(labels: dict, method: str, path: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--openapi", required=True)
-    parser.add_argument("--ndjson", required=True)
-    parser.add_argument("--console")
+    parser.add_argument("--ndjson", required=True, action="append", help="one per schemathesis run")
+    parser.add_argument("--console", action="append", default=[])
     args = parser.parse_args()
     document = json.load(open(args.openapi))
     documented = {f"{m.upper()} {p}" for p, item in document["paths"].items() for m in item
                   if m in ("get", "put", "post", "delete", "options", "head", "patch", "trace")}
-    events = [json.loads(line) for line in open(args.ndjson)]
-    console = open(args.console).read() if args.console else ""
+    events = [json.loads(line) for path in args.ndjson for line in open(path)]
+    console = "".join(open(path).read() for path in args.console)
     probes: collections.Counter = collections.Counter()
     per_op: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     per_phase: collections.Counter = collections.Counter()

@@ -66,7 +66,7 @@ async fn a_committed_change_reaches_the_webhook_events_queue_through_eventbridge
 }
 
 use cartwheel::webhooks::{simple_signature, standard_signature};
-use cartwheel_gateway::pipeline::Pipeline;
+use cartwheel_gateway::pipeline::{Pipeline, PublisherKill};
 use cartwheel_tests::{receiver, TestApp, TestStore};
 
 async fn pipeline_app(schedule: &'static str) -> (TestApp, TestStore, Pipeline) {
@@ -722,8 +722,19 @@ pub(crate) async fn committed(app: &TestApp, store: &TestStore, groups: &[&str])
         .collect()
 }
 
-/// Nothing accepted is lost on the event path: through a pipeline killed right after commits (the publisher between
-/// reading the stream and `PutEvents`) and mid-delivery, a receiver down for a while, and one answering `200` only
+/// Arms the publisher's kill at `at`, makes three product changes, and waits until the publisher died.
+async fn publisher_killed(app: &TestApp, key: &str, pipeline: &Pipeline, at: PublisherKill, round: &str) {
+    pipeline.kill_publisher(at);
+    product_changes(app, key, 3, round).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pipeline.publisher_stopped() {
+        assert!(Instant::now() < deadline, "the publisher was not killed {at:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Nothing accepted is lost on the event path: through a publisher killed between reading the stream and
+/// `PutEvents` and one killed after `PutEvents` before moving past its batch, a worker killed mid-delivery, a receiver down for a while, and one answering `200` only
 /// after the timeout, every committed event reaches the receiver at least once and exactly once after dedupe by
 /// `webhook-id`. Then a receiver down for the whole retry schedule: those deliveries end failed, in the delivery log
 /// and the dead-letter queue alike, and `recover since T` re-sends exactly them.
@@ -745,14 +756,35 @@ async fn every_committed_event_reaches_the_receiver_through_faults() {
     let hook = receiver(0, 200).await;
     let (endpoint, _) = subscribe(&app, key, &hook.url).await;
     let mut pipeline = Some(pipeline);
-    let mut restart = || {
+    let restart = |pipeline: &mut Option<Pipeline>| {
         drop(pipeline.take());
-        pipeline = Some(Pipeline::start(&app.sdk, &app.state, app.keys.clone().unwrap()).unwrap());
+        *pipeline = Some(Pipeline::start(&app.sdk, &app.state, app.keys.clone().unwrap()).unwrap());
     };
 
     product_changes(&app, key, 3, "calm").await;
-    product_changes(&app, key, 3, "killed-after-commit").await;
-    restart();
+    publisher_killed(
+        &app,
+        key,
+        pipeline.as_ref().unwrap(),
+        PublisherKill::AfterRead,
+        "killed-after-read",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !hook.requests().iter().any(|r| r.body.contains("H-killed-after-read")),
+        "killed before PutEvents: nothing of its batch reached the bus"
+    );
+    restart(&mut pipeline);
+    publisher_killed(
+        &app,
+        key,
+        pipeline.as_ref().unwrap(),
+        PublisherKill::AfterPublish,
+        "killed-after-publish",
+    )
+    .await;
+    restart(&mut pipeline);
     hook.set_down(true);
     product_changes(&app, key, 3, "receiver-down").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -763,10 +795,10 @@ async fn every_committed_event_reaches_the_receiver_through_faults() {
     hook.set_delay(Duration::ZERO);
     product_changes(&app, key, 3, "killed-mid-delivery").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    restart();
+    restart(&mut pipeline);
 
     let history = committed(&app, &store, &["product."]).await;
-    assert_eq!(history.len(), 14);
+    assert_eq!(history.len(), 17);
     let covered = |requests: &[cartwheel_tests::Received]| {
         let got: std::collections::BTreeSet<String> = delivered(requests).into_values().collect();
         history.is_subset(&got)
@@ -846,7 +878,7 @@ async fn every_committed_event_reaches_the_receiver_through_faults() {
         .await;
     assert_eq!(recovered["queued"], 2, "exactly the failed ones");
     let history = committed(&app, &store, &["product."]).await;
-    assert_eq!(history.len(), 16);
+    assert_eq!(history.len(), 19);
     let requests = hook
         .wait_for(60, |requests| {
             let got: std::collections::BTreeSet<String> = delivered(requests).into_values().collect();

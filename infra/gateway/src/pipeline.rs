@@ -3,7 +3,7 @@
 //! their partial-batch responses.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -29,17 +29,62 @@ const DELIVERY_INVOCATIONS: usize = 20;
 /// How often the local stack runs the scheduled functions (every minute on AWS).
 const SCHEDULE_EVERY: Duration = Duration::from_secs(2);
 
+/// Where a test can make the local publisher die in its next batch of stream records, as a Lambda invocation can
+/// die anywhere: what it had read but not moved past is read again by the next publisher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublisherKill {
+    /// After reading the records, before `PutEvents`: nothing of the batch reached the bus.
+    AfterRead,
+    /// After `PutEvents` succeeded, before moving past the batch: all of it will be published again.
+    AfterPublish,
+}
+
+/// The kill a test has asked for, shared with the publisher task; taken (once) when it fires.
+#[derive(Clone, Default)]
+struct KillSwitch(Arc<Mutex<Option<PublisherKill>>>);
+
+impl KillSwitch {
+    fn arm(&self, at: PublisherKill) {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(at);
+    }
+
+    /// Whether the publisher dies at `point` now.
+    fn fires(&self, point: PublisherKill) -> bool {
+        let mut armed = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        armed.take_if(|at| *at == point).is_some()
+    }
+}
+
+#[derive(Debug)]
+struct Killed(PublisherKill);
+
+impl std::fmt::Display for Killed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "publisher killed {:?}", self.0)
+    }
+}
+
+impl std::error::Error for Killed {}
+
 /// Polls the stream of `table` until the task is dropped, publishing every event on `bus`.
 pub fn spawn_stream_publisher(sdk: &SdkConfig, table: &str, bus: Bus) -> JoinHandle<()> {
+    spawn_killable_stream_publisher(sdk, table, bus, KillSwitch::default())
+}
+
+fn spawn_killable_stream_publisher(sdk: &SdkConfig, table: &str, bus: Bus, kill: KillSwitch) -> JoinHandle<()> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
     let table = table.to_owned();
     tokio::spawn(async move {
         let mut shards = Shards::default();
         loop {
-            match shards.poll_once(&dynamodb, &streams, &table, &bus).await {
+            match shards.poll_once(&dynamodb, &streams, &table, &bus, &kill).await {
                 Ok(0) => tokio::time::sleep(IDLE).await,
                 Ok(_) => {}
+                Err(error) if error.is::<Killed>() => {
+                    tracing::warn!(%error, "stream publisher stopped");
+                    return;
+                }
                 Err(error) => {
                     let error = aws_smithy_types::error::display::DisplayErrorContext(&*error);
                     tracing::warn!(%error, "stream poll failed");
@@ -64,6 +109,7 @@ impl Shards {
         streams: &aws_sdk_dynamodbstreams::Client,
         table: &str,
         bus: &Bus,
+        kill: &KillSwitch,
     ) -> Result<usize, Error> {
         let described = dynamodb.describe_table().table_name(table).send().await?;
         let arn = described
@@ -110,12 +156,18 @@ impl Shards {
                 continue;
             }
             handled += records.len();
+            if kill.fires(PublisherKill::AfterRead) {
+                return Err(Killed(PublisherKill::AfterRead).into());
+            }
             let mut payload = Event::default();
             payload.records = records;
             let event = LambdaEvent::new(payload, Context::default());
             let response = cartwheel_event_publisher::handle(bus, event)
                 .await
                 .map_err(|e| e.to_string())?;
+            if kill.fires(PublisherKill::AfterPublish) {
+                return Err(Killed(PublisherKill::AfterPublish).into());
+            }
             if response.batch_item_failures.is_empty() {
                 *iterator = output.next_shard_iterator().map(str::to_owned);
             } else {
@@ -272,6 +324,7 @@ fn lambda_message(message: &aws_sdk_sqs::types::Message) -> SqsMessage {
 /// The whole event pipeline of a stack: stream → bus (EventBridge rule → webhook-events) → fanout → delivery.
 pub struct Pipeline {
     tasks: Vec<JoinHandle<()>>,
+    kill: KillSwitch,
 }
 
 impl Pipeline {
@@ -282,8 +335,10 @@ impl Pipeline {
         let fanout = Arc::new(Fanout::new(state, sdk)?);
         let deliverer = Arc::new(Deliverer::new(state, sdk, keys)?);
         let db = state.db.clone();
+        let kill = KillSwitch::default();
         let tasks = vec![
-            spawn_stream_publisher(sdk, &config.table, Bus::new(sdk, &config.event_bus)),
+            // First: `publisher_stopped` looks at it.
+            spawn_killable_stream_publisher(sdk, &config.table, Bus::new(sdk, &config.event_bus), kill.clone()),
             // moto fires no schedules: the gateway runs the scheduled functions itself.
             tokio::spawn(async move {
                 loop {
@@ -307,7 +362,17 @@ impl Pipeline {
                 async move { deliverer.handle(event).await }
             }),
         ];
-        Ok(Self { tasks })
+        Ok(Self { tasks, kill })
+    }
+
+    /// Makes the stream publisher die at `at` in the next batch of records it reads; the rest of the pipeline runs on.
+    pub fn kill_publisher(&self, at: PublisherKill) {
+        self.kill.arm(at);
+    }
+
+    /// Whether the stream publisher has stopped (killed by `kill_publisher`).
+    pub fn publisher_stopped(&self) -> bool {
+        self.tasks.first().is_some_and(JoinHandle::is_finished)
     }
 }
 
