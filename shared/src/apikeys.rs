@@ -65,12 +65,29 @@ pub fn hint(secret: &str) -> String {
 
 #[apply(request_body!)]
 pub struct ApiKeyIn {
-    /// What the key is for, e.g. "storefront" or "ERP sync".
-    #[schema(example = "storefront", max_length = 100)]
+    /// What the key is for, e.g. "storefront" or "ERP sync". Not blank; trimmed.
+    #[schema(example = "storefront", min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// Scope names, or the presets `read_only`, `write`, `full`. A key can only grant scopes it holds itself.
-    #[schema(example = json!(["products:read", "orders:write"]), schema_with = crate::body::strings::<50, 64>)]
+    #[schema(example = json!(["products:read", "orders:write"]), schema_with = scope_names)]
     pub scopes: Vec<String>,
+}
+
+/// `scopes`: 1 to 50 of the scope names and presets [`Scopes::parse`] knows.
+fn scope_names() -> utoipa::openapi::Array {
+    let names = crate::tenant::Scope::ALL
+        .iter()
+        .map(|scope| scope.as_str())
+        .chain(["read_only", "write", "full"]);
+    utoipa::openapi::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .enum_values(Some(names)),
+        )
+        .min_items(Some(1))
+        .max_items(Some(MAX_SCOPES_GIVEN))
+        .build()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -192,10 +209,11 @@ pub async fn create(db: &Db, tenant: &Tenant, input: ApiKeyIn) -> Result<ApiKeyC
 #[apply(request_body!)]
 pub struct PlatformApiKeyIn {
     pub mode: Mode,
-    #[schema(example = "recovery", max_length = 100)]
+    /// Not blank; trimmed.
+    #[schema(example = "recovery", min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// Scope names or presets; any scope may be granted.
-    #[schema(example = json!(["full"]), schema_with = crate::body::strings::<50, 64>)]
+    #[schema(example = json!(["full"]), schema_with = scope_names)]
     pub scopes: Vec<String>,
 }
 

@@ -27,7 +27,12 @@ const MAX_GROUPS: usize = 20;
 
 #[apply(request_body!)]
 pub struct CustomerIn {
-    #[schema(example = "ada@example.com", max_length = 254)]
+    /// An email address: one `@`, a domain with a dot inside it, no white space (case-insensitive).
+    #[schema(
+        example = "ada@example.com",
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@.\s\u0000-\u001F\u007F-\u009F][^@\s\u0000-\u001F\u007F-\u009F]*\.[^@\s\u0000-\u001F\u007F-\u009F]*[^@.\s\u0000-\u001F\u007F-\u009F]$"
+    )]
     pub email: String,
     #[schema(max_length = 100)]
     pub first_name: Option<String>,
@@ -47,7 +52,11 @@ pub struct CustomerIn {
 /// Absent fields are kept; `null` clears an optional one.
 #[apply(patch_body!)]
 pub struct CustomerPatch {
-    #[schema(max_length = 254)]
+    /// An email address: one `@`, a domain with a dot inside it, no white space (case-insensitive).
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@.\s\u0000-\u001F\u007F-\u009F][^@\s\u0000-\u001F\u007F-\u009F]*\.[^@\s\u0000-\u001F\u007F-\u009F]*[^@.\s\u0000-\u001F\u007F-\u009F]$"
+    )]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 100)]
@@ -70,14 +79,15 @@ pub struct CustomerPatch {
 
 #[apply(request_body!)]
 pub struct BlacklistIn {
-    /// Why; kept on the customer.
-    #[schema(max_length = 500)]
+    /// Why; kept on the customer. Not blank.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
 }
 
 #[apply(request_body!)]
 pub struct CustomerGroupIn {
-    #[schema(max_length = 100)]
+    /// Not blank; trimmed.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     #[schema(max_length = 1000)]
     pub description: Option<String>,
@@ -85,16 +95,21 @@ pub struct CustomerGroupIn {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CustomerListParams {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     /// Exact email (case-insensitive).
+    #[param(
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@.\s\u0000-\u001F\u007F-\u009F][^@\s\u0000-\u001F\u007F-\u009F]*\.[^@\s\u0000-\u001F\u007F-\u009F]*[^@.\s\u0000-\u001F\u007F-\u009F]$"
+    )]
     pub email: Option<String>,
     /// Customers in this group.
     pub group_id: Option<CustomerGroupId>,
     /// Created at or after (RFC 3339).
+    #[param(format = DateTime)]
     pub created_from: Option<String>,
     /// Created at or before (RFC 3339).
+    #[param(format = DateTime)]
     pub created_to: Option<String>,
 }
 

@@ -64,7 +64,7 @@ macro_rules! prefixed_id {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
-                    .pattern(Some(concat!("^", $prefix, "_[0-9A-HJKMNP-TV-Z]{26}$")))
+                    .pattern(Some(concat!("^", $prefix, "_[0-7][0-9A-HJKMNP-TV-Z]{25}$")))
                     .examples([concat!($prefix, "_01JD3M5W7Q6V8X9Y0Z1A2B3C4D")])
                     .into()
             }
@@ -131,6 +131,10 @@ prefixed_id!(
 prefixed_id!(
     /// A hold on stock.
     ReservationId, "res"
+);
+prefixed_id!(
+    /// A move of stock between two warehouses.
+    TransferId, "trf"
 );
 
 prefixed_id!(

@@ -174,7 +174,101 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
     if let Some(components) = doc.components.as_mut() {
         merge_closed_all_of(components);
     }
+    forbid_control_characters(&mut doc);
     doc
+}
+
+/// Every string of a request body, value or key, is refused with a control character in it (`parse_json`): each
+/// string schema a request body reaches (inline or through `$ref`) says so. One with no pattern gets
+/// [`NO_CONTROL`](crate::body::NO_CONTROL), the marker `\S` becomes [`NOT_BLANK`](crate::body::NOT_BLANK); other
+/// patterns name the characters they allow, which excludes control characters already. Shared components (an
+/// address, a price) say it in responses too, where it holds as well: what they hold came through a body.
+fn forbid_control_characters(doc: &mut OpenApiDoc) {
+    let mut pending: Vec<String> = Vec::new();
+    for item in doc.paths.paths.values_mut() {
+        for operation in [
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+            &mut item.get,
+        ] {
+            let Some(body) = operation.as_mut().and_then(|o| o.request_body.as_mut()) else {
+                continue;
+            };
+            for content in body.content.values_mut() {
+                if let Some(schema) = content.schema.as_mut() {
+                    no_control_in(schema, &mut pending);
+                }
+            }
+        }
+    }
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let mut done = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if !done.insert(name.clone()) {
+            continue;
+        }
+        if let Some(schema) = components.schemas.get_mut(&name) {
+            no_control_in(schema, &mut pending);
+        }
+    }
+}
+
+fn no_control_in(node: &mut RefOr<Schema>, refs: &mut Vec<String>) {
+    let schema = match node {
+        RefOr::Ref(reference) => {
+            refs.extend(reference.ref_location.rsplit('/').next().map(str::to_owned));
+            return;
+        }
+        RefOr::T(schema) => schema,
+    };
+    match schema {
+        Schema::Object(object) => {
+            let is_string = match &object.schema_type {
+                utoipa::openapi::schema::SchemaType::Type(kind) => *kind == Type::String,
+                utoipa::openapi::schema::SchemaType::Array(kinds) => kinds.contains(&Type::String),
+                utoipa::openapi::schema::SchemaType::AnyValue => false,
+            };
+            if is_string {
+                string_without_control(object);
+            }
+            for property in object.properties.values_mut() {
+                no_control_in(property, refs);
+            }
+            if let Some(AdditionalProperties::RefOr(values)) = object.additional_properties.as_deref_mut() {
+                no_control_in(values, refs);
+                let keys = object
+                    .property_names
+                    .get_or_insert_with(|| Box::new(ObjectBuilder::new().schema_type(Type::String).into()));
+                if let Schema::Object(keys) = keys.as_mut() {
+                    string_without_control(keys);
+                }
+            }
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                no_control_in(items, refs);
+            }
+        }
+        Schema::OneOf(one_of) => one_of.items.iter_mut().for_each(|item| no_control_in(item, refs)),
+        Schema::AnyOf(any_of) => any_of.items.iter_mut().for_each(|item| no_control_in(item, refs)),
+        Schema::AllOf(all_of) => all_of.items.iter_mut().for_each(|item| no_control_in(item, refs)),
+        _ => {}
+    }
+}
+
+fn string_without_control(object: &mut Object) {
+    if object.enum_values.is_some() || object.format.is_some() {
+        return;
+    }
+    match object.pattern.as_deref() {
+        None => object.pattern = Some(crate::body::NO_CONTROL.to_owned()),
+        Some(crate::body::NOT_BLANK_MARKER) => object.pattern = Some(crate::body::NOT_BLANK.to_owned()),
+        Some(_) => {}
+    }
 }
 
 /// `limit` on every list: what `http::pagination` enforces (1 to `MAX_LIMIT`).
@@ -387,7 +481,14 @@ fn document_headers(operation: &mut Operation, public: bool, is_post: bool) {
             .name("Idempotency-Key")
             .parameter_in(ParameterIn::Header)
             .required(Required::False)
-            .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(255))))
+            .schema(Some(
+                // `http::idempotency`: 1 to 255 visible ASCII characters.
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255))
+                    .pattern(Some("^[!-~]+$")),
+            ))
             .description(Some(
                 "Replays the first answer to a repeat of this request by the same caller for 24 h (docs/architecture.md)",
             ))

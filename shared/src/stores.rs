@@ -22,10 +22,11 @@ const PLAN_MAX: usize = 32;
 
 #[apply(request_body!)]
 pub struct StoreIn {
-    #[schema(example = "Acme Coffee", max_length = 200)]
+    /// Not blank; trimmed.
+    #[schema(example = "Acme Coffee", min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// Rate-limit plan; `default` unless given. Plans and their limits come from `CARTWHEEL_RATE_LIMITS`.
-    #[schema(example = "default", max_length = 32)]
+    #[schema(example = "default", max_length = 32, pattern = "^[a-z0-9_-]+$")]
     pub plan: Option<String>,
 }
 

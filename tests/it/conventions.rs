@@ -297,3 +297,87 @@ async fn malformed_and_invalid_bodies_are_400_and_422() {
         .unwrap();
     assert_error(unknown_field, 422, "validation_failed").await;
 }
+
+/// Every list route of the document (a `200` of `ListOut…` or `SearchOut`), walked from the document itself:
+/// a query parameter it does not know is a `422` naming it, and `per_page` (alias of `limit`) and `page` are
+/// honoured — on a seeded store where most lists hold two or more items.
+#[tokio::test]
+async fn every_list_refuses_unknown_query_parameters_and_honours_per_page_and_page() {
+    let (app, store, seeded) = crate::tenancy::seeded_app().await;
+    let key = store.test_key.as_str();
+    // A second of the things the seed makes one of.
+    app.post("/v1/customer-groups", key, &json!({"name": "Wholesale"}))
+        .expect(201)
+        .await;
+    app.post("/v1/customer-groups", key, &json!({"name": "Retail"}))
+        .expect(201)
+        .await;
+    app.post("/v1/brands", key, &json!({"name": "Second"}))
+        .expect(201)
+        .await;
+    app.post("/v1/categories", key, &json!({"name": "Second"}))
+        .expect(201)
+        .await;
+    app.post("/v1/customers", key, &json!({"email": "grace@example.com"}))
+        .expect(201)
+        .await;
+    let endpoint = json!({"url": "http://127.0.0.1:9/second", "events": ["order.created"]});
+    app.post("/v1/webhooks", key, &endpoint).expect(201).await;
+    let second_key = json!({"name": "second", "scopes": ["products:read"]});
+    app.post("/v1/api-keys", key, &second_key).expect(201).await;
+    let document = serde_json::to_value(cartwheel_gateway::openapi_document()).unwrap();
+    let (mut lists, mut with_several) = (Vec::new(), Vec::new());
+    for (template, item) in document["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let schema = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_default();
+        if !(schema.starts_with("#/components/schemas/ListOut") || schema.ends_with("/SearchOut")) {
+            continue;
+        }
+        let declared: Vec<&str> = get["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for name in ["limit", "per_page", "page", "cursor"] {
+            assert!(declared.contains(&name), "GET {template} does not document `{name}`");
+        }
+        let path = crate::tenancy::concrete(template, &seeded);
+        let required = if template == "/v1/search" { "q=mug&" } else { "" };
+        let url = |query: &str| format!("{path}?{required}{query}");
+
+        let refused = app.get(&url("colour=red"), key).expect(422).await;
+        assert_eq!(refused["error"]["code"], "validation_failed", "GET {template}");
+        assert_eq!(refused["error"]["details"][0]["field"], "colour", "GET {template}");
+
+        let all = app.get(&url("per_page=100"), key).expect(200).await;
+        let all = all["data"].as_array().unwrap().clone();
+        let first = app.get(&url("per_page=1"), key).expect(200).await;
+        assert_eq!(first["meta"]["pagination"]["limit"], 1, "GET {template}");
+        assert_eq!(
+            first["data"].as_array().unwrap().len(),
+            all.len().min(1),
+            "GET {template}"
+        );
+        if all.len() >= 2 {
+            with_several.push(template.clone());
+            assert_eq!(first["meta"]["pagination"]["has_more"], true, "GET {template}");
+            let second = app.get(&url("per_page=1&page=2"), key).expect(200).await;
+            assert_eq!(second["data"][0]["id"], all[1]["id"], "GET {template}: page 2 of 1");
+        }
+        let conflicting = app.get(&url("limit=5&per_page=6"), key).expect(422).await;
+        assert_eq!(
+            conflicting["error"]["details"][0]["field"], "per_page",
+            "GET {template}"
+        );
+        lists.push(template.clone());
+    }
+    assert!(lists.len() >= 16, "list routes found: {lists:?}");
+    assert!(
+        with_several.len() >= 8,
+        "only {with_several:?} of {lists:?} held two items"
+    );
+}

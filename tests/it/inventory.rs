@@ -446,3 +446,194 @@ async fn expired_reservations_give_their_stock_back() {
     cartwheel::inventory::sweep_expired(&app.state.db, 100).await.unwrap();
     assert_eq!(available(&app, key, &id).await, 3);
 }
+
+/// `on_hand` in `warehouse` (0 when the item never had a level there).
+async fn on_hand_in(app: &TestApp, key: &str, id: &str, warehouse: &str) -> i64 {
+    let stock = app.get(&format!("/v1/inventory/{id}"), key).expect_data(200).await;
+    stock["warehouses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["warehouse_id"] == warehouse)
+        .map_or(0, |l| l["on_hand"].as_i64().unwrap())
+}
+
+/// The default warehouse, and a second one made here.
+async fn two_warehouses(app: &TestApp, key: &str) -> (String, String) {
+    let listed = app.get("/v1/warehouses", key).expect_data(200).await;
+    let default = listed[0]["id"].as_str().unwrap().to_owned();
+    let east = app
+        .post("/v1/warehouses", key, &json!({"name": "East"}))
+        .expect_data(201)
+        .await;
+    (default, east["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn setting_a_counted_level_ledgers_the_difference_and_never_goes_below_reserved() {
+    let (app, store, id) = setup().await;
+    let key = &store.test_key;
+    adjust(&app, key, &id, json!({"delta": 10, "reason": "restock"})).await;
+    let set = |on_hand: i64| {
+        app.post(
+            &format!("/v1/inventory/{id}/set"),
+            key,
+            &json!({"on_hand": on_hand, "reason": "correction"}),
+        )
+    };
+    let level = set(4).expect_data(200).await;
+    assert_eq!(
+        (level["on_hand"].as_i64(), level["available"].as_i64()),
+        (Some(4), Some(4))
+    );
+    let history = app.get(&format!("/v1/inventory/{id}/history"), key).expect(200).await;
+    assert_eq!(history["data"][0]["delta"], -6, "ledgered as the difference");
+    assert_eq!(history["data"][0]["reason"], "correction");
+    assert_eq!(history["data"][0]["on_hand_after"], 4);
+
+    // The same level again changes nothing: no ledger line.
+    set(4).expect(200).await;
+    let again = app.get(&format!("/v1/inventory/{id}/history"), key).expect(200).await;
+    assert_eq!(again["data"].as_array().unwrap().len(), 2);
+
+    let hold = json!({"items": [{"id": id, "quantity": 3}]});
+    app.post("/v1/inventory/reserve", key, &hold).expect(201).await;
+    let refused = set(2).expect(409).await;
+    assert_eq!(refused["error"]["code"], "insufficient_stock");
+    assert_eq!(on_hand_in(&app, key, &id, &two_warehouses(&app, key).await.0).await, 4);
+    for bad in [
+        json!({"on_hand": -1, "reason": "correction"}),
+        json!({"on_hand": 5}),
+        json!({"on_hand": 2_000_000_000_000_i64, "reason": "correction"}),
+    ] {
+        app.post(&format!("/v1/inventory/{id}/set"), key, &bad)
+            .expect(422)
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_moves_stock_atomically_and_never_below_what_is_reserved() {
+    let (app, store, id) = setup().await;
+    let key = &store.test_key;
+    let (main, east) = two_warehouses(&app, key).await;
+    adjust(&app, key, &id, json!({"delta": 10, "reason": "restock"})).await;
+    let hold = json!({"items": [{"id": id, "quantity": 3}]});
+    app.post("/v1/inventory/reserve", key, &hold).expect(201).await;
+
+    // The names of the reference API (`item`, `from`, `to`) are accepted.
+    let body = json!({"item": id, "from": main, "to": east, "quantity": 4, "note": "rebalance"});
+    let transfer = app.post("/v1/inventory/transfers", key, &body).expect_data(201).await;
+    assert_eq!(transfer["status"], "received");
+    assert!(transfer["id"].as_str().unwrap().starts_with("trf_"));
+    assert_eq!(on_hand_in(&app, key, &id, &main).await, 6);
+    assert_eq!(on_hand_in(&app, key, &id, &east).await, 4);
+    let history = app.get(&format!("/v1/inventory/{id}/history"), key).expect(200).await;
+    let moved: Vec<(i64, &str)> = history["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["transfer_id"] == transfer["id"])
+        .map(|a| (a["delta"].as_i64().unwrap(), a["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(moved.len(), 2, "one ledger line per warehouse: {history}");
+    assert!(moved.contains(&(-4, "transfer")) && moved.contains(&(4, "transfer")));
+
+    // 6 on hand, 3 reserved: 4 more would eat into the reservation.
+    let body = json!({"item_id": id, "from_warehouse_id": main, "to_warehouse_id": east, "quantity": 4});
+    let refused = app.post("/v1/inventory/transfers", key, &body).expect(409).await;
+    assert_eq!(refused["error"]["code"], "insufficient_stock");
+    assert_eq!(on_hand_in(&app, key, &id, &main).await, 6, "nothing moved");
+    assert_eq!(on_hand_in(&app, key, &id, &east).await, 4, "nothing moved");
+
+    let events = cartwheel_tests::events(&app, &store.id, "test").await;
+    assert_eq!(
+        events.iter().filter(|e| e["type"] == "inventory.transferred").count(),
+        1
+    );
+
+    for bad in [
+        json!({"item_id": id, "from_warehouse_id": main, "to_warehouse_id": main, "quantity": 1}),
+        json!({"item_id": id, "from_warehouse_id": main, "to_warehouse_id": east, "quantity": 0}),
+        json!({"item_id": "cat_01JD3M5W7Q6V8X9Y0Z1A2B3C4D", "from_warehouse_id": main, "to_warehouse_id": east, "quantity": 1}),
+        json!({"item_id": id, "from_warehouse_id": main, "to_warehouse_id": "whs_01JD3M5W7Q6V8X9Y0Z1A2B3C4D", "quantity": 1}),
+    ] {
+        app.post("/v1/inventory/transfers", key, &bad).expect(422).await;
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_in_transit_is_shipped_then_received_once() {
+    let (app, store, id) = setup().await;
+    let key = &store.test_key;
+    let (main, east) = two_warehouses(&app, key).await;
+    adjust(&app, key, &id, json!({"delta": 10, "reason": "restock"})).await;
+    let body =
+        json!({"item_id": id, "from_warehouse_id": main, "to_warehouse_id": east, "quantity": 7, "in_transit": true});
+    let transfer = app.post("/v1/inventory/transfers", key, &body).expect_data(201).await;
+    assert_eq!(transfer["status"], "pending");
+    let transfer_id = transfer["id"].as_str().unwrap();
+    assert_eq!(on_hand_in(&app, key, &id, &main).await, 10, "pending: nothing moved");
+    let path = |action: &str| format!("/v1/inventory/transfers/{transfer_id}/{action}");
+
+    let early = app.post(&path("receive"), key, &json!({})).expect(409).await;
+    assert_eq!(early["error"]["code"], "invalid_transition");
+    let shipped = app.post(&path("ship"), key, &json!({})).expect_data(200).await;
+    assert_eq!(shipped["status"], "in_transit");
+    assert_eq!(on_hand_in(&app, key, &id, &main).await, 3, "out of the source");
+    assert_eq!(on_hand_in(&app, key, &id, &east).await, 0, "not yet in the destination");
+    app.post(&path("ship"), key, &json!({})).expect(409).await;
+
+    let received = app.post(&path("receive"), key, &json!({})).expect_data(200).await;
+    assert_eq!(received["status"], "received");
+    assert!(received["shipped_at"].is_string() && received["received_at"].is_string());
+    assert_eq!(on_hand_in(&app, key, &id, &east).await, 7);
+    app.post(&path("receive"), key, &json!({})).expect(409).await;
+    assert_eq!(on_hand_in(&app, key, &id, &east).await, 7, "received once");
+
+    let listed = app.get("/v1/inventory/transfers", key).expect(200).await;
+    assert_eq!(listed["data"][0]["id"], transfer_id);
+    let fetched = app
+        .get(&format!("/v1/inventory/transfers/{transfer_id}"), key)
+        .expect_data(200)
+        .await;
+    assert_eq!(fetched["version"], 3);
+    let events = cartwheel_tests::events(&app, &store.id, "test").await;
+    for kind in [
+        "inventory.transfer_created",
+        "inventory.transfer_shipped",
+        "inventory.transferred",
+    ] {
+        assert_eq!(events.iter().filter(|e| e["type"] == kind).count(), 1, "{kind}");
+    }
+}
+
+/// Transfers racing for the same stock: each is all or nothing, and the source never goes below zero.
+#[tokio::test]
+async fn concurrent_transfers_never_move_more_than_there_is() {
+    let (app, store, id) = setup().await;
+    let key = store.test_key.clone();
+    let (main, east) = two_warehouses(&app, &key).await;
+    adjust(&app, &key, &id, json!({"delta": 10, "reason": "restock"})).await;
+    let attempts = (0..20).map(|_| {
+        let body = json!({"item_id": id, "from_warehouse_id": main, "to_warehouse_id": east, "quantity": 1});
+        app.post("/v1/inventory/transfers", &key, &body).send()
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    let moved = statuses.iter().filter(|s| **s == 201).count() as i64;
+    assert!(statuses.iter().all(|s| [201, 409].contains(s)), "{statuses:?}");
+    // A transfer that keeps meeting others gives up with `409 conflict` rather than wait without bound.
+    assert!((1..=10).contains(&moved), "{statuses:?}");
+    assert_eq!(on_hand_in(&app, &key, &id, &main).await, 10 - moved);
+    assert_eq!(on_hand_in(&app, &key, &id, &east).await, moved);
+    let transfers = app.get("/v1/inventory/transfers?per_page=100", &key).expect(200).await;
+    assert_eq!(
+        transfers["data"].as_array().unwrap().len() as i64,
+        moved,
+        "one record per move"
+    );
+}

@@ -77,6 +77,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "inventory/mod",
             "inventory/warehouses",
             "inventory/reservations",
+            "inventory/transfers",
             "orders/mod",
             "orders/checkout",
             "orders/status",

@@ -44,9 +44,13 @@ fn bounds(
         _ => vec![],
     };
     let number = |name: &str| schema[name].as_u64();
-    let fixed = ["enum", "pattern", "format", "const"]
-        .iter()
-        .any(|k| schema.get(*k).is_some());
+    // A pattern that names the characters of a short code (an id, a currency) fixes its length; the patterns every
+    // request string gets (no control characters, not blank) do not, nor does a pattern beside a `maxLength`.
+    let generic = [cartwheel::body::NO_CONTROL, cartwheel::body::NOT_BLANK];
+    let fixed = ["enum", "format", "const"].iter().any(|k| schema.get(*k).is_some())
+        || schema["pattern"]
+            .as_str()
+            .is_some_and(|p| !generic.contains(&p) && schema.get("maxLength").is_none());
     if types.contains(&"string") && !fixed {
         match number("maxLength") {
             Some(max) => found.push((at.clone(), Bound::Length(max))),
@@ -200,4 +204,82 @@ async fn every_documented_limit_is_enforced_with_422() {
         failures.join("\n")
     );
     assert!(tried >= 100, "only {tried} bounds");
+}
+
+/// The patterns of the request strings reachable from `schema`, each once.
+fn request_patterns(schema: &Value, schemas: &Value, seen: &mut Vec<String>, found: &mut Vec<String>) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap().to_owned();
+        if !seen.contains(&name) {
+            seen.push(name.clone());
+            request_patterns(&schemas[&name], schemas, seen, found);
+        }
+        return;
+    }
+    if let Some(pattern) = schema["pattern"].as_str() {
+        if !found.iter().any(|p| p == pattern) {
+            found.push(pattern.to_owned());
+        }
+    }
+    for combined in ["allOf", "oneOf", "anyOf"] {
+        for part in schema[combined].as_array().into_iter().flatten() {
+            request_patterns(part, schemas, seen, found);
+        }
+    }
+    for nested in ["items", "additionalProperties", "propertyNames"] {
+        if schema[nested].is_object() {
+            request_patterns(&schema[nested], schemas, seen, found);
+        }
+    }
+    for property in schema["properties"].as_object().into_iter().flatten().map(|(_, p)| p) {
+        request_patterns(property, schemas, seen, found);
+    }
+}
+
+/// A body string with a control character in it is refused (`parse_json`), whatever the field: no documented
+/// pattern of a request string may let one through, or the document would promise what the API refuses.
+#[test]
+fn no_request_pattern_admits_a_control_character() {
+    let document = serde_json::to_value(cartwheel_gateway::openapi_document()).unwrap();
+    let schemas = &document["components"]["schemas"];
+    let (mut seen, mut patterns) = (Vec::new(), Vec::new());
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+            request_patterns(schema, schemas, &mut seen, &mut patterns);
+        }
+    }
+    assert!(patterns.len() >= 10, "only {patterns:?}");
+    let samples = [
+        "a",
+        "Mug",
+        "blue-mug",
+        "MUG-1",
+        "ada@example.com",
+        "https://example.com/x",
+        "order.created",
+        "USD",
+        "US",
+        "en",
+        "default",
+        "prod_01JD3M5W7Q6V8X9Y0Z1A2B3C4D",
+    ];
+    for pattern in &patterns {
+        let validator = jsonschema::validator_for(&json!({"type": "string", "pattern": pattern})).unwrap();
+        for sample in samples {
+            for control in ['\u{0}', '\u{1}', '\u{b}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}'] {
+                let middle = sample.len() / 2;
+                for text in [
+                    format!("{control}{sample}"),
+                    format!("{sample}{control}"),
+                    format!("{}{control}{}", &sample[..middle], &sample[middle..]),
+                ] {
+                    assert!(
+                        !validator.is_valid(&json!(text)),
+                        "`{pattern}` admits {text:?}, which every body refuses"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -21,6 +21,8 @@ pub(crate) struct Seeded {
     stocked: String,
     reservation: String,
     warehouse: String,
+    default_warehouse: String,
+    transfer: String,
     webhook: String,
     key: String,
 }
@@ -70,6 +72,17 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
     let order = post("/v1/checkout", checkout).expect_data(201).await;
     let hold = json!({"items": [{"id": stocked, "quantity": 1}]});
     let reservation = id(&post("/v1/inventory/reserve", hold).expect_data(201).await);
+    let warehouses = app.get("/v1/warehouses", key).expect_data(200).await;
+    let default_warehouse = warehouses
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["is_default"] == true)
+        .map(id)
+        .unwrap();
+    let move_one = json!({"item_id": stocked, "from_warehouse_id": default_warehouse, "to_warehouse_id": warehouse,
+                          "quantity": 1, "in_transit": true});
+    let transfer = id(&post("/v1/inventory/transfers", move_one).expect_data(201).await);
     let endpoint = json!({"url": "http://127.0.0.1:9/hooks", "events": ["order.created"]});
     let webhook = id(&post("/v1/webhooks", endpoint).expect_data(201).await);
     Seeded {
@@ -86,6 +99,8 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
         stocked,
         reservation,
         warehouse,
+        default_warehouse,
+        transfer,
         webhook,
         key: store.test_key_id.clone(),
     }
@@ -126,6 +141,7 @@ pub(crate) fn concrete(template: &str, s: &Seeded) -> String {
             ("orders", _) => &s.order,
             ("inventory", _) => &s.stocked,
             ("reservations", _) => &s.reservation,
+            ("transfers", _) => &s.transfer,
             ("warehouses", _) => &s.warehouse,
             ("webhooks", _) => &s.webhook,
             // The endpoint is looked up first: an unknown event id never gets that far.
@@ -163,6 +179,11 @@ pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
         ("POST", "/v1/customers/{id}/blacklist") => json!({"reason": "chargebacks"}),
         ("POST", "/v1/inventory/reserve") => json!({"items": [{"id": s.stocked, "quantity": 1}]}),
         ("POST", "/v1/inventory/release") => json!({"reservation_id": s.reservation}),
+        ("POST", "/v1/inventory/{id}/set") => {
+            json!({"on_hand": 5, "reason": "correction", "warehouse_id": s.warehouse})
+        }
+        ("POST", "/v1/inventory/transfers") => json!({"item_id": s.stocked, "from_warehouse_id": s.default_warehouse,
+                                                      "to_warehouse_id": s.warehouse, "quantity": 1}),
         ("POST", "/v1/inventory/{id}/adjust") => {
             json!({"delta": 1, "reason": "restock", "warehouse_id": s.warehouse})
         }
@@ -357,10 +378,12 @@ async fn no_request_body_sets_what_only_the_server_sets() {
         let operation = &document["paths"][&template][method.to_lowercase()];
         let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
         let accepts = declared(schema, schemas);
-        // The two statuses a body may carry: a product created as a draft or active, and the order status change.
+        // The two statuses a body may carry (a product created as a draft or active, and the order status change),
+        // and the counted level the one action made for it sets (ledgered as the difference).
         let allowed = [
             ("POST", "/v1/products", "status"),
             ("PATCH", "/v1/orders/{id}/status", "status"),
+            ("POST", "/v1/inventory/{id}/set", "on_hand"),
         ];
         for field in SERVER_SET.iter().filter(|field| accepts.contains(**field)) {
             assert!(

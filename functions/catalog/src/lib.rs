@@ -12,7 +12,7 @@ use cartwheel::error::ErrorBody;
 use cartwheel::http::extract::parse_json;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
-use cartwheel::http::{AppState, DataOut, Json, Query};
+use cartwheel::http::{AppState, DataOut, Json, ListQuery, Query};
 use cartwheel::http::{Caller, Created, Data};
 use cartwheel::tenant::can;
 use cartwheel::ApiError;
@@ -53,13 +53,15 @@ async fn create_product(c: Caller<can::ProductsWrite>, Json(input): Json<Product
 /// List products
 ///
 /// Filters combine; the most selective one picks the index, the others are checked on each product.
-#[utoipa::path(get, path = "/v1/products", tag = "products", security(("api_key" = ["products:read"])), params(ProductListParams),
+#[utoipa::path(get, path = "/v1/products", tag = "products", security(("api_key" = ["products:read"])), params(PageParams, ProductListParams),
     responses((status = 200, description = "A page of products", body = ListOut<Product>)))]
 async fn list_products(
     c: Caller<can::ProductsRead>,
-    Query(params): Query<ProductListParams>,
+    ListQuery(page, params): ListQuery<ProductListParams>,
 ) -> Result<axum::Json<ListOut<Product>>> {
-    Ok(axum::Json(catalog::list_products(&c.db, &c.tenant, &params).await?))
+    Ok(axum::Json(
+        catalog::list_products(&c.db, &c.tenant, &page, &params).await?,
+    ))
 }
 
 /// Get a product by id or slug
@@ -232,12 +234,17 @@ async fn create_variant(
 
 /// List a product's variants
 #[utoipa::path(get, path = "/v1/products/{id}/variants", tag = "variants", security(("api_key" = ["products:read"])),
-    params(("id" = String, Path, description = "`prod_…`")),
+    params(("id" = String, Path, description = "`prod_…`"), PageParams),
     responses(
-        (status = 200, description = "All its variants (at most 100), oldest first", body = DataOut<Vec<Variant>>),
+        (status = 200, description = "Its variants (at most 100 in all), oldest first", body = ListOut<Variant>),
     ))]
-async fn list_variants(c: Caller<can::ProductsRead>, Path(id): Path<String>) -> Result<Data<Vec<Variant>>> {
-    Ok(Data(catalog::list_variants(&c.db, &c.tenant, &id).await?))
+async fn list_variants(
+    c: Caller<can::ProductsRead>,
+    Path(id): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Variant>>> {
+    let variants = catalog::list_variants(&c.db, &c.tenant, &id).await?;
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), variants)?))
 }
 
 /// Generate the missing variants
@@ -385,10 +392,15 @@ taxon_routes! {
 /// Search products
 ///
 /// Prefix match on the words of names and SKUs, accent- and case-insensitive, with optional facet counts.
-#[utoipa::path(get, path = "/v1/search", tag = "search", security(("api_key" = ["products:read"])), params(SearchParams),
+#[utoipa::path(get, path = "/v1/search", tag = "search", security(("api_key" = ["products:read"])), params(PageParams, SearchParams),
     responses((status = 200, description = "Matching products, and facet counts when asked", body = SearchOut)))]
-async fn search(c: Caller<can::ProductsRead>, Query(params): Query<SearchParams>) -> Result<axum::Json<SearchOut>> {
-    Ok(axum::Json(catalog::search_products(&c.db, &c.tenant, params).await?))
+async fn search(
+    c: Caller<can::ProductsRead>,
+    ListQuery(page, params): ListQuery<SearchParams>,
+) -> Result<axum::Json<SearchOut>> {
+    Ok(axum::Json(
+        catalog::search_products(&c.db, &c.tenant, &page, params).await?,
+    ))
 }
 
 /// Suggest product names

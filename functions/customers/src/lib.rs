@@ -9,8 +9,8 @@ use cartwheel::customers::{
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
-use cartwheel::http::{AppState, DataOut, Json, Query};
-use cartwheel::http::{Caller, Created, Data};
+use cartwheel::http::{AppState, DataOut, Json, ListQuery, Query};
+use cartwheel::http::{Caller, Created};
 use cartwheel::tenant::can;
 use cartwheel::ApiError;
 
@@ -45,17 +45,13 @@ async fn create_customer(c: Caller<can::CustomersWrite>, Json(input): Json<Custo
 ///
 /// Newest first. `email` finds one customer by its exact email; `group_id` and `created_from`/`created_to`
 /// narrow the list (a filtered page can hold fewer than `limit` customers while `has_more` is true).
-#[utoipa::path(get, path = "/v1/customers", tag = "customers", security(("api_key" = ["customers:read"])), params(CustomerListParams),
+#[utoipa::path(get, path = "/v1/customers", tag = "customers", security(("api_key" = ["customers:read"])), params(PageParams, CustomerListParams),
     responses((status = 200, description = "A page of customers", body = ListOut<Customer>)))]
 async fn list_customers(
     c: Caller<can::CustomersRead>,
-    Query(params): Query<CustomerListParams>,
+    ListQuery(page, params): ListQuery<CustomerListParams>,
 ) -> Result<axum::Json<ListOut<Customer>>> {
-    let page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor.clone(),
-    }
-    .parse(&c.tenant.key_prefix())?;
+    let page = page.parse(&c.tenant.key_prefix())?;
     Ok(axum::Json(
         customers::list_customers(&c.db, &c.tenant, &params, &page)
             .await?
@@ -124,11 +120,15 @@ async fn add_address(
 
 /// List a customer's addresses
 #[utoipa::path(get, path = "/v1/customers/{id}/addresses", tag = "customers", security(("api_key" = ["customers:read"])),
-    params(("id" = String, Path, description = "`cus_…`")),
-    responses((status = 200, description = "The addresses", body = DataOut<Vec<Address>>)))]
-async fn list_addresses(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> Result<Data<Vec<Address>>> {
+    params(("id" = String, Path, description = "`cus_…`"), PageParams),
+    responses((status = 200, description = "The addresses", body = ListOut<Address>)))]
+async fn list_addresses(
+    c: Caller<can::CustomersRead>,
+    Path(id): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Address>>> {
     let customer = customers::get_customer(&c.db, &c.tenant, &id).await?;
-    Ok(Data(customer.addresses))
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), customer.addresses)?))
 }
 
 /// Delete an address
@@ -182,7 +182,12 @@ async fn create_group(
 
 /// List customer groups
 #[utoipa::path(get, path = "/v1/customer-groups", tag = "customers", security(("api_key" = ["customers:read"])),
-    responses((status = 200, description = "Every group of the store", body = DataOut<Vec<CustomerGroup>>)))]
-async fn list_groups(c: Caller<can::CustomersRead>) -> Result<Data<Vec<CustomerGroup>>> {
-    Ok(Data(customers::list_groups(&c.db, &c.tenant).await?))
+    params(PageParams),
+    responses((status = 200, description = "The store's groups", body = ListOut<CustomerGroup>)))]
+async fn list_groups(
+    c: Caller<can::CustomersRead>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<CustomerGroup>>> {
+    let groups = customers::list_groups(&c.db, &c.tenant).await?;
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), groups)?))
 }

@@ -7,8 +7,8 @@ use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{AppState, DataOut, Json, Query};
 use cartwheel::http::{Caller, Created, Data};
 use cartwheel::inventory::{
-    self, AdjustIn, Adjustment, Level, ReleaseIn, Reservation, ReserveIn, StockOut, Warehouse, WarehouseIn,
-    WarehousePatch,
+    self, AdjustIn, Adjustment, Level, ReleaseIn, Reservation, ReserveIn, SetIn, StockOut, Transfer, TransferIn,
+    Warehouse, WarehouseIn, WarehousePatch,
 };
 use cartwheel::tenant::can;
 use cartwheel::ApiError;
@@ -22,7 +22,12 @@ cartwheel::function_routes! {
     (check_stock),
     (get_stock),
     (adjust_stock),
+    (set_stock),
     (history),
+    (create_transfer, list_transfers),
+    (get_transfer),
+    (ship_transfer),
+    (receive_transfer),
     (reserve),
     (release),
     (get_reservation),
@@ -45,9 +50,14 @@ async fn create_warehouse(
 ///
 /// Every store has a default warehouse (made on first use), where stock goes when a request names none.
 #[utoipa::path(get, path = "/v1/warehouses", tag = "inventory", security(("api_key" = ["inventory:read"])),
-    responses((status = 200, description = "The store's warehouses", body = DataOut<Vec<Warehouse>>)))]
-async fn list_warehouses(c: Caller<can::InventoryRead>) -> Result<Data<Vec<Warehouse>>> {
-    Ok(Data(inventory::list_warehouses(&c.db, &c.tenant).await?))
+    params(PageParams),
+    responses((status = 200, description = "The store's warehouses", body = ListOut<Warehouse>)))]
+async fn list_warehouses(
+    c: Caller<can::InventoryRead>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Warehouse>>> {
+    let warehouses = inventory::list_warehouses(&c.db, &c.tenant).await?;
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), warehouses)?))
 }
 
 /// Update a warehouse
@@ -64,6 +74,7 @@ async fn update_warehouse(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct CheckParams {
     /// Up to 50 comma-separated product or variant ids.
     ids: String,
@@ -105,6 +116,85 @@ async fn adjust_stock(
     Json(input): Json<AdjustIn>,
 ) -> Result<Data<Level>> {
     Ok(Data(inventory::adjust_stock(&c.db, &c.tenant, &id, input).await?))
+}
+
+/// Set stock to a counted level
+///
+/// Sets `on_hand` in one warehouse to an absolute level (a stock count), with a reason. The ledger records the
+/// difference from the level it read, and the write is conditional on that level: a sale in between is re-read,
+/// never overwritten. Setting the level it already has changes nothing. `409 insufficient_stock` when the level
+/// would be below `reserved`. Emits `inventory.adjusted` (and `inventory.low_stock` on a crossing).
+#[utoipa::path(post, path = "/v1/inventory/{id}/set", tag = "inventory", security(("api_key" = ["inventory:write"])), request_body = SetIn,
+    params(("id" = String, Path, description = "`prod_…` or `var_…`")),
+    responses(
+        (status = 200, description = "The level after the change", body = DataOut<Level>),
+        (status = 409, description = "insufficient_stock", body = ErrorBody),
+    ))]
+async fn set_stock(
+    c: Caller<can::InventoryWrite>,
+    Path(id): Path<String>,
+    Json(input): Json<SetIn>,
+) -> Result<Data<Level>> {
+    Ok(Data(inventory::set_stock(&c.db, &c.tenant, &id, input).await?))
+}
+
+/// Transfer stock between warehouses
+///
+/// Moves `quantity` of an item from one warehouse to another: at once by default (both levels, both ledger lines
+/// and the events in one transaction; created `received`, emits `inventory.transferred`), or, with
+/// `in_transit: true`, as a `pending` transfer that `ship` takes out of the source and `receive` puts into the
+/// destination (`inventory.transfer_created`, `inventory.transfer_shipped`, `inventory.transferred`). The source
+/// never goes below what is reserved there: `409 insufficient_stock`.
+#[utoipa::path(post, path = "/v1/inventory/transfers", tag = "inventory", security(("api_key" = ["inventory:write"])), request_body = TransferIn,
+    responses(
+        (status = 201, description = "The transfer", body = DataOut<Transfer>),
+        (status = 409, description = "insufficient_stock", body = ErrorBody),
+    ))]
+async fn create_transfer(c: Caller<can::InventoryWrite>, Json(input): Json<TransferIn>) -> Result<Created<Transfer>> {
+    Ok(Created(inventory::create_transfer(&c.db, &c.tenant, input).await?))
+}
+
+/// List transfers
+#[utoipa::path(get, path = "/v1/inventory/transfers", tag = "inventory", security(("api_key" = ["inventory:read"])), params(PageParams),
+    responses((status = 200, description = "The transfers, newest first", body = ListOut<Transfer>)))]
+async fn list_transfers(
+    c: Caller<can::InventoryRead>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Transfer>>> {
+    Ok(axum::Json(inventory::list_transfers(&c.db, &c.tenant, &page).await?))
+}
+
+/// Get a transfer
+#[utoipa::path(get, path = "/v1/inventory/transfers/{id}", tag = "inventory", security(("api_key" = ["inventory:read"])), params(("id" = String, Path, description = "`trf_…`")),
+    responses((status = 200, description = "The transfer", body = DataOut<Transfer>)))]
+async fn get_transfer(c: Caller<can::InventoryRead>, Path(id): Path<String>) -> Result<Data<Transfer>> {
+    Ok(Data(inventory::get_transfer(&c.db, &c.tenant, &id).await?))
+}
+
+/// Ship a transfer
+///
+/// Takes a `pending` transfer's stock out of its source warehouse: `in_transit`. Emits
+/// `inventory.transfer_shipped`.
+#[utoipa::path(post, path = "/v1/inventory/transfers/{id}/ship", tag = "inventory", security(("api_key" = ["inventory:write"])), params(("id" = String, Path, description = "`trf_…`")),
+    responses(
+        (status = 200, description = "The transfer, in transit", body = DataOut<Transfer>),
+        (status = 409, description = "insufficient_stock, or invalid_transition (not pending)", body = ErrorBody),
+    ))]
+async fn ship_transfer(c: Caller<can::InventoryWrite>, Path(id): Path<String>) -> Result<Data<Transfer>> {
+    Ok(Data(inventory::ship_transfer(&c.db, &c.tenant, &id).await?))
+}
+
+/// Receive a transfer
+///
+/// Puts an `in_transit` transfer's stock into its destination warehouse: `received`. Emits
+/// `inventory.transferred`.
+#[utoipa::path(post, path = "/v1/inventory/transfers/{id}/receive", tag = "inventory", security(("api_key" = ["inventory:write"])), params(("id" = String, Path, description = "`trf_…`")),
+    responses(
+        (status = 200, description = "The transfer, received", body = DataOut<Transfer>),
+        (status = 409, description = "invalid_transition (not in transit)", body = ErrorBody),
+    ))]
+async fn receive_transfer(c: Caller<can::InventoryWrite>, Path(id): Path<String>) -> Result<Data<Transfer>> {
+    Ok(Data(inventory::receive_transfer(&c.db, &c.tenant, &id).await?))
 }
 
 /// An item's adjustment history

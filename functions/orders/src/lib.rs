@@ -5,7 +5,7 @@ use axum::extract::{FromRef, Path, State};
 use axum::http::HeaderMap;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
-use cartwheel::http::{parse_json, AppState, DataOut, Json, Query};
+use cartwheel::http::{parse_json, AppState, DataOut, Json, ListQuery, Query};
 use cartwheel::http::{Caller, Created, Data};
 use cartwheel::orders::{self, Fulfillment, FulfillmentIn, Order, OrderListParams, Refund, RefundIn, StatusPatch};
 use cartwheel::payments::{self, PaymentCallback, PaymentsSecret};
@@ -57,17 +57,13 @@ type Result<T> = std::result::Result<T, ApiError>;
 ///
 /// Newest first; every filter may be combined (a filtered page can hold fewer than `limit` orders while
 /// `has_more` is true).
-#[utoipa::path(get, path = "/v1/orders", tag = "orders", security(("api_key" = ["orders:read"])), params(OrderListParams),
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", security(("api_key" = ["orders:read"])), params(PageParams, OrderListParams),
     responses((status = 200, description = "A page of orders", body = ListOut<Order>)))]
 async fn list_orders(
     c: Caller<can::OrdersRead>,
-    Query(params): Query<OrderListParams>,
+    ListQuery(page, params): ListQuery<OrderListParams>,
 ) -> Result<axum::Json<ListOut<Order>>> {
-    let page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor.clone(),
-    }
-    .parse(&c.tenant.key_prefix())?;
+    let page = page.parse(&c.tenant.key_prefix())?;
     Ok(axum::Json(
         orders::list_orders(&c.db, &c.tenant, &params, &page)
             .await?
@@ -126,10 +122,15 @@ async fn create_fulfillment(
 
 /// List an order's fulfillments
 #[utoipa::path(get, path = "/v1/orders/{id}/fulfillments", tag = "orders", security(("api_key" = ["orders:read"])),
-    params(("id" = String, Path, description = "`ord_…` or the order number")),
-    responses((status = 200, description = "The fulfillments, oldest first", body = DataOut<Vec<Fulfillment>>)))]
-async fn list_fulfillments(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Vec<Fulfillment>>> {
-    Ok(Data(orders::list_fulfillments(&c.db, &c.tenant, &id).await?))
+    params(("id" = String, Path, description = "`ord_…` or the order number"), PageParams),
+    responses((status = 200, description = "The fulfillments, oldest first", body = ListOut<Fulfillment>)))]
+async fn list_fulfillments(
+    c: Caller<can::OrdersRead>,
+    Path(id): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Fulfillment>>> {
+    let fulfillments = orders::list_fulfillments(&c.db, &c.tenant, &id).await?;
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), fulfillments)?))
 }
 
 /// Refund an order
@@ -154,10 +155,15 @@ async fn create_refund(
 
 /// List an order's refunds
 #[utoipa::path(get, path = "/v1/orders/{id}/refunds", tag = "orders", security(("api_key" = ["orders:read"])),
-    params(("id" = String, Path, description = "`ord_…` or the order number")),
-    responses((status = 200, description = "The refunds, oldest first", body = DataOut<Vec<Refund>>)))]
-async fn list_refunds(c: Caller<can::OrdersRead>, Path(id): Path<String>) -> Result<Data<Vec<Refund>>> {
-    Ok(Data(orders::list_refunds(&c.db, &c.tenant, &id).await?))
+    params(("id" = String, Path, description = "`ord_…` or the order number"), PageParams),
+    responses((status = 200, description = "The refunds, oldest first", body = ListOut<Refund>)))]
+async fn list_refunds(
+    c: Caller<can::OrdersRead>,
+    Path(id): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Refund>>> {
+    let refunds = orders::list_refunds(&c.db, &c.tenant, &id).await?;
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), refunds)?))
 }
 
 #[derive(Serialize, ToSchema)]

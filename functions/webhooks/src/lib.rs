@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use cartwheel::config::WebhookQueue;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::{Accepted, Caller, Data};
-use cartwheel::http::{AppState, DataOut, Json, Query, SecretAnswer, ShownOnce};
+use cartwheel::http::{AppState, DataOut, Json, ListQuery, Query, SecretAnswer, ShownOnce};
 use cartwheel::queue::Queue;
 use cartwheel::secrets::SecretError;
 use cartwheel::tenant::can;
@@ -155,15 +155,15 @@ async fn send_test(
 /// List an endpoint's deliveries
 ///
 /// Newest first, each with every attempt (time, HTTP status or error, latency, first 2 KB of the response).
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path, description = "`wh_…`"), DeliveryListParams),
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path, description = "`wh_…`"), PageParams, DeliveryListParams),
     responses((status = 200, description = "A page of deliveries", body = ListOut<DeliveryOut>)))]
 async fn list_deliveries(
     c: Manager,
     Path(id): Path<String>,
-    Query(params): Query<DeliveryListParams>,
+    ListQuery(page, params): ListQuery<DeliveryListParams>,
 ) -> Result<axum::Json<ListOut<DeliveryOut>>> {
     Ok(axum::Json(
-        webhooks::list_deliveries(&c.db, &c.tenant, &id, &params).await?,
+        webhooks::list_deliveries(&c.db, &c.tenant, &id, &page, &params).await?,
     ))
 }
 

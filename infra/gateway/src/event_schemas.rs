@@ -78,6 +78,7 @@ fn data_schema(event_type: EventType) -> Value {
         T::StoreCreated => named("StoreOut"),
         T::WarehouseCreated | T::WarehouseUpdated => named("Warehouse"),
         T::InventoryAdjusted | T::InventoryLowStock => named("Level"),
+        T::InventoryTransferCreated | T::InventoryTransferShipped | T::InventoryTransferred => named("Transfer"),
         T::ReservationCreated | T::ReservationReleased | T::ReservationExpired => named("Reservation"),
         T::ApiKeyCreated | T::ApiKeyRevoked => named("ApiKeyOut"),
         T::WebhookEndpointCreated

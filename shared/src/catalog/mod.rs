@@ -27,8 +27,6 @@ use variants::{OptionIn, Variant, VariantIn, VariantPatch};
 const MAX_LIST_ROUNDS: usize = 5;
 /// Products read to count facets.
 pub const MAX_FACET_SCAN: usize = 500;
-/// `page=N` is walked with the cursor: `page × limit` may be at most this; beyond, use the cursor.
-const MAX_COMPAT_DEPTH: u32 = 1000;
 /// Index reads one `page=N` request may make in all (each reads at most `limit` ids): at most 2,000 products.
 const MAX_WALK_ROUNDS: usize = 20;
 
@@ -204,14 +202,15 @@ pub async fn set_product_category(
 }
 
 /// One list page: reads the chosen index, then the products, keeping those every other filter accepts.
-pub async fn list_products(db: &Db, tenant: &Tenant, params: &ProductListParams) -> Result<ListOut<Product>, ApiError> {
+pub async fn list_products(
+    db: &Db,
+    tenant: &Tenant,
+    page: &PageParams,
+    params: &ProductListParams,
+) -> Result<ListOut<Product>, ApiError> {
     let plan = params.plan()?;
     let prefix = tenant_prefix(tenant.store_id, tenant.mode);
-    let mut page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor.clone(),
-    }
-    .parse(&prefix)?;
+    let mut page = page.parse(&prefix)?;
     let scope = db.scoped(tenant);
 
     if let ListSource::Sku(sku) = &plan.source {
@@ -227,23 +226,14 @@ pub async fn list_products(db: &Db, tenant: &Tenant, params: &ProductListParams)
                     limit: page.limit,
                     next_cursor: None,
                     has_more: false,
+                    total: None,
                 },
             },
         });
     }
 
-    // `page=N` (compatibility): walk N-1 pages with the cursor.
-    let skip_pages = match (params.page, &params.cursor) {
-        (Some(0), _) => return Err(ApiError::invalid("page", "pages start at 1")),
-        (Some(n), None) if n.saturating_mul(page.limit) > MAX_COMPAT_DEPTH => {
-            return Err(ApiError::invalid(
-                "page",
-                format!("page × limit must be at most {MAX_COMPAT_DEPTH}; use `cursor` beyond"),
-            ))
-        }
-        (Some(n), None) => n - 1,
-        _ => 0,
-    };
+    // `page=N`: walk N-1 pages with the cursor.
+    let skip_pages = page.skip;
     let mut out = Vec::new();
     let mut next = None;
     let mut rounds_left = if skip_pages > 0 {
@@ -304,6 +294,7 @@ pub async fn list_products(db: &Db, tenant: &Tenant, params: &ProductListParams)
                 limit: page.limit,
                 has_more: next.is_some(),
                 next_cursor: next,
+                total: None,
             },
         },
     })
@@ -315,8 +306,10 @@ fn unreachable_source() -> Result<(Vec<ProductId>, Option<String>), ApiError> {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct SearchParams {
-    /// Words to find in product names and SKUs (prefix match, accent- and case-insensitive).
+    /// Words to find in product names and SKUs (prefix match, accent- and case-insensitive); needs a letter or digit.
+    #[param(max_length = 200, pattern = r"[^\W_]")]
     pub q: String,
     #[serde(rename = "type")]
     #[param(rename = "type")]
@@ -324,9 +317,8 @@ pub struct SearchParams {
     pub category_id: Option<CategoryId>,
     pub brand_id: Option<BrandId>,
     pub status: Option<products::ProductStatus>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     /// Comma-separated: `category_id`, `brand_id`, `status`.
+    #[param(pattern = "^(category_id|brand_id|status)(,(category_id|brand_id|status))*$")]
     pub facets: Option<String>,
 }
 
@@ -356,7 +348,12 @@ pub struct SearchOut {
     pub meta: SearchMeta,
 }
 
-pub async fn search_products(db: &Db, tenant: &Tenant, params: SearchParams) -> Result<SearchOut, ApiError> {
+pub async fn search_products(
+    db: &Db,
+    tenant: &Tenant,
+    page: &PageParams,
+    params: SearchParams,
+) -> Result<SearchOut, ApiError> {
     let mut wanted = (false, false, false);
     for facet in params
         .facets
@@ -384,20 +381,13 @@ pub async fn search_products(db: &Db, tenant: &Tenant, params: SearchParams) -> 
         category_id: params.category_id,
         brand_id: params.brand_id,
         status: params.status,
-        limit: params.limit,
-        cursor: params.cursor,
         ..Default::default()
     };
-    let page = list_products(db, tenant, &list).await?;
+    let page = list_products(db, tenant, page, &list).await?;
     let facets = if wanted == (false, false, false) {
         None
     } else {
-        let scan = ProductListParams {
-            limit: Some(100),
-            cursor: None,
-            ..list
-        };
-        Some(count_facets(db, tenant, scan, wanted).await?)
+        Some(count_facets(db, tenant, list, wanted).await?)
     };
     Ok(SearchOut {
         data: page.data,
@@ -411,9 +401,13 @@ pub async fn search_products(db: &Db, tenant: &Tenant, params: SearchParams) -> 
 async fn count_facets(
     db: &Db,
     tenant: &Tenant,
-    mut scan: ProductListParams,
+    scan: ProductListParams,
     wanted: (bool, bool, bool),
 ) -> Result<Facets, ApiError> {
+    let mut page = PageParams {
+        limit: Some(100),
+        ..PageParams::default()
+    };
     let mut facets = Facets {
         category_id: wanted.0.then(BTreeMap::new),
         brand_id: wanted.1.then(BTreeMap::new),
@@ -422,8 +416,8 @@ async fn count_facets(
     };
     let mut counted = 0;
     loop {
-        let page = list_products(db, tenant, &scan).await?;
-        for product in &page.data {
+        let found = list_products(db, tenant, &page, &scan).await?;
+        for product in &found.data {
             if let Some(counts) = facets.category_id.as_mut() {
                 for category in &product.category_ids {
                     *counts.entry(category.to_string()).or_default() += 1;
@@ -436,9 +430,9 @@ async fn count_facets(
                 *counts.entry(product.status.as_str().to_owned()).or_default() += 1;
             }
         }
-        counted += page.data.len();
-        match page.meta.pagination.next_cursor {
-            Some(cursor) if counted < MAX_FACET_SCAN => scan.cursor = Some(cursor),
+        counted += found.data.len();
+        match found.meta.pagination.next_cursor {
+            Some(cursor) if counted < MAX_FACET_SCAN => page.cursor = Some(cursor),
             Some(_) => {
                 facets.complete = false;
                 return Ok(facets);
@@ -450,10 +444,13 @@ async fn count_facets(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct SuggestParams {
-    /// The start of a word, e.g. `mu`.
+    /// The start of a word, e.g. `mu`; needs a letter or digit.
+    #[param(max_length = 200, pattern = r"[^\W_]")]
     pub prefix: String,
     /// At most 50 (default 10).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
 }
 

@@ -38,7 +38,8 @@ pub struct Category {
 
 #[apply(request_body!)]
 pub struct CategoryIn {
-    #[schema(max_length = 255)]
+    /// Not blank; trimmed.
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub name: String,
     #[schema(max_length = 5000)]
     pub description: Option<String>,
@@ -47,7 +48,8 @@ pub struct CategoryIn {
 
 #[apply(patch_body!)]
 pub struct CategoryPatch {
-    #[schema(max_length = 255)]
+    /// Not blank; trimmed.
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
     #[schema(max_length = 5000)]
@@ -75,23 +77,27 @@ pub struct Brand {
 
 #[apply(request_body!)]
 pub struct BrandIn {
-    #[schema(max_length = 255)]
+    /// Not blank; trimmed.
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub name: String,
     #[schema(max_length = 5000)]
     pub description: Option<String>,
-    #[schema(max_length = 2048)]
+    /// An `https` URL, without white space.
+    #[schema(max_length = 2048, pattern = r"^https://[^\s\u0000-\u001F\u007F-\u009F]*$")]
     pub logo_url: Option<String>,
 }
 
 #[apply(patch_body!)]
 pub struct BrandPatch {
-    #[schema(max_length = 255)]
+    /// Not blank; trimmed.
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
     #[schema(max_length = 5000)]
     pub description: Option<Option<String>>,
+    /// An `https` URL, without white space.
     #[serde(default, deserialize_with = "crate::body::nullable")]
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, pattern = r"^https://[^\s\u0000-\u001F\u007F-\u009F]*$")]
     pub logo_url: Option<Option<String>>,
 }
 
@@ -212,7 +218,7 @@ impl Taxon for Category {
 }
 
 fn valid_logo(url: Option<&str>) -> bool {
-    url.is_none_or(|u| u.starts_with("https://") && u.len() <= 2048 && !u.contains(char::is_whitespace))
+    url.is_none_or(|u| u.starts_with("https://") && u.chars().count() <= 2048 && !u.contains(char::is_whitespace))
 }
 
 fn check_logo(url: Option<&str>, errors: &mut Vec<FieldError>) {
@@ -327,6 +333,20 @@ mod tests {
             logo_url: Some("http://x".into()),
         };
         assert!(matches!(Brand::from_input(brand, "t"), Err(ApiError::Validation(_))));
+    }
+
+    #[test]
+    fn logo_urls_are_counted_in_characters() {
+        let brand = |length: usize| BrandIn {
+            name: "Acme".into(),
+            description: None,
+            logo_url: Some(format!("https://cdn.example.com/{}", "é".repeat(length - 24))),
+        };
+        assert!(Brand::from_input(brand(2048), "t").is_ok());
+        assert!(matches!(
+            Brand::from_input(brand(2049), "t"),
+            Err(ApiError::Validation(_))
+        ));
     }
 
     #[test]

@@ -33,17 +33,28 @@ pub struct Variant {
 
 #[apply(request_body!)]
 pub struct VariantIn {
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, pattern = "^[A-Za-z0-9._/-]+$")]
     pub sku: Option<String>,
     pub price: Option<Money>,
-    #[schema(schema_with = crate::body::string_map::<3, 100>)]
+    /// One value for each of the product's options, by option name: `{"Size": "M"}`.
+    #[schema(schema_with = option_values)]
     pub option_values: BTreeMap<String, String>,
+}
+
+/// `option_values`: 1 to 3 entries (a product has 1 to 3 options), option names to one of their values.
+fn option_values() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .additional_properties(Some(crate::body::non_blank(100)))
+        .property_names(Some(crate::body::non_blank(50)))
+        .min_properties(Some(1))
+        .max_properties(Some(MAX_OPTIONS))
+        .build()
 }
 
 #[apply(patch_body!)]
 pub struct VariantPatch {
     #[serde(default, deserialize_with = "crate::body::nullable")]
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, pattern = "^[A-Za-z0-9._/-]+$")]
     pub sku: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
     pub price: Option<Option<Money>>,
@@ -51,9 +62,11 @@ pub struct VariantPatch {
 
 #[apply(request_body!)]
 pub struct OptionIn {
-    #[schema(example = "Size", max_length = 50)]
+    /// Not blank; trimmed.
+    #[schema(example = "Size", min_length = 1, max_length = 50, pattern = r"\S")]
     pub name: String,
-    #[schema(example = json!(["S", "M", "L"]), schema_with = crate::body::strings::<50, 100>)]
+    /// Distinct once trimmed, none blank.
+    #[schema(example = json!(["S", "M", "L"]), schema_with = crate::body::non_blank_strings::<50, 100>)]
     pub values: Vec<String>,
 }
 

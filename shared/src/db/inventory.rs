@@ -10,7 +10,9 @@ use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{ReservationId, StoreId, WarehouseId};
-use crate::model::inventory::{Adjustment, Level, LevelChange, Reservation, ReservationStatus, StockItem, Warehouse};
+use crate::model::inventory::{
+    Adjustment, Level, LevelChange, Reservation, ReservationStatus, StockItem, Transfer, Warehouse,
+};
 use crate::tenant::{Mode, Tenant};
 
 /// Warehouses a store may have per mode: every list of them is read whole.
@@ -97,6 +99,43 @@ impl Db {
 }
 
 impl Scoped<'_> {
+    /// Writes a transfer (new when `before` is none, else conditional on the version read), the levels it changes
+    /// (each conditional on the version read), their ledger lines and the events, in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put_transfer(
+        &self,
+        actor: String,
+        before: Option<&Transfer>,
+        after: &Transfer,
+        moves: &[(StockItem, Level, Level, Adjustment)],
+        event: Event,
+        more_events: Vec<Event>,
+    ) -> Result<(), WriteError<Stale>> {
+        let (store, mode) = (self.store, self.mode);
+        let mut tx = self.write(event, actor);
+        for extra in more_events {
+            tx = tx.and_event(extra);
+        }
+        tx = tx.put_versioned(
+            item(keys::transfer(store, mode, after.id), after)?,
+            before.map(|b| b.version),
+        );
+        for (stock_item, level_before, level_after, entry) in moves {
+            let warehouse: WarehouseId = level_after.warehouse_id.parse().map_err(ApiError::internal)?;
+            let level = item(
+                keys::level(store, mode, &stock_item.to_string(), warehouse),
+                level_after,
+            )?;
+            tx = tx
+                .put_versioned(level, Some(level_before.version).filter(|v| *v > 0))
+                .put_new(item(
+                    keys::adjustment(store, mode, &stock_item.to_string(), entry.id),
+                    entry,
+                )?);
+        }
+        tx.commit(Stale).await
+    }
+
     /// Every warehouse of a store and mode (at most [`MAX_WAREHOUSES`]).
     pub async fn all_warehouses(&self) -> Result<Vec<Warehouse>, ApiError> {
         let (store, mode) = (self.store, self.mode);

@@ -6,7 +6,7 @@
 
 use crate::ids::{
     AdjustmentId, AuditId, BrandId, CartId, CategoryId, CustomerGroupId, CustomerId, EventId, FulfillmentId, KeyId,
-    OrderId, ProductId, RefundId, ReservationId, StoreId, VariantId, WarehouseId, WebhookId,
+    OrderId, ProductId, RefundId, ReservationId, StoreId, TransferId, VariantId, WarehouseId, WebhookId,
 };
 use crate::tenant::Mode;
 
@@ -260,6 +260,18 @@ pub fn warehouse(store: StoreId, mode: Mode, id: WarehouseId) -> Key {
         pk: warehouses_partition(store, mode),
         sk: format!("WH#{id}"),
     }
+}
+
+/// All transfers of a store and mode share a partition, in creation (id) order.
+pub fn transfer(store: StoreId, mode: Mode, id: TransferId) -> Key {
+    Key {
+        pk: transfers_partition(store, mode),
+        sk: format!("TRANSFER#{id}"),
+    }
+}
+
+pub fn transfers_partition(store: StoreId, mode: Mode) -> String {
+    format!("{}TRANSFERS", tenant_prefix(store, mode))
 }
 
 /// Marks that the store has its default warehouse: one per store and mode, made with it.

@@ -35,7 +35,9 @@ pub use webhooks::DeliveryFilter;
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
-use crate::ids::{BrandId, CartId, CategoryId, CustomerId, KeyId, OrderId, ProductId, StoreId, WarehouseId, WebhookId};
+use crate::ids::{
+    BrandId, CartId, CategoryId, CustomerId, KeyId, OrderId, ProductId, StoreId, TransferId, WarehouseId, WebhookId,
+};
 use crate::model::apikeys::{ApiKeyLookup, ApiKeyRecord};
 use crate::model::stores::StoreRecord;
 use crate::tenant::{Mode, Tenant};
@@ -141,6 +143,7 @@ records! {
     crate::model::carts::Cart, "cart": CartId => cart;
     crate::model::orders::Order, "order": OrderId => order;
     crate::model::inventory::Warehouse, "warehouse": WarehouseId => warehouse;
+    crate::model::inventory::Transfer, "transfer": TransferId => transfer, listed in transfers_partition, newest first: true;
     crate::model::webhooks::Endpoint, "webhook endpoint": WebhookId => webhook, listed in webhooks_partition, newest first: false;
     ApiKeyRecord, "API key": KeyId => api_key, listed in api_keys_partition, newest first: true;
 }
@@ -414,7 +417,7 @@ impl Db {
         page: &Page,
         newest_first: bool,
     ) -> Result<PageOf<T>, ApiError> {
-        let start = start_key(page.cursor.as_ref());
+        let mut start = start_key(page.cursor.as_ref());
         let (pk_name, sk_name) = match query.index {
             Some(keys::GSI1) => (keys::GSI1PK, keys::GSI1SK),
             Some(_) => (keys::GSI2PK, keys::GSI2SK),
@@ -428,7 +431,7 @@ impl Db {
             values.insert(":sk_low".to_owned(), s(low));
             values.insert(":sk_high".to_owned(), s(high));
         }
-        let output = self
+        let request = self
             .client
             .query()
             .table_name(self.table())
@@ -438,7 +441,25 @@ impl Db {
             .set_expression_attribute_names((!query.names.is_empty()).then_some(query.names))
             .set_expression_attribute_values(Some(values))
             .scan_index_forward(!newest_first)
-            .limit(page.limit as i32)
+            .limit(page.limit as i32);
+        // `page=N`: read past the N-1 pages before it, as following their cursors would.
+        for _ in 0..page.skip {
+            let skipped = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| page_query_error(e, page.cursor.as_ref()))?;
+            start = skipped.last_evaluated_key;
+            if start.is_none() {
+                return Ok(PageOf {
+                    items: Vec::new(),
+                    next_cursor: None,
+                    limit: page.limit,
+                });
+            }
+        }
+        let output = request
             .set_exclusive_start_key(start)
             .send()
             .await

@@ -141,10 +141,7 @@ impl Scoped<'_> {
     pub async fn all_endpoints(&self) -> Result<Vec<Endpoint>, ApiError> {
         let (store, mode) = (self.store, self.mode);
         let mut endpoints = Vec::new();
-        let mut page = Page {
-            limit: 100,
-            cursor: None,
-        };
+        let mut page = Page::first(100);
         loop {
             let found: PageOf<Endpoint> = self.page::<Endpoint>(&page).await?;
             endpoints.extend(found.items);

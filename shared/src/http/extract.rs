@@ -101,7 +101,8 @@ fn clean_message(error: &serde_json::Error) -> String {
     }
 }
 
-/// Query-string parameters; a malformed one is a `400` naming the problem.
+/// Query-string parameters; a parameter the route does not know (its struct denies unknown fields) is a `422`
+/// naming it, as an unknown body field is; another malformed one is a `400` naming the problem.
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
@@ -111,7 +112,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         let query = parts.uri.query().unwrap_or_default();
         serde_urlencoded::from_str(query)
             .map(Query)
-            .map_err(|error| ApiError::BadRequest(format!("invalid query string: {error}")))
+            .map_err(super::pagination::query_error)
+    }
+}
+
+/// A list's query string: its page parameters and its filters `F`.
+pub struct ListQuery<F>(pub super::pagination::PageParams, pub F);
+
+impl<F: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ListQuery<F> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let (page, filters) = super::pagination::split_list_query(parts.uri.query().unwrap_or_default())?;
+        Ok(ListQuery(page, filters))
     }
 }
 

@@ -23,7 +23,7 @@ use crate::config::{Config, ConfigError};
 use crate::db::Db;
 use crate::error::ApiError;
 
-pub use extract::{parse_json, Caller, Json, Query};
+pub use extract::{parse_json, Caller, Json, ListQuery, Query};
 pub use idempotency::{SecretAnswer, ShownOnce};
 
 /// Request bodies above this are refused with `413`.

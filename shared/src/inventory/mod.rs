@@ -2,9 +2,11 @@
 //! adjustments that can never take `on_hand` below `reserved`.
 
 mod reservations;
+mod transfers;
 mod warehouses;
 
 pub use reservations::*;
+pub use transfers::*;
 pub use warehouses::*;
 
 use crate::body::request_body;
@@ -23,7 +25,8 @@ use crate::tenant::{Mode, Tenant};
 use crate::time;
 
 pub use crate::model::inventory::{
-    AdjustReason, Adjustment, Level, LevelChange, Reservation, ReservationLine, ReservationStatus, StockItem, Warehouse,
+    AdjustReason, Adjustment, Level, LevelChange, Reservation, ReservationLine, ReservationStatus, StockItem, Transfer,
+    TransferStatus, Warehouse,
 };
 
 const MAX_NOTE: usize = 500;
@@ -43,6 +46,18 @@ pub struct AdjustIn {
     /// Sets the reorder point of this item in this warehouse.
     #[schema(minimum = 0, maximum = 1000000000)]
     pub reorder_point: Option<i64>,
+}
+
+#[apply(request_body!)]
+pub struct SetIn {
+    /// The level `on_hand` is set to; the ledger records the difference from the level read.
+    #[schema(example = 40, minimum = 0, maximum = 1000000000000i64)]
+    pub on_hand: i64,
+    pub reason: AdjustReason,
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+    /// The store's default warehouse when absent.
+    pub warehouse_id: Option<WarehouseId>,
 }
 
 /// Stock of an item: per warehouse and in total.
@@ -176,9 +191,65 @@ const ADJUST_ATTEMPTS: usize = 10;
 /// Applies an adjustment: the level (conditional on the version read), its ledger line and its events, in one
 /// transaction.
 pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -> Result<Level, ApiError> {
+    let warehouse = input.warehouse_id;
+    change_level(db, tenant, id, warehouse, |_| {
+        Ok(Some(AdjustIn {
+            delta: input.delta,
+            reason: input.reason,
+            note: input.note.clone(),
+            warehouse_id: input.warehouse_id,
+            reorder_point: input.reorder_point,
+        }))
+    })
+    .await
+}
+
+/// Sets `on_hand` to an absolute level (a stock count), ledgered as the difference from the level it read and
+/// conditional on that level's version, so a sale in between is never overwritten.
+pub async fn set_stock(db: &Db, tenant: &Tenant, id: &str, input: SetIn) -> Result<Level, ApiError> {
+    if !(0..=MAX_ON_HAND).contains(&input.on_hand) {
+        return Err(ApiError::invalid("on_hand", format!("must be 0 to {MAX_ON_HAND}")));
+    }
+    let as_set = |error: ApiError| match error {
+        ApiError::Validation(errors) => ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|e| match e.field.as_str() {
+                    "delta" => FieldError::new("on_hand", format!("differs too much from the level: {}", e.message)),
+                    _ => e,
+                })
+                .collect(),
+        ),
+        other => other,
+    };
+    change_level(db, tenant, id, input.warehouse_id, |before| {
+        // Both within 0..=MAX_ON_HAND: the difference cannot overflow.
+        let delta = input.on_hand - before.on_hand;
+        Ok((delta != 0).then(|| AdjustIn {
+            delta,
+            reason: input.reason,
+            note: input.note.clone(),
+            warehouse_id: input.warehouse_id,
+            reorder_point: None,
+        }))
+    })
+    .await
+    .map_err(as_set)
+}
+
+/// Changes one level of an item by the adjustment `change` makes of the level it read (none: nothing to change),
+/// with its ledger line and events, in one transaction conditional on that level's version; re-read and retried
+/// when another change came first.
+async fn change_level(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    warehouse: Option<WarehouseId>,
+    change: impl Fn(&Level) -> Result<Option<AdjustIn>, ApiError>,
+) -> Result<Level, ApiError> {
     let item = item(id)?;
     check_exists(db, tenant, item).await?;
-    let warehouse = match input.warehouse_id {
+    let warehouse = match warehouse {
         Some(id) => {
             db.scoped(tenant)
                 .record::<Warehouse>(id, false)
@@ -199,6 +270,9 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
                 warehouse_id: warehouse.to_string(),
                 ..Default::default()
             });
+        let Some(input) = change(&before)? else {
+            return Ok(before);
+        };
         let now = time::now_rfc3339();
         let after = adjust(&before, &input, &now)?;
         let entry = Adjustment {
@@ -211,6 +285,7 @@ pub async fn adjust_stock(db: &Db, tenant: &Tenant, id: &str, input: AdjustIn) -
             on_hand_after: Some(after.on_hand),
             available_after: Some(after.available),
             order_id: None,
+            transfer_id: None,
             at: now,
             actor: tenant.key_id.to_string(),
         };

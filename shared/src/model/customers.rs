@@ -21,11 +21,13 @@ pub struct PostalAddress {
     pub last_name: Option<String>,
     #[schema(max_length = 200)]
     pub company: Option<String>,
-    #[schema(example = "1 Market St", max_length = 200)]
+    /// Not blank.
+    #[schema(example = "1 Market St", min_length = 1, max_length = 200, pattern = r"\S")]
     pub line1: String,
     #[schema(max_length = 200)]
     pub line2: Option<String>,
-    #[schema(example = "San Francisco", max_length = 100)]
+    /// Not blank.
+    #[schema(example = "San Francisco", min_length = 1, max_length = 100, pattern = r"\S")]
     pub city: String,
     /// State, province or region.
     #[schema(max_length = 200)]
@@ -129,8 +131,21 @@ pub fn normalize_email(email: &str) -> Option<String> {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && email.len() <= 254
+        && email.chars().count() <= 254
         && !email.chars().any(char::is_whitespace)
         && email.matches('@').count() == 1;
     valid.then_some(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_length_counts_characters() {
+        // 254 characters, 2 bytes each in the local part: as long as the documented `maxLength` allows.
+        let longest = format!("{}@example.com", "é".repeat(254 - 12));
+        assert_eq!(normalize_email(&longest), Some(longest.clone()));
+        assert_eq!(normalize_email(&format!("é{longest}")), None);
+    }
 }

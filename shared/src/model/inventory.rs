@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{AdjustmentId, OrderId, ProductId, ReservationId, VariantId, WarehouseId};
+use crate::ids::{AdjustmentId, OrderId, ProductId, ReservationId, TransferId, VariantId, WarehouseId};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Warehouse {
@@ -118,9 +118,43 @@ pub struct Adjustment {
     /// The order a sale, cancellation or return belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<OrderId>,
+    /// The transfer that moved this stock out of or into the warehouse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_id: Option<TransferId>,
     pub at: String,
     /// The API key that made it (`payments` for the payment provider's callbacks).
     pub actor: String,
+}
+
+/// Where a transfer is: `pending` (nothing moved yet), `in_transit` (out of the source, not yet in the
+/// destination), `received` (in the destination).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStatus {
+    Pending,
+    InTransit,
+    Received,
+}
+
+/// Stock of one item moving from one warehouse to another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Transfer {
+    pub id: TransferId,
+    /// `prod_…` or `var_…`.
+    pub item_id: String,
+    pub from_warehouse_id: WarehouseId,
+    pub to_warehouse_id: WarehouseId,
+    pub quantity: i64,
+    pub status: TransferStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipped_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<String>,
+    pub updated_at: String,
+    pub version: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

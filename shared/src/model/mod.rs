@@ -56,6 +56,7 @@ resources!(
     carts::Cart => "cart",
     inventory::Warehouse => "warehouse",
     inventory::Reservation => "reservation",
+    inventory::Transfer => "inventory_transfer",
     orders::Order => "order",
 );
 

@@ -210,7 +210,7 @@ pub fn public_address(ip: IpAddr, policy: UrlPolicy) -> bool {
 /// A URL's shape: scheme by mode and policy, a host, no credentials. Returns (host, port).
 pub fn check_url(url: &str, mode: Mode, policy: UrlPolicy) -> Result<(String, u16), ApiError> {
     let invalid = |message: &str| ApiError::invalid("url", message);
-    if url.len() > MAX_URL {
+    if url.chars().count() > MAX_URL {
         return Err(invalid("must be at most 2048 characters"));
     }
     let parsed = url::Url::parse(url).map_err(|_| invalid("must be an absolute URL"))?;
@@ -469,6 +469,10 @@ mod tests {
         .is_ok());
         assert!(check_url("ftp://example.com", Mode::Test, strict).is_err());
         assert!(check_url("https://user:pw@example.com", Mode::Live, strict).is_err());
+        // The documented `maxLength` counts characters.
+        let long = |length: usize| format!("https://example.com/{}", "é".repeat(length - 20));
+        assert!(check_url(&long(2048), Mode::Live, strict).is_ok());
+        assert!(check_url(&long(2049), Mode::Live, strict).is_err());
         assert_eq!(
             check_url("https://[::1]:8443/x", Mode::Live, strict).unwrap(),
             ("::1".to_owned(), 8443)

@@ -228,6 +228,7 @@ pub(super) fn ledger_entry(
         on_hand_after: None,
         available_after: None,
         order_id: Some(order.id),
+        transfer_id: None,
         at: now.to_owned(),
         actor: actor.to_owned(),
     }

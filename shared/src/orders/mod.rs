@@ -57,16 +57,20 @@ pub struct CheckoutIn {
     pub cart_id: CartId,
     /// The buyer: a customer, or an email for a guest (an email of an existing customer links the order to it).
     pub customer_id: Option<CustomerId>,
-    #[schema(max_length = 254)]
+    /// An email address: one `@`, a domain with a dot inside it, no white space (case-insensitive).
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@.\s\u0000-\u001F\u007F-\u009F][^@\s\u0000-\u001F\u007F-\u009F]*\.[^@\s\u0000-\u001F\u007F-\u009F]*[^@.\s\u0000-\u001F\u007F-\u009F]$"
+    )]
     pub email: Option<String>,
     pub shipping_address: PostalAddress,
     /// The shipping address when absent.
     pub billing_address: Option<PostalAddress>,
     #[schema(max_length = 200)]
     pub payment_method_id: Option<String>,
-    /// Not available until the pricing function lands: any code is refused with `422`.
+    /// Not available until the pricing function lands: any code is refused with `422` (hence at most 0 items).
     #[serde(default)]
-    #[schema(schema_with = crate::body::strings::<10, 50>)]
+    #[schema(schema_with = crate::body::strings::<0, 50>)]
     pub promotion_codes: Vec<String>,
     /// Free text such as `web`, `pos`, `marketplace` (default `api`).
     #[schema(max_length = 50)]
@@ -86,13 +90,14 @@ pub struct StatusPatch {
 #[apply(request_body!)]
 pub struct FulfillmentLineIn {
     pub line_id: OrderLineId,
-    #[schema(maximum = 999)]
+    /// At most what is left to ship of the line.
+    #[schema(minimum = 1, maximum = 999)]
     pub quantity: u32,
 }
 
 #[apply(request_body!)]
 pub struct FulfillmentIn {
-    #[schema(max_items = 40)]
+    #[schema(min_items = 1, max_items = 40)]
     pub items: Vec<FulfillmentLineIn>,
     #[schema(max_length = 100)]
     pub carrier: Option<String>,
@@ -108,7 +113,8 @@ pub struct RefundIn {
     /// In the order's currency's minor units; absent: everything paid and not yet refunded.
     #[schema(minimum = 1, maximum = 10_000_000_000_000_i64)]
     pub amount: Option<i64>,
-    #[schema(max_length = 500)]
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
     /// Give back to stock every unit not given back yet.
     #[serde(default)]
@@ -117,12 +123,16 @@ pub struct RefundIn {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct OrderListParams {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     pub status: Option<OrderStatus>,
     pub payment_status: Option<PaymentStatus>,
     pub customer_id: Option<CustomerId>,
+    /// Exact email (case-insensitive).
+    #[param(
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@.\s\u0000-\u001F\u007F-\u009F][^@\s\u0000-\u001F\u007F-\u009F]*\.[^@\s\u0000-\u001F\u007F-\u009F]*[^@.\s\u0000-\u001F\u007F-\u009F]$"
+    )]
     pub email: Option<String>,
     pub channel: Option<String>,
     /// Created at or after (RFC 3339).

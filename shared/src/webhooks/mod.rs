@@ -38,10 +38,15 @@ pub const ROTATION_OVERLAP_SECS: i64 = 24 * 3600;
 
 #[apply(request_body!)]
 pub struct EndpointIn {
-    #[schema(example = "https://example.com/hooks/cartwheel", max_length = 2048)]
+    /// `https` (`http` only for test-mode endpoints), to a public address.
+    #[schema(
+        example = "https://example.com/hooks/cartwheel",
+        max_length = 2048,
+        pattern = r"^https?://[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub url: String,
     /// Event types: exact (`order.created`), a group (`order.*`) or everything (`*`).
-    #[schema(example = json!(["order.*", "product.created"]), schema_with = crate::body::strings::<50, 100>)]
+    #[schema(example = json!(["order.*", "product.created"]), schema_with = event_filters)]
     pub events: Vec<String>,
     #[schema(max_length = 500)]
     pub description: Option<String>,
@@ -50,15 +55,34 @@ pub struct EndpointIn {
 
 #[apply(patch_body!)]
 pub struct EndpointPatch {
-    #[schema(max_length = 2048)]
+    /// `https` (`http` only for test-mode endpoints), to a public address.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https?://[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub url: Option<String>,
-    #[schema(schema_with = crate::body::strings::<50, 100>)]
+    /// Event types: exact (`order.created`), a group (`order.*`) or everything (`*`).
+    #[schema(schema_with = event_filters)]
     pub events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
     #[schema(max_length = 500)]
     pub description: Option<Option<String>>,
     /// Re-enabling clears `disabled_reason` and the failure clock.
     pub enabled: Option<bool>,
+}
+
+/// `events`: 1 to 50 filters of the form `check_events` accepts.
+fn event_filters() -> utoipa::openapi::Array {
+    utoipa::openapi::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .max_length(Some(100))
+                .pattern(Some(r"^(\*|[a-z_]+\.(\*|[a-z_]+))$")),
+        )
+        .min_items(Some(1))
+        .max_items(Some(50))
+        .build()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -235,10 +259,11 @@ pub async fn list_deliveries(
     db: &Db,
     tenant: &Tenant,
     id: &str,
+    page: &PageParams,
     params: &DeliveryListParams,
 ) -> Result<ListOut<DeliveryOut>, ApiError> {
     let endpoint = endpoint_by_id(db, tenant, id).await?;
-    let (filter, page) = params.parse(&tenant.key_prefix())?;
+    let (filter, page) = (params.parse()?, page.parse(&tenant.key_prefix())?);
     let deliveries = db.scoped(tenant).list_deliveries(endpoint.id, &filter, &page).await?;
     Ok(deliveries.into_list(|d| DeliveryOut::for_key(d, &tenant.scopes)))
 }
@@ -376,15 +401,16 @@ pub async fn rotate_secret(ctx: &Context<'_>, tenant: &Tenant, id: &str) -> Resu
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct DeliveryListParams {
     pub status: Option<DeliveryStatus>,
     pub event_type: Option<String>,
-    /// RFC 3339: deliveries of events created at or after.
+    /// RFC 3339, 1970 or later: deliveries of events created at or after.
+    #[param(format = DateTime, pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub from: Option<String>,
-    /// RFC 3339: deliveries of events created before.
+    /// RFC 3339, 1970 or later: deliveries of events created before.
+    #[param(format = DateTime, pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub to: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
 }
 
 fn event_id_bound(field: &str, text: Option<&str>, upper: bool) -> Result<crate::ids::EventId, ApiError> {
@@ -406,22 +432,13 @@ fn event_id_bound(field: &str, text: Option<&str>, upper: bool) -> Result<crate:
 }
 
 impl DeliveryListParams {
-    pub fn parse(
-        &self,
-        tenant_prefix: &str,
-    ) -> Result<(crate::db::DeliveryFilter, crate::http::pagination::Page), ApiError> {
-        let page = crate::http::pagination::PageParams {
-            limit: self.limit,
-            cursor: self.cursor.clone(),
-        }
-        .parse(tenant_prefix)?;
-        let filter = crate::db::DeliveryFilter {
+    pub fn parse(&self) -> Result<crate::db::DeliveryFilter, ApiError> {
+        Ok(crate::db::DeliveryFilter {
             from: event_id_bound("from", self.from.as_deref(), false)?,
             to: event_id_bound("to", self.to.as_deref(), true)?,
             status: self.status,
             event_type: self.event_type.clone(),
-        };
-        Ok((filter, page))
+        })
     }
 }
 /// The endpoint, disabled for `reason`, and its `webhook.endpoint_disabled` event.

@@ -92,7 +92,7 @@ pub async fn retry_delivery(
 pub struct RecoverIn {
     /// RFC 3339: re-send every failed delivery of events created since then, and deliver every event since then that
     /// never reached this endpoint (lost before fan-out: a bus rule gone, a queue lost).
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, format = DateTime, pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub since: String,
 }
 
@@ -130,14 +130,14 @@ pub async fn recover(
     let params = DeliveryListParams {
         status: Some(DeliveryStatus::Failed),
         from: Some(input.since),
-        limit: Some(100),
         ..Default::default()
     };
-    let prefix = crate::db::tenant_prefix(tenant.store_id, tenant.mode);
-    let (filter, mut page) = params.parse(&prefix).map_err(|e| match e {
+    let filter = params.parse().map_err(|e| match e {
         ApiError::Validation(_) => ApiError::invalid("since", "must be an RFC 3339 time"),
         other => other,
     })?;
+    let mut page = crate::http::pagination::Page::first(100);
+    let prefix = crate::db::tenant_prefix(tenant.store_id, tenant.mode);
     let (mut queued, mut examined) = (0, 0);
     loop {
         let found = db.scoped(tenant).list_deliveries(endpoint.id, &filter, &page).await?;
@@ -187,10 +187,7 @@ async fn restore_missing(
     let from = from.max(event_id_bound("since", Some(&endpoint.created_at), false)?);
     let scope = db.scoped(tenant);
     let prefix = crate::db::tenant_prefix(tenant.store_id, tenant.mode);
-    let mut page = crate::http::pagination::Page {
-        limit: 100,
-        cursor: None,
-    };
+    let mut page = crate::http::pagination::Page::first(100);
     let (mut restored, mut examined) = (0, 0);
     loop {
         let found = scope.events_between(from, to, &page).await?;

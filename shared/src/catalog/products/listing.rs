@@ -49,6 +49,7 @@ impl SortField {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ProductListParams {
     pub status: Option<ProductStatus>,
     #[serde(rename = "type")]
@@ -57,19 +58,20 @@ pub struct ProductListParams {
     pub category_id: Option<CategoryId>,
     pub brand_id: Option<BrandId>,
     pub is_visible: Option<bool>,
+    #[param(max_length = 64, pattern = "^[A-Za-z0-9._/-]+$")]
     pub sku: Option<String>,
-    /// Name or SKU prefix search (accent- and case-insensitive), e.g. `q=blue mu`.
+    /// Name or SKU prefix search (accent- and case-insensitive), e.g. `q=blue mu`; needs a letter or digit.
+    #[param(max_length = 200, pattern = r"[^\W_]")]
     pub q: Option<String>,
-    /// RFC 3339; products created at or after.
+    /// RFC 3339, 1970 or later; products created at or after.
+    #[param(format = DateTime, pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub created_from: Option<String>,
-    /// RFC 3339; products created before.
+    /// RFC 3339, 1970 or later; products created before.
+    #[param(format = DateTime, pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub created_to: Option<String>,
-    /// `created_at`, `name` or `price`, with `:asc` or `:desc` (default `created_at:desc`).
+    /// `created_at`, `name` or `price`, with `:asc` or `:desc` (default `created_at:desc`); not with `q`.
+    #[param(pattern = "^(created_at|name|price)(:(asc|desc))?$")]
     pub sort: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-    /// Accepted for compatibility: page N of `limit` items (walks the cursor; prefer `cursor`).
-    pub page: Option<u32>,
 }
 
 /// How a list request is served: the index read, and the filters checked on each product read.

@@ -69,7 +69,12 @@ impl ProductType {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Image {
-    #[schema(example = "https://cdn.example.com/mug.jpg", max_length = 2048)]
+    /// An `http` or `https` URL, without white space.
+    #[schema(
+        example = "https://cdn.example.com/mug.jpg",
+        max_length = 2048,
+        pattern = r"^https?://[^\s\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 500)]
@@ -155,10 +160,11 @@ pub struct Product {
 
 #[apply(request_body!)]
 pub struct ProductIn {
-    #[schema(max_length = 255)]
+    /// Not blank; trimmed.
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub name: String,
     /// Unique in the store; made from the name when absent.
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
     #[schema(max_length = 20000)]
     pub description: Option<String>,
@@ -167,7 +173,7 @@ pub struct ProductIn {
     /// `draft` (default) or `active`; later changes go through the action routes.
     pub status: Option<ProductStatus>,
     /// Unique in the store (across products and variants).
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, pattern = "^[A-Za-z0-9._/-]+$")]
     pub sku: Option<String>,
     pub price: Money,
     pub compare_at_price: Option<Money>,
@@ -181,13 +187,14 @@ pub struct ProductIn {
     pub weight_grams: Option<u32>,
     pub dimensions: Option<Dimensions>,
     pub is_visible: Option<bool>,
-    #[schema(max_length = 64)]
+    #[schema(min_length = 1, max_length = 64)]
     pub vendor_id: Option<String>,
     #[serde(default)]
-    #[schema(schema_with = crate::body::string_map::<50, 500>)]
+    #[schema(schema_with = crate::body::metadata::<50, 40, 500>)]
     pub metadata: BTreeMap<String, String>,
+    /// Keyed by locale: `en`, `fr-CA`, `zh-Hant`.
     #[serde(default)]
-    #[schema(schema_with = crate::body::map_of::<Localized, 20>)]
+    #[schema(schema_with = locales)]
     pub localized: BTreeMap<String, Localized>,
     /// Options to start with; more can be added with `POST /v1/products/{id}/options`.
     #[serde(default)]
@@ -199,11 +206,26 @@ pub struct ProductIn {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductOption {
-    #[schema(example = "Size", max_length = 50)]
+    #[schema(example = "Size", min_length = 1, max_length = 50, pattern = r"\S")]
     pub name: String,
-    #[schema(example = json!(["S", "M", "L"]), schema_with = crate::body::strings::<50, 100>)]
+    #[schema(example = json!(["S", "M", "L"]), schema_with = crate::body::non_blank_strings::<50, 100>)]
     pub values: Vec<String>,
 }
+
+/// `localized`: at most 20 locales (`en`, `fr-CA`: see `valid_locale`).
+fn locales() -> utoipa::openapi::Object {
+    let mut map = crate::body::map_of::<Localized, MAX_LOCALES>();
+    map.property_names = Some(Box::new(
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(LOCALE_PATTERN))
+            .into(),
+    ));
+    map
+}
+
+/// What [`valid_locale`] accepts.
+const LOCALE_PATTERN: &str = "^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$";
 
 pub const MAX_OPTIONS: usize = 3;
 const MAX_OPTION_VALUES: usize = 50;
@@ -211,9 +233,10 @@ const MAX_OPTION_VALUES: usize = 50;
 /// A partial update: absent fields are kept, `null` clears an optional field.
 #[apply(patch_body!)]
 pub struct ProductPatch {
-    #[schema(max_length = 255)]
+    /// Not blank; trimmed.
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub name: Option<String>,
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
     #[schema(max_length = 20000)]
@@ -221,7 +244,7 @@ pub struct ProductPatch {
     #[serde(rename = "type")]
     pub kind: Option<ProductType>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, pattern = "^[A-Za-z0-9._/-]+$")]
     pub sku: Option<Option<String>>,
     pub price: Option<Money>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
@@ -238,11 +261,11 @@ pub struct ProductPatch {
     pub dimensions: Option<Option<Dimensions>>,
     pub is_visible: Option<bool>,
     #[serde(default, deserialize_with = "crate::body::nullable")]
-    #[schema(max_length = 64)]
+    #[schema(min_length = 1, max_length = 64)]
     pub vendor_id: Option<Option<String>>,
-    #[schema(schema_with = crate::body::string_map::<50, 500>)]
+    #[schema(schema_with = crate::body::metadata::<50, 40, 500>)]
     pub metadata: Option<BTreeMap<String, String>>,
-    #[schema(schema_with = crate::body::map_of::<Localized, 20>)]
+    #[schema(schema_with = locales)]
     pub localized: Option<BTreeMap<String, Localized>>,
 }
 
@@ -257,7 +280,7 @@ impl ProductIn {
         }
         let product = Product {
             id,
-            slug: self.slug.unwrap_or_else(|| text::slugify(&self.name)),
+            slug: self.slug.unwrap_or_else(|| generated_slug(&self.name, id)),
             name: self.name.trim().to_owned(),
             description: self.description,
             kind: self.kind.unwrap_or(ProductType::Physical),
@@ -336,13 +359,22 @@ pub(crate) fn valid_sku(sku: &str) -> bool {
     !sku.is_empty() && sku.len() <= MAX_SKU && sku.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
 }
 
+/// The slug made from `name`, or from the product's id when the name has no letter or digit to make one of
+/// (`!!!`): a slug the client did not send is never the reason a valid product is refused.
+fn generated_slug(name: &str, id: ProductId) -> String {
+    match text::slugify(name) {
+        slug if slug.is_empty() => text::slugify(&id.to_string()),
+        slug => slug,
+    }
+}
+
 fn too_long(text: &str, max: usize) -> bool {
     text.chars().count() > max
 }
 
 fn valid_url(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() <= 2048
+        && !too_long(url, 2048)
         && !url.contains(char::is_whitespace)
 }
 
@@ -438,13 +470,15 @@ impl Product {
             "only physical products have dimensions",
         );
         check(
-            self.vendor_id.as_deref().is_none_or(|v| !v.is_empty() && v.len() <= 64),
+            self.vendor_id
+                .as_deref()
+                .is_none_or(|v| !v.is_empty() && !too_long(v, 64)),
             "vendor_id",
             "must be 1 to 64 characters",
         );
         check(self.metadata.len() <= MAX_METADATA, "metadata", "at most 50 keys");
         for (key, value) in &self.metadata {
-            let ok = !key.is_empty() && key.len() <= 40 && value.len() <= 500;
+            let ok = !key.is_empty() && !too_long(key, 40) && !too_long(value, 500);
             check(
                 ok,
                 &format!("metadata.{key}"),
@@ -608,6 +642,38 @@ mod tests {
         ] {
             assert!(fields.iter().any(|f| f == expected), "{expected} not in {fields:?}");
         }
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        let mut input = input();
+        input.vendor_id = Some("é".repeat(64));
+        input.metadata.insert("ü".repeat(40), "ß".repeat(500));
+        input.images = vec![Image {
+            url: format!("https://cdn.example.com/{}", "é".repeat(2000)),
+            alt: None,
+            position: 0,
+        }];
+        let product = input.into_product(ProductId::new(), "t").unwrap().0;
+        assert_eq!(product.vendor_id.as_deref().map(|v| v.chars().count()), Some(64));
+
+        let mut input = self::input();
+        input.vendor_id = Some("é".repeat(65));
+        input.metadata.insert("ü".repeat(41), "x".into());
+        let fields = fields(input.into_product(ProductId::new(), "t").unwrap_err());
+        assert!(fields.contains(&"vendor_id".to_owned()), "{fields:?}");
+        assert!(fields.iter().any(|f| f.starts_with("metadata.")), "{fields:?}");
+    }
+
+    #[test]
+    fn a_name_without_letters_gets_a_slug_from_the_id() {
+        let mut input = input();
+        input.name = "!!! ???".into();
+        let id = ProductId::new();
+        let (product, generated) = input.into_product(id, "t").unwrap();
+        assert!(generated);
+        assert!(text::is_slug(&product.slug), "{}", product.slug);
+        assert_eq!(product.slug, id.to_string().to_lowercase().replace('_', "-"));
     }
 
     #[test]
