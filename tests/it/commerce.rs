@@ -1032,3 +1032,22 @@ async fn a_checkout_key_never_reads_a_customers_email() {
     assert_eq!(response.status(), 201);
     assert_eq!(json_of(response).await["data"]["email"], "given@example.com");
 }
+
+/// `state`, the name the reference APIs and Stripe give the region, is accepted for it wherever an address is.
+#[tokio::test]
+async fn an_address_takes_state_as_its_region() {
+    let shop = Shop::open().await;
+    let key = shop.key();
+    let customer = shop
+        .app
+        .post("/v1/customers", key, &json!({"email": "ada@example.com"}))
+        .expect_data(201)
+        .await;
+    let path = format!("/v1/customers/{}/addresses", customer["id"].as_str().unwrap());
+    let with_state = json!({"line1": "1 Market St", "city": "San Francisco", "state": "CA", "country": "US"});
+    let added = shop.app.post(&path, key, &with_state).expect_data(201).await;
+    assert_eq!(added["region"], "CA");
+    assert!(added.get("state").is_none(), "answered under its own name");
+    let both = json!({"line1": "1 Market St", "city": "San Francisco", "state": "CA", "region": "NY", "country": "US"});
+    shop.app.post(&path, key, &both).expect(422).await;
+}

@@ -17,7 +17,11 @@ async fn health_reports_a_reachable_database() {
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("x-request-id").is_some());
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body, json!({"status": "ok", "database": "reachable"}));
+    assert_eq!(
+        body,
+        json!({"status": "ok", "database": "reachable", "version": env!("CARGO_PKG_VERSION"),
+               "api_version": "2026-11-01"})
+    );
 }
 
 #[tokio::test]

@@ -29,7 +29,8 @@ pub struct PostalAddress {
     /// Not blank.
     #[schema(example = "San Francisco", min_length = 1, max_length = 100, pattern = r"\S")]
     pub city: String,
-    /// State, province or region.
+    /// State, province or region; also accepted as `state`, the name other commerce APIs (and Stripe) use.
+    #[serde(alias = "state")]
     #[schema(max_length = 200)]
     pub region: Option<String>,
     #[schema(max_length = 200)]
