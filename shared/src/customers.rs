@@ -10,7 +10,7 @@ use crate::body::nullable;
 use crate::db::Committed;
 use crate::db::{id_of, Db};
 use crate::error::ApiError;
-use crate::events::{Event, EventType, ResourceRef};
+use crate::events::{Event, EventType};
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{AddressId, CustomerGroupId, CustomerId};
 use crate::tenant::Tenant;
@@ -91,6 +91,16 @@ pub struct CustomerGroupIn {
     pub name: String,
     #[schema(max_length = 1000)]
     pub description: Option<String>,
+}
+
+#[apply(patch_body!)]
+pub struct CustomerGroupPatch {
+    /// Not blank; trimmed.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 1000)]
+    pub description: Option<Option<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -396,31 +406,24 @@ pub async fn set_blacklisted(db: &Db, tenant: &Tenant, id: &str, reason: Option<
     .await
 }
 
-pub async fn create_group(db: &Db, tenant: &Tenant, input: CustomerGroupIn) -> Result<CustomerGroup, ApiError> {
+fn check_group_texts(name: &str, description: Option<&str>) -> Result<(), ApiError> {
     let mut checks = Checks::default();
-    checks.text("name", Some(&input.name), true, MAX_NAME);
-    checks.text("description", input.description.as_deref(), false, 1000);
-    checks.finish()?;
+    checks.text("name", Some(name), true, MAX_NAME);
+    checks.text("description", description, false, 1000);
+    checks.finish()
+}
+
+pub async fn create_group(db: &Db, tenant: &Tenant, input: CustomerGroupIn) -> Result<CustomerGroup, ApiError> {
+    check_group_texts(&input.name, input.description.as_deref())?;
     let group = CustomerGroup {
         id: CustomerGroupId::new(),
         name: input.name.trim().to_owned(),
         description: input.description,
+        member_count: 0,
         created_at: time::now_rfc3339(),
         version: 1,
     };
-    let data = serde_json::to_value(&group).map_err(ApiError::internal)?;
-    let resource = ResourceRef {
-        kind: "customer_group".into(),
-        id: group.id.to_string(),
-        version: 1,
-    };
-    let event = Event::new(
-        tenant.store_id,
-        tenant.mode,
-        EventType::CustomerGroupCreated,
-        resource,
-        data,
-    );
+    let event = Event::about(tenant, EventType::CustomerGroupCreated, &group)?;
     if !db.create_customer_group(tenant, &group, event).await? {
         return Err(ApiError::Conflict {
             code: "customer_group_limit_reached",
@@ -436,6 +439,84 @@ pub async fn create_group(db: &Db, tenant: &Tenant, input: CustomerGroupIn) -> R
 
 pub async fn list_groups(db: &Db, tenant: &Tenant) -> Result<Vec<CustomerGroup>, ApiError> {
     db.scoped(tenant).customer_groups().await
+}
+
+pub async fn get_group(db: &Db, tenant: &Tenant, id: &str) -> Result<CustomerGroup, ApiError> {
+    db.scoped(tenant).found(id).await
+}
+
+/// A group read for a change, at the version `If-Match` names if any.
+async fn group_for_change(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    if_match: Option<u64>,
+) -> Result<CustomerGroup, ApiError> {
+    let group: CustomerGroup = db
+        .scoped(tenant)
+        .record(id_of::<CustomerGroup>(id)?, true)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer group"))?;
+    match if_match {
+        Some(version) if version != group.version => Err(ApiError::PreconditionFailed(format!(
+            "the customer group is at version {}, not {version}",
+            group.version
+        ))),
+        _ => Ok(group),
+    }
+}
+
+/// Renames a group or changes its description.
+pub async fn update_group(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    patch: CustomerGroupPatch,
+    if_match: Option<u64>,
+) -> Result<CustomerGroup, ApiError> {
+    for _attempt in 0..5 {
+        let before = group_for_change(db, tenant, id, if_match).await?;
+        let mut after = before.clone();
+        if let Some(name) = &patch.name {
+            after.name = name.trim().to_owned();
+        }
+        if let Some(description) = &patch.description {
+            after.description = description.clone();
+        }
+        check_group_texts(&after.name, after.description.as_deref())?;
+        after.version = before.version + 1;
+        let event = Event::about(tenant, EventType::CustomerGroupUpdated, &after)?;
+        if db
+            .update_customer_group(tenant, &before, &after, event)
+            .await
+            .committed()?
+        {
+            return Ok(after);
+        }
+    }
+    Err(ApiError::conflict("the customer group is changing fast; retry"))
+}
+
+/// Deletes a group no customer is in (`409 customer_group_in_use` otherwise: take them out first).
+pub async fn delete_group(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
+    for _attempt in 0..5 {
+        let group = group_for_change(db, tenant, id, if_match).await?;
+        if group.member_count > 0 {
+            return Err(ApiError::Conflict {
+                code: "customer_group_in_use",
+                message: format!(
+                    "{} customers are in the group; remove them from it (PATCH their group_ids) first",
+                    group.member_count
+                ),
+                details: vec![serde_json::json!({"id": group.id, "member_count": group.member_count})],
+            });
+        }
+        let event = Event::about(tenant, EventType::CustomerGroupDeleted, &group)?;
+        if db.delete_customer_group(tenant, &group, event).await? {
+            return Ok(());
+        }
+    }
+    Err(ApiError::conflict("the customer group is changing fast; retry"))
 }
 
 #[cfg(test)]

@@ -71,6 +71,8 @@ event_types! {
     CustomerUpdated = "customer.updated",
     CustomerDeleted = "customer.deleted",
     CustomerGroupCreated = "customer_group.created",
+    CustomerGroupUpdated = "customer_group.updated",
+    CustomerGroupDeleted = "customer_group.deleted",
     CartCreated = "cart.created",
     CartUpdated = "cart.updated",
     OrderCreated = "order.created",

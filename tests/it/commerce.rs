@@ -1051,3 +1051,89 @@ async fn an_address_takes_state_as_its_region() {
     let both = json!({"line1": "1 Market St", "city": "San Francisco", "state": "CA", "region": "NY", "country": "US"});
     shop.app.post(&path, key, &both).expect(422).await;
 }
+
+/// A group counts its members exactly (in the customers' own transactions), is renamed with `If-Match`, and is
+/// deleted only once no customer is in it.
+#[tokio::test]
+async fn customer_groups_are_read_renamed_and_deleted_only_when_empty() {
+    let shop = Shop::open().await;
+    let (app, key) = (&shop.app, shop.key());
+    let group = app
+        .post("/v1/customer-groups", key, &json!({"name": "Wholesale"}))
+        .expect_data(201)
+        .await;
+    let group_id = group["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/customer-groups/{group_id}");
+    let members = || async { app.get(&path, key).expect_data(200).await["member_count"].clone() };
+    assert_eq!(members().await, 0);
+
+    let ada = app
+        .post(
+            "/v1/customers",
+            key,
+            &json!({"email": "ada@example.com", "group_ids": [group_id]}),
+        )
+        .expect_data(201)
+        .await;
+    let grace = app
+        .post(
+            "/v1/customers",
+            key,
+            &json!({"email": "grace@example.com", "group_ids": [group_id, group_id]}),
+        )
+        .expect_data(201)
+        .await;
+    assert_eq!(members().await, 2, "a repeated id counts once");
+
+    let renamed = app
+        .patch(&path, key, &json!({"name": " Trade ", "description": "B2B"}))
+        .header("if-match", "\"1\"")
+        .expect_data(200)
+        .await;
+    assert_eq!(
+        (renamed["name"].as_str(), renamed["version"].as_u64()),
+        (Some("Trade"), Some(2))
+    );
+    app.patch(&path, key, &json!({"name": "Stale"}))
+        .header("if-match", "\"1\"")
+        .expect(412)
+        .await;
+    app.patch(&path, key, &json!({"name": "  "})).expect(422).await;
+    assert_eq!(members().await, 2, "a rename keeps the count");
+
+    let refused = app.delete(&path, key).expect(409).await;
+    assert_eq!(refused["error"]["code"], "customer_group_in_use");
+    let leave = json!({"group_ids": []});
+    app.patch(&format!("/v1/customers/{}", ada["id"].as_str().unwrap()), key, &leave)
+        .expect(200)
+        .await;
+    assert_eq!(members().await, 1);
+    app.delete(&format!("/v1/customers/{}", grace["id"].as_str().unwrap()), key)
+        .expect(204)
+        .await;
+    assert_eq!(members().await, 0, "a deleted customer leaves its groups");
+
+    app.delete(&path, key).expect(204).await;
+    app.get(&path, key).expect(404).await;
+    app.delete(&path, key).expect(404).await;
+    let joining = json!({"email": "late@example.com", "group_ids": [group_id]});
+    app.post("/v1/customers", key, &joining).expect(422).await;
+    let kinds: Vec<String> = events(app, &shop.store.id, "test")
+        .await
+        .iter()
+        .filter_map(|e| {
+            e["type"]
+                .as_str()
+                .filter(|t| t.starts_with("customer_group."))
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "customer_group.created",
+            "customer_group.updated",
+            "customer_group.deleted"
+        ]
+    );
+}

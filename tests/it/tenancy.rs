@@ -22,6 +22,7 @@ pub(crate) struct Seeded {
     reservation: String,
     warehouse: String,
     default_warehouse: String,
+    group: String,
     transfer: String,
     webhook: String,
     key: String,
@@ -83,6 +84,9 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
     let move_one = json!({"item_id": stocked, "from_warehouse_id": default_warehouse, "to_warehouse_id": warehouse,
                           "quantity": 1, "in_transit": true});
     let transfer = id(&post("/v1/inventory/transfers", move_one).expect_data(201).await);
+    let group = id(&post("/v1/customer-groups", json!({"name": "Wholesale"}))
+        .expect_data(201)
+        .await);
     let endpoint = json!({"url": "http://127.0.0.1:9/hooks", "events": ["order.created"]});
     let webhook = id(&post("/v1/webhooks", endpoint).expect_data(201).await);
     Seeded {
@@ -100,6 +104,7 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
         reservation,
         warehouse,
         default_warehouse,
+        group,
         transfer,
         webhook,
         key: store.test_key_id.clone(),
@@ -142,6 +147,7 @@ pub(crate) fn concrete(template: &str, s: &Seeded) -> String {
             ("inventory", _) => &s.stocked,
             ("reservations", _) => &s.reservation,
             ("transfers", _) => &s.transfer,
+            ("customer-groups", _) => &s.group,
             ("warehouses", _) => &s.warehouse,
             ("webhooks", _) => &s.webhook,
             // The endpoint is looked up first: an unknown event id never gets that far.
@@ -164,7 +170,10 @@ pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
             json!({"name": "New"})
         }
         ("POST", "/v1/warehouses") => json!({"name": "Annex"}),
-        ("PATCH", "/v1/brands/{id}") | ("PATCH", "/v1/categories/{id}") | ("PATCH", "/v1/warehouses/{id}") => {
+        ("PATCH", "/v1/brands/{id}")
+        | ("PATCH", "/v1/categories/{id}")
+        | ("PATCH", "/v1/warehouses/{id}")
+        | ("PATCH", "/v1/customer-groups/{id}") => {
             json!({"name": "Renamed"})
         }
         ("POST", "/v1/carts") => json!({"currency": "USD", "customer_id": s.customer}),

@@ -3,8 +3,8 @@
 use axum::extract::Path;
 use axum::http::StatusCode;
 use cartwheel::customers::{
-    self, Address, BlacklistIn, Customer, CustomerGroup, CustomerGroupIn, CustomerIn, CustomerListParams,
-    CustomerPatch, PostalAddress,
+    self, Address, BlacklistIn, Customer, CustomerGroup, CustomerGroupIn, CustomerGroupPatch, CustomerIn,
+    CustomerListParams, CustomerPatch, PostalAddress,
 };
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
@@ -23,6 +23,7 @@ cartwheel::function_routes! {
     (blacklist),
     (unblacklist),
     (create_group, list_groups),
+    (get_group, update_group, delete_group),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -178,6 +179,54 @@ async fn create_group(
 ) -> Result<Created<CustomerGroup>> {
     let group = customers::create_group(&c.db, &c.tenant, input).await?;
     Ok(Created(group))
+}
+
+/// Get a customer group
+#[utoipa::path(get, path = "/v1/customer-groups/{id}", tag = "customers", security(("api_key" = ["customers:read"])),
+    params(("id" = String, Path, description = "`cgrp_…`")),
+    responses((status = 200, description = "The group; `ETag` holds its version", body = DataOut<CustomerGroup>)))]
+async fn get_group(c: Caller<can::CustomersRead>, Path(id): Path<String>) -> Result<Tagged<CustomerGroup>> {
+    Ok(Tagged::ok(customers::get_group(&c.db, &c.tenant, &id).await?))
+}
+
+/// Update a customer group
+///
+/// Its name and description; `member_count` follows the customers' `group_ids`. Emits `customer_group.updated`.
+#[utoipa::path(patch, path = "/v1/customer-groups/{id}", tag = "customers", security(("api_key" = ["customers:write"])), request_body = CustomerGroupPatch,
+    params(("id" = String, Path, description = "`cgrp_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The group", body = DataOut<CustomerGroup>),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_group(
+    c: Caller<can::CustomersWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<CustomerGroupPatch>,
+) -> Result<Tagged<CustomerGroup>> {
+    Ok(Tagged::ok(
+        customers::update_group(&c.db, &c.tenant, &id, patch, if_match).await?,
+    ))
+}
+
+/// Delete a customer group
+///
+/// Only a group no customer is in (`409 customer_group_in_use` otherwise). Emits `customer_group.deleted`.
+#[utoipa::path(delete, path = "/v1/customer-groups/{id}", tag = "customers", security(("api_key" = ["customers:write"])),
+    params(("id" = String, Path, description = "`cgrp_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "customer_group_in_use", body = ErrorBody),
+    ))]
+async fn delete_group(
+    c: Caller<can::CustomersWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+) -> Result<StatusCode> {
+    customers::delete_group(&c.db, &c.tenant, &id, if_match).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// List customer groups

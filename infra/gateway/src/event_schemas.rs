@@ -88,7 +88,7 @@ fn data_schema(event_type: EventType) -> Value {
         T::WebhookTest => json!({"type": "object", "required": ["endpoint_id", "message"],
                "properties": {"endpoint_id": {"type": "string"}, "message": {"type": "string"}}}),
         T::CustomerCreated | T::CustomerUpdated | T::CustomerDeleted => named("Customer"),
-        T::CustomerGroupCreated => named("CustomerGroup"),
+        T::CustomerGroupCreated | T::CustomerGroupUpdated | T::CustomerGroupDeleted => named("CustomerGroup"),
         T::CartCreated | T::CartUpdated => named("Cart"),
         T::OrderCreated | T::OrderCancelled | T::OrderFulfilled => named("Order"),
         T::OrderStatusChanged => order_with(

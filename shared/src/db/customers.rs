@@ -1,9 +1,9 @@
 //! Customer access patterns: the customer item (addresses inside), its email guard, and customer groups.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK};
-use super::{item, n, s, tenant_prefix, Db, GuardHeld, Item, PageQuery, Refusal, Scoped, Stale, WriteError};
+use super::{item, n, s, tenant_prefix, Db, GuardHeld, Item, PageQuery, Refusal, Scoped, Stale, WriteError, WriteTx};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
@@ -18,6 +18,32 @@ pub(super) fn customer_item(store: StoreId, mode: Mode, customer: &Customer) -> 
     record.insert(GSI1PK.to_owned(), s(index.pk));
     record.insert(GSI1SK.to_owned(), s(index.sk));
     Ok(record)
+}
+
+/// Counts a customer into the groups it joins and out of those it leaves (in its own transaction, so the counts are
+/// exact); joining needs the group to exist, so a group deleted meanwhile fails the write.
+fn count_members<'a, R>(
+    mut tx: WriteTx<'a, R>,
+    store: StoreId,
+    mode: Mode,
+    before: &[CustomerGroupId],
+    after: &[CustomerGroupId],
+) -> WriteTx<'a, R> {
+    let (before, after): (BTreeSet<_>, BTreeSet<_>) = (before.iter().collect(), after.iter().collect());
+    let changes = after
+        .difference(&before)
+        .map(|g| (**g, 1))
+        .chain(before.difference(&after).map(|g| (**g, -1)));
+    for (group, change) in changes {
+        tx = tx.update(
+            keys::customer_group(store, mode, group),
+            "ADD member_count :change",
+            Some("attribute_exists(PK)"),
+            HashMap::new(),
+            HashMap::from([(":change".to_owned(), n(change))]),
+        );
+    }
+    tx
 }
 
 impl Db {
@@ -45,7 +71,10 @@ impl Db {
         if let Some(before) = before.filter(|b| b.email != after.email) {
             tx = tx.delete(keys::customer_email(store, mode, &before.email));
         }
-        tx.commit(Stale).await
+        let joined = before.map_or(&[][..], |b| &b.group_ids[..]);
+        count_members(tx, store, mode, joined, &after.group_ids)
+            .commit(Stale)
+            .await
     }
 
     /// Deletes a customer still at the version read, and its email guard.
@@ -56,15 +85,79 @@ impl Db {
         event: Event,
     ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
-        self.write(event, tenant.key_id.to_string())
+        let tx = self
+            .write(event, tenant.key_id.to_string())
             .delete_if(
                 keys::customer(store, mode, customer.id),
                 "version = :version",
                 HashMap::from([(":version".to_owned(), super::n(customer.version))]),
             )
-            .delete(keys::customer_email(store, mode, &customer.email))
+            .delete(keys::customer_email(store, mode, &customer.email));
+        count_members(tx, store, mode, &customer.group_ids, &[])
             .commit(Stale)
             .await
+    }
+
+    /// Changes a group's name and description while it is at the version read; its member count is the customers'
+    /// transactions' to change.
+    pub async fn update_customer_group(
+        &self,
+        tenant: &Tenant,
+        before: &CustomerGroup,
+        after: &CustomerGroup,
+        event: Event,
+    ) -> Result<(), WriteError<Stale>> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        let mut values = HashMap::from([
+            (":name".to_owned(), s(&after.name)),
+            (":version".to_owned(), n(after.version)),
+            (":read".to_owned(), n(before.version)),
+        ]);
+        let expression = match &after.description {
+            Some(description) => {
+                values.insert(":description".to_owned(), s(description));
+                "SET #name = :name, description = :description, version = :version"
+            }
+            None => "SET #name = :name, version = :version REMOVE description",
+        };
+        self.write(event, tenant.key_id.to_string())
+            .update(
+                keys::customer_group(store, mode, before.id),
+                expression,
+                Some("version = :read"),
+                HashMap::from([("#name".to_owned(), "name".to_owned())]),
+                values,
+            )
+            .commit(Stale)
+            .await
+    }
+
+    /// Deletes a group that no customer is in, at the version read, and counts it out of the store's groups.
+    /// `Ok(false)`: a customer joined it, or it changed, meanwhile.
+    pub async fn delete_customer_group(
+        &self,
+        tenant: &Tenant,
+        group: &CustomerGroup,
+        event: Event,
+    ) -> Result<bool, ApiError> {
+        let (store, mode) = (tenant.store_id, tenant.mode);
+        self.write(event, tenant.key_id.to_string())
+            .delete_if(
+                keys::customer_group(store, mode, group.id),
+                "version = :version AND (attribute_not_exists(member_count) OR member_count = :zero)",
+                HashMap::from([(":version".to_owned(), n(group.version)), (":zero".to_owned(), n(0))]),
+            )
+            .because(Refusal::Guard)
+            .update(
+                keys::customer_group_count(store, mode),
+                "ADD group_count :minus",
+                None,
+                HashMap::new(),
+                HashMap::from([(":minus".to_owned(), n(-1))]),
+            )
+            .commit(Refusal::Stale)
+            .await
+            .guard_held()
     }
 
     /// Creates a group, unless the store has [`MAX_CUSTOMER_GROUPS`] already. `Ok(false)`: it has.

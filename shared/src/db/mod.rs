@@ -36,7 +36,8 @@ use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
 use crate::ids::{
-    BrandId, CartId, CategoryId, CustomerId, KeyId, OrderId, ProductId, StoreId, TransferId, WarehouseId, WebhookId,
+    BrandId, CartId, CategoryId, CustomerGroupId, CustomerId, KeyId, OrderId, ProductId, StoreId, TransferId,
+    WarehouseId, WebhookId,
 };
 use crate::model::apikeys::{ApiKeyLookup, ApiKeyRecord};
 use crate::model::stores::StoreRecord;
@@ -140,6 +141,7 @@ records! {
     crate::catalog::taxonomy::Category, "category": CategoryId => category, listed in categories_partition, newest first: false;
     crate::catalog::taxonomy::Brand, "brand": BrandId => brand, listed in brands_partition, newest first: false;
     crate::model::customers::Customer, "customer": CustomerId => customer;
+    crate::model::customers::CustomerGroup, "customer group": CustomerGroupId => customer_group;
     crate::model::carts::Cart, "cart": CartId => cart;
     crate::model::orders::Order, "order": OrderId => order;
     crate::model::inventory::Warehouse, "warehouse": WarehouseId => warehouse;

@@ -113,6 +113,9 @@ pub struct CustomerGroup {
     pub id: CustomerGroupId,
     pub name: String,
     pub description: Option<String>,
+    /// Customers in the group: exact, kept in the same transactions as the customers' `group_ids`.
+    #[serde(default)]
+    pub member_count: u64,
     pub created_at: String,
     pub version: u64,
 }
