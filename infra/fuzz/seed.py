@@ -101,6 +101,7 @@ def seed(base: str, platform_key: str, plan: str, payments_secret: str) -> dict:
     ids["brand"] = api.create("/v1/brands", {"name": "Acme"})
     ids["brand_doomed"] = api.create("/v1/brands", {"name": "Doomed"})
     ids["group"] = api.create("/v1/customer-groups", {"name": "Wholesale"})
+    ids["group_doomed"] = api.create("/v1/customer-groups", {"name": "Doomed"})  # no members: deletable
 
     def product(name: str, sku: str, **extra: object) -> str:
         body = {"name": name, "sku": sku, "price": {"amount": 1200, "currency": "USD"}, **extra}
@@ -162,6 +163,11 @@ def seed(base: str, platform_key: str, plan: str, payments_secret: str) -> dict:
     hold = {"items": [{"id": ids["stocked"], "quantity": 1}]}
     ids["reservation"] = api.create("/v1/inventory/reserve", hold)
     ids["reservation_release"] = api.create("/v1/inventory/reserve", hold)
+    # A pending transfer out of the default warehouse (where the stock is), for ship and receive.
+    default = next(w["id"] for w in api.call("GET", "/v1/warehouses", expect=200)["data"] if w.get("is_default"))
+    ids["transfer"] = api.create("/v1/inventory/transfers", {"item_id": ids["stocked"], "from_warehouse_id": default,
+                                                             "to_warehouse_id": ids["warehouse"], "quantity": 1,
+                                                             "in_transit": True})
 
     ids["key"] = api.create("/v1/api-keys", {"name": "kept", "scopes": ["products:read"]})
     ids["key_doomed"] = api.create("/v1/api-keys", {"name": "doomed", "scopes": ["products:read"]})
@@ -173,7 +179,7 @@ BY_SEGMENT = {
     "api-keys": "key", "brands": "brand", "carts": "cart", "categories": "category", "customers": "customer",
     "addresses": "address", "items": "item", "inventory": "stocked", "orders": "order", "products": "product",
     "variants": "variant", "reservations": "reservation", "warehouses": "warehouse", "webhooks": "webhook",
-    "deliveries": "delivery", "stores": "store",
+    "deliveries": "delivery", "stores": "store", "customer-groups": "group", "transfers": "transfer",
 }
 # An operation that deletes or retires its resource gets a resource of its own.
 BY_OPERATION = {
@@ -186,6 +192,7 @@ BY_OPERATION = {
     "delete_product": {"id": "product_doomed"},
     "delete_variant": {"variant_id": "variant_doomed"},
     "delete_endpoint": {"id": "webhook_doomed"},
+    "delete_group": {"id": "group_doomed"},
     "act_on_product": {"id": "product_action"},
     "add_option": {"id": "product_options"},
     "create_variant": {"id": "product_variants"},

@@ -124,6 +124,14 @@ prefixed_id!(
     /// A warehouse.
     WarehouseId, "whs"
 );
+
+impl WarehouseId {
+    /// A store's default warehouse: its id is the store's (in both modes, whose keys never meet), so that stock in
+    /// it can be read by key without first reading which warehouse is the default.
+    pub fn default_of(store: StoreId) -> Self {
+        Self(store.0)
+    }
+}
 prefixed_id!(
     /// One line of the inventory ledger.
     AdjustmentId, "adj"

@@ -118,5 +118,8 @@ async fn health_is_503_when_dynamodb_is_stopped() {
     let response = health().await.unwrap();
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
-    assert_eq!((&body["status"], &body["database"]), (&json!("error"), &json!("unreachable")));
+    assert_eq!(
+        (&body["status"], &body["database"]),
+        (&json!("error"), &json!("unreachable"))
+    );
 }

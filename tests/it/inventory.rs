@@ -637,3 +637,106 @@ async fn concurrent_transfers_never_move_more_than_there_is() {
         "one record per move"
     );
 }
+
+/// Products carry what they have to sell, as the reference APIs' `stock`: given at creation (ledgered in the
+/// default warehouse in the same transaction), read on every product and variant, with every warehouse's level
+/// and the variants on request.
+#[tokio::test]
+async fn products_carry_their_stock_from_creation_and_include_variants_and_inventory() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let key = store.test_key.as_str();
+    let body = json!({"name": "Tee", "sku": "TEE", "price": {"amount": 900, "currency": "USD"}, "stock": 25,
+                      "options": [{"name": "Size", "values": ["S", "M"]}]});
+    let created = app.post("/v1/products", key, &body).expect_data(201).await;
+    assert_eq!(created["stock"], 25);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let history = app.get(&format!("/v1/inventory/{id}/history"), key).expect(200).await;
+    assert_eq!(history["data"][0]["delta"], 25);
+    assert_eq!(history["data"][0]["reason"], "restock");
+    assert_eq!(history["data"][0]["note"], "initial stock");
+
+    let hold = json!({"items": [{"id": id, "quantity": 5}]});
+    app.post("/v1/inventory/reserve", key, &hold).expect(201).await;
+    let (main, east) = two_warehouses(&app, key).await;
+    let move_three = json!({"item_id": id, "from_warehouse_id": main, "to_warehouse_id": east, "quantity": 3});
+    app.post("/v1/inventory/transfers", key, &move_three).expect(201).await;
+    let read = app.get(&format!("/v1/products/{id}"), key).expect_data(200).await;
+    assert_eq!(
+        read["stock"], 17,
+        "25 − 5 reserved − 3 moved out of the warehouse checkout sells from"
+    );
+    assert!(
+        read.get("inventory").is_none() && read.get("variants").is_none(),
+        "only on request"
+    );
+
+    let small = json!({"option_values": {"Size": "S"}, "sku": "TEE-S"});
+    let variant = app
+        .post(&format!("/v1/products/{id}/variants"), key, &small)
+        .expect_data(201)
+        .await;
+    let variant_id = variant["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/inventory/{variant_id}/adjust"),
+        key,
+        &json!({"delta": 4, "reason": "restock"}),
+    )
+    .expect(200)
+    .await;
+    let full = app
+        .get(&format!("/v1/products/{id}?include=variants,inventory"), key)
+        .expect_data(200)
+        .await;
+    assert_eq!(full["variants"][0]["stock"], 4);
+    let levels: Vec<(String, i64)> = full["inventory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["warehouse_id"].as_str().unwrap().to_owned(),
+                l["on_hand"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        levels.contains(&(main.clone(), 22)) && levels.contains(&(east.clone(), 3)),
+        "{levels:?}"
+    );
+    let variants = app.get(&format!("/v1/products/{id}/variants"), key).expect(200).await;
+    assert_eq!(variants["data"][0]["stock"], 4);
+    let one = app
+        .get(&format!("/v1/products/{id}/variants/{variant_id}"), key)
+        .expect_data(200)
+        .await;
+    assert_eq!(one["stock"], 4);
+
+    let plain = json!({"name": "Mug", "price": {"amount": 500, "currency": "USD"}});
+    app.post("/v1/products", key, &plain).expect(201).await;
+    let listed = app.get("/v1/products?include=variants", key).expect(200).await;
+    let stocks: Vec<(i64, usize)> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["stock"].as_i64().unwrap(),
+                p["variants"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stocks,
+        [(0, 0), (17, 1)],
+        "newest first, each with its stock and variants"
+    );
+
+    for bad in [json!(-1), json!(1_000_000_001_i64)] {
+        let body = json!({"name": "Bad", "price": {"amount": 500, "currency": "USD"}, "stock": bad});
+        app.post("/v1/products", key, &body).expect(422).await;
+    }
+    app.get(&format!("/v1/products/{id}?include=prices"), key)
+        .expect(422)
+        .await;
+}

@@ -72,6 +72,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "carts",
             "catalog/mod",
             "catalog/taxons",
+            "catalog/stock",
             "customers",
             "deliveries",
             "inventory/mod",

@@ -4,7 +4,8 @@
 use axum::extract::Path;
 use axum::http::StatusCode;
 use bytes::Bytes;
-use cartwheel::catalog::products::{Action, Product, ProductIn, ProductListParams, ProductPatch};
+use cartwheel::catalog::products::{Action, ProductIn, ProductListParams, ProductPatch};
+use cartwheel::catalog::stock::{IncludeParams, ProductOut, VariantOut};
 use cartwheel::catalog::taxonomy::{Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch};
 use cartwheel::catalog::variants::{OptionIn, Variant, VariantIn, VariantPatch};
 use cartwheel::catalog::{self, taxons, SearchOut, SearchParams, SuggestParams, Suggestion};
@@ -43,10 +44,10 @@ type Result<T> = std::result::Result<T, ApiError>;
 /// Create a product
 #[utoipa::path(post, path = "/v1/products", tag = "products", security(("api_key" = ["products:write"])), request_body = ProductIn,
     responses(
-        (status = 201, description = "Created; `ETag` holds its version", body = DataOut<Product>),
+        (status = 201, description = "Created; `ETag` holds its version", body = DataOut<ProductOut>),
         (status = 409, description = "Slug or SKU already used", body = ErrorBody),
     ))]
-async fn create_product(c: Caller<can::ProductsWrite>, Json(input): Json<ProductIn>) -> Result<Tagged<Product>> {
+async fn create_product(c: Caller<can::ProductsWrite>, Json(input): Json<ProductIn>) -> Result<Tagged<ProductOut>> {
     Ok(Tagged::created(catalog::create_product(&c.db, &c.tenant, input).await?))
 }
 
@@ -54,11 +55,11 @@ async fn create_product(c: Caller<can::ProductsWrite>, Json(input): Json<Product
 ///
 /// Filters combine; the most selective one picks the index, the others are checked on each product.
 #[utoipa::path(get, path = "/v1/products", tag = "products", security(("api_key" = ["products:read"])), params(PageParams, ProductListParams),
-    responses((status = 200, description = "A page of products", body = ListOut<Product>)))]
+    responses((status = 200, description = "A page of products", body = ListOut<ProductOut>)))]
 async fn list_products(
     c: Caller<can::ProductsRead>,
     ListQuery(page, params): ListQuery<ProductListParams>,
-) -> Result<axum::Json<ListOut<Product>>> {
+) -> Result<axum::Json<ListOut<ProductOut>>> {
     Ok(axum::Json(
         catalog::list_products(&c.db, &c.tenant, &page, &params).await?,
     ))
@@ -66,10 +67,16 @@ async fn list_products(
 
 /// Get a product by id or slug
 #[utoipa::path(get, path = "/v1/products/{id}", tag = "products", security(("api_key" = ["products:read"])),
-    params(("id" = String, Path, description = "`prod_…`, or the product's slug")),
-    responses((status = 200, description = "The product; `ETag` holds its version", body = DataOut<Product>)))]
-async fn get_product(c: Caller<can::ProductsRead>, Path(id_or_slug): Path<String>) -> Result<Tagged<Product>> {
-    Ok(Tagged::ok(catalog::get_product(&c.db, &c.tenant, &id_or_slug).await?))
+    params(("id" = String, Path, description = "`prod_…`, or the product's slug"), IncludeParams),
+    responses((status = 200, description = "The product; `ETag` holds its version", body = DataOut<ProductOut>)))]
+async fn get_product(
+    c: Caller<can::ProductsRead>,
+    Path(id_or_slug): Path<String>,
+    Query(include): Query<IncludeParams>,
+) -> Result<Tagged<ProductOut>> {
+    Ok(Tagged::ok(
+        catalog::get_product(&c.db, &c.tenant, &id_or_slug, &include).await?,
+    ))
 }
 
 /// Update a product
@@ -80,7 +87,7 @@ async fn get_product(c: Caller<can::ProductsRead>, Path(id_or_slug): Path<String
     params(("id" = String, Path, description = "`prod_…`"),
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
-        (status = 200, description = "The product after the change", body = DataOut<Product>),
+        (status = 200, description = "The product after the change", body = DataOut<ProductOut>),
         (status = 409, description = "Slug or SKU already used, or a concurrent change", body = ErrorBody),
         (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
     ))]
@@ -89,7 +96,7 @@ async fn update_product(
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
     Json(patch): Json<ProductPatch>,
-) -> Result<Tagged<Product>> {
+) -> Result<Tagged<ProductOut>> {
     Ok(Tagged::ok(
         catalog::update_product(&c.db, &c.tenant, &id, patch, if_match).await?,
     ))
@@ -142,7 +149,7 @@ struct ActionIn {
            ("action" = inline(ProductAction), Path, description = "publish, archive, discontinue or recall"),
            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
     responses(
-        (status = 200, description = "The product after the change", body = DataOut<Product>),
+        (status = 200, description = "The product after the change", body = DataOut<ProductOut>),
         (status = 409, description = "Not allowed from the current status", body = ErrorBody),
     ))]
 async fn act_on_product(
@@ -150,7 +157,7 @@ async fn act_on_product(
     Path((id, action)): Path<(String, String)>,
     IfMatch(if_match): IfMatch,
     body: Bytes,
-) -> Result<Tagged<Product>> {
+) -> Result<Tagged<ProductOut>> {
     let action = match action.as_str() {
         "publish" => Action::Publish,
         "archive" => Action::Archive,
@@ -170,11 +177,11 @@ async fn act_on_product(
 /// Add a product to a category
 #[utoipa::path(post, path = "/v1/products/{id}/categories/{category_id}", tag = "products", security(("api_key" = ["products:write"])),
     params(("id" = String, Path), ("category_id" = String, Path)),
-    responses((status = 200, description = "The product", body = DataOut<Product>)))]
+    responses((status = 200, description = "The product", body = DataOut<ProductOut>)))]
 async fn add_product_category(
     c: Caller<can::ProductsWrite>,
     Path((id, category)): Path<(String, String)>,
-) -> Result<Tagged<Product>> {
+) -> Result<Tagged<ProductOut>> {
     Ok(Tagged::ok(
         catalog::set_product_category(&c.db, &c.tenant, &id, &category, true).await?,
     ))
@@ -183,11 +190,11 @@ async fn add_product_category(
 /// Take a product out of a category
 #[utoipa::path(delete, path = "/v1/products/{id}/categories/{category_id}", tag = "products", security(("api_key" = ["products:write"])),
     params(("id" = String, Path), ("category_id" = String, Path)),
-    responses((status = 200, description = "The product", body = DataOut<Product>)))]
+    responses((status = 200, description = "The product", body = DataOut<ProductOut>)))]
 async fn remove_product_category(
     c: Caller<can::ProductsWrite>,
     Path((id, category)): Path<(String, String)>,
-) -> Result<Tagged<Product>> {
+) -> Result<Tagged<ProductOut>> {
     Ok(Tagged::ok(
         catalog::set_product_category(&c.db, &c.tenant, &id, &category, false).await?,
     ))
@@ -199,14 +206,14 @@ async fn remove_product_category(
 #[utoipa::path(post, path = "/v1/products/{id}/options", tag = "variants", security(("api_key" = ["products:write"])), request_body = OptionIn,
     params(("id" = String, Path, description = "`prod_…`")),
     responses(
-        (status = 201, description = "The product with its new option", body = DataOut<Product>),
+        (status = 201, description = "The product with its new option", body = DataOut<ProductOut>),
         (status = 409, description = "The option exists, or the product has variants", body = ErrorBody),
     ))]
 async fn add_option(
     c: Caller<can::ProductsWrite>,
     Path(id): Path<String>,
     Json(input): Json<OptionIn>,
-) -> Result<Tagged<Product>> {
+) -> Result<Tagged<ProductOut>> {
     Ok(Tagged::created(
         catalog::add_option(&c.db, &c.tenant, &id, input).await?,
     ))
@@ -236,13 +243,13 @@ async fn create_variant(
 #[utoipa::path(get, path = "/v1/products/{id}/variants", tag = "variants", security(("api_key" = ["products:read"])),
     params(("id" = String, Path, description = "`prod_…`"), PageParams),
     responses(
-        (status = 200, description = "Its variants (at most 100 in all), oldest first", body = ListOut<Variant>),
+        (status = 200, description = "Its variants (at most 100 in all), oldest first, each with its stock", body = ListOut<VariantOut>),
     ))]
 async fn list_variants(
     c: Caller<can::ProductsRead>,
     Path(id): Path<String>,
     Query(page): Query<PageParams>,
-) -> Result<axum::Json<ListOut<Variant>>> {
+) -> Result<axum::Json<ListOut<VariantOut>>> {
     let variants = catalog::list_variants(&c.db, &c.tenant, &id).await?;
     Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), variants)?))
 }
@@ -265,11 +272,11 @@ async fn generate_variants(c: Caller<can::ProductsWrite>, Path(id): Path<String>
 /// Get a variant
 #[utoipa::path(get, path = "/v1/products/{id}/variants/{variant_id}", tag = "variants", security(("api_key" = ["products:read"])),
     params(("id" = String, Path), ("variant_id" = String, Path)),
-    responses((status = 200, description = "The variant", body = DataOut<Variant>)))]
+    responses((status = 200, description = "The variant, with its stock", body = DataOut<VariantOut>)))]
 async fn get_variant(
     c: Caller<can::ProductsRead>,
     Path((id, variant)): Path<(String, String)>,
-) -> Result<Tagged<Variant>> {
+) -> Result<Tagged<VariantOut>> {
     Ok(Tagged::ok(catalog::get_variant(&c.db, &c.tenant, &id, &variant).await?))
 }
 

@@ -121,10 +121,10 @@ async fn seed() -> Result<(Tenant, String, (String, String)), Error> {
         .await
         .map_err(|e| format!("seeding the product: {e}"))?;
     let key = (
-        format!("S#{}#test#PRODUCT#{}", tenant.store_id, product.id),
+        format!("S#{}#test#PRODUCT#{}", tenant.store_id, product.product.id),
         "PRODUCT".to_owned(),
     );
-    Ok((tenant, product.id.to_string(), key))
+    Ok((tenant, product.product.id.to_string(), key))
 }
 
 /// A `200` whose body, when it says whether the item was found, says it was.

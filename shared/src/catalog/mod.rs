@@ -2,6 +2,7 @@
 //! put them together with storage, and are what the `catalog` function's handlers call.
 
 pub mod products;
+pub mod stock;
 pub mod taxonomy;
 pub mod taxons;
 pub mod text;
@@ -21,6 +22,7 @@ use crate::ids::{BrandId, CategoryId, ProductId, VariantId};
 use crate::tenant::Tenant;
 use crate::time;
 use products::{Action, ListSource, Product, ProductIn, ProductListParams, ProductPatch};
+use stock::{answer, answered, answered_variants, IncludeParams, Includes, ProductOut, VariantOut};
 use variants::{OptionIn, Variant, VariantIn, VariantPatch};
 
 /// Index reads one list request may make before it answers with a partial page and a cursor.
@@ -70,13 +72,37 @@ fn product_conflict(conflict: ProductConflict, product: &Product, if_match: Opti
 
 // --- products ---------------------------------------------------------------------------------------------
 
-pub async fn create_product(db: &Db, tenant: &Tenant, input: ProductIn) -> Result<Product, ApiError> {
-    let (mut product, slug_generated) = input.into_product(ProductId::new(), &time::now_rfc3339())?;
+/// The most units a product may be created with.
+const MAX_OPENING_STOCK: i64 = 1_000_000_000;
+
+/// Creates a product; an initial `stock` is put in the default warehouse in the same transaction, ledgered as a
+/// restock.
+pub async fn create_product(db: &Db, tenant: &Tenant, input: ProductIn) -> Result<ProductOut, ApiError> {
+    let units = input.stock.unwrap_or(0);
+    if !(0..=MAX_OPENING_STOCK).contains(&units) {
+        return Err(ApiError::invalid("stock", "must be 0 to 1,000,000,000"));
+    }
+    let now = time::now_rfc3339();
+    let (mut product, slug_generated) = input.into_product(ProductId::new(), &now)?;
+    let warehouse = match units {
+        0 => None,
+        _ => Some(crate::inventory::default_warehouse(db, tenant).await?),
+    };
     let base_slug = product.slug.clone();
     for attempt in 0..3 {
         let created = Event::about(tenant, EventType::ProductCreated, &product)?;
-        match db.put_product(tenant, None, &product, created, None).await {
-            Ok(()) => return Ok(product),
+        let opening = warehouse
+            .map(|warehouse| opening_stock(tenant, &product, warehouse, units, &now))
+            .transpose()?;
+        match db.put_product(tenant, None, &product, created, None, opening).await {
+            Ok(()) => {
+                return Ok(ProductOut {
+                    product,
+                    stock: units,
+                    variants: None,
+                    inventory: None,
+                })
+            }
             // A slug made from the name clashed: keep the name's slug, made unique.
             Err(WriteError::Refused(ProductConflict::Slug)) if slug_generated && attempt < 2 => {
                 let suffix = Alphanumeric.sample_string(&mut rand::rng(), 5).to_lowercase();
@@ -89,8 +115,68 @@ pub async fn create_product(db: &Db, tenant: &Tenant, input: ProductIn) -> Resul
     Err(product_conflict(ProductConflict::Slug, &product, None))
 }
 
-/// A product by id, or by slug.
-pub async fn get_product(db: &Db, tenant: &Tenant, id_or_slug: &str) -> Result<Product, ApiError> {
+/// A new product's first level in the default warehouse, its ledger line and its event.
+fn opening_stock(
+    tenant: &Tenant,
+    product: &Product,
+    warehouse: crate::ids::WarehouseId,
+    units: i64,
+    now: &str,
+) -> Result<crate::db::OpeningStock, ApiError> {
+    use crate::model::inventory::{AdjustReason, Adjustment, Level};
+    let level = Level {
+        item_id: product.id.to_string(),
+        warehouse_id: warehouse.to_string(),
+        on_hand: units,
+        available: units,
+        updated_at: now.to_owned(),
+        version: 1,
+        ..Level::default()
+    };
+    let entry = Adjustment {
+        id: crate::ids::AdjustmentId::new(),
+        item_id: level.item_id.clone(),
+        warehouse_id: level.warehouse_id.clone(),
+        delta: units,
+        reason: AdjustReason::Restock,
+        note: Some("initial stock".into()),
+        on_hand_after: Some(units),
+        available_after: Some(units),
+        order_id: None,
+        transfer_id: None,
+        at: now.to_owned(),
+        actor: tenant.key_id.to_string(),
+    };
+    let event = Event::about(tenant, EventType::InventoryAdjusted, &level)?;
+    Ok(crate::db::OpeningStock { level, entry, event })
+}
+
+/// A product by id or by slug, as answered (`include=variants,inventory`).
+pub async fn get_product(
+    db: &Db,
+    tenant: &Tenant,
+    id_or_slug: &str,
+    include: &IncludeParams,
+) -> Result<ProductOut, ApiError> {
+    let include = Includes::parse(include.include.as_deref())?;
+    if let (Ok(id), true) = (id_or_slug.parse::<ProductId>(), include == Includes::default()) {
+        // The product and its stock at once: the stock's keys need only the id.
+        let scope = db.scoped(tenant);
+        let items = [crate::model::inventory::StockItem::Product(id)];
+        let (product, sellable) = tokio::try_join!(scope.record::<Product>(id, false), scope.sellable(&items))?;
+        let product = product.ok_or_else(|| ApiError::not_found("product"))?;
+        return Ok(ProductOut {
+            stock: sellable.get(&id.to_string()).copied().unwrap_or(0),
+            product,
+            variants: None,
+            inventory: None,
+        });
+    }
+    let product = product_record(db, tenant, id_or_slug).await?;
+    answer(db, tenant, product, include).await
+}
+
+async fn product_record(db: &Db, tenant: &Tenant, id_or_slug: &str) -> Result<Product, ApiError> {
     let id = match id_or_slug.parse::<ProductId>() {
         Ok(id) => Some(id),
         Err(_) if text::is_slug(id_or_slug) => db.scoped(tenant).find_product_by_slug(id_or_slug).await?,
@@ -115,9 +201,9 @@ async fn save_product(
     event: Event,
     extra: Option<Event>,
     if_match: Option<u64>,
-) -> Result<Product, ApiError> {
-    match db.put_product(tenant, Some(before), &after, event, extra).await {
-        Ok(()) => Ok(after),
+) -> Result<ProductOut, ApiError> {
+    match db.put_product(tenant, Some(before), &after, event, extra, None).await {
+        Ok(()) => answer(db, tenant, after, Includes::default()).await,
         Err(WriteError::Refused(conflict)) => Err(product_conflict(conflict, &after, if_match)),
         Err(WriteError::Other(error)) => Err(error),
     }
@@ -129,12 +215,12 @@ pub async fn update_product(
     id: &str,
     patch: ProductPatch,
     if_match: Option<u64>,
-) -> Result<Product, ApiError> {
+) -> Result<ProductOut, ApiError> {
     let before = product_by_id(db, tenant, id).await?;
     check_if_match(if_match, before.version)?;
     let (after, changed) = patch.apply(&before, &time::now_rfc3339())?;
     if changed.is_empty() {
-        return Ok(before);
+        return answer(db, tenant, before, Includes::default()).await;
     }
     let updated = Event::about(tenant, EventType::ProductUpdated, &after)?.with_changes(&changed);
     save_product(db, tenant, &before, after, updated, None, if_match).await
@@ -165,7 +251,7 @@ pub async fn act_on_product(
     action: Action,
     reason: Option<String>,
     if_match: Option<u64>,
-) -> Result<Product, ApiError> {
+) -> Result<ProductOut, ApiError> {
     let before = product_by_id(db, tenant, id).await?;
     check_if_match(if_match, before.version)?;
     let after = products::transition(&before, action, reason, &time::now_rfc3339())?;
@@ -191,11 +277,11 @@ pub async fn set_product_category(
     id: &str,
     category: &str,
     add: bool,
-) -> Result<Product, ApiError> {
+) -> Result<ProductOut, ApiError> {
     let category = id_of::<taxonomy::Category>(category)?;
     let product = product_by_id(db, tenant, id).await?;
     if add == product.category_ids.contains(&category) {
-        return Ok(product);
+        return answer(db, tenant, product, Includes::default()).await;
     }
     let patch = taxonomy::category_patch(product.category_ids.clone(), category, add);
     update_product(db, tenant, id, patch, None).await
@@ -207,7 +293,8 @@ pub async fn list_products(
     tenant: &Tenant,
     page: &PageParams,
     params: &ProductListParams,
-) -> Result<ListOut<Product>, ApiError> {
+) -> Result<ListOut<ProductOut>, ApiError> {
+    let include = Includes::parse(params.include.as_deref())?;
     let plan = params.plan()?;
     let prefix = tenant_prefix(tenant.store_id, tenant.mode);
     let mut page = page.parse(&prefix)?;
@@ -220,7 +307,7 @@ pub async fn list_products(
         };
         let data: Vec<Product> = found.into_iter().filter(|p| plan.filter.matches(p)).collect();
         return Ok(ListOut {
-            data,
+            data: answered(db, tenant, data, include).await?,
             meta: ListMeta {
                 pagination: Pagination {
                     limit: page.limit,
@@ -288,7 +375,7 @@ pub async fn list_products(
         }
     }
     Ok(ListOut {
-        data: out,
+        data: answered(db, tenant, out, include).await?,
         meta: ListMeta {
             pagination: Pagination {
                 limit: page.limit,
@@ -344,7 +431,7 @@ pub struct SearchMeta {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SearchOut {
-    pub data: Vec<Product>,
+    pub data: Vec<ProductOut>,
     pub meta: SearchMeta,
 }
 
@@ -417,7 +504,7 @@ async fn count_facets(
     let mut counted = 0;
     loop {
         let found = list_products(db, tenant, &page, &scan).await?;
-        for product in &found.data {
+        for product in found.data.iter().map(|answered| &answered.product) {
             if let Some(counts) = facets.category_id.as_mut() {
                 for category in &product.category_ids {
                     *counts.entry(category.to_string()).or_default() += 1;
@@ -493,7 +580,7 @@ pub async fn suggest_products(db: &Db, tenant: &Tenant, params: SuggestParams) -
 /// check and the audit item.
 const VARIANTS_PER_WRITE: usize = 24;
 
-pub async fn add_option(db: &Db, tenant: &Tenant, product_id: &str, input: OptionIn) -> Result<Product, ApiError> {
+pub async fn add_option(db: &Db, tenant: &Tenant, product_id: &str, input: OptionIn) -> Result<ProductOut, ApiError> {
     let before = product_by_id(db, tenant, product_id).await?;
     let has_variants = !db.scoped(tenant).list_variants(before.id).await?.is_empty();
     let after = variants::add_option(&before, input, has_variants, &time::now_rfc3339())?;
@@ -590,14 +677,20 @@ pub async fn generate_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Re
     Ok(created)
 }
 
-pub async fn list_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Result<Vec<Variant>, ApiError> {
+/// A product's variants, each with its stock.
+pub async fn list_variants(db: &Db, tenant: &Tenant, product_id: &str) -> Result<Vec<VariantOut>, ApiError> {
     let product = product_by_id(db, tenant, product_id).await?;
-    db.scoped(tenant).list_variants(product.id).await
+    let variants = db.scoped(tenant).list_variants(product.id).await?;
+    answered_variants(db, tenant, variants).await
 }
 
-pub async fn get_variant(db: &Db, tenant: &Tenant, product_id: &str, id: &str) -> Result<Variant, ApiError> {
+pub async fn get_variant(db: &Db, tenant: &Tenant, product_id: &str, id: &str) -> Result<VariantOut, ApiError> {
     let product = product_by_id(db, tenant, product_id).await?;
-    variant_by_id(db, tenant, product.id, id).await
+    let variant = variant_by_id(db, tenant, product.id, id).await?;
+    let mut answered = answered_variants(db, tenant, vec![variant]).await?;
+    answered
+        .pop()
+        .ok_or_else(|| ApiError::internal("a variant went missing from its own answer"))
 }
 
 pub async fn update_variant(

@@ -17,8 +17,16 @@ use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::Cursor;
 use crate::ids::StoreId;
-use crate::ids::{BrandId, CategoryId, ProductId, VariantId};
+use crate::ids::{BrandId, CategoryId, ProductId, VariantId, WarehouseId};
+use crate::model::inventory::{Adjustment, Level};
 use crate::tenant::{Mode, Tenant};
+
+/// A new product's first stock: its level in the default warehouse, the ledger line and the event, written with it.
+pub struct OpeningStock {
+    pub level: Level,
+    pub entry: Adjustment,
+    pub event: Event,
+}
 
 /// Why a product write did not commit.
 #[derive(Debug, PartialEq, Eq)]
@@ -119,11 +127,24 @@ impl Db {
         after: &Product,
         event: Event,
         extra_event: Option<Event>,
+        opening: Option<OpeningStock>,
     ) -> Result<(), WriteError<ProductConflict>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let mut tx = self.write(event, tenant.key_id.to_string());
         if let Some(extra) = extra_event {
             tx = tx.and_event(extra);
+        }
+        if let Some(OpeningStock { level, entry, event }) = opening {
+            let warehouse: WarehouseId = level
+                .warehouse_id
+                .parse()
+                .map_err(|e| WriteError::Other(ApiError::internal(e)))?;
+            let level_key = keys::level(store, mode, &level.item_id, warehouse);
+            let entry_key = keys::adjustment(store, mode, &level.item_id, entry.id);
+            tx = tx
+                .and_event(event)
+                .put_new(item(level_key, &level).map_err(WriteError::Other)?)
+                .put_new(item(entry_key, &entry).map_err(WriteError::Other)?);
         }
         let product_item = item(keys::product(store, mode, after.id), after).map_err(WriteError::Other)?;
         tx = tx.put_versioned(product_item, before.map(|b| b.version));

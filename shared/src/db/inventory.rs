@@ -154,6 +154,26 @@ impl Scoped<'_> {
         Ok(marker.map(|m| m.warehouse_id))
     }
 
+    /// What each item has available to sell, in the default warehouse (where checkout sells from): one
+    /// `BatchGetItem` per 100 items (the default warehouse's id is the store's: no read to find it). Items never
+    /// stocked there are absent.
+    pub async fn sellable(&self, items: &[StockItem]) -> Result<HashMap<String, i64>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let warehouse = WarehouseId::default_of(store);
+        if items.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let wanted = items
+            .iter()
+            .map(|item| keys::level(store, mode, &item.to_string(), warehouse))
+            .collect();
+        let found = self.batch_get(wanted, false).await?;
+        found
+            .into_values()
+            .map(|item| from_item::<Level>(item).map(|level| (level.item_id, level.available)))
+            .collect()
+    }
+
     /// An item's levels in every warehouse that has held it.
     pub async fn levels(&self, item: StockItem) -> Result<Vec<Level>, ApiError> {
         let (store, mode) = (self.store, self.mode);

@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-pub use catalog::{ProductConflict, VariantConflict};
+pub use catalog::{OpeningStock, ProductConflict, VariantConflict};
 pub use customers::MAX_CUSTOMER_GROUPS;
 pub use inventory::MAX_WAREHOUSES;
 pub use keys::{key_idempotency_scope, platform_idempotency_scope, tenant_prefix};

@@ -41,7 +41,8 @@ pub async fn default_warehouse(db: &Db, tenant: &Tenant) -> Result<WarehouseId, 
     if let Some(found) = db.scoped(tenant).default_warehouse_id().await? {
         return Ok(found);
     }
-    let warehouse = Warehouse::new("Default warehouse", None, true, &time::now_rfc3339());
+    let mut warehouse = Warehouse::new("Default warehouse", None, true, &time::now_rfc3339());
+    warehouse.id = WarehouseId::default_of(tenant.store_id);
     // The marker makes "one default per store" a condition: of two first uses at once, one creates it.
     if insert_warehouse(db, tenant, &warehouse).await? {
         return Ok(warehouse.id);

@@ -72,6 +72,10 @@ pub struct ProductListParams {
     /// `created_at`, `name` or `price`, with `:asc` or `:desc` (default `created_at:desc`); not with `q`.
     #[param(pattern = "^(created_at|name|price)(:(asc|desc))?$")]
     pub sort: Option<String>,
+    /// Comma-separated: `variants` (each with its stock) and `inventory` (every warehouse's level); each costs
+    /// one more query per product of the page.
+    #[param(pattern = r"^(variants|inventory)(,(variants|inventory))*$")]
+    pub include: Option<String>,
 }
 
 /// How a list request is served: the index read, and the filters checked on each product read.

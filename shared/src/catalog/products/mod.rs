@@ -196,6 +196,10 @@ pub struct ProductIn {
     #[serde(default)]
     #[schema(schema_with = locales)]
     pub localized: BTreeMap<String, Localized>,
+    /// Units to put in the default warehouse at creation, in the same transaction (ledgered as a restock with
+    /// the note `initial stock`).
+    #[schema(minimum = 0, maximum = 1000000000)]
+    pub stock: Option<i64>,
     /// Options to start with; more can be added with `POST /v1/products/{id}/options`.
     #[serde(default)]
     #[schema(max_items = 3)]
