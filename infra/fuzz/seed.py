@@ -126,6 +126,7 @@ def seed(base: str, platform_key: str, plan: str, payments_secret: str) -> dict:
     ids["product_variants"] = product("Cap", "CAP")
     api.call("POST", f"/v1/products/{ids['product_variants']}/options", {"name": "Size", "values": ["S", "M", "L"]},
              expect=201)
+    ids["option"] = "Size"  # an option name, not an id: the path of add_option_values
 
     ids["customer"] = api.create("/v1/customers", {"email": "ada@example.com", "group_ids": [ids["group"]]})
     ids["address"] = api.create(f"/v1/customers/{ids['customer']}/addresses", address())
@@ -196,6 +197,7 @@ BY_OPERATION = {
     "act_on_product": {"id": "product_action"},
     "add_option": {"id": "product_options"},
     "create_variant": {"id": "product_variants"},
+    "add_option_values": {"id": "product_variants", "option": "option"},
     "change_status": {"id": "order_status"},
     "blacklist": {"id": "customer_blacklist"},
     "unblacklist": {"id": "customer_blacklist"},

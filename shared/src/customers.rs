@@ -339,6 +339,14 @@ pub async fn list_customers(
             CustomerId::bounds_at(to.flatten().unwrap_or(u64::MAX >> 16)).1,
         )
     });
+    // `created_to` before `created_from`: nothing between (and DynamoDB refuses a range whose bounds are reversed).
+    if created.is_some_and(|(from, to)| from > to) {
+        return Ok(PageOf {
+            items: Vec::new(),
+            next_cursor: None,
+            limit: page.limit,
+        });
+    }
     let filter = CustomerFilter {
         email,
         group_id: params.group_id,

@@ -137,10 +137,19 @@ async fn dynamodb_calls_per_operation_match_the_data_model() {
     // A full page of stocked products: their stock is still one batch read for the page, not a read per product.
     for i in 0..20 {
         let stocked = json!({"name": format!("Cup {i}"), "price": {"amount": 500, "currency": "USD"}, "stock": 5});
-        meter.app.post("/v1/products", &meter.key, &stocked).send().await.unwrap();
+        meter
+            .app
+            .post("/v1/products", &meter.key, &stocked)
+            .send()
+            .await
+            .unwrap();
     }
     let page = meter
-        .measure("GET /v1/products?limit=20 (20 stocked)", meter.get("/v1/products?limit=20"), 200)
+        .measure(
+            "GET /v1/products?limit=20 (20 stocked)",
+            meter.get("/v1/products?limit=20"),
+            200,
+        )
         .await;
     let stocks: Vec<&Value> = page["data"].as_array().unwrap().iter().map(|p| &p["stock"]).collect();
     assert!(stocks.iter().all(|s| **s == 5), "each product's stock: {stocks:?}");

@@ -1062,3 +1062,51 @@ async fn every_catalog_route_needs_a_key_and_its_scope_and_stays_in_its_store() 
         200
     );
 }
+
+/// An option grows by values (as 001's `POST /options/{id}/values`) while the product has variants: they keep
+/// theirs, and `generate` makes the combinations the new values allow.
+#[tokio::test]
+async fn an_option_takes_more_values_and_its_variants_keep_theirs() {
+    let app = cartwheel_tests::spawn_app().await;
+    let store = app.create_store().await;
+    let key = store.test_key.as_str();
+    let body = json!({"name": "Tee", "price": {"amount": 900, "currency": "USD"},
+                      "options": [{"name": "Size", "values": ["S", "M"]}]});
+    let product = app.post("/v1/products", key, &body).expect_data(201).await;
+    let id = product["id"].as_str().unwrap();
+    app.post(&format!("/v1/products/{id}/variants/generate"), key, &json!({}))
+        .expect(201)
+        .await;
+    let values = |option: &str| format!("/v1/products/{id}/options/{option}/values");
+
+    let grown = app
+        .post(&values("Size"), key, &json!({"values": ["L", " XL "]}))
+        .expect_data(201)
+        .await;
+    assert_eq!(grown["options"][0]["values"], json!(["S", "M", "L", "XL"]));
+    assert_eq!(grown["version"], product["version"].as_u64().unwrap() + 1);
+    let variants = app.get(&format!("/v1/products/{id}/variants"), key).expect(200).await;
+    assert_eq!(variants["data"].as_array().unwrap().len(), 2, "the variants are kept");
+    let made = app
+        .post(&format!("/v1/products/{id}/variants/generate"), key, &json!({}))
+        .expect_data(201)
+        .await;
+    assert_eq!(made.as_array().unwrap().len(), 2, "L and XL");
+
+    let again = app
+        .post(&values("Size"), key, &json!({"values": ["XXL", "M"]}))
+        .expect(422)
+        .await;
+    assert_eq!(again["error"]["details"][0]["field"], "values[1]");
+    app.post(&values("Size"), key, &json!({"values": [" "]}))
+        .expect(422)
+        .await;
+    app.post(&values("Size"), key, &json!({"values": []})).expect(422).await;
+    app.post(&values("Colour"), key, &json!({"values": ["Red"]}))
+        .expect(404)
+        .await;
+    let events = cartwheel_tests::events(&app, &store.id, "test").await;
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "product.updated" && e["changed_fields"] == json!(["options"])));
+}

@@ -148,6 +148,7 @@ pub(crate) fn concrete(template: &str, s: &Seeded) -> String {
             ("reservations", _) => &s.reservation,
             ("transfers", _) => &s.transfer,
             ("customer-groups", _) => &s.group,
+            ("options", _) => "Size",
             ("warehouses", _) => &s.warehouse,
             ("webhooks", _) => &s.webhook,
             // The endpoint is looked up first: an unknown event id never gets that far.
@@ -204,6 +205,7 @@ pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
         ("PATCH", "/v1/products/{id}") => json!({"name": "Renamed", "category_ids": [s.category]}),
         ("POST", "/v1/products/{id}/{action}") => json!({}),
         ("POST", "/v1/products/{id}/options") => json!({"name": "Colour", "values": ["Red"]}),
+        ("POST", "/v1/products/{id}/options/{option}/values") => json!({"values": ["L"]}),
         ("POST", "/v1/products/{id}/variants") => json!({"option_values": {"Size": "M"}}),
         ("PATCH", "/v1/products/{id}/variants/{variant_id}") => json!({"sku": "TEE-S2"}),
         ("POST", "/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other", "events": ["order.created"]}),

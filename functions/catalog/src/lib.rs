@@ -7,7 +7,7 @@ use bytes::Bytes;
 use cartwheel::catalog::products::{Action, ProductIn, ProductListParams, ProductPatch};
 use cartwheel::catalog::stock::{IncludeParams, ProductOut, VariantOut};
 use cartwheel::catalog::taxonomy::{Brand, BrandIn, BrandPatch, Category, CategoryIn, CategoryPatch};
-use cartwheel::catalog::variants::{OptionIn, Variant, VariantIn, VariantPatch};
+use cartwheel::catalog::variants::{OptionIn, OptionValuesIn, Variant, VariantIn, VariantPatch};
 use cartwheel::catalog::{self, taxons, SearchOut, SearchParams, SuggestParams, Suggestion};
 use cartwheel::error::ErrorBody;
 use cartwheel::http::extract::parse_json;
@@ -28,6 +28,7 @@ cartwheel::function_routes! {
     (act_on_product),
     (add_product_category, remove_product_category),
     (add_option),
+    (add_option_values),
     (create_variant, list_variants),
     (generate_variants),
     (get_variant, update_variant, delete_variant),
@@ -198,6 +199,25 @@ async fn remove_product_category(
     Ok(Tagged::ok(
         catalog::set_product_category(&c.db, &c.tenant, &id, &category, false).await?,
     ))
+}
+
+/// Add values to a product's option
+///
+/// `{"values": ["XL"]}` after the option's own (at most 50 in all). Its variants keep theirs; `generate` makes
+/// the combinations the new values allow. Emits `product.updated`.
+#[utoipa::path(post, path = "/v1/products/{id}/options/{option}/values", tag = "variants", security(("api_key" = ["products:write"])), request_body = OptionValuesIn,
+    params(("id" = String, Path, description = "`prod_…`"), ("option" = String, Path, description = "The option's name, e.g. `Size`")),
+    responses(
+        (status = 201, description = "The product with the option's new values", body = DataOut<ProductOut>),
+        (status = 404, description = "No such product, or no option of that name", body = ErrorBody),
+    ))]
+async fn add_option_values(
+    c: Caller<can::ProductsWrite>,
+    Path((id, option)): Path<(String, String)>,
+    Json(input): Json<OptionValuesIn>,
+) -> Result<Tagged<ProductOut>> {
+    let product = catalog::add_option_values(&c.db, &c.tenant, &id, &option, input).await?;
+    Ok(Tagged::created(product))
 }
 
 /// Add an option to a product

@@ -588,6 +588,20 @@ pub async fn add_option(db: &Db, tenant: &Tenant, product_id: &str, input: Optio
     save_product(db, tenant, &before, after, updated, None, None).await
 }
 
+/// Adds values to one of a product's options (`option`: its name).
+pub async fn add_option_values(
+    db: &Db,
+    tenant: &Tenant,
+    product_id: &str,
+    option: &str,
+    input: variants::OptionValuesIn,
+) -> Result<ProductOut, ApiError> {
+    let before = product_by_id(db, tenant, product_id).await?;
+    let after = variants::add_option_values(&before, option, input, &time::now_rfc3339())?;
+    let updated = Event::about(tenant, EventType::ProductUpdated, &after)?.with_changes(&["options"]);
+    save_product(db, tenant, &before, after, updated, None, None).await
+}
+
 fn variant_conflict(conflict: VariantConflict, variant: &Variant, if_match: Option<u64>) -> ApiError {
     match conflict {
         VariantConflict::Combination => ApiError::conflict("another variant of this product has these option values"),

@@ -70,6 +70,46 @@ pub struct OptionIn {
     pub values: Vec<String>,
 }
 
+#[apply(request_body!)]
+pub struct OptionValuesIn {
+    /// Values to add to the option, after its own; distinct once trimmed, none blank, none it has already.
+    #[schema(example = json!(["XL"]), schema_with = crate::body::non_blank_strings::<50, 100>)]
+    pub values: Vec<String>,
+}
+
+/// The product with more values for one of its options. Its variants keep theirs: a new value only widens what
+/// can be made (`POST …/variants/generate` makes the missing combinations).
+pub fn add_option_values(
+    product: &Product,
+    option: &str,
+    input: OptionValuesIn,
+    now: &str,
+) -> Result<Product, ApiError> {
+    let Some(index) = product.options.iter().position(|o| o.name == option) else {
+        return Err(ApiError::not_found("option"));
+    };
+    let values: Vec<String> = input.values.iter().map(|v| v.trim().to_owned()).collect();
+    if values.is_empty() {
+        return Err(ApiError::invalid("values", "at least one value"));
+    }
+    let existing = &product.options[index].values;
+    if let Some(i) = values.iter().position(|v| existing.contains(v)) {
+        return Err(ApiError::invalid(
+            format!("values[{i}]"),
+            "is a value of the option already",
+        ));
+    }
+    let mut after = product.clone();
+    after.options[index].values.extend(values);
+    let problems = after.problems();
+    if !problems.is_empty() {
+        return Err(request_problems(problems));
+    }
+    after.updated_at = now.to_owned();
+    after.version = product.version + 1;
+    Ok(after)
+}
+
 /// The product with one more option. Refused while the product has variants, which would lack a value for it.
 pub fn add_option(product: &Product, input: OptionIn, has_variants: bool, now: &str) -> Result<Product, ApiError> {
     // What the request itself gets wrong is a 422 whatever the product's state.

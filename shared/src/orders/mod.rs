@@ -273,6 +273,14 @@ pub async fn list_orders(
             OrderId::bounds_at(to.flatten().unwrap_or(u64::MAX >> 16)).1,
         )
     });
+    // `to` before `from`: nothing between (and DynamoDB refuses a range whose bounds are reversed).
+    if created.is_some_and(|(from, to)| from > to) {
+        return Ok(crate::http::pagination::PageOf {
+            items: Vec::new(),
+            next_cursor: None,
+            limit: page.limit,
+        });
+    }
     db.scoped(tenant)
         .list_orders(&OrderFilter { equals, created }, page)
         .await

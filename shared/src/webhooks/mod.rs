@@ -264,7 +264,16 @@ pub async fn list_deliveries(
 ) -> Result<ListOut<DeliveryOut>, ApiError> {
     let endpoint = endpoint_by_id(db, tenant, id).await?;
     let (filter, page) = (params.parse()?, page.parse(&tenant.key_prefix())?);
-    let deliveries = db.scoped(tenant).list_deliveries(endpoint.id, &filter, &page).await?;
+    // `to` at or before `from`: nothing between (and DynamoDB refuses a range whose bounds are reversed).
+    let deliveries = if filter.from > filter.to {
+        crate::http::pagination::PageOf {
+            items: Vec::new(),
+            next_cursor: None,
+            limit: page.limit,
+        }
+    } else {
+        db.scoped(tenant).list_deliveries(endpoint.id, &filter, &page).await?
+    };
     Ok(deliveries.into_list(|d| DeliveryOut::for_key(d, &tenant.scopes)))
 }
 

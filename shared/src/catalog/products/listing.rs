@@ -237,10 +237,12 @@ impl ProductListParams {
             Listing::All
         };
         // A creation-time range is a key range when the list is sorted by creation time.
-        let range = if sort == SortField::CreatedAt {
-            filter.created.take()
-        } else {
-            None
+        let range = match filter.created {
+            // `created_to` at or before `created_from`: DynamoDB refuses a key range whose bounds are reversed, so
+            // the read is of the one key it starts at, and the filter kept (from > to) matches nothing there.
+            Some((from, to)) if sort == SortField::CreatedAt && from > to => Some((from, from)),
+            _ if sort == SortField::CreatedAt => filter.created.take(),
+            _ => None,
         };
         Ok(ListPlan {
             source: ListSource::Index(IndexScan {

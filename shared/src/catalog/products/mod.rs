@@ -797,6 +797,29 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_creation_range_reads_one_key_and_keeps_nothing() {
+        let at = "2000-01-01T00:00:00Z";
+        let plan = ProductListParams {
+            created_from: Some(at.into()),
+            created_to: Some(at.into()),
+            ..Default::default()
+        }
+        .plan()
+        .unwrap();
+        let ListSource::Index(IndexScan {
+            range: Some((from, to)),
+            ..
+        }) = plan.source
+        else {
+            panic!("expected a range")
+        };
+        assert!(from <= to, "DynamoDB refuses a reversed range");
+        let mut old = product();
+        old.id = from;
+        assert!(!plan.filter.matches(&old));
+    }
+
+    #[test]
     fn creation_ranges_use_id_bounds() {
         let plan = ProductListParams {
             created_from: Some("2026-11-25T00:00:00Z".into()),
