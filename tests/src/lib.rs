@@ -115,7 +115,6 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             state.clone(),
             functions,
             cartwheel_gateway::GatewayOptions {
-                docs_assets: None,
                 authorizer_cache_ttl: options.authorizer_cache_ttl,
             },
         ),

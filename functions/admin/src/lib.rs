@@ -209,3 +209,13 @@ pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 pub async fn openapi_json() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }
+
+/// The browsable reference (`/v1/docs`), rendered once per process from the same document.
+pub async fn docs_page() -> axum::response::Html<&'static str> {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    axum::response::Html(
+        PAGE.get_or_init(|| {
+            cartwheel::openapi::reference_html(&serde_json::from_str(OPENAPI_JSON).unwrap_or_default())
+        }),
+    )
+}

@@ -6,12 +6,11 @@ pub mod pipeline;
 pub mod resources;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -63,8 +62,7 @@ impl PublicRoutes {
                     .iter()
                     .zip(&segments)
                     .all(|(t, s)| (t.starts_with('{') && t.ends_with('}')) || t == s)
-        }) || (method == Method::GET
-            && (path == "/v1/openapi.json" || path == "/v1/docs" || path.starts_with("/v1/docs/")))
+        }) || (method == Method::GET && (path == "/v1/openapi.json" || path == "/v1/docs"))
     }
 }
 
@@ -132,46 +130,6 @@ async fn authorize(State(gate): State<Gate>, mut request: Request, next: Next) -
     next.run(request).await
 }
 
-/// Where the Swagger UI assets are (the `swagger-ui-dist` npm package the local stack installs).
-#[derive(Clone)]
-struct DocsAssets(Option<PathBuf>);
-
-const DOCS_PAGE: &str = r##"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Cartwheel API reference</title>
-  <link rel="stylesheet" href="/v1/docs/swagger-ui.css">
-</head>
-<body>
-  <div id="reference"></div>
-  <script src="/v1/docs/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({ url: "/v1/openapi.json", dom_id: "#reference", deepLinking: true });
-  </script>
-</body>
-</html>
-"##;
-
-async fn docs_page() -> Html<&'static str> {
-    Html(DOCS_PAGE)
-}
-
-async fn docs_asset(State(DocsAssets(dir)): State<DocsAssets>, Path(file): Path<String>) -> Response {
-    let content_type = match file.as_str() {
-        "swagger-ui.css" => "text/css",
-        "swagger-ui-bundle.js" => "text/javascript",
-        _ => return ApiError::not_found("documentation asset").into_response(),
-    };
-    let Some(dir) = dir else {
-        return ApiError::not_found("documentation asset").into_response();
-    };
-    match tokio::fs::read(dir.join(&file)).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
-        Err(_) => ApiError::not_found("documentation asset").into_response(),
-    }
-}
-
 /// The whole API on one router: every function's routes with their conventions, the authorizer in front,
 /// request ids around everything, and the live OpenAPI document and reference page.
 /// The states of the functions that load something of their own at cold start (secrets).
@@ -195,8 +153,6 @@ impl Functions {
 /// How the local gateway differs from one run to another.
 #[derive(Clone, Debug, Default)]
 pub struct GatewayOptions {
-    /// The Swagger UI assets for `/v1/docs`.
-    pub docs_assets: Option<PathBuf>,
     /// How long an authorizer answer is reused per key (`CARTWHEEL_AUTHORIZER_CACHE_TTL` seconds; 0, no cache, by
     /// default).
     pub authorizer_cache_ttl: Duration,
@@ -206,6 +162,9 @@ pub fn router(state: AppState, functions: Functions, options: GatewayOptions) ->
     let doc = openapi_document();
     let public = Arc::new(PublicRoutes::from_document(&doc));
     let doc_json = Arc::new(serde_json::to_string_pretty(&doc).unwrap_or_default());
+    let docs_page = Arc::new(cartwheel::openapi::reference_html(
+        &serde_json::to_value(&doc).unwrap_or_default(),
+    ));
     // Each function keeps its own conventions, as it would in its own Lambda.
     let functions = [
         Router::from(cartwheel_admin::routes().with_state(functions.admin)),
@@ -234,9 +193,10 @@ pub fn router(state: AppState, functions: Functions, options: GatewayOptions) ->
                 }
             }),
         )
-        .route("/v1/docs", get(docs_page))
-        .route("/v1/docs/{file}", get(docs_asset))
-        .with_state(DocsAssets(options.docs_assets));
+        .route(
+            "/v1/docs",
+            get(move || std::future::ready(Html(Arc::clone(&docs_page).as_str().to_owned()))),
+        );
     let gate = Gate {
         state,
         public,
@@ -285,7 +245,7 @@ mod tests {
         assert!(public.contains(&Method::POST, "/v1/platform/stores"));
         assert!(public.contains(&Method::POST, "/v1/payments/webhook"));
         assert!(!public.contains(&Method::POST, "/v1/checkout"));
-        assert!(public.contains(&Method::GET, "/v1/docs/swagger-ui.css"));
+        assert!(public.contains(&Method::GET, "/v1/docs"));
         assert!(public.contains(&Method::GET, "/v1/openapi.json"));
         assert!(!public.contains(&Method::GET, "/v1/api-keys"));
         assert!(!public.contains(&Method::POST, "/v1/health"));

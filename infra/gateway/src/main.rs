@@ -2,7 +2,6 @@
 //! `cartwheel-gateway --print-openapi` prints the OpenAPI document (`make openapi` commits it).
 
 use axum::serve::ListenerExt as _;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use cartwheel::http::{init_tracing, AppState};
@@ -46,9 +45,6 @@ async fn main() -> Result<(), resources::Error> {
         },
     )
     .await?;
-    let docs_assets = std::env::var_os("CARTWHEEL_DOCS_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(".cache/node/node_modules/swagger-ui-dist"));
     let authorizer_cache_ttl = match std::env::var("CARTWHEEL_AUTHORIZER_CACHE_TTL") {
         Ok(seconds) => Duration::from_secs(
             seconds
@@ -58,10 +54,7 @@ async fn main() -> Result<(), resources::Error> {
         ),
         Err(_) => Duration::ZERO,
     };
-    let options = GatewayOptions {
-        docs_assets: Some(docs_assets),
-        authorizer_cache_ttl,
-    };
+    let options = GatewayOptions { authorizer_cache_ttl };
     let app = router(state, functions, options);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let url = format!("http://127.0.0.1:{port}");
