@@ -100,7 +100,9 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
                 .bearer_format("ck_live_… or ck_test_…")
                 .description(Some(
                     "An API key of one store and mode. Each operation lists the scope its key needs (a key with `*` \
-                     holds them all); without it the answer is `403`, before the body is read.",
+                     holds them all); without it the answer is `403`, before the body is read. The local stack also \
+                     takes the key in `X-Api-Key`; on AWS, send it as `Authorization: Bearer …` (the authorizer's \
+                     cache is keyed on that header).",
                 ))
                 .build(),
         ),

@@ -194,12 +194,17 @@ pub struct Tenant {
     pub plan: String,
 }
 
-/// The credential in `Authorization: Bearer …` (scheme in any case, surrounding spaces trimmed): an API key for
-/// the authorizer, the platform key on the platform routes.
+/// The credential in `Authorization: Bearer …` (scheme in any case, surrounding spaces trimmed), else in
+/// `X-Api-Key` (the header reference API 001 uses): an API key for the authorizer, the platform key on the platform
+/// routes. On AWS, API Gateway's cached authorizer takes its identity from `Authorization` alone and refuses a
+/// request without it before this runs (docs/architecture.md, "X-Api-Key").
 pub fn presented_key(headers: &http::HeaderMap) -> Option<&str> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, key) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+    if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+        let (scheme, key) = value.to_str().ok()?.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| key.trim());
+    }
+    let key = headers.get("x-api-key")?.to_str().ok()?.trim();
+    (!key.is_empty()).then_some(key)
 }
 
 /// The prefix of every key of a store's data in one mode, `S#{store}#{mode}#`: the table's tenant boundary, and what
@@ -348,7 +353,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_bearer_keys_only() {
+    fn reads_bearer_or_x_api_key_keys() {
         use http::{header, HeaderMap};
         let mut headers = HeaderMap::new();
         assert_eq!(presented_key(&headers), None);
@@ -356,6 +361,16 @@ mod tests {
         assert_eq!(presented_key(&headers), Some("ck_test_abc"));
         headers.insert(header::AUTHORIZATION, "bearer  ck_test_abc ".parse().unwrap());
         assert_eq!(presented_key(&headers), Some("ck_test_abc"));
+        headers.insert("x-api-key", " ck_test_xyz ".parse().unwrap());
+        assert_eq!(presented_key(&headers), Some("ck_test_abc"), "Authorization first");
+        headers.insert(header::AUTHORIZATION, "Basic dXNlcjpwYXNz".parse().unwrap());
+        assert_eq!(
+            presented_key(&headers),
+            None,
+            "a wrong Authorization is not passed over"
+        );
+        headers.remove(header::AUTHORIZATION);
+        assert_eq!(presented_key(&headers), Some("ck_test_xyz"));
         headers.insert(header::AUTHORIZATION, "Basic dXNlcjpwYXNz".parse().unwrap());
         assert_eq!(presented_key(&headers), None);
     }

@@ -300,3 +300,62 @@ async fn creating_a_key_writes_its_event_and_audit_entry() {
         .iter()
         .any(|a| a["resource_id"].as_s().unwrap() == &id && a["actor"].as_s().unwrap() == &store.test_key_id));
 }
+
+/// `X-Api-Key` (reference API 001) is accepted beside `Authorization: Bearer`, and answers the same; with the
+/// authorizer's cache on, as deployed on AWS, `Authorization` is the identity source API Gateway requires.
+#[tokio::test]
+async fn x_api_key_is_accepted_unless_the_authorizer_caches_on_authorization() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let with_header = |app: &cartwheel_tests::TestApp, key: &str| {
+        app.http
+            .get(format!("{}/v1/api-keys", app.url))
+            .header("x-api-key", key)
+    };
+    let listed = with_header(&app, &store.test_key).expect(200).await;
+    assert_eq!(listed["data"][0]["mode"], "test");
+    assert_error(
+        with_header(&app, "ck_test_wrong").send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    // A body-changing request: its idempotency record belongs to the key, whichever header carried it.
+    let create = |header: &'static str, value: String| {
+        app.http
+            .post(format!("{}/v1/brands", app.url))
+            .header(header, value)
+            .header("idempotency-key", "brand-1")
+            .json(&json!({"name": "Acme"}))
+    };
+    let first = create("x-api-key", store.test_key.clone()).expect(201).await;
+    let replayed = create("authorization", format!("Bearer {}", store.test_key))
+        .expect(201)
+        .await;
+    assert_eq!(
+        first["data"]["id"], replayed["data"]["id"],
+        "the same caller, the same record"
+    );
+
+    let cached = cartwheel_tests::spawn_app_with(cartwheel_tests::Options {
+        authorizer_cache_ttl: std::time::Duration::from_secs(300),
+        ..Default::default()
+    })
+    .await;
+    let store = cached.create_store().await;
+    assert_error(
+        with_header(&cached, &store.test_key).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(
+        cached
+            .get("/v1/api-keys", &store.test_key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -106,8 +106,14 @@ async fn authorize(State(gate): State<Gate>, mut request: Request, next: Next) -
     if gate.public.contains(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
-    let Some(key) = cartwheel::tenant::presented_key(request.headers()) else {
+    // As on AWS: a cached authorizer's identity source is `Authorization`, which API Gateway requires.
+    let cached = !gate.cache.ttl.is_zero();
+    if cached && !request.headers().contains_key(header::AUTHORIZATION) {
         return ApiError::Unauthorized("missing API key; send `Authorization: Bearer ck_…`").into_response();
+    }
+    let Some(key) = cartwheel::tenant::presented_key(request.headers()) else {
+        return ApiError::Unauthorized("missing API key; send `Authorization: Bearer ck_…` (or `X-Api-Key: ck_…`)")
+            .into_response();
     };
     let answer = match gate.cache.get(key) {
         Some(answer) => answer,
