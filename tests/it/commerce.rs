@@ -578,6 +578,14 @@ async fn product_to_refund_end_to_end() {
     assert_eq!(by_email["data"].as_array().unwrap().len(), 1);
     let none = shop.get("/v1/orders?status=pending").await;
     assert_eq!(none["data"], json!([]));
+    let by_product = shop.get(&format!("/v1/orders?product_id={mug}")).await;
+    assert_eq!(
+        by_product["data"].as_array().unwrap().len(),
+        1,
+        "the order with a line of the mug"
+    );
+    let other = shop.get("/v1/orders?product_id=prod_01JD3M5W7Q6V8X9Y0Z1A2B3C4D").await;
+    assert_eq!(other["data"], json!([]));
     let before = shop.get("/v1/orders?to=2020-01-01T00:00:00Z").await;
     assert_eq!(before["data"], json!([]));
 

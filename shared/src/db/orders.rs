@@ -51,8 +51,19 @@ fn order_item(store: StoreId, mode: Mode, order: &Order) -> Result<Item, ApiErro
     let index = keys::orders_index(store, mode, order.id);
     record.insert(GSI1PK.to_owned(), s(index.pk));
     record.insert(GSI1SK.to_owned(), s(index.sk));
+    // What `GET /v1/orders?product_id=` filters on: a list filter cannot look inside the lines.
+    let products: std::collections::BTreeSet<String> = order.lines.iter().map(|l| l.product_id.to_string()).collect();
+    if !products.is_empty() {
+        record.insert(
+            PRODUCT_IDS.to_owned(),
+            aws_sdk_dynamodb::types::AttributeValue::Ss(products.into_iter().collect()),
+        );
+    }
     Ok(record)
 }
+
+/// The order item's set of the products its lines sell.
+const PRODUCT_IDS: &str = "product_ids";
 
 fn guard(key: Key, field: &str, value: String) -> Item {
     HashMap::from([
@@ -285,6 +296,9 @@ impl Scoped<'_> {
         }
         for (name, value) in &filter.equals {
             query = query.filter_eq(name, s(value.clone()));
+        }
+        if let Some(product) = filter.product {
+            query = query.filter_contains(PRODUCT_IDS, s(product.to_string()));
         }
         self.query_page(&tenant_prefix(store, mode), query, page, true).await
     }

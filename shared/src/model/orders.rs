@@ -177,6 +177,8 @@ pub struct Refund {
 pub struct OrderFilter {
     pub equals: Vec<(&'static str, String)>,
     pub created: Option<(OrderId, OrderId)>,
+    /// Orders with a line of this product.
+    pub product: Option<ProductId>,
 }
 
 // --- rules -------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ use crate::error::ApiError;
 use crate::events::{Event, EventType};
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{
-    AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, RefundId, StoreId, WarehouseId,
+    AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, ProductId, RefundId, StoreId, WarehouseId,
 };
 use crate::inventory::{self, AdjustReason, Adjustment, Warehouse};
 use crate::metrics::{self, Metric};
@@ -128,6 +128,8 @@ pub struct OrderListParams {
     pub status: Option<OrderStatus>,
     pub payment_status: Option<PaymentStatus>,
     pub customer_id: Option<CustomerId>,
+    /// Orders with a line of this product (any of its variants).
+    pub product_id: Option<ProductId>,
     /// Exact email (case-insensitive).
     #[param(
         max_length = 254,
@@ -282,7 +284,14 @@ pub async fn list_orders(
         });
     }
     db.scoped(tenant)
-        .list_orders(&OrderFilter { equals, created }, page)
+        .list_orders(
+            &OrderFilter {
+                equals,
+                created,
+                product: params.product_id,
+            },
+            page,
+        )
         .await
 }
 
