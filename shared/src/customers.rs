@@ -11,7 +11,7 @@ use crate::db::Committed;
 use crate::db::{id_of, Db};
 use crate::error::ApiError;
 use crate::events::{Event, EventType};
-use crate::http::pagination::{Page, PageOf};
+use crate::http::pagination::{ListOut, Page, PageOf};
 use crate::ids::{AddressId, CustomerGroupId, CustomerId};
 use crate::tenant::Tenant;
 use crate::time;
@@ -318,7 +318,7 @@ pub async fn list_customers(
     tenant: &Tenant,
     params: &CustomerListParams,
     page: &Page,
-) -> Result<PageOf<Customer>, ApiError> {
+) -> Result<ListOut<Customer>, ApiError> {
     let mut checks = Checks::default();
     let email = params
         .email
@@ -345,14 +345,22 @@ pub async fn list_customers(
             items: Vec::new(),
             next_cursor: None,
             limit: page.limit,
-        });
+        }
+        .into_list(|c| c));
     }
+    let unfiltered = email.is_none() && params.group_id.is_none() && created.is_none();
     let filter = CustomerFilter {
         email,
         group_id: params.group_id,
         created,
     };
-    db.scoped(tenant).list_customers(&filter, page).await
+    let scope = db.scoped(tenant);
+    let found = scope.list_customers(&filter, page).await?;
+    let total = match unfiltered {
+        true => Some(scope.count(crate::db::Counted::Customers, None).await?),
+        false => None,
+    };
+    Ok(found.into_list(|c| c).with_total(total))
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time (the end of its second for an upper bound).

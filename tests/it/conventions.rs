@@ -381,3 +381,89 @@ async fn every_list_refuses_unknown_query_parameters_and_honours_per_page_and_pa
         "only {with_several:?} of {lists:?} held two items"
     );
 }
+
+/// Lists whose counter is kept in the same transactions as their items carry an exact `total`: products and orders,
+/// in all or by status, and customers; a list narrowed by anything else carries none.
+#[tokio::test]
+async fn products_orders_and_customers_lists_carry_exact_totals() {
+    let app = spawn_app().await;
+    let store = app.create_store().await;
+    let key = store.test_key.as_str();
+    let app = &app;
+    let total =
+        |path: &'static str| async move { app.get(path, key).expect(200).await["meta"]["pagination"]["total"].clone() };
+    let mut products = Vec::new();
+    for (i, status) in ["active", "active", "draft"].iter().enumerate() {
+        let body = json!({"name": format!("Mug {i}"), "status": status, "stock": 5,
+                          "price": {"amount": 900, "currency": "USD"}});
+        products.push(
+            app.post("/v1/products", key, &body).expect_data(201).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(total("/v1/products?per_page=1").await, 3);
+    assert_eq!(total("/v1/products?status=active").await, 2);
+    app.post(&format!("/v1/products/{}/archive", products[0]), key, &json!({}))
+        .expect(200)
+        .await;
+    assert_eq!(total("/v1/products?status=active").await, 1);
+    assert_eq!(total("/v1/products?status=archived").await, 1);
+    app.delete(&format!("/v1/products/{}", products[2]), key)
+        .expect(204)
+        .await;
+    assert_eq!(total("/v1/products").await, 2);
+    assert_eq!(total("/v1/products?status=draft").await, 0);
+    assert_eq!(
+        total("/v1/products?q=mug").await,
+        Value::Null,
+        "narrowed by more than the status"
+    );
+
+    for email in ["a@example.com", "b@example.com", "c@example.com"] {
+        app.post("/v1/customers", key, &json!({"email": email}))
+            .expect(201)
+            .await;
+    }
+    let last = app.get("/v1/customers?per_page=1", key).expect(200).await;
+    assert_eq!(last["meta"]["pagination"]["total"], 3);
+    app.delete(
+        &format!("/v1/customers/{}", last["data"][0]["id"].as_str().unwrap()),
+        key,
+    )
+    .expect(204)
+    .await;
+    assert_eq!(total("/v1/customers").await, 2);
+    assert_eq!(total("/v1/customers?email=a@example.com").await, Value::Null);
+
+    let address = json!({"line1": "1 Market St", "city": "San Francisco", "country": "US"});
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        let cart = app
+            .post("/v1/carts", key, &json!({"currency": "USD"}))
+            .expect_data(201)
+            .await;
+        let cart = cart["id"].as_str().unwrap().to_owned();
+        let line = json!({"product_id": products[1], "quantity": 1});
+        app.post(&format!("/v1/carts/{cart}/items"), key, &line)
+            .expect(200)
+            .await;
+        let checkout = json!({"cart_id": cart, "email": "a@example.com", "shipping_address": address});
+        orders.push(
+            app.post("/v1/checkout", key, &checkout).expect_data(201).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(total("/v1/orders").await, 3);
+    assert_eq!(total("/v1/orders?status=pending").await, 3);
+    let cancel = json!({"status": "cancelled", "reason": "changed mind"});
+    app.patch(&format!("/v1/orders/{}/status", orders[0]), key, &cancel)
+        .expect(200)
+        .await;
+    assert_eq!(total("/v1/orders?status=pending").await, 2);
+    assert_eq!(total("/v1/orders?status=cancelled").await, 1);
+    assert_eq!(total("/v1/orders?email=a@example.com").await, Value::Null);
+}

@@ -58,6 +58,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "db/tx",
             "db/carts",
             "db/catalog",
+            "db/counts",
             "db/customers",
             "db/inventory",
             "db/orders",

@@ -54,9 +54,7 @@ async fn list_customers(
 ) -> Result<axum::Json<ListOut<Customer>>> {
     let page = page.parse(&c.tenant.key_prefix())?;
     Ok(axum::Json(
-        customers::list_customers(&c.db, &c.tenant, &params, &page)
-            .await?
-            .into_list(|c| c),
+        customers::list_customers(&c.db, &c.tenant, &params, &page).await?,
     ))
 }
 

@@ -64,11 +64,7 @@ async fn list_orders(
     ListQuery(page, params): ListQuery<OrderListParams>,
 ) -> Result<axum::Json<ListOut<Order>>> {
     let page = page.parse(&c.tenant.key_prefix())?;
-    Ok(axum::Json(
-        orders::list_orders(&c.db, &c.tenant, &params, &page)
-            .await?
-            .into_list(|o| o),
-    ))
+    Ok(axum::Json(orders::list_orders(&c.db, &c.tenant, &params, &page).await?))
 }
 
 /// Get an order

@@ -374,6 +374,22 @@ pub async fn list_products(
             break;
         }
     }
+    // Exact from the counter when nothing but the status narrows the list.
+    let status_only = params.kind.is_none()
+        && params.category_id.is_none()
+        && params.brand_id.is_none()
+        && params.is_visible.is_none()
+        && params.q.is_none()
+        && params.created_from.is_none()
+        && params.created_to.is_none();
+    let total = match status_only {
+        true => Some(
+            scope
+                .count(crate::db::Counted::Products, params.status.map(|s| s.as_str()))
+                .await?,
+        ),
+        false => None,
+    };
     Ok(ListOut {
         data: answered(db, tenant, out, include).await?,
         meta: ListMeta {
@@ -381,7 +397,7 @@ pub async fn list_products(
                 limit: page.limit,
                 has_more: next.is_some(),
                 next_cursor: next,
-                total: None,
+                total,
             },
         },
     })

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::counts::{count, Counted};
 use super::keys::{self, Key, PK, SK};
 use super::tx::MAX_STATE_ITEMS;
 use super::{
@@ -148,6 +149,21 @@ impl Db {
         }
         let product_item = item(keys::product(store, mode, after.id), after).map_err(WriteError::Other)?;
         tx = tx.put_versioned(product_item, before.map(|b| b.version));
+        let id = after.id.to_string();
+        let new_status = after.status.as_str();
+        tx = match before {
+            None => count(tx, store, mode, Counted::Products, &id, 1, &[(new_status, 1)]),
+            Some(b) if b.status != after.status => count(
+                tx,
+                store,
+                mode,
+                Counted::Products,
+                &id,
+                0,
+                &[(b.status.as_str(), -1), (new_status, 1)],
+            ),
+            Some(_) => tx,
+        };
 
         let old_slug = before.map(|b| b.slug.as_str());
         if old_slug != Some(after.slug.as_str()) {
@@ -224,6 +240,16 @@ impl Db {
                 version_is(product.version),
             )
             .delete(keys::product_slug(store, mode, &product.slug));
+        let status = product.status.as_str();
+        tx = count(
+            tx,
+            store,
+            mode,
+            Counted::Products,
+            &product.id.to_string(),
+            -1,
+            &[(status, -1)],
+        );
         if let Some(sku) = &product.sku {
             tx = tx.delete(keys::sku(store, mode, sku));
         }

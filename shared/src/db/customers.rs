@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::counts::{count, Counted};
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK};
 use super::{item, n, s, tenant_prefix, Db, GuardHeld, Item, PageQuery, Refusal, Scoped, Stale, WriteError, WriteTx};
 use crate::error::ApiError;
@@ -72,6 +73,9 @@ impl Db {
             tx = tx.delete(keys::customer_email(store, mode, &before.email));
         }
         let joined = before.map_or(&[][..], |b| &b.group_ids[..]);
+        if before.is_none() {
+            tx = count(tx, store, mode, Counted::Customers, &after.id.to_string(), 1, &[]);
+        }
         count_members(tx, store, mode, joined, &after.group_ids)
             .commit(Stale)
             .await
@@ -93,6 +97,7 @@ impl Db {
                 HashMap::from([(":version".to_owned(), super::n(customer.version))]),
             )
             .delete(keys::customer_email(store, mode, &customer.email));
+        let tx = count(tx, store, mode, Counted::Customers, &customer.id.to_string(), -1, &[]);
         count_members(tx, store, mode, &customer.group_ids, &[])
             .commit(Stale)
             .await

@@ -262,6 +262,14 @@ pub fn warehouse(store: StoreId, mode: Mode, id: WarehouseId) -> Key {
     }
 }
 
+/// One shard of the counter of a store's products, orders or customers (`kind`), beside the others.
+pub fn count(store: StoreId, mode: Mode, kind: &str, shard: u32) -> Key {
+    Key {
+        pk: format!("{}COUNTS", tenant_prefix(store, mode)),
+        sk: format!("{kind}#{shard:02}"),
+    }
+}
+
 /// All transfers of a store and mode share a partition, in creation (id) order.
 pub fn transfer(store: StoreId, mode: Mode, id: TransferId) -> Key {
     Key {

@@ -3,6 +3,7 @@
 
 mod carts;
 mod catalog;
+mod counts;
 mod customers;
 mod inventory;
 mod keys;
@@ -24,6 +25,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{OpeningStock, ProductConflict, VariantConflict};
+pub use counts::Counted;
 pub use customers::MAX_CUSTOMER_GROUPS;
 pub use inventory::MAX_WAREHOUSES;
 pub use keys::{key_idempotency_scope, platform_idempotency_scope, tenant_prefix};

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::carts::{catalog_keys, take_catalog};
+use super::counts::{count, Counted};
 use super::customers::customer_item;
 use super::keys::{self, Key, GSI1, GSI1PK, GSI1SK, PK, SK};
 use super::{from_item, item, n, s, tenant_prefix, Db, Item, PageQuery, Scoped, Stale, WriteError, WriteTx};
@@ -133,6 +134,7 @@ impl Db {
     ) -> Result<(), WriteError<Stale>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let built = (|| {
+            let status = order.status.as_str();
             let mut tx = self
                 .write(event, tenant.key_id.to_string())
                 .put_new(order_item(store, mode, order)?)
@@ -158,6 +160,15 @@ impl Db {
             if let Some((read_version, after)) = customer {
                 tx = tx.put_versioned(customer_item(store, mode, after)?, Some(*read_version));
             }
+            tx = count(
+                tx,
+                store,
+                mode,
+                Counted::Orders,
+                &order.id.to_string(),
+                1,
+                &[(status, 1)],
+            );
             add_moves(tx, store, mode, moves, &order.created_at)
         })();
         // Refused: a line's stock is short, or the cart or the customer changed since they were read (the caller
@@ -239,7 +250,7 @@ impl Scoped<'_> {
     pub async fn put_order_change(
         &self,
         actor: &str,
-        read_version: u64,
+        before: &Order,
         order: &Order,
         write: OrderWrite,
         events: Vec<Event>,
@@ -251,7 +262,11 @@ impl Scoped<'_> {
             .ok_or_else(|| ApiError::internal("an order change without an event"))?;
         let mut tx = self
             .write(first, actor)
-            .put_versioned(order_item(store, mode, order)?, Some(read_version));
+            .put_versioned(order_item(store, mode, order)?, Some(before.version));
+        if before.status != order.status {
+            let moved = [(before.status.as_str(), -1), (order.status.as_str(), 1)];
+            tx = count(tx, store, mode, Counted::Orders, &order.id.to_string(), 0, &moved);
+        }
         for event in events {
             tx = tx.and_event(event);
         }

@@ -225,6 +225,24 @@ impl Scoped<'_> {
             })
     }
 
+    /// The deliveries to `endpoint` of these events that exist: one `BatchGetItem` per 100.
+    pub async fn deliveries_of(
+        &self,
+        endpoint: WebhookId,
+        events: &[EventId],
+    ) -> Result<HashMap<EventId, Delivery>, ApiError> {
+        let (store, mode) = (self.store, self.mode);
+        let wanted = events
+            .iter()
+            .map(|event| keys::delivery(store, mode, endpoint, *event))
+            .collect();
+        self.batch_get(wanted, false)
+            .await?
+            .into_values()
+            .map(|item| from_item::<Delivery>(item).map(|d| (d.id, d)))
+            .collect()
+    }
+
     /// Records a new delivery unless one exists for this event and endpoint; returns the stored one.
     pub async fn create_delivery(&self, delivery: &Delivery) -> Result<Delivery, ApiError> {
         let (store, mode) = (self.store, self.mode);

@@ -185,8 +185,10 @@ pub struct Pagination {
     pub limit: u32,
     pub next_cursor: Option<String>,
     pub has_more: bool,
-    /// Every item of the list (all pages), where it is exact at no cost: lists read whole (a product's variants,
-    /// an order's refunds). Absent on lists DynamoDB pages through, where a total would mean reading every item.
+    /// Every item of the list (all pages), where it is exact: lists read whole (a product's variants, an order's
+    /// refunds), and products and orders unfiltered or filtered by `status` alone, and customers unfiltered, whose
+    /// counters are kept in the same transactions as the items. Absent elsewhere: a total would mean reading every
+    /// item that matches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
 }
@@ -216,6 +218,14 @@ impl<T> PageOf<T> {
                 },
             },
         }
+    }
+}
+
+impl<T: ToSchema> ListOut<T> {
+    /// The list with its exact total, where a counter gives one.
+    pub fn with_total(mut self, total: Option<u64>) -> Self {
+        self.meta.pagination.total = total;
+        self
     }
 }
 

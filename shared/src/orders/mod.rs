@@ -26,7 +26,7 @@ use crate::db::Committed;
 use crate::db::{id_of, Db, OrderWrite, Stale, StockMove, WriteError};
 use crate::error::ApiError;
 use crate::events::{Event, EventType};
-use crate::http::pagination::{Page, PageOf};
+use crate::http::pagination::Page;
 use crate::ids::{
     AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, ProductId, RefundId, StoreId, WarehouseId,
 };
@@ -236,7 +236,7 @@ pub async fn list_orders(
     tenant: &Tenant,
     params: &OrderListParams,
     page: &Page,
-) -> Result<PageOf<Order>, ApiError> {
+) -> Result<crate::http::pagination::ListOut<Order>, ApiError> {
     let mut checks = Checks::default();
     let from = params
         .from
@@ -281,18 +281,29 @@ pub async fn list_orders(
             items: Vec::new(),
             next_cursor: None,
             limit: page.limit,
-        });
+        }
+        .into_list(|o| o));
     }
-    db.scoped(tenant)
-        .list_orders(
-            &OrderFilter {
-                equals,
-                created,
-                product: params.product_id,
-            },
-            page,
-        )
-        .await
+    let scope = db.scoped(tenant);
+    let filter = OrderFilter {
+        equals,
+        created,
+        product: params.product_id,
+    };
+    let found = scope.list_orders(&filter, page).await?;
+    // Exact from the counter when nothing but the status narrows the list.
+    let status_only = filter.created.is_none()
+        && filter.product.is_none()
+        && filter.equals.len() == usize::from(params.status.is_some());
+    let total = match status_only {
+        true => Some(
+            scope
+                .count(crate::db::Counted::Orders, params.status.map(|s| s.as_str()))
+                .await?,
+        ),
+        false => None,
+    };
+    Ok(found.into_list(|o| o).with_total(total))
 }
 
 /// Who changes an order: a key of the store, or the payment provider.
@@ -355,7 +366,7 @@ async fn change_order(
         let levels: Vec<_> = write.stock.iter().map(|m| (m.item, m.warehouse)).collect();
         let payment_event = write.payment_event.clone();
         if scope
-            .put_order_change(who.actor, before.version, &after, write, events)
+            .put_order_change(who.actor, &before, &after, write, events)
             .await
             .committed()?
         {

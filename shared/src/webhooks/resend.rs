@@ -166,9 +166,8 @@ pub async fn recover(
     })
 }
 
-/// Queues every event of the outbox in `range` that `endpoint` subscribes to and has no attempted delivery of
-/// (a repeat of fan-out: a delivery already made is kept, one never attempted is queued again), or whose pending
-/// delivery nothing has touched for `stall_after_secs` (its next attempt's job was lost). `already` attempts are
+/// Queues every event of the outbox in `range` that `endpoint` subscribes to and has no delivery of (fan-out never
+/// reached it), or whose pending delivery nothing has touched for `stall_after_secs` (its job was lost). `already` attempts are
 /// queued before these; the spread over time goes on from there.
 #[cfg(feature = "sqs")]
 async fn restore_missing(
@@ -192,12 +191,27 @@ async fn restore_missing(
     loop {
         let found = scope.events_between(from, to, &page).await?;
         let mut jobs = Vec::new();
-        for event in found.items.iter().filter(|e| endpoint.subscribes_to(&e.event_type)) {
+        let subscribed: Vec<&Event> = found
+            .items
+            .iter()
+            .filter(|e| endpoint.subscribes_to(&e.event_type))
+            .collect();
+        // What exists already, in one read per page: only the missing ones are written.
+        let ids: Vec<crate::ids::EventId> = subscribed.iter().map(|e| e.id).collect();
+        let mut existing = scope.deliveries_of(endpoint.id, &ids).await?;
+        for event in subscribed {
             examined += 1;
-            let stored = scope.create_delivery(&Delivery::for_event(event, endpoint.id)?).await?;
-            let lost = match (stored.status, stored.attempts.is_empty()) {
-                (DeliveryStatus::Pending, true) => true,
-                (DeliveryStatus::Pending, false) if stalled(&stored) => {
+            let candidate = Delivery::for_event(event, endpoint.id)?;
+            let stored = match existing.remove(&event.id) {
+                Some(stored) => stored,
+                None => scope.create_delivery(&candidate).await?,
+            };
+            // Made just now: fan-out never reached it. A pending one that exists already has a job on its way (from
+            // fan-out, a retry or an earlier recover), unless nothing has touched it for the stall time; claiming it
+            // on its `updated_at` lets one recover only queue it, so repeated recovers do not pile up jobs.
+            let lost = match stored.status {
+                DeliveryStatus::Pending if stored == candidate => true,
+                DeliveryStatus::Pending if stalled(&stored) => {
                     scope.claim_stalled(&stored, &time::rfc3339(now)).await?
                 }
                 _ => false,
