@@ -103,7 +103,8 @@ pub struct RecoverOut {
     /// How many events of the store's outbox since then the endpoint subscribes to but had no delivery of, or one
     /// never attempted, or whose next attempt was lost: each is queued now.
     pub restored: u64,
-    /// Set when the per-call limit (1,000 events) stopped the walk: call again with this as `since` to go on.
+    /// Set when a per-call limit (1,000 events, or 3 s of work) stopped the walk: call again with this as `since`
+    /// to go on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_since: Option<String>,
 }
@@ -111,6 +112,10 @@ pub struct RecoverOut {
 /// Most failed deliveries one recover call looks at; call again for more.
 #[cfg(feature = "sqs")]
 pub(super) const MAX_RECOVER: u64 = 1000;
+/// How long one recover call works before it answers with `next_since` (well inside an API call's timeout; the
+/// fuzzer's 10 s read timeout found a call over a store of thousands of events passing it).
+#[cfg(feature = "sqs")]
+const RECOVER_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
 /// Recovered attempts an endpoint gets per second: 1,000 are spread over 100 s (SQS delays go up to 900 s).
 #[cfg(feature = "sqs")]
 pub(super) const RECOVER_PER_SECOND: u64 = 10;
@@ -127,6 +132,7 @@ pub async fn recover(
     stall_after_secs: i64,
 ) -> Result<RecoverOut, ApiError> {
     let endpoint = endpoint_by_id(db, tenant, id).await?;
+    let deadline = tokio::time::Instant::now() + RECOVER_BUDGET;
     let params = DeliveryListParams {
         status: Some(DeliveryStatus::Failed),
         from: Some(input.since),
@@ -149,8 +155,9 @@ pub async fn recover(
                 queued += 1;
             }
         }
+        // Past the limits, the rest waits for the next call: what was re-sent is no longer failed.
         match found.next_cursor {
-            Some(next) if examined < MAX_RECOVER => {
+            Some(next) if examined < MAX_RECOVER && tokio::time::Instant::now() < deadline => {
                 page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
             }
             _ => break,
@@ -158,7 +165,7 @@ pub async fn recover(
     }
     let range = (filter.from, filter.to);
     let (restored, next_since) =
-        restore_missing(db, queue, tenant, &endpoint, range, (queued, stall_after_secs)).await?;
+        restore_missing(db, queue, tenant, &endpoint, range, (queued, stall_after_secs), deadline).await?;
     Ok(RecoverOut {
         queued,
         restored,
@@ -177,6 +184,7 @@ async fn restore_missing(
     endpoint: &Endpoint,
     (from, to): (crate::ids::EventId, crate::ids::EventId),
     (already, stall_after_secs): (u64, i64),
+    deadline: tokio::time::Instant,
 ) -> Result<(u64, Option<String>), ApiError> {
     let now = time::now();
     let stalled = |delivery: &Delivery| {
@@ -225,10 +233,10 @@ async fn restore_missing(
         // A page's jobs in batches of ten.
         queue.send_all(&jobs).await?;
         match found.next_cursor {
-            Some(next) if examined < MAX_RECOVER => {
+            Some(next) if examined < MAX_RECOVER && tokio::time::Instant::now() < deadline => {
                 page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
             }
-            // Stopped by the limit: the caller goes on from the last event looked at.
+            // Stopped by a limit: the caller goes on from the last event looked at.
             Some(_) => return Ok((restored, found.items.last().map(|e| e.created_at.clone()))),
             None => return Ok((restored, None)),
         }
