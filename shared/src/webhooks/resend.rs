@@ -164,8 +164,16 @@ pub async fn recover(
         }
     }
     let range = (filter.from, filter.to);
-    let (restored, next_since) =
-        restore_missing(db, queue, tenant, &endpoint, range, (queued, stall_after_secs), deadline).await?;
+    let (restored, next_since) = restore_missing(
+        db,
+        queue,
+        tenant,
+        &endpoint,
+        range,
+        (queued, stall_after_secs),
+        deadline,
+    )
+    .await?;
     Ok(RecoverOut {
         queued,
         restored,
