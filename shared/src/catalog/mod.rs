@@ -133,20 +133,15 @@ fn opening_stock(
         version: 1,
         ..Level::default()
     };
-    let entry = Adjustment {
-        id: crate::ids::AdjustmentId::new(),
-        item_id: level.item_id.clone(),
-        warehouse_id: level.warehouse_id.clone(),
-        delta: units,
-        reason: AdjustReason::Restock,
-        note: Some("initial stock".into()),
-        on_hand_after: Some(units),
-        available_after: Some(units),
-        order_id: None,
-        transfer_id: None,
-        at: now.to_owned(),
-        actor: tenant.key_id.to_string(),
-    };
+    let note = Some("initial stock".to_owned());
+    let entry = Adjustment::of_level(
+        &level,
+        units,
+        AdjustReason::Restock,
+        note,
+        tenant.key_id.to_string(),
+        now,
+    );
     let event = Event::about(tenant, EventType::InventoryAdjusted, &level)?;
     Ok(crate::db::OpeningStock { level, entry, event })
 }

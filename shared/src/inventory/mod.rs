@@ -19,7 +19,7 @@ use crate::db::Committed;
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, EventType};
-use crate::ids::{AdjustmentId, ReservationId, StoreId, WarehouseId};
+use crate::ids::{ReservationId, StoreId, WarehouseId};
 use crate::retry::Backoff;
 use crate::tenant::{Mode, Tenant};
 use crate::time;
@@ -275,20 +275,8 @@ async fn change_level(
         };
         let now = time::now_rfc3339();
         let after = adjust(&before, &input, &now)?;
-        let entry = Adjustment {
-            id: AdjustmentId::new(),
-            item_id: after.item_id.clone(),
-            warehouse_id: after.warehouse_id.clone(),
-            delta: input.delta,
-            reason: input.reason,
-            note: input.note.clone(),
-            on_hand_after: Some(after.on_hand),
-            available_after: Some(after.available),
-            order_id: None,
-            transfer_id: None,
-            at: now,
-            actor: tenant.key_id.to_string(),
-        };
+        let actor = tenant.key_id.to_string();
+        let entry = Adjustment::of_level(&after, input.delta, input.reason, input.note.clone(), actor, &now);
         let adjusted = Event::about(&(tenant.store_id, tenant.mode), EventType::InventoryAdjusted, &after)?;
         let low = crossed_low(&before, &after)
             .then(|| Event::about(&(tenant.store_id, tenant.mode), EventType::InventoryLowStock, &after))

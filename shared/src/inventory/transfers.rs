@@ -10,7 +10,7 @@ use crate::db::{Committed, Db};
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, EventType};
 use crate::http::pagination::{ListOut, PageParams};
-use crate::ids::{AdjustmentId, TransferId, WarehouseId};
+use crate::ids::{TransferId, WarehouseId};
 use crate::model::inventory::{AdjustReason, Adjustment, Level, StockItem, Transfer, TransferStatus, Warehouse};
 use crate::retry::Backoff;
 use crate::tenant::Tenant;
@@ -169,19 +169,10 @@ async fn move_stock(
         reorder_point: None,
     };
     let after = adjust(&before, &change, now)?;
+    let actor = tenant.key_id.to_string();
     let entry = Adjustment {
-        id: AdjustmentId::new(),
-        item_id: after.item_id.clone(),
-        warehouse_id: after.warehouse_id.clone(),
-        delta,
-        reason: AdjustReason::Transfer,
-        note: transfer.note.clone(),
-        on_hand_after: Some(after.on_hand),
-        available_after: Some(after.available),
-        order_id: None,
         transfer_id: Some(transfer.id),
-        at: now.to_owned(),
-        actor: tenant.key_id.to_string(),
+        ..Adjustment::of_level(&after, delta, AdjustReason::Transfer, transfer.note.clone(), actor, now)
     };
     Ok((stock_item, before, after, entry))
 }

@@ -126,6 +126,33 @@ pub struct Adjustment {
     pub actor: String,
 }
 
+impl Adjustment {
+    /// The ledger line of a change of `delta` that took a level to `after`: it records the level it left.
+    pub fn of_level(
+        after: &Level,
+        delta: i64,
+        reason: AdjustReason,
+        note: Option<String>,
+        actor: String,
+        at: &str,
+    ) -> Self {
+        Self {
+            id: AdjustmentId::new(),
+            item_id: after.item_id.clone(),
+            warehouse_id: after.warehouse_id.clone(),
+            delta,
+            reason,
+            note,
+            on_hand_after: Some(after.on_hand),
+            available_after: Some(after.available),
+            order_id: None,
+            transfer_id: None,
+            at: at.to_owned(),
+            actor,
+        }
+    }
+}
+
 /// Where a transfer is: `pending` (nothing moved yet), `in_transit` (out of the source, not yet in the
 /// destination), `received` (in the destination).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
