@@ -77,6 +77,16 @@ def main() -> None:
     positive: collections.Counter = collections.Counter()
     statuses: collections.Counter = collections.Counter()
     for event in events:
+        error = event.get("NonFatalError")
+        if error:  # no response at all (a read timeout, a dropped connection): a failure like any other
+            value = error.get("value") or {}
+            key = (error.get("label", "?"), "no_response", "no response", value.get("type", "error"))
+            entry = failures.setdefault(key, {"count": 0, "phases": set(), "curl": "(schemathesis's console output "
+                                              "prints the request)", "title": value.get("type", ""),
+                                              "detail": value.get("message", ""), "body": ""})
+            entry["count"] += 1
+            entry["phases"].add(error.get("phase", "?"))
+            continue
         finished = event.get("ScenarioFinished")
         if not finished:
             continue

@@ -135,7 +135,7 @@ pub async fn recover(
     let deadline = tokio::time::Instant::now() + RECOVER_BUDGET;
     let params = DeliveryListParams {
         status: Some(DeliveryStatus::Failed),
-        from: Some(input.since),
+        from: Some(input.since.clone()),
         ..Default::default()
     };
     let filter = params.parse().map_err(|e| match e {
@@ -145,9 +145,15 @@ pub async fn recover(
     let mut page = crate::http::pagination::Page::first(100);
     let prefix = crate::db::tenant_prefix(tenant.store_id, tenant.mode);
     let (mut queued, mut examined) = (0, 0);
-    loop {
+    // Past a limit the rest waits for the next call, with the same `since`: what was re-sent is no longer failed.
+    // The limits are checked per delivery, not per page: a page of writes on a slow table alone can take seconds.
+    let over = |examined: u64| examined >= MAX_RECOVER || tokio::time::Instant::now() >= deadline;
+    let stopped = 'pages: loop {
         let found = db.scoped(tenant).list_deliveries(endpoint.id, &filter, &page).await?;
         for delivery in &found.items {
+            if examined > 0 && over(examined) {
+                break 'pages true;
+            }
             examined += 1;
             // Spread over time: the endpoint gets at most RECOVER_PER_SECOND of these attempts a second.
             let delay = u32::try_from(queued / RECOVER_PER_SECOND).unwrap_or(u32::MAX);
@@ -155,13 +161,19 @@ pub async fn recover(
                 queued += 1;
             }
         }
-        // Past the limits, the rest waits for the next call: what was re-sent is no longer failed.
         match found.next_cursor {
-            Some(next) if examined < MAX_RECOVER && tokio::time::Instant::now() < deadline => {
-                page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
-            }
-            _ => break,
+            Some(_) if over(examined) => break true,
+            Some(next) => page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?),
+            None => break false,
         }
+    };
+    if stopped {
+        // Failed deliveries are left: the outbox walk waits for the call that finishes them.
+        return Ok(RecoverOut {
+            queued,
+            restored: 0,
+            next_since: Some(input.since),
+        });
     }
     let range = (filter.from, filter.to);
     let (restored, next_since) = restore_missing(
@@ -215,7 +227,13 @@ async fn restore_missing(
         // What exists already, in one read per page: only the missing ones are written.
         let ids: Vec<crate::ids::EventId> = subscribed.iter().map(|e| e.id).collect();
         let mut existing = scope.deliveries_of(endpoint.id, &ids).await?;
+        let mut stopped_at = None;
         for event in subscribed {
+            // Checked per event: one page of writes on a slow table alone can take seconds.
+            if examined > 0 && (examined >= MAX_RECOVER || tokio::time::Instant::now() >= deadline) {
+                stopped_at = Some(event.created_at.clone());
+                break;
+            }
             examined += 1;
             let candidate = Delivery::for_event(event, endpoint.id)?;
             let stored = match existing.remove(&event.id) {
@@ -240,6 +258,10 @@ async fn restore_missing(
         }
         // A page's jobs in batches of ten.
         queue.send_all(&jobs).await?;
+        if stopped_at.is_some() {
+            // The caller goes on from the first event not looked at.
+            return Ok((restored, stopped_at));
+        }
         match found.next_cursor {
             Some(next) if examined < MAX_RECOVER && tokio::time::Instant::now() < deadline => {
                 page.cursor = Some(crate::http::pagination::Cursor::decode(&prefix, &next)?)
