@@ -684,6 +684,152 @@ async fn search_matches_prefixes_without_accents_and_counts_facets() {
 }
 
 #[tokio::test]
+async fn search_finds_description_and_localized_words_with_totals_and_suggests_by_type() {
+    let (app, store) = setup().await;
+    let key = &store.test_key;
+    let mut body = mug("Morning Mug", "MM-1", 500);
+    body["description"] = json!("<p>Hand-thrown <b>stoneware</b> &amp; a speckled glaze.</p>");
+    body["localized"] = json!({"fr": {"title": "Tasse du matin", "description": "Grès émaillé"}});
+    let mug_id = create(&app, key, &body).await["id"].as_str().unwrap().to_owned();
+    for i in 0..5 {
+        let mut other = mug(&format!("Plate {i}"), &format!("PL-{i}"), 300);
+        other["description"] = json!("Speckled stoneware plate");
+        create(&app, key, &other).await;
+    }
+    let search = |query: String| {
+        let app = &app;
+        async move { json_of(app.get(&format!("/v1/search?{query}"), key).send().await.unwrap()).await }
+    };
+    let ids = |found: &Value| -> Vec<String> {
+        found["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Description words (not the markup), localized titles and descriptions, without accents.
+    for q in ["hand", "glaze", "tasse", "matin", "gres%20emaille", "morning%20speck"] {
+        assert_eq!(ids(&search(format!("q={q}")).await), [mug_id.as_str()], "q={q}");
+    }
+    for q in ["strong", "amp", "nbsp"] {
+        assert!(ids(&search(format!("q={q}")).await).is_empty(), "q={q}");
+    }
+
+    // Totals: exact on the last page read from its start, counted otherwise; pages by number.
+    let all = search("q=speckled&per_page=4".to_owned()).await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 4);
+    assert_eq!(all["meta"]["pagination"]["total"], 6);
+    let second = search("q=speckled&per_page=4&page=2".to_owned()).await;
+    assert_eq!(second["data"].as_array().unwrap().len(), 2);
+    assert_eq!(second["meta"]["pagination"]["total"], 6);
+    let mut seen = ids(&all);
+    seen.extend(ids(&second));
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 6);
+    assert_eq!(search("q=zebra".to_owned()).await["meta"]["pagination"]["total"], 0);
+
+    // A new description replaces the old words in the index.
+    let patched = app
+        .patch(
+            &format!("/v1/products/{mug_id}"),
+            key,
+            &json!({"description": "Porcelain"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    assert!(ids(&search("q=glaze".to_owned()).await).is_empty());
+    assert_eq!(ids(&search("q=porcel".to_owned()).await), [mug_id.as_str()]);
+    assert_eq!(search("q=speckled".to_owned()).await["meta"]["pagination"]["total"], 5);
+
+    // Suggestions: products by name, categories and brands, filtered by `type`.
+    let category = json_of(
+        app.post("/v1/categories", key, &json!({"name": "Morning Ware"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["data"]["id"]
+        .clone();
+    let brand = json_of(
+        app.post("/v1/brands", key, &json!({"name": "Morrow"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["data"]["id"]
+        .clone();
+    let suggest = |query: &str| {
+        let (app, query) = (&app, query.to_owned());
+        async move {
+            let found = json_of(
+                app.get(&format!("/v1/search/suggest?{query}"), key)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            found["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    (
+                        s["type"].as_str().unwrap().to_owned(),
+                        s["id"].clone(),
+                        s["text"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let everything = suggest("prefix=mor").await;
+    assert_eq!(everything.len(), 3, "{everything:?}");
+    assert!(everything.contains(&("product".to_owned(), json!(mug_id), "Morning Mug".to_owned())));
+    assert!(everything.contains(&("category".to_owned(), category.clone(), "Morning Ware".to_owned())));
+    assert!(everything.contains(&("brand".to_owned(), brand.clone(), "Morrow".to_owned())));
+    assert_eq!(
+        suggest("prefix=mor&type=brand").await,
+        [("brand".to_owned(), brand.clone(), "Morrow".to_owned())]
+    );
+    // Description words are for search, not suggestions.
+    assert!(suggest("prefix=porcel").await.is_empty());
+    // A renamed category is suggested by its new name only; a deleted brand not at all.
+    let renamed = app
+        .patch(
+            &format!("/v1/categories/{}", category.as_str().unwrap()),
+            key,
+            &json!({"name": "Evening Ware"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), 200);
+    assert!(suggest("prefix=mor&type=category").await.is_empty());
+    assert_eq!(suggest("prefix=even").await.len(), 1);
+    let deleted = app
+        .delete(&format!("/v1/brands/{}", brand.as_str().unwrap()), key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert!(suggest("prefix=morr").await.is_empty());
+    assert_error(
+        app.get("/v1/search/suggest?prefix=mo&type=order", key)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "bad_request",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn catalog_routes_need_keys_and_scopes_and_stay_in_their_store() {
     let (app, store) = setup().await;
     let product = create(&app, &store.test_key, &mug("Mug", "M-1", 100)).await;

@@ -418,7 +418,8 @@ taxon_routes! {
 
 /// Search products
 ///
-/// Prefix match on the words of names and SKUs, accent- and case-insensitive, with optional facet counts.
+/// Prefix match on the words of names, SKUs, descriptions and localized texts, accent- and case-insensitive, with
+/// the exact total when at most 500 products match, and optional facet counts.
 #[utoipa::path(get, path = "/v1/search", tag = "search", security(("api_key" = ["products:read"])), params(PageParams, SearchParams),
     responses((status = 200, description = "Matching products, and facet counts when asked", body = SearchOut)))]
 async fn search(
@@ -430,9 +431,11 @@ async fn search(
     ))
 }
 
-/// Suggest product names
+/// Suggest names
+///
+/// Products (by the words of their names and SKUs), categories and brands with a word starting with `prefix`.
 #[utoipa::path(get, path = "/v1/search/suggest", tag = "search", security(("api_key" = ["products:read"])), params(SuggestParams),
-    responses((status = 200, description = "Product names starting with a word that starts with `prefix`", body = DataOut<Vec<Suggestion>>)))]
+    responses((status = 200, description = "Names with a word that starts with `prefix`, ordered by that word", body = DataOut<Vec<Suggestion>>)))]
 async fn suggest(c: Caller<can::ProductsRead>, Query(params): Query<SuggestParams>) -> Result<Data<Vec<Suggestion>>> {
-    Ok(Data(catalog::suggest_products(&c.db, &c.tenant, params).await?))
+    Ok(Data(catalog::suggest(&c.db, &c.tenant, params).await?))
 }

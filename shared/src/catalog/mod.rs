@@ -290,6 +290,20 @@ pub async fn list_products(
     params: &ProductListParams,
 ) -> Result<ListOut<ProductOut>, ApiError> {
     let include = Includes::parse(params.include.as_deref())?;
+    let (products, pagination) = matching_products(db, tenant, page, params).await?;
+    Ok(ListOut {
+        data: answered(db, tenant, products, include).await?,
+        meta: ListMeta { pagination },
+    })
+}
+
+/// A page of the products a list asks for, without their stock.
+async fn matching_products(
+    db: &Db,
+    tenant: &Tenant,
+    page: &PageParams,
+    params: &ProductListParams,
+) -> Result<(Vec<Product>, Pagination), ApiError> {
     let plan = params.plan()?;
     let prefix = tenant_prefix(tenant.store_id, tenant.mode);
     let mut page = page.parse(&prefix)?;
@@ -301,17 +315,13 @@ pub async fn list_products(
             None => None,
         };
         let data: Vec<Product> = found.into_iter().filter(|p| plan.filter.matches(p)).collect();
-        return Ok(ListOut {
-            data: answered(db, tenant, data, include).await?,
-            meta: ListMeta {
-                pagination: Pagination {
-                    limit: page.limit,
-                    next_cursor: None,
-                    has_more: false,
-                    total: None,
-                },
-            },
-        });
+        let pagination = Pagination {
+            limit: page.limit,
+            next_cursor: None,
+            has_more: false,
+            total: None,
+        };
+        return Ok((data, pagination));
     }
 
     // `page=N`: walk N-1 pages with the cursor.
@@ -385,17 +395,13 @@ pub async fn list_products(
         ),
         false => None,
     };
-    Ok(ListOut {
-        data: answered(db, tenant, out, include).await?,
-        meta: ListMeta {
-            pagination: Pagination {
-                limit: page.limit,
-                has_more: next.is_some(),
-                next_cursor: next,
-                total,
-            },
-        },
-    })
+    let pagination = Pagination {
+        limit: page.limit,
+        has_more: next.is_some(),
+        next_cursor: next,
+        total,
+    };
+    Ok((out, pagination))
 }
 
 fn unreachable_source() -> Result<(Vec<ProductId>, Option<String>), ApiError> {
@@ -406,7 +412,9 @@ fn unreachable_source() -> Result<(Vec<ProductId>, Option<String>), ApiError> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
-    /// Words to find in product names and SKUs (prefix match, accent- and case-insensitive); needs a letter or digit.
+    /// Words every matching product has (prefix match, accent- and case-insensitive): in its name or SKU, or among
+    /// the first 16 distinct words of 3+ characters of its description and localized titles and descriptions (HTML
+    /// and common English words skipped); needs a letter or digit.
     #[param(max_length = 200, pattern = r"[^\W_]")]
     pub q: String,
     #[serde(rename = "type")]
@@ -481,27 +489,33 @@ pub async fn search_products(
         status: params.status,
         ..Default::default()
     };
-    let page = list_products(db, tenant, page, &list).await?;
-    let facets = if wanted == (false, false, false) {
+    let found = list_products(db, tenant, page, &list).await?;
+    let mut pagination = found.meta.pagination;
+    // The last page read from its start (`page=N`, no cursor) gives the total away; otherwise count the matches.
+    let offset = page.page.unwrap_or(1).saturating_sub(1) * pagination.limit;
+    let total_known = page.cursor.is_none() && !pagination.has_more && (offset == 0 || !found.data.is_empty());
+    let facets = if total_known && wanted == (false, false, false) {
+        pagination.total = Some(u64::from(offset) + found.data.len() as u64);
         None
     } else {
-        Some(count_facets(db, tenant, list, wanted).await?)
+        let (total, facets) = count_matches(db, tenant, list, wanted).await?;
+        pagination.total = total;
+        (wanted != (false, false, false)).then_some(facets)
     };
     Ok(SearchOut {
-        data: page.data,
-        meta: SearchMeta {
-            pagination: page.meta.pagination,
-            facets,
-        },
+        data: found.data,
+        meta: SearchMeta { pagination, facets },
     })
 }
 
-async fn count_facets(
+/// Walks the first [`MAX_FACET_SCAN`] matches of a search: their number when that is all of them, and the counts
+/// of the `wanted` facets.
+async fn count_matches(
     db: &Db,
     tenant: &Tenant,
     scan: ProductListParams,
     wanted: (bool, bool, bool),
-) -> Result<Facets, ApiError> {
+) -> Result<(Option<u64>, Facets), ApiError> {
     let mut page = PageParams {
         limit: Some(100),
         ..PageParams::default()
@@ -514,8 +528,8 @@ async fn count_facets(
     };
     let mut counted = 0;
     loop {
-        let found = list_products(db, tenant, &page, &scan).await?;
-        for product in found.data.iter().map(|answered| &answered.product) {
+        let (found, pagination) = matching_products(db, tenant, &page, &scan).await?;
+        for product in &found {
             if let Some(counts) = facets.category_id.as_mut() {
                 for category in &product.category_ids {
                     *counts.entry(category.to_string()).or_default() += 1;
@@ -528,14 +542,14 @@ async fn count_facets(
                 *counts.entry(product.status.as_str().to_owned()).or_default() += 1;
             }
         }
-        counted += found.data.len();
-        match found.meta.pagination.next_cursor {
+        counted += found.len();
+        match pagination.next_cursor {
             Some(cursor) if counted < MAX_FACET_SCAN => page.cursor = Some(cursor),
             Some(_) => {
                 facets.complete = false;
-                return Ok(facets);
+                return Ok((None, facets));
             }
-            None => return Ok(facets),
+            None => return Ok((Some(counted as u64), facets)),
         }
     }
 }
@@ -547,19 +561,38 @@ pub struct SuggestParams {
     /// The start of a word, e.g. `mu`; needs a letter or digit.
     #[param(max_length = 200, pattern = r"[^\W_]")]
     pub prefix: String,
+    /// Only this kind of entity (default: products, categories and brands).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<SuggestionType>,
     /// At most 50 (default 10).
     #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Suggestion {
-    /// The product's name.
-    pub text: String,
-    pub product_id: ProductId,
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionType {
+    Product,
+    Category,
+    Brand,
 }
 
-pub async fn suggest_products(db: &Db, tenant: &Tenant, params: SuggestParams) -> Result<Vec<Suggestion>, ApiError> {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestion {
+    /// The entity's name.
+    pub text: String,
+    #[serde(rename = "type")]
+    pub kind: SuggestionType,
+    /// The product's, category's or brand's id.
+    pub id: String,
+    /// The product's id, for a product (as `id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<ProductId>,
+}
+
+/// Names with a word starting with the prefix, ordered by that word, then name; each entity once.
+pub async fn suggest(db: &Db, tenant: &Tenant, params: SuggestParams) -> Result<Vec<Suggestion>, ApiError> {
     let limit = params.limit.unwrap_or(10);
     if !(1..=50).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 50"));
@@ -573,15 +606,46 @@ pub async fn suggest_products(db: &Db, tenant: &Tenant, params: SuggestParams) -
     let Some(prefix) = text::words(&params.prefix).next() else {
         return Err(ApiError::invalid("prefix", "must contain a letter or digit"));
     };
-    // A product can match through several tokens: read a few more and keep each product once.
-    let found = db.scoped(tenant).suggest_products(&prefix, limit * 3).await?;
+    let scope = db.scoped(tenant);
+    let wants = |kind| params.kind.is_none_or(|k| k == kind);
+    // An entity can match through several tokens: read a few more and keep each once.
+    let mut found = Vec::new();
+    if wants(SuggestionType::Product) {
+        let products = scope.suggest_products(&prefix, limit * 3).await?;
+        found.extend(
+            products
+                .into_iter()
+                .map(|(token, id, name)| (token, name, SuggestionType::Product, id)),
+        );
+    }
+    for (kind, noun) in [(SuggestionType::Category, "category"), (SuggestionType::Brand, "brand")] {
+        if wants(kind) {
+            let taxons = scope.suggest_taxons(noun, &prefix, limit * 3).await?;
+            found.extend(taxons.into_iter().map(|(token, id, name)| (token, name, kind, id)));
+        }
+    }
+    found.sort();
     let mut seen = BTreeSet::new();
-    Ok(found
-        .into_iter()
-        .filter(|(_, id, _)| seen.insert(*id))
-        .take(limit as usize)
-        .map(|(_, product_id, text)| Suggestion { text, product_id })
-        .collect())
+    let mut suggestions = Vec::new();
+    for (_, text, kind, id) in found {
+        if suggestions.len() == limit as usize {
+            break;
+        }
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let product_id = match kind {
+            SuggestionType::Product => Some(id.parse().map_err(ApiError::internal)?),
+            _ => None,
+        };
+        suggestions.push(Suggestion {
+            text,
+            kind,
+            id,
+            product_id,
+        });
+    }
+    Ok(suggestions)
 }
 
 // --- options and variants -------------------------------------------------------------------------------

@@ -74,6 +74,69 @@ pub fn tokens(name: &str, sku: Option<&str>) -> BTreeSet<String> {
     tokens
 }
 
+/// Most words of a product's descriptions and localized texts in the index, beside its name and SKU tokens: with
+/// them a full rewrite of a product (every listing, name and text) stays near one transaction's 100 items.
+pub const MAX_TEXT_TOKENS: usize = 16;
+/// Shorter words of descriptions are not indexed: they match too much to help.
+const MIN_TEXT_TOKEN_LEN: usize = 3;
+/// Words that describe nothing, skipped in descriptions so the token budget goes to words that do.
+const STOP_WORDS: &[&str] = &[
+    "about", "all", "and", "are", "but", "can", "for", "from", "has", "have", "its", "not", "our", "that", "the",
+    "their", "this", "was", "will", "with", "you", "your",
+];
+
+/// Index tokens from long texts (descriptions, localized titles and descriptions, in the order given): their first
+/// [`MAX_TEXT_TOKENS`] distinct words of at least three characters that are not in `taken` (the name and SKU
+/// tokens) nor common words, with HTML tags skipped.
+pub fn text_tokens<'a>(texts: impl IntoIterator<Item = &'a str>, taken: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut tokens = BTreeSet::new();
+    for text in texts {
+        for word in words(&without_tags(text)) {
+            if tokens.len() == MAX_TEXT_TOKENS {
+                return tokens;
+            }
+            if word.chars().count() >= MIN_TEXT_TOKEN_LEN
+                && !STOP_WORDS.contains(&word.as_str())
+                && !taken.contains(&word)
+            {
+                tokens.insert(word);
+            }
+        }
+    }
+    tokens
+}
+
+/// `<p>Blue&nbsp;<b>mug</b></p>` → ` Blue  mug  `: markup and character references are not content.
+fn without_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if in_tag => {}
+            '&' => {
+                // `&amp;`, `&#233;`: skipped whole when it is one.
+                let name = rest.split(';').next().unwrap_or_default();
+                if rest.len() > name.len()
+                    && (1..=8).contains(&name.len())
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '#')
+                {
+                    rest = &rest[name.len() + 1..];
+                }
+                out.push(' ');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +172,27 @@ mod tests {
             None,
         );
         assert!(many.len() <= MAX_TOKENS);
+    }
+
+    #[test]
+    fn text_tokens_skip_markup_short_common_and_name_words() {
+        let taken = tokens("Blue Mug", None);
+        let found = text_tokens(
+            [
+                "<p>The <strong>blue</strong> mug: stoneware, dishwasher-safe &amp; 350&nbsp;ml.</p>",
+                "Tasse en grès",
+            ],
+            &taken,
+        );
+        let expected = ["stoneware", "dishwasher", "safe", "350", "tasse", "gres"];
+        assert_eq!(found, expected.iter().map(|w| w.to_string()).collect());
+    }
+
+    #[test]
+    fn text_tokens_are_bounded_and_keep_the_first_words() {
+        let long: String = (0..100).map(|i| format!("word{i:03} ")).collect();
+        let found = text_tokens([long.as_str()], &BTreeSet::new());
+        assert_eq!(found.len(), MAX_TEXT_TOKENS);
+        assert!(found.contains("word000") && found.contains("word015") && !found.contains("word016"));
     }
 }

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::catalog::products::{IndexScan, Product, SortField};
 use crate::catalog::taxonomy::{Brand, Category};
+use crate::catalog::text;
 use crate::catalog::variants::{self, Variant};
 use crate::error::ApiError;
 use crate::events::Event;
@@ -42,7 +43,7 @@ pub enum ProductConflict {
     TooLarge,
 }
 
-/// An index entry of a product: its key, and the name a token entry carries for suggestions.
+/// An index entry of a product: its key, and the name a name or SKU token entry carries for suggestions.
 type Entries = BTreeMap<(String, String), Option<String>>;
 
 fn entries(store: StoreId, mode: Mode, product: &Product) -> Entries {
@@ -60,7 +61,13 @@ fn entries(store: StoreId, mode: Mode, product: &Product) -> Entries {
             entries.insert((key.pk, key.sk), None);
         }
     }
-    for token in product.tokens() {
+    let name_tokens = product.tokens();
+    // Words of the texts carry no name: suggestions come from names and SKUs only.
+    for token in product.text_tokens(&name_tokens) {
+        let key = keys::product_token(store, mode, &token, product.id);
+        entries.insert((key.pk, key.sk), None);
+    }
+    for token in name_tokens {
         let key = keys::product_token(store, mode, &token, product.id);
         entries.insert((key.pk, key.sk), Some(product.name.clone()));
     }
@@ -77,6 +84,38 @@ fn entry_item(pk: &str, sk: &str, id: ProductId, name: Option<&String>) -> Item 
         item.insert("name".to_owned(), s(name.clone()));
     }
     item
+}
+
+/// The name-token entries of a category or brand that change when its name goes from `before` to `after` (`None`:
+/// created or deleted); each entry carries the name it suggests.
+fn taxon_tokens<'a, R>(
+    mut tx: WriteTx<'a, R>,
+    tenant: &Tenant,
+    (kind, id): (&str, &str),
+    before: Option<&str>,
+    after: Option<&str>,
+) -> WriteTx<'a, R> {
+    if before == after {
+        return tx;
+    }
+    let (store, mode) = (tenant.store_id, tenant.mode);
+    let old = before.map(|name| text::tokens(name, None)).unwrap_or_default();
+    let new = after.map(|name| text::tokens(name, None)).unwrap_or_default();
+    for gone in old.difference(&new) {
+        tx = tx.delete(keys::taxon_token(store, mode, kind, gone, id));
+    }
+    if let Some(name) = after {
+        for token in &new {
+            let key = keys::taxon_token(store, mode, kind, token, id);
+            tx = tx.put(HashMap::from([
+                (PK.to_owned(), s(key.pk)),
+                (SK.to_owned(), s(key.sk)),
+                ("taxon_id".to_owned(), s(id)),
+                ("name".to_owned(), s(name)),
+            ]));
+        }
+    }
+    tx
 }
 
 fn guard_item(key: Key, id: ProductId) -> Item {
@@ -390,6 +429,14 @@ impl Db {
         let mut tx = self
             .write(event, tenant.key_id.to_string())
             .put_versioned(record, before.map(|b| b.version));
+        let id = after.id.to_string();
+        tx = taxon_tokens(
+            tx,
+            tenant,
+            ("category", &id),
+            before.map(|b| b.name.as_str()),
+            Some(&after.name),
+        );
         let old_parent = before.and_then(|b| b.parent_id);
         if old_parent != after.parent_id {
             if let Some(parent) = after.parent_id {
@@ -437,6 +484,13 @@ impl Db {
         if let Some(parent) = category.parent_id {
             tx = add_count(tx, keys::category(store, mode, parent), CHILD_COUNT, -1);
         }
+        tx = taxon_tokens(
+            tx,
+            tenant,
+            ("category", &category.id.to_string()),
+            Some(&category.name),
+            None,
+        );
         tx.commit(Stale).await
     }
 
@@ -450,10 +504,19 @@ impl Db {
         event: Event,
     ) -> Result<(), WriteError<Stale>> {
         let record = item(keys::brand(tenant.store_id, tenant.mode, after.id), after)?;
-        self.write(event, tenant.key_id.to_string())
-            .put_versioned(record, before.map(|b| b.version))
-            .commit(Stale)
-            .await
+        let tx = self
+            .write(event, tenant.key_id.to_string())
+            .put_versioned(record, before.map(|b| b.version));
+        let id = after.id.to_string();
+        taxon_tokens(
+            tx,
+            tenant,
+            ("brand", &id),
+            before.map(|b| b.name.as_str()),
+            Some(&after.name),
+        )
+        .commit(Stale)
+        .await
     }
 
     /// Deletes a brand no product uses (checked in the same write).
@@ -465,7 +528,9 @@ impl Db {
             "version = :version AND (attribute_not_exists(product_count) OR product_count = :zero)",
             values,
         );
-        tx.commit(Stale).await
+        taxon_tokens(tx, tenant, ("brand", &brand.id.to_string()), Some(&brand.name), None)
+            .commit(Stale)
+            .await
     }
 }
 
@@ -540,28 +605,51 @@ impl Scoped<'_> {
             .limit(limit as i32)
     }
 
-    /// Product names whose search tokens start with `prefix`: (token, product id, name).
-    pub async fn suggest_products(
+    /// Product names whose name or SKU tokens start with `prefix`: (token, product id, name).
+    pub async fn suggest_products(&self, prefix: &str, limit: u32) -> Result<Vec<(String, String, String)>, ApiError> {
+        let partition = keys::product_token_partition(self.store, self.mode, prefix);
+        self.named_tokens(partition, prefix, limit, "product_id").await
+    }
+
+    /// Category (`kind` "category") or brand ("brand") names whose tokens start with `prefix`: (token, id, name).
+    pub async fn suggest_taxons(
         &self,
+        kind: &str,
         prefix: &str,
         limit: u32,
-    ) -> Result<Vec<(String, ProductId, String)>, ApiError> {
+    ) -> Result<Vec<(String, String, String)>, ApiError> {
+        let partition = keys::taxon_token_partition(self.store, self.mode, kind, prefix);
+        self.named_tokens(partition, prefix, limit, "taxon_id").await
+    }
+
+    /// Token entries starting with `prefix` that carry a name: (token, the id in `id_attribute`, name).
+    async fn named_tokens(
+        &self,
+        partition: String,
+        prefix: &str,
+        limit: u32,
+        id_attribute: &str,
+    ) -> Result<Vec<(String, String, String)>, ApiError> {
         let output = self
-            .token_query(prefix, limit)
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":prefix", s(prefix))
+            .limit(limit as i32)
             .send()
             .await
             .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
-        let mut suggestions = Vec::new();
+        let mut found = Vec::new();
         for item in output.items.unwrap_or_default() {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
             let token = text(SK).and_then(|sk| sk.rsplit_once('#').map(|(token, _)| token.to_owned()));
-            if let (Some(token), Some(Ok(id)), Some(name)) =
-                (token, text("product_id").map(|id| id.parse()), text("name"))
-            {
-                suggestions.push((token, id, name));
+            if let (Some(token), Some(id), Some(name)) = (token, text(id_attribute), text("name")) {
+                found.push((token, id, name));
             }
         }
-        Ok(suggestions)
+        Ok(found)
     }
 
     async fn product_ids(

@@ -173,6 +173,19 @@ pub fn product_token_partition(store: StoreId, mode: Mode, token: &str) -> Strin
     format!("{}PTOK#{first}", tenant_prefix(store, mode))
 }
 
+/// A name-token entry of a category or brand (`kind`) for suggestions, partitioned like product tokens.
+pub fn taxon_token(store: StoreId, mode: Mode, kind: &str, token: &str, id: &str) -> Key {
+    Key {
+        pk: taxon_token_partition(store, mode, kind, token),
+        sk: format!("{token}#{id}"),
+    }
+}
+
+pub fn taxon_token_partition(store: StoreId, mode: Mode, kind: &str, token: &str) -> String {
+    let first: String = token.chars().take(1).collect();
+    format!("{}TTOK#{kind}#{first}", tenant_prefix(store, mode))
+}
+
 /// Categories and brands of a store each share one partition: they are few, and listed whole.
 pub fn category(store: StoreId, mode: Mode, id: CategoryId) -> Key {
     Key {

@@ -60,7 +60,9 @@ pub struct ProductListParams {
     pub is_visible: Option<bool>,
     #[param(max_length = 64, pattern = "^[A-Za-z0-9._/-]+$")]
     pub sku: Option<String>,
-    /// Name or SKU prefix search (accent- and case-insensitive), e.g. `q=blue mu`; needs a letter or digit.
+    /// Words every matching product has (prefix match, accent- and case-insensitive), e.g. `q=blue mu`: in its name
+    /// or SKU, or among the first 16 distinct words of 3+ characters of its description and localized titles and
+    /// descriptions (HTML and common English words skipped); needs a letter or digit.
     #[param(max_length = 200, pattern = r"[^\W_]")]
     pub q: Option<String>,
     /// RFC 3339, 1970 or later; products created at or after.
@@ -121,7 +123,7 @@ impl ListFilter {
         let tokens = if self.words.is_empty() {
             BTreeSet::new()
         } else {
-            product.tokens()
+            product.search_tokens()
         };
         self.status.is_none_or(|s| s == product.status)
             && self.kind.is_none_or(|k| k == product.kind)

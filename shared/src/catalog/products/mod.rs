@@ -575,8 +575,25 @@ impl Product {
         }
     }
 
+    /// The index tokens of its name and SKU (suggestions come from these).
     pub fn tokens(&self) -> BTreeSet<String> {
         text::tokens(&self.name, self.sku.as_deref())
+    }
+
+    /// The index tokens of its description and localized titles and descriptions, beside [`Self::tokens`]:
+    /// localized titles first (names in other languages), then the description, then localized descriptions.
+    pub fn text_tokens(&self, name_tokens: &BTreeSet<String>) -> BTreeSet<String> {
+        let titles = self.localized.values().filter_map(|l| l.title.as_deref());
+        let descriptions = self.localized.values().filter_map(|l| l.description.as_deref());
+        let texts = titles.chain(self.description.as_deref()).chain(descriptions);
+        text::text_tokens(texts, name_tokens)
+    }
+
+    /// Every token a search matches this product by.
+    pub fn search_tokens(&self) -> BTreeSet<String> {
+        let mut tokens = self.tokens();
+        tokens.extend(self.text_tokens(&tokens));
+        tokens
     }
 }
 
