@@ -8,14 +8,14 @@ use crate::catalog::products::ProductStatus;
 use crate::customers::{Checks, Customer};
 use crate::db::Committed;
 use crate::db::{id_of, Db};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::events::{Event, EventType};
 use crate::ids::{CartId, CartItemId, CustomerId, ProductId, VariantId};
 use crate::money::CurrencyCode;
 use crate::tenant::Tenant;
 use crate::time;
 
-pub use crate::model::carts::{Cart, CartItemOut, CartLine, CartOut, CartStatus, CatalogSnapshot};
+pub use crate::model::carts::{Cart, CartItemOut, CartLine, CartOut, CartStatus, CatalogSnapshot, LineProblem};
 
 /// A cart expires after this long without a change.
 pub const CART_TTL_SECS: i64 = 7 * 24 * 3600;
@@ -72,7 +72,7 @@ pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<Cart
     };
     let created = Event::about(tenant, EventType::CartCreated, &cart)?;
     db.put_cart(tenant, None, &cart, created).await?;
-    CatalogSnapshot::default().price_cart(&cart)
+    CatalogSnapshot::default().price_cart(&cart, false)
 }
 
 /// A cart that exists and has not expired.
@@ -84,10 +84,24 @@ pub async fn load_cart(db: &Db, tenant: &Tenant, id: CartId, consistent: bool) -
         .ok_or_else(|| ApiError::NotFound("cart not found (carts expire after 7 days without a change)".into()))
 }
 
-pub async fn get_cart(db: &Db, tenant: &Tenant, id: &str) -> Result<CartOut, ApiError> {
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CartViewParams {
+    /// `prices`: each line lists every price record of its product and why it applies or not (docs/pricing.md).
+    pub explain: Option<Explain>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Explain {
+    Prices,
+}
+
+pub async fn get_cart(db: &Db, tenant: &Tenant, id: &str, params: CartViewParams) -> Result<CartOut, ApiError> {
     let cart = load_cart(db, tenant, id_of::<Cart>(id)?, false).await?;
-    let catalog = db.scoped(tenant).cart_catalog(&cart.lines).await?;
-    catalog.price_cart(&cart)
+    let catalog = db.scoped(tenant).cart_catalog(&cart.lines, cart.customer_id).await?;
+    catalog.price_cart(&cart, params.explain == Some(Explain::Prices))
 }
 
 /// Reads, changes and writes a cart while nothing else changed it, then prices it.
@@ -115,8 +129,8 @@ async fn change_cart(
             .await
             .committed()?
         {
-            let catalog = db.scoped(tenant).cart_catalog(&after.lines).await?;
-            return catalog.price_cart(&after);
+            let catalog = db.scoped(tenant).cart_catalog(&after.lines, after.customer_id).await?;
+            return catalog.price_cart(&after, false);
         }
     }
     Err(ApiError::conflict("the cart is changing fast; retry"))
@@ -141,7 +155,10 @@ pub async fn add_item(db: &Db, tenant: &Tenant, id: &str, input: CartItemIn) -> 
         variant_id: input.variant_id,
         quantity: input.quantity,
     };
-    let catalog = db.scoped(tenant).cart_catalog(std::slice::from_ref(&line)).await?;
+    let catalog = db
+        .scoped(tenant)
+        .cart_catalog(std::slice::from_ref(&line), None)
+        .await?;
     let mut checks = Checks::default();
     match catalog.products.get(&line.product_id) {
         None => checks.fail("product_id", "no such product"),
@@ -162,8 +179,12 @@ pub async fn add_item(db: &Db, tenant: &Tenant, id: &str, input: CartItemIn) -> 
         if !problems.is_empty() {
             return Err(ApiError::Validation(problems.clone()));
         }
-        if let Err(problem) = catalog.price(&line, cart.currency) {
-            return Err(ApiError::invalid("product_id", problem));
+        if !catalog.may_have_price(&line, cart.currency) {
+            return Err(ApiError::Unprocessable {
+                code: "no_price_for_currency",
+                message: format!("the product has no price in {}", cart.currency.code()),
+                details: vec![FieldError::new("product_id", LineProblem::NoPriceForCurrency.message())],
+            });
         }
         let lines = cart.lines.len();
         let same = cart
@@ -258,9 +279,11 @@ mod tests {
     #[test]
     fn a_line_without_its_product_is_not_purchasable_and_not_counted() {
         let cart = cart(CartStatus::Active, i64::MAX);
-        let out = CatalogSnapshot::default().price_cart(&cart).unwrap();
+        let out = CatalogSnapshot::default().price_cart(&cart, false).unwrap();
         assert!(!out.items[0].purchasable);
         assert_eq!(out.subtotal.amount, 0);
-        assert!(CatalogSnapshot::default().price(&cart.lines[0], cart.currency).is_err());
+        let catalog = CatalogSnapshot::default();
+        let priced = catalog.price_lines(&cart.lines, &catalog.context(cart.currency));
+        assert_eq!(priced[0].1, Some(LineProblem::ProductGone));
     }
 }

@@ -53,6 +53,13 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("request validation failed")]
     Validation(Vec<FieldError>),
+    /// A `422` with a more precise code than `validation_failed` (`no_price_for_currency`), naming its fields.
+    #[error("{message}")]
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        details: Vec<FieldError>,
+    },
     #[error("this route does not accept this method")]
     MethodNotAllowed,
     #[error("the request URI is longer than {limit} bytes")]
@@ -125,7 +132,7 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -143,6 +150,7 @@ impl ApiError {
             Self::PreconditionFailed(_) => "precondition_failed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::Validation(_) => "validation_failed",
+            Self::Unprocessable { code, .. } => code,
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UriTooLong { .. } => "uri_too_long",
             Self::RateLimited { .. } => "rate_limited",
@@ -156,7 +164,9 @@ impl ApiError {
             other => other.to_string(),
         };
         let details = match self {
-            Self::Validation(fields) => fields.iter().filter_map(|f| serde_json::to_value(f).ok()).collect(),
+            Self::Validation(fields) | Self::Unprocessable { details: fields, .. } => {
+                fields.iter().filter_map(|f| serde_json::to_value(f).ok()).collect()
+            }
             Self::Conflict { details, .. } => details.clone(),
             _ => Vec::new(),
         };

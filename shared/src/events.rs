@@ -83,6 +83,9 @@ event_types! {
     OrderRefunded = "order.refunded",
     PaymentReceived = "payment.received",
     PaymentFailed = "payment.failed",
+    PriceCreated = "price.created",
+    PriceUpdated = "price.updated",
+    PriceDeleted = "price.deleted",
 }
 
 impl EventType {

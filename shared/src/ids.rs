@@ -117,6 +117,10 @@ prefixed_id!(
     VariantId, "var"
 );
 prefixed_id!(
+    /// A price record of a product or variant.
+    PriceId, "price"
+);
+prefixed_id!(
     /// A webhook endpoint.
     WebhookId, "wh"
 );

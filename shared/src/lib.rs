@@ -29,6 +29,7 @@ pub mod orders;
 
 pub mod payment_signature;
 pub mod payments;
+pub mod pricing;
 #[cfg(feature = "sqs")]
 pub mod queue;
 pub mod retry;

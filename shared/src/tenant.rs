@@ -305,6 +305,8 @@ pub mod can {
         CheckoutWrite,
         OrdersRead,
         OrdersWrite,
+        PricingRead,
+        PricingWrite,
         ApiKeysManage,
         WebhooksManage
     );

@@ -200,6 +200,54 @@ async fn dynamodb_calls_per_operation_match_the_data_model() {
     meter
         .measure("GET /v1/carts/{id}", meter.get(&format!("/v1/carts/{cart}")), 200)
         .await;
+    let price = json!({"product_id": id, "currency": "EUR", "amount": 900});
+    meter
+        .measure("POST /v1/prices", meter.post("/v1/prices", price), 201)
+        .await;
+    // Pricing a cart of 40 lines whose products each have price records is still one batch read: the products and
+    // their price books (and the customer) in one `BatchGetItem` of 81 keys.
+    let big = meter.post("/v1/carts", json!({"currency": "USD", "customer_id": customer}));
+    let big = big.send().await.unwrap().json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for n in 0..40 {
+        let product =
+            json!({"name": format!("Line {n}"), "status": "active", "price": {"amount": 100, "currency": "USD"}});
+        let created = meter
+            .post("/v1/products", product)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        let product = created["data"]["id"].as_str().unwrap().to_owned();
+        let priced = json!({"product_id": product, "currency": "USD", "amount": 90, "min_quantity": 2});
+        assert_eq!(meter.post("/v1/prices", priced).send().await.unwrap().status(), 201);
+        let line = json!({"product_id": product, "quantity": 2});
+        assert_eq!(
+            meter
+                .post(&format!("/v1/carts/{big}/items"), line)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let priced = meter
+        .measure(
+            "GET /v1/carts/{id} (40 lines, each with price records)",
+            meter.get(&format!("/v1/carts/{big}")),
+            200,
+        )
+        .await;
+    assert!(priced["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["unit_price"]["amount"] == 90));
     let address = json!({"line1": "1 Main St", "city": "Springfield", "country": "US"});
     let checkout = meter.post("/v1/checkout", json!({"cart_id": cart, "shipping_address": address}));
     let order = meter.measure("POST /v1/checkout", checkout, 201).await["data"].clone();

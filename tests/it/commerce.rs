@@ -340,7 +340,7 @@ async fn carts_are_priced_from_the_catalog_and_take_only_active_products() {
     assert_error(
         shop.post(&items, json!({"product_id": euro, "quantity": 1})).await,
         422,
-        "validation_failed",
+        "no_price_for_currency",
     )
     .await;
     assert_error(

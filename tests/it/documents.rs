@@ -424,6 +424,11 @@ async fn every_lambda_router_serves_every_documented_operation() {
             cartwheel_customers::router().with_state(state()),
         ),
         (
+            "pricing",
+            cartwheel_pricing::routes().split_for_parts().1,
+            cartwheel_pricing::router().with_state(state()),
+        ),
+        (
             "carts",
             cartwheel_carts::routes().split_for_parts().1,
             cartwheel_carts::router().with_state(state()),

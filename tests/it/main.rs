@@ -11,6 +11,7 @@ mod health;
 mod inventory;
 mod layers;
 mod limits;
+mod pricing;
 mod security;
 mod soak;
 mod tenancy;

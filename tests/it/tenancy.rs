@@ -24,6 +24,7 @@ pub(crate) struct Seeded {
     default_warehouse: String,
     group: String,
     transfer: String,
+    price: String,
     webhook: String,
     key: String,
 }
@@ -87,6 +88,8 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
     let group = id(&post("/v1/customer-groups", json!({"name": "Wholesale"}))
         .expect_data(201)
         .await);
+    let eur = json!({"product_id": stocked, "currency": "EUR", "amount": 1100, "customer_group_id": group});
+    let price = id(&post("/v1/prices", eur).expect_data(201).await);
     let endpoint = json!({"url": "http://127.0.0.1:9/hooks", "events": ["order.created"]});
     let webhook = id(&post("/v1/webhooks", endpoint).expect_data(201).await);
     Seeded {
@@ -106,6 +109,7 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
         default_warehouse,
         group,
         transfer,
+        price,
         webhook,
         key: store.test_key_id.clone(),
     }
@@ -147,6 +151,7 @@ pub(crate) fn concrete(template: &str, s: &Seeded) -> String {
             ("inventory", _) => &s.stocked,
             ("reservations", _) => &s.reservation,
             ("transfers", _) => &s.transfer,
+            ("prices", _) => &s.price,
             ("customer-groups", _) => &s.group,
             ("options", _) => "Size",
             ("warehouses", _) => &s.warehouse,
@@ -208,6 +213,9 @@ pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
         ("POST", "/v1/products/{id}/options/{option}/values") => json!({"values": ["L"]}),
         ("POST", "/v1/products/{id}/variants") => json!({"option_values": {"Size": "M"}}),
         ("PATCH", "/v1/products/{id}/variants/{variant_id}") => json!({"sku": "TEE-S2"}),
+        ("POST", "/v1/prices") => json!({"product_id": s.product, "variant_id": s.variant, "currency": "EUR",
+                                         "amount": 900, "customer_group_id": s.group}),
+        ("PATCH", "/v1/prices/{id}") => json!({"amount": 950, "customer_group_id": s.group}),
         ("POST", "/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other", "events": ["order.created"]}),
         ("PATCH", "/v1/webhooks/{id}") => json!({"description": "renamed"}),
         ("POST", "/v1/webhooks/{id}/recover") => json!({"since": "2026-01-01T00:00:00Z"}),
@@ -251,6 +259,7 @@ async fn snapshot(app: &TestApp, key: &str, s: &Seeded) -> Vec<Value> {
         format!("/v1/inventory/{}", s.stocked),
         format!("/v1/inventory/reservations/{}", s.reservation),
         format!("/v1/webhooks/{}", s.webhook),
+        format!("/v1/prices/{}", s.price),
         format!("/v1/api-keys/{}", s.key),
         "/v1/warehouses".to_owned(),
     ];

@@ -1,9 +1,9 @@
 //! `functions/carts`: carts whose lines are priced from the catalog at every read.
 
 use axum::extract::Path;
-use cartwheel::carts::{self, CartIn, CartItemIn, CartItemPatch, CartOut};
+use cartwheel::carts::{self, CartIn, CartItemIn, CartItemPatch, CartOut, CartViewParams};
 use cartwheel::error::ErrorBody;
-use cartwheel::http::{AppState, DataOut, Json};
+use cartwheel::http::{AppState, DataOut, Json, Query};
 use cartwheel::http::{Caller, Created, Data};
 use cartwheel::tenant::can;
 use cartwheel::ApiError;
@@ -30,15 +30,22 @@ async fn create_cart(c: Caller<can::CartsWrite>, Json(input): Json<CartIn>) -> R
 
 /// Get a cart
 ///
-/// Lines at the catalog's current prices; a line whose product is no longer active reads `purchasable: false`
-/// and is left out of the totals.
-#[utoipa::path(get, path = "/v1/carts/{id}", tag = "carts", security(("api_key" = ["carts:read"])), params(("id" = String, Path, description = "`cart_…`")),
+/// Lines at their current prices: the price record that applies to the cart's currency, customer groups, time and
+/// quantities, else the catalog's price (`price_source`; docs/pricing.md). A line whose product is no longer
+/// active, or has no price in the cart's currency, reads `purchasable: false` and is left out of the totals.
+/// `explain=prices` lists, per line, every candidate record and why it lost.
+#[utoipa::path(get, path = "/v1/carts/{id}", tag = "carts", security(("api_key" = ["carts:read"])),
+    params(("id" = String, Path, description = "`cart_…`"), CartViewParams),
     responses(
         (status = 200, description = "The cart", body = DataOut<CartOut>),
         (status = 404, description = "No such cart, or it expired", body = ErrorBody),
     ))]
-async fn get_cart(c: Caller<can::CartsRead>, Path(id): Path<String>) -> Result<Data<CartOut>> {
-    Ok(Data(carts::get_cart(&c.db, &c.tenant, &id).await?))
+async fn get_cart(
+    c: Caller<can::CartsRead>,
+    Path(id): Path<String>,
+    Query(params): Query<CartViewParams>,
+) -> Result<Data<CartOut>> {
+    Ok(Data(carts::get_cart(&c.db, &c.tenant, &id, params).await?))
 }
 
 /// Add an item

@@ -15,6 +15,7 @@ use cartwheel::customers::{Address, Customer, CustomerGroup, PostalAddress};
 use cartwheel::events::{Event, EventType, ResourceRef, API_VERSION};
 use cartwheel::inventory::{Level, Reservation, Warehouse};
 use cartwheel::orders::{Fulfillment, FulfillmentLine, Order, OrderLine, OrderStatus, PaymentStatus, Refund};
+use cartwheel::pricing::{Price, TierBasis};
 use cartwheel::stores::StoreOut;
 use cartwheel::webhooks::EndpointOut;
 
@@ -36,6 +37,8 @@ use cartwheel::webhooks::EndpointOut;
     Address,
     PostalAddress,
     CustomerGroup,
+    Price,
+    TierBasis,
     Cart,
     CartLine,
     CartStatus,
@@ -90,6 +93,7 @@ fn data_schema(event_type: EventType) -> Value {
         T::CustomerCreated | T::CustomerUpdated | T::CustomerDeleted => named("Customer"),
         T::CustomerGroupCreated | T::CustomerGroupUpdated | T::CustomerGroupDeleted => named("CustomerGroup"),
         T::CartCreated | T::CartUpdated => named("Cart"),
+        T::PriceCreated | T::PriceUpdated | T::PriceDeleted => named("Price"),
         T::OrderCreated | T::OrderCancelled | T::OrderFulfilled => named("Order"),
         T::OrderStatusChanged => order_with(
             "status_change",

@@ -33,6 +33,7 @@ pub fn openapi_document() -> OpenApi {
     doc.merge(cartwheel_inventory::routes().split_for_parts().1);
     doc.merge(cartwheel_webhooks::routes().split_for_parts().1);
     doc.merge(cartwheel_customers::routes().split_for_parts().1);
+    doc.merge(cartwheel_pricing::routes().split_for_parts().1);
     doc.merge(cartwheel_carts::routes().split_for_parts().1);
     doc.merge(cartwheel_checkout::routes().split_for_parts().1);
     doc.merge(cartwheel_orders::routes().split_for_parts().1);
@@ -178,6 +179,7 @@ pub fn router(state: AppState, functions: Functions, options: GatewayOptions) ->
         Router::from(cartwheel_inventory::routes().with_state(state.clone())),
         Router::from(cartwheel_webhooks::routes().with_state(functions.webhooks)),
         Router::from(cartwheel_customers::routes().with_state(state.clone())),
+        Router::from(cartwheel_pricing::routes().with_state(state.clone())),
         Router::from(cartwheel_carts::routes().with_state(state.clone())),
         Router::from(cartwheel_checkout::routes().with_state(state.clone())),
         Router::from(cartwheel_orders::routes().with_state(functions.orders)),

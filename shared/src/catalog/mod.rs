@@ -229,7 +229,8 @@ pub async fn delete_product(db: &Db, tenant: &Tenant, id: &str, if_match: Option
     let event = Event::about(tenant, EventType::ProductDeleted, &deleted)?;
     let variants = db.scoped(tenant).list_variants(product.id).await?;
     match db.delete_product(tenant, &product, &variants, event).await {
-        Ok(()) => Ok(()),
+        // Its prices can no longer apply; they go after the commit (a failure leaves records naming nothing).
+        Ok(()) => db.delete_prices_of(tenant, product.id).await,
         Err(WriteError::Refused(ProductConflict::TooLarge)) => Err(ApiError::conflict(
             "the product has too many variants to delete in one step; delete some variants first",
         )),

@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 
 use super::keys::{self, Key, TTL};
+use super::PriceBook;
 use super::{from_item, item, n, Db, Item, Scoped, Stale, WriteError};
 use crate::error::ApiError;
 use crate::events::Event;
-use crate::ids::StoreId;
+use crate::ids::{CustomerId, StoreId};
 use crate::model::carts::{Cart, CartLine, CatalogSnapshot};
+use crate::model::customers::Customer;
 use crate::tenant::{Mode, Tenant};
 
 /// The cart's item, with its TTL (which only tidies up: reads check `expires_at`).
@@ -17,11 +19,12 @@ pub(super) fn cart_item(store: StoreId, mode: Mode, cart: &Cart) -> Result<Item,
     Ok(record)
 }
 
-/// The product and variant keys of some cart lines.
+/// What pricing `lines` reads: each product, variant and product's price book.
 pub(super) fn catalog_keys(store: StoreId, mode: Mode, lines: &[CartLine]) -> Vec<Key> {
     let mut wanted = Vec::new();
     for line in lines {
         wanted.push(keys::product(store, mode, line.product_id));
+        wanted.push(keys::price_book(store, mode, line.product_id));
         if let Some(variant) = line.variant_id {
             wanted.push(keys::variant(store, mode, line.product_id, variant));
         }
@@ -29,7 +32,7 @@ pub(super) fn catalog_keys(store: StoreId, mode: Mode, lines: &[CartLine]) -> Ve
     wanted
 }
 
-/// Takes the products and variants of `lines` out of a batch read.
+/// Takes the products, variants and price books of `lines` out of a batch read.
 pub(super) fn take_catalog(
     found: &mut HashMap<(String, String), Item>,
     store: StoreId,
@@ -41,6 +44,11 @@ pub(super) fn take_catalog(
         let key = keys::product(store, mode, line.product_id);
         if let Some(found) = found.remove(&(key.pk, key.sk)) {
             catalog.products.insert(line.product_id, from_item(found)?);
+        }
+        let key = keys::price_book(store, mode, line.product_id);
+        if let Some(found) = found.remove(&(key.pk, key.sk)) {
+            let book: PriceBook = from_item(found)?;
+            catalog.books.insert(line.product_id, book.prices);
         }
         if let Some(variant) = line.variant_id {
             let key = keys::variant(store, mode, line.product_id, variant);
@@ -69,13 +77,28 @@ impl Db {
 }
 
 impl Scoped<'_> {
-    /// The products and variants the lines name: one `BatchGetItem` (none for an empty cart).
-    pub async fn cart_catalog(&self, lines: &[CartLine]) -> Result<CatalogSnapshot, ApiError> {
+    /// What pricing the lines reads (their products, variants and price books) and the groups of `customer`:
+    /// one `BatchGetItem` per 100 keys (none for an empty cart).
+    pub async fn cart_catalog(
+        &self,
+        lines: &[CartLine],
+        customer: Option<CustomerId>,
+    ) -> Result<CatalogSnapshot, ApiError> {
         let (store, mode) = (self.store, self.mode);
         if lines.is_empty() {
             return Ok(CatalogSnapshot::default());
         }
-        let mut found = self.batch_get(catalog_keys(store, mode, lines), false).await?;
-        take_catalog(&mut found, store, mode, lines)
+        let mut wanted = catalog_keys(store, mode, lines);
+        wanted.extend(customer.map(|id| keys::customer(store, mode, id)));
+        let mut found = self.batch_get(wanted, false).await?;
+        let mut catalog = take_catalog(&mut found, store, mode, lines)?;
+        if let Some(id) = customer {
+            let key = keys::customer(store, mode, id);
+            if let Some(item) = found.remove(&(key.pk, key.sk)) {
+                let customer: Customer = from_item(item)?;
+                catalog.customer_groups = customer.group_ids.into_iter().collect();
+            }
+        }
+        Ok(catalog)
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::ids::{
     AdjustmentId, AuditId, BrandId, CartId, CategoryId, CustomerGroupId, CustomerId, EventId, FulfillmentId, KeyId,
-    OrderId, ProductId, RefundId, ReservationId, StoreId, TransferId, VariantId, WarehouseId, WebhookId,
+    OrderId, PriceId, ProductId, RefundId, ReservationId, StoreId, TransferId, VariantId, WarehouseId, WebhookId,
 };
 use crate::tenant::Mode;
 
@@ -387,6 +387,38 @@ pub fn customer_group_count(store: StoreId, mode: Mode) -> Key {
 
 pub fn customer_groups_partition(store: StoreId, mode: Mode) -> String {
     format!("{}CUSTOMER_GROUPS", tenant_prefix(store, mode))
+}
+
+// --- prices ---------------------------------------------------------------------------------------------------
+
+/// A price record, listed with the store's others.
+pub fn price(store: StoreId, mode: Mode, id: PriceId) -> Key {
+    Key {
+        pk: prices_partition(store, mode),
+        sk: format!("PRICE#{id}"),
+    }
+}
+
+pub fn prices_partition(store: StoreId, mode: Mode) -> String {
+    format!("{}PRICES", tenant_prefix(store, mode))
+}
+
+/// Every price record of a product and its variants, in one item beside the product: a cart reads its lines'
+/// books in the batch that reads their products.
+pub fn price_book(store: StoreId, mode: Mode, product_id: ProductId) -> Key {
+    Key {
+        pk: product(store, mode, product_id).pk,
+        sk: "PRICES".into(),
+    }
+}
+
+/// One of the store's price-guard shards: every price write moves them all; a checkout checks one in its
+/// transaction, so a price changed after the checkout read it fails the checkout instead of charging a stale price.
+pub fn price_guard(store: StoreId, mode: Mode, shard: u8) -> Key {
+    Key {
+        pk: format!("{}PRICE_GUARD", tenant_prefix(store, mode)),
+        sk: format!("SHARD#{shard}"),
+    }
 }
 
 // --- carts and orders -------------------------------------------------------------------------------------

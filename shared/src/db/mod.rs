@@ -8,6 +8,7 @@ mod customers;
 mod inventory;
 mod keys;
 mod orders;
+mod pricing;
 mod schema;
 mod tx;
 mod webhooks;
@@ -29,7 +30,8 @@ pub use counts::Counted;
 pub use customers::MAX_CUSTOMER_GROUPS;
 pub use inventory::MAX_WAREHOUSES;
 pub use keys::{key_idempotency_scope, platform_idempotency_scope, tenant_prefix};
-pub use orders::{CheckoutReads, OrderWrite, StockMove};
+pub use orders::{CheckoutReads, CheckoutRefusal, OrderWrite, StockMove};
+pub use pricing::{guard_shard, PriceBook, PriceConflict, PriceFilter, PRICE_GUARD_SHARDS};
 pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
 pub use tx::{Committed, GuardHeld, Refusal, Stale, WriteError, WriteTx};
 pub use webhooks::DeliveryFilter;
@@ -38,7 +40,7 @@ use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Cursor, Page, PageOf};
 use crate::ids::{
-    BrandId, CartId, CategoryId, CustomerGroupId, CustomerId, KeyId, OrderId, ProductId, StoreId, TransferId,
+    BrandId, CartId, CategoryId, CustomerGroupId, CustomerId, KeyId, OrderId, PriceId, ProductId, StoreId, TransferId,
     WarehouseId, WebhookId,
 };
 use crate::model::apikeys::{ApiKeyLookup, ApiKeyRecord};
@@ -146,6 +148,7 @@ records! {
     crate::model::customers::CustomerGroup, "customer group": CustomerGroupId => customer_group;
     crate::model::carts::Cart, "cart": CartId => cart;
     crate::model::orders::Order, "order": OrderId => order;
+    crate::model::pricing::Price, "price": PriceId => price;
     crate::model::inventory::Warehouse, "warehouse": WarehouseId => warehouse;
     crate::model::inventory::Transfer, "transfer": TransferId => transfer, listed in transfers_partition, newest first: true;
     crate::model::webhooks::Endpoint, "webhook endpoint": WebhookId => webhook, listed in webhooks_partition, newest first: false;
@@ -321,6 +324,50 @@ impl Db {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// Deletes items outside any transaction (derived items left by a committed deletion), 25 per
+    /// `BatchWriteItem`, sending again what DynamoDB left unprocessed a few times.
+    async fn delete_all(&self, keys: Vec<Key>) -> Result<(), ApiError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        for chunk in keys.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(HashMap::from([
+                            (PK.to_owned(), s(&key.pk)),
+                            (SK.to_owned(), s(&key.sk)),
+                        ])))
+                        .build()
+                        .map_err(ApiError::internal)?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            for attempt in 0..5u64 {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(self.table(), requests)
+                    .send()
+                    .await
+                    .map_err(|e| ApiError::internal(DisplayErrorContext(e)))?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(self.table()))
+                    .unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(ApiError::internal("deletes left unprocessed after retries"));
+            }
+        }
+        Ok(())
     }
 
     /// True when DynamoDB answers within the health timeout.

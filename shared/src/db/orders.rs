@@ -7,7 +7,9 @@ use super::carts::{catalog_keys, take_catalog};
 use super::counts::{count, Counted};
 use super::customers::customer_item;
 use super::keys::{self, Key, GSI1, GSI1PK, GSI1SK, PK, SK};
-use super::{from_item, item, n, s, tenant_prefix, Db, Item, PageQuery, Scoped, Stale, WriteError, WriteTx};
+use super::{
+    from_item, guard_shard, item, n, s, tenant_prefix, Db, Item, PageQuery, Scoped, Stale, WriteError, WriteTx,
+};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
@@ -41,10 +43,21 @@ pub struct OrderWrite {
 }
 
 /// Everything a checkout reads after the cart, in one batch.
+/// Why a checkout's transaction did not commit.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CheckoutRefusal {
+    /// A price record changed after the checkout read the prices.
+    PriceChanged,
+    /// A level, the cart or the customer changed (or a concurrent transaction).
+    Stale,
+}
+
 pub struct CheckoutReads {
     pub catalog: CatalogSnapshot,
     pub customer: Option<Customer>,
     pub default_warehouse: Option<WarehouseId>,
+    /// The version of the cart's price-guard shard when the prices were read (0: never moved).
+    pub price_guard: u64,
 }
 
 fn order_item(store: StoreId, mode: Mode, order: &Order) -> Result<Item, ApiError> {
@@ -127,16 +140,27 @@ impl Db {
         &self,
         tenant: &Tenant,
         order: &Order,
-        cart_version: u64,
+        (cart_version, price_guard): (u64, u64),
         customer: Option<&(u64, Customer)>,
         moves: &[StockMove],
         event: Event,
-    ) -> Result<(), WriteError<Stale>> {
+    ) -> Result<(), WriteError<CheckoutRefusal>> {
         let (store, mode) = (tenant.store_id, tenant.mode);
         let built = (|| {
             let status = order.status.as_str();
-            let mut tx = self
-                .write(event, tenant.key_id.to_string())
+            // The prices were read at this guard version: a price written since fails the order.
+            let guard_key = keys::price_guard(store, mode, guard_shard(order.cart_id));
+            let mut tx = self.write(event, tenant.key_id.to_string());
+            tx = match price_guard {
+                0 => tx.check(guard_key, "attribute_not_exists(PK)", HashMap::new()),
+                version => tx.check(
+                    guard_key,
+                    "version = :guard",
+                    HashMap::from([(":guard".to_owned(), n(version))]),
+                ),
+            }
+            .because(CheckoutRefusal::PriceChanged);
+            tx = tx
                 .put_new(order_item(store, mode, order)?)
                 .put_new(guard(
                     keys::order_number(store, mode, &order.number),
@@ -171,9 +195,9 @@ impl Db {
             );
             add_moves(tx, store, mode, moves, &order.created_at)
         })();
-        // Refused: a line's stock is short, or the cart or the customer changed since they were read (the caller
-        // reads the levels to tell which).
-        built?.commit(Stale).await
+        // Refused: a price changed, or a line's stock is short, or the cart or the customer changed since they were
+        // read (the caller reads the levels to tell which).
+        built?.commit(CheckoutRefusal::Stale).await
     }
 }
 
@@ -194,6 +218,7 @@ impl Scoped<'_> {
         let (store, mode) = (self.store, self.mode);
         let mut wanted = catalog_keys(store, mode, &cart.lines);
         wanted.push(keys::default_warehouse(store, mode));
+        wanted.push(keys::price_guard(store, mode, guard_shard(cart.id)));
         match (customer, email) {
             (Some(id), _) => wanted.push(keys::customer(store, mode, id)),
             (None, Some(email)) => wanted.push(keys::customer_email(store, mode, email)),
@@ -209,7 +234,12 @@ impl Scoped<'_> {
         struct EmailGuard {
             customer_id: CustomerId,
         }
+        #[derive(serde::Deserialize)]
+        struct PriceGuard {
+            version: u64,
+        }
         let default_warehouse: Option<DefaultWarehouse> = take(&mut found, keys::default_warehouse(store, mode))?;
+        let guard: Option<PriceGuard> = take(&mut found, keys::price_guard(store, mode, guard_shard(cart.id)))?;
         let customer = match (customer, email) {
             (Some(id), _) => take(&mut found, keys::customer(store, mode, id))?,
             (None, Some(email)) => match take::<EmailGuard>(&mut found, keys::customer_email(store, mode, email))? {
@@ -218,10 +248,15 @@ impl Scoped<'_> {
             },
             (None, None) => None,
         };
+        let mut catalog = catalog;
+        if let Some(customer) = &customer {
+            catalog.customer_groups = customer.group_ids.iter().copied().collect();
+        }
         Ok(CheckoutReads {
             catalog,
             customer,
             default_warehouse: default_warehouse.map(|d| d.warehouse_id),
+            price_guard: guard.map_or(0, |g| g.version),
         })
     }
 

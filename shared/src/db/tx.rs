@@ -67,7 +67,7 @@ impl<R> From<WriteError<R>> for ApiError {
     }
 }
 
-impl From<ApiError> for WriteError<Stale> {
+impl<R> From<ApiError> for WriteError<R> {
     fn from(error: ApiError) -> Self {
         WriteError::Other(error)
     }

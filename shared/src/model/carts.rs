@@ -1,7 +1,7 @@
-//! Cart records as stored, and the pure pricing of a cart from the catalog entries it names (prices are never
-//! stored on a cart). Their operations are in `crate::carts`.
+//! Cart records as stored, and the pure pricing of a cart from the catalog entries and price records it names
+//! (prices are never stored on a cart). Their operations are in `crate::carts`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 use crate::catalog::products::{Product, ProductStatus};
 use crate::catalog::variants::Variant;
 use crate::error::ApiError;
-use crate::ids::{CartId, CartItemId, CustomerId, OrderId, ProductId, VariantId};
+use crate::ids::{CartId, CartItemId, CustomerGroupId, CustomerId, OrderId, PriceId, ProductId, VariantId};
+use crate::model::pricing::{self, LineQuantities, Price, PriceCandidate, PriceSource, PricingContext};
 use crate::money::{CurrencyCode, Money};
 use crate::time;
 
@@ -54,7 +55,7 @@ impl Cart {
     }
 }
 
-/// A line at the catalog's current price.
+/// A line at its current price.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CartItemOut {
     pub id: CartItemId,
@@ -65,7 +66,15 @@ pub struct CartItemOut {
     pub quantity: u32,
     pub unit_price: Money,
     pub total: Money,
-    /// False when the product is no longer active (or was deleted): checkout refuses the cart until the line goes.
+    /// `catalog`: the product's or variant's own price; `price_record`: the record `price_id` (docs/pricing.md).
+    pub price_source: PriceSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_id: Option<PriceId>,
+    /// With `explain=prices`: every price record of the line's product (and variant) and what became of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_candidates: Option<Vec<PriceCandidate>>,
+    /// False when the product is no longer active (or was deleted), or has no price in the cart's currency:
+    /// checkout refuses the cart until the line goes.
     pub purchasable: bool,
 }
 
@@ -80,7 +89,7 @@ pub struct CartOut {
     pub items: Vec<CartItemOut>,
     /// Sum of purchasable lines.
     pub subtotal: Money,
-    /// Promotions are not applied yet (the pricing function will); always zero.
+    /// Promotions are not applied yet; always zero.
     pub discount_total: Money,
     pub total: Money,
     pub expires_at: String,
@@ -89,42 +98,145 @@ pub struct CartOut {
     pub version: u64,
 }
 
-/// The catalog entries a cart names, as read in one batch.
+/// What pricing a cart reads, in one batch: the products and variants its lines name, their price records, and
+/// the groups of its customer.
 #[derive(Default)]
 pub struct CatalogSnapshot {
     pub products: HashMap<ProductId, Product>,
     pub variants: HashMap<VariantId, Variant>,
+    /// Each product's price records (absent: it has none).
+    pub books: HashMap<ProductId, Vec<Price>>,
+    pub customer_groups: BTreeSet<CustomerGroupId>,
+}
+
+/// Why a line cannot be bought now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineProblem {
+    ProductGone,
+    ProductInactive,
+    VariantGone,
+    /// No price record applies and the catalog's price is in another currency.
+    NoPriceForCurrency,
+    TooLarge,
+}
+
+impl LineProblem {
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::ProductGone => "the product no longer exists",
+            Self::ProductInactive => "the product is not active",
+            Self::VariantGone => "the variant no longer exists",
+            Self::NoPriceForCurrency => "the product has no price in the cart's currency",
+            Self::TooLarge => "the line's total is too large",
+        }
+    }
 }
 
 impl CatalogSnapshot {
-    /// The line priced now, or why it cannot be bought.
-    pub fn price(&self, line: &CartLine, currency: CurrencyCode) -> Result<CartItemOut, &'static str> {
-        let item = self.describe(line, currency);
-        let problem = match self.products.get(&line.product_id) {
-            None => Some("the product no longer exists"),
-            Some(p) if p.status != ProductStatus::Active => Some("the product is not active"),
-            Some(_) if line.variant_id.is_some_and(|v| !self.variants.contains_key(&v)) => {
-                Some("the variant no longer exists")
-            }
-            Some(_) if item.unit_price.currency != currency => Some("the product is priced in another currency"),
-            Some(_) if item.unit_price.times(line.quantity).is_none() => Some("the line's total is too large"),
-            Some(_) => None,
-        };
-        match problem {
-            None => Ok(item),
-            Some(problem) => Err(problem),
+    /// Who buys, in what currency, now.
+    pub fn context(&self, currency: CurrencyCode) -> PricingContext {
+        PricingContext {
+            currency,
+            customer_groups: self.customer_groups.clone(),
+            at: time::now(),
         }
     }
 
-    /// The cart priced now; `422` when its total cannot be represented (checked arithmetic, never a wrapped sum).
-    pub fn price_cart(&self, cart: &Cart) -> Result<CartOut, ApiError> {
-        let zero = Money::new(0, cart.currency);
-        let items: Vec<CartItemOut> = cart
-            .lines
+    /// Whether a line can have a price in `currency` for some customer and quantity: the catalog's price is in it,
+    /// or a record of the product (or of the line's variant) is.
+    pub fn may_have_price(&self, line: &CartLine, currency: CurrencyCode) -> bool {
+        let Some(product) = self.products.get(&line.product_id) else {
+            return false;
+        };
+        let variant = line.variant_id.and_then(|v| self.variants.get(&v));
+        let base = variant.and_then(|v| v.price).unwrap_or(product.price);
+        let records = self.books.get(&line.product_id).map(Vec::as_slice).unwrap_or_default();
+        base.currency == currency
+            || records
+                .iter()
+                .any(|p| p.currency == currency && (p.variant_id.is_none() || p.variant_id == line.variant_id))
+    }
+
+    /// Every line priced in `context`, with why it cannot be bought, if it cannot. A `product` tier counts the
+    /// units of every line of the product.
+    pub fn price_lines(&self, lines: &[CartLine], context: &PricingContext) -> Vec<(CartItemOut, Option<LineProblem>)> {
+        let mut per_product: HashMap<ProductId, u32> = HashMap::new();
+        for line in lines {
+            let units = per_product.entry(line.product_id).or_default();
+            *units = units.saturating_add(line.quantity);
+        }
+        lines
             .iter()
             .map(|line| {
-                let mut item = self.describe(line, cart.currency);
-                item.purchasable = self.price(line, cart.currency).is_ok();
+                self.price_line(
+                    line,
+                    per_product.get(&line.product_id).copied().unwrap_or_default(),
+                    context,
+                )
+            })
+            .collect()
+    }
+
+    fn price_line(
+        &self,
+        line: &CartLine,
+        product_quantity: u32,
+        context: &PricingContext,
+    ) -> (CartItemOut, Option<LineProblem>) {
+        let zero = Money::new(0, context.currency);
+        let product = self.products.get(&line.product_id);
+        let variant = line.variant_id.and_then(|v| self.variants.get(&v));
+        let base = product
+            .map(|p| variant.and_then(|v| v.price).unwrap_or(p.price))
+            .unwrap_or(zero);
+        let book = self.books.get(&line.product_id).map(Vec::as_slice).unwrap_or_default();
+        let quantities = LineQuantities {
+            variant_id: line.variant_id,
+            quantity: line.quantity,
+            product_quantity,
+        };
+        let resolution = pricing::resolve(quantities, base, book, context);
+        let total = resolution.unit_price.and_then(|unit| unit.times(line.quantity));
+        let problem = match product {
+            None => Some(LineProblem::ProductGone),
+            Some(p) if p.status != ProductStatus::Active => Some(LineProblem::ProductInactive),
+            Some(_) if line.variant_id.is_some() && variant.is_none() => Some(LineProblem::VariantGone),
+            Some(_) if resolution.unit_price.is_none() => Some(LineProblem::NoPriceForCurrency),
+            Some(_) if total.is_none() => Some(LineProblem::TooLarge),
+            Some(_) => None,
+        };
+        let item = CartItemOut {
+            id: line.id,
+            product_id: line.product_id,
+            variant_id: line.variant_id,
+            name: product.map(|p| p.name.clone()).unwrap_or_default(),
+            sku: variant
+                .and_then(|v| v.sku.clone())
+                .or_else(|| product.and_then(|p| p.sku.clone())),
+            quantity: line.quantity,
+            unit_price: resolution.unit_price.unwrap_or(zero),
+            // A line that cannot be bought counts in no total.
+            total: total.unwrap_or(zero),
+            price_source: resolution.source,
+            price_id: resolution.price_id,
+            price_candidates: Some(resolution.candidates),
+            purchasable: problem.is_none(),
+        };
+        (item, problem)
+    }
+
+    /// The cart priced now (`explain`: with each line's price candidates); `422` when its total cannot be
+    /// represented (checked arithmetic, never a wrapped sum).
+    pub fn price_cart(&self, cart: &Cart, explain: bool) -> Result<CartOut, ApiError> {
+        let zero = Money::new(0, cart.currency);
+        let context = self.context(cart.currency);
+        let items: Vec<CartItemOut> = self
+            .price_lines(&cart.lines, &context)
+            .into_iter()
+            .map(|(mut item, _)| {
+                if !explain {
+                    item.price_candidates = None;
+                }
                 item
             })
             .collect();
@@ -148,30 +260,5 @@ impl CatalogSnapshot {
             updated_at: cart.updated_at.clone(),
             version: cart.version,
         })
-    }
-
-    /// A line described with what is known of it, whether or not it can be bought (`purchasable` unchecked).
-    fn describe(&self, line: &CartLine, currency: CurrencyCode) -> CartItemOut {
-        let product = self.products.get(&line.product_id);
-        let variant = line.variant_id.and_then(|v| self.variants.get(&v));
-        let unit_price = product
-            .map(|p| variant.and_then(|v| v.price).unwrap_or(p.price))
-            .unwrap_or(Money::new(0, currency));
-        CartItemOut {
-            id: line.id,
-            product_id: line.product_id,
-            variant_id: line.variant_id,
-            name: product.map(|p| p.name.clone()).unwrap_or_default(),
-            sku: variant
-                .and_then(|v| v.sku.clone())
-                .or_else(|| product.and_then(|p| p.sku.clone())),
-            quantity: line.quantity,
-            unit_price,
-            // An overflowing line is not purchasable (`price`) and counts in no total.
-            total: unit_price
-                .times(line.quantity)
-                .unwrap_or(Money::new(0, unit_price.currency)),
-            purchasable: true,
-        }
     }
 }

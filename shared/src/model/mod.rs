@@ -6,6 +6,7 @@ pub mod carts;
 pub mod customers;
 pub mod inventory;
 pub mod orders;
+pub mod pricing;
 pub mod stores;
 pub mod webhooks;
 
@@ -58,6 +59,7 @@ resources!(
     inventory::Reservation => "reservation",
     inventory::Transfer => "inventory_transfer",
     orders::Order => "order",
+    pricing::Price => "price",
 );
 
 impl Versioned for inventory::Level {

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::checks::Checks;
 use crate::error::ApiError;
 use crate::ids::{
-    CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, ProductId, RefundId, VariantId, WarehouseId,
+    CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, PriceId, ProductId, RefundId, VariantId, WarehouseId,
 };
 use crate::model::customers::PostalAddress;
 use crate::model::inventory::StockItem;
@@ -96,6 +96,9 @@ pub struct OrderLine {
     pub quantity: u32,
     pub unit_price: Money,
     pub total: Money,
+    /// The price record the unit price came from; absent: the catalog's price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_id: Option<PriceId>,
     /// Where the stock was taken from.
     pub warehouse_id: WarehouseId,
     pub fulfilled_quantity: u32,
@@ -397,6 +400,7 @@ pub(crate) mod tests {
                     quantity: *q,
                     unit_price: Money::new(500, usd),
                     total: Money::new(500 * i64::from(*q), usd),
+                    price_id: None,
                     warehouse_id: WarehouseId::new(),
                     fulfilled_quantity: 0,
                     restocked_quantity: 0,

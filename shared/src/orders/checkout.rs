@@ -1,6 +1,20 @@
 //! Checkout: a cart becomes an order, its stock, its customer's totals and its number, in one transaction.
 
 use super::*;
+use crate::carts::LineProblem;
+use crate::db::CheckoutRefusal;
+use crate::error::FieldError;
+use crate::ids::PriceId;
+
+fn price_changed() -> ApiError {
+    ApiError::Conflict {
+        code: "price_changed",
+        message: "a price of this cart changed during the checkout; nothing was ordered: read the cart and check out \
+                  again"
+            .into(),
+        details: vec![],
+    }
+}
 
 pub(super) fn insufficient_stock(details: Vec<Value>) -> ApiError {
     ApiError::Conflict {
@@ -34,6 +48,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
 
     let mut backoff = Backoff::default();
     let mut taken = None;
+    let mut first_prices = None;
     let deadline = std::time::Instant::now() + RETRY_FOR;
     while std::time::Instant::now() < deadline {
         let cart = carts::load_cart(db, tenant, input.cart_id, true).await?;
@@ -81,27 +96,50 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             (None, Some(customer)) => customer.email.clone(),
             (None, None) => return Err(ApiError::invalid("email", "required for a guest checkout")),
         };
+        let context = reads.catalog.context(cart.currency);
         let mut lines = Vec::with_capacity(cart.lines.len());
-        let mut problems = Checks::default();
-        for (index, line) in cart.lines.iter().enumerate() {
-            match reads.catalog.price(line, cart.currency) {
-                Ok(priced) => lines.push(OrderLine {
+        let (mut problems, mut unpriced) = (Vec::new(), Vec::new());
+        for (index, (priced, problem)) in reads.catalog.price_lines(&cart.lines, &context).into_iter().enumerate() {
+            let field = format!("cart.items[{index}]");
+            match problem {
+                None => lines.push(OrderLine {
                     id: OrderLineId::new(),
-                    product_id: line.product_id,
-                    variant_id: line.variant_id,
+                    product_id: priced.product_id,
+                    variant_id: priced.variant_id,
                     name: priced.name,
                     sku: priced.sku,
-                    quantity: line.quantity,
+                    quantity: priced.quantity,
                     unit_price: priced.unit_price,
                     total: priced.total,
+                    price_id: priced.price_id,
                     warehouse_id: reads.default_warehouse.unwrap_or_default(),
                     fulfilled_quantity: 0,
                     restocked_quantity: 0,
                 }),
-                Err(problem) => problems.fail(&format!("cart.items[{index}]"), problem),
+                Some(LineProblem::NoPriceForCurrency) => {
+                    unpriced.push(FieldError::new(field, LineProblem::NoPriceForCurrency.message()))
+                }
+                Some(problem) => problems.push(FieldError::new(field, problem.message())),
             }
         }
-        problems.finish()?;
+        if !problems.is_empty() {
+            return Err(ApiError::Validation(problems));
+        }
+        if !unpriced.is_empty() {
+            return Err(ApiError::Unprocessable {
+                code: "no_price_for_currency",
+                message: format!("some lines have no price in {}", cart.currency.code()),
+                details: unpriced,
+            });
+        }
+        // A retry after a refused commit reads the prices again: charging what changed since is not what was
+        // priced (the commit's guard refuses the same change within one attempt).
+        let unit_prices: Vec<(Money, Option<PriceId>)> = lines.iter().map(|l| (l.unit_price, l.price_id)).collect();
+        match &first_prices {
+            Some(first) if *first != unit_prices => return Err(price_changed()),
+            Some(_) => {}
+            None => first_prices = Some(unit_prices),
+        }
         let zero = Money::new(0, cart.currency);
         let subtotal = lines
             .iter()
@@ -166,7 +204,14 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
         let moves = sale_moves(&order, warehouse, &tenant.key_id.to_string(), &now);
         let event = Event::about(&(store, mode), EventType::OrderCreated, &order)?;
         let placed = db
-            .place_order(tenant, &order, cart.version, customer.as_ref(), &moves, event)
+            .place_order(
+                tenant,
+                &order,
+                (cart.version, reads.price_guard),
+                customer.as_ref(),
+                &moves,
+                event,
+            )
             .await;
         match placed {
             Ok(()) => {
@@ -177,7 +222,9 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             }
             // A transaction conflict can hide a level that sold out meanwhile: reading the levels after any
             // refusal ends a sell-out rush at once instead of retrying it until the deadline.
-            Err(WriteError::Refused(Stale)) => {
+            // A price changed after this attempt read it: the next attempt reads it again and compares.
+            Err(WriteError::Refused(CheckoutRefusal::PriceChanged)) => {}
+            Err(WriteError::Refused(CheckoutRefusal::Stale)) => {
                 let levels = db.store_scope(store, mode).levels_at(&moves).await?;
                 let short: Vec<Value> = moves
                     .iter()

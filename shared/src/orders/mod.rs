@@ -23,7 +23,7 @@ use utoipa::IntoParams;
 use crate::carts::{self, CartStatus, MAX_LINE_QUANTITY};
 use crate::customers::{self, normalize_email, Checks, Customer, PostalAddress};
 use crate::db::Committed;
-use crate::db::{id_of, Db, OrderWrite, Stale, StockMove, WriteError};
+use crate::db::{id_of, Db, OrderWrite, StockMove, WriteError};
 use crate::error::ApiError;
 use crate::events::{Event, EventType};
 use crate::http::pagination::Page;

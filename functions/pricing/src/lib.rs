@@ -1,0 +1,97 @@
+//! `functions/pricing`: price records per currency, customer group, time window and quantity tier. Which record a
+//! cart line pays is decided by the one calculation carts and checkout share (docs/pricing.md).
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use cartwheel::error::ErrorBody;
+use cartwheel::http::pagination::{ListOut, PageParams};
+use cartwheel::http::versioning::{IfMatch, Tagged};
+use cartwheel::http::{AppState, Caller, DataOut, Json, ListQuery};
+use cartwheel::pricing::{self, Price, PriceIn, PriceListParams, PricePatch};
+use cartwheel::tenant::can;
+use cartwheel::ApiError;
+
+cartwheel::function_routes! {
+    AppState;
+    (create_price, list_prices),
+    (get_price, update_price, delete_price),
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Create a price
+///
+/// A price of a product (or of one variant: `variant_id`) in a currency, optionally for one customer group, within
+/// a window, or from a quantity on. The product, variant and group must exist (`422` naming the field); a product
+/// holds at most 100 records (`409 price_limit_reached`). Emits `price.created`.
+#[utoipa::path(post, path = "/v1/prices", tag = "pricing", security(("api_key" = ["pricing:write"])), request_body = PriceIn,
+    responses(
+        (status = 201, description = "The price", body = DataOut<Price>),
+        (status = 409, description = "price_limit_reached", body = ErrorBody),
+    ))]
+async fn create_price(c: Caller<can::PricingWrite>, Json(input): Json<PriceIn>) -> Result<Tagged<Price>> {
+    Ok(Tagged::created(pricing::create_price(&c.db, &c.tenant, input).await?))
+}
+
+/// List prices
+///
+/// Oldest first, narrowed by product, variant, currency and customer group (a filtered page can hold fewer than
+/// `limit` prices while `has_more` is true). No `total`: the store keeps no count of its prices.
+#[utoipa::path(get, path = "/v1/prices", tag = "pricing", security(("api_key" = ["pricing:read"])), params(PageParams, PriceListParams),
+    responses((status = 200, description = "A page of prices", body = ListOut<Price>)))]
+async fn list_prices(
+    c: Caller<can::PricingRead>,
+    ListQuery(page, params): ListQuery<PriceListParams>,
+) -> Result<axum::Json<ListOut<Price>>> {
+    Ok(axum::Json(pricing::list_prices(&c.db, &c.tenant, &page, params).await?))
+}
+
+/// Get a price
+#[utoipa::path(get, path = "/v1/prices/{id}", tag = "pricing", security(("api_key" = ["pricing:read"])),
+    params(("id" = String, Path, description = "`price_…`")),
+    responses((status = 200, description = "The price; `ETag` holds its version", body = DataOut<Price>)))]
+async fn get_price(c: Caller<can::PricingRead>, Path(id): Path<String>) -> Result<Tagged<Price>> {
+    Ok(Tagged::ok(pricing::get_price(&c.db, &c.tenant, &id).await?))
+}
+
+/// Update a price
+///
+/// Its amount, group, window, tier and priority; the product, variant and currency are the record's identity (a
+/// price for another is another record). Emits `price.updated`; a checkout that read the old price fails with
+/// `409 price_changed`.
+#[utoipa::path(patch, path = "/v1/prices/{id}", tag = "pricing", security(("api_key" = ["pricing:write"])), request_body = PricePatch,
+    params(("id" = String, Path, description = "`price_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The price", body = DataOut<Price>),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_price(
+    c: Caller<can::PricingWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<PricePatch>,
+) -> Result<Tagged<Price>> {
+    Ok(Tagged::ok(
+        pricing::update_price(&c.db, &c.tenant, &id, patch, if_match).await?,
+    ))
+}
+
+/// Delete a price
+///
+/// Emits `price.deleted`.
+#[utoipa::path(delete, path = "/v1/prices/{id}", tag = "pricing", security(("api_key" = ["pricing:write"])),
+    params(("id" = String, Path, description = "`price_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn delete_price(
+    c: Caller<can::PricingWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+) -> Result<StatusCode> {
+    pricing::delete_price(&c.db, &c.tenant, &id, if_match).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    cartwheel::http::serve(cartwheel_pricing::router).await
+}

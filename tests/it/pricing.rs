@@ -1,0 +1,513 @@
+//! Price records over HTTP: their routes, how a cart line's price is resolved from them (currency, group, tier,
+//! variant), `explain=prices`, checkout charging them, and a price edited during checkouts.
+
+use cartwheel_tests::{assert_error, events, spawn_app, Expect, TestApp, TestStore};
+use serde_json::{json, Value};
+
+struct Shop {
+    app: TestApp,
+    store: TestStore,
+}
+
+fn address() -> Value {
+    json!({"line1": "1 Rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR"})
+}
+
+impl Shop {
+    async fn open() -> Self {
+        let app = spawn_app().await;
+        let store = app.create_store().await;
+        Self { app, store }
+    }
+
+    fn key(&self) -> &str {
+        &self.store.test_key
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.app.post(path, self.key(), &body).expect(201).await["data"].clone()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.app.get(path, self.key()).expect(200).await
+    }
+
+    /// A price record; its id.
+    async fn price(&self, body: Value) -> String {
+        self.post("/v1/prices", body).await["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn cart(&self, currency: &str, customer: Option<&str>, lines: &[(&str, Option<&str>, u32)]) -> String {
+        let cart = self
+            .post("/v1/carts", json!({"currency": currency, "customer_id": customer}))
+            .await;
+        let id = cart["id"].as_str().unwrap().to_owned();
+        for (product, variant, quantity) in lines {
+            let line = json!({"product_id": product, "variant_id": variant, "quantity": quantity});
+            self.app
+                .post(&format!("/v1/carts/{id}/items"), self.key(), &line)
+                .expect(200)
+                .await;
+        }
+        id
+    }
+
+    /// (unit amount, price source, price id) of each line of a cart.
+    async fn line_prices(&self, cart: &str) -> Vec<(i64, String, Option<String>)> {
+        let cart = self.get(&format!("/v1/carts/{cart}")).await;
+        cart["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                (
+                    item["unit_price"]["amount"].as_i64().unwrap(),
+                    item["price_source"].as_str().unwrap().to_owned(),
+                    item["price_id"].as_str().map(str::to_owned),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A tee in three colours (catalog price USD 12.00), 50 units of each variant in stock; (product, variants by colour).
+async fn tee(shop: &Shop) -> (String, Vec<String>) {
+    let product = shop
+        .post(
+            "/v1/products",
+            json!({"name": "Tee", "status": "active", "price": {"amount": 1200, "currency": "USD"},
+                   "options": [{"name": "Color", "values": ["Red", "Green", "Blue"]}]}),
+        )
+        .await;
+    let id = product["id"].as_str().unwrap().to_owned();
+    let variants = shop
+        .post(&format!("/v1/products/{id}/variants/generate"), json!({}))
+        .await;
+    let mut by_colour = Vec::new();
+    for colour in ["Red", "Green", "Blue"] {
+        let variant = variants
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["option_values"]["Color"] == colour)
+            .unwrap();
+        let variant_id = variant["id"].as_str().unwrap().to_owned();
+        shop.app
+            .post(
+                &format!("/v1/inventory/{variant_id}/adjust"),
+                shop.key(),
+                &json!({"delta": 50, "reason": "restock"}),
+            )
+            .expect(200)
+            .await;
+        by_colour.push(variant_id);
+    }
+    (id, by_colour)
+}
+
+#[tokio::test]
+async fn lines_pay_the_most_specific_lowest_eligible_price_and_checkout_charges_it() {
+    let shop = Shop::open().await;
+    let (tee, colours) = tee(&shop).await;
+    let (red, green, blue) = (colours[0].as_str(), colours[1].as_str(), colours[2].as_str());
+    let wholesale = shop.post("/v1/customer-groups", json!({"name": "Wholesale"})).await["id"].clone();
+    let staff = shop.post("/v1/customer-groups", json!({"name": "Staff"})).await["id"].clone();
+    let buyer = shop
+        .post(
+            "/v1/customers",
+            json!({"email": "buyer@example.com", "group_ids": [wholesale.clone(), staff.clone()]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let everyone = shop
+        .price(json!({"product_id": tee, "currency": "EUR", "amount": 1100}))
+        .await;
+    let members = shop
+        .price(json!({"product_id": tee, "currency": "EUR", "amount": 900, "customer_group_id": wholesale}))
+        .await;
+    let members_10 = shop
+        .price(
+            json!({"product_id": tee, "currency": "EUR", "amount": 800, "customer_group_id": wholesale,
+                      "min_quantity": 10, "tier_basis": "product"}),
+        )
+        .await;
+    let staff_price = shop
+        .price(json!({"product_id": tee, "currency": "EUR", "amount": 1050, "customer_group_id": staff}))
+        .await;
+    let blue_price = shop
+        .price(json!({"product_id": tee, "variant_id": blue, "currency": "EUR", "amount": 1000}))
+        .await;
+
+    // A guest pays everyone's EUR price; in USD the catalog's.
+    let guest = shop.cart("EUR", None, &[(&tee, Some(red), 1)]).await;
+    assert_eq!(
+        shop.line_prices(&guest).await,
+        [(1100, "price_record".into(), Some(everyone.clone()))]
+    );
+    let dollars = shop.cart("USD", None, &[(&tee, Some(red), 1)]).await;
+    assert_eq!(shop.line_prices(&dollars).await, [(1200, "catalog".into(), None)]);
+
+    // A customer in two groups pays the lower group price; 4 red and 6 green reach the product tier of 10.
+    let one = shop.cart("EUR", Some(&buyer), &[(&tee, Some(red), 1)]).await;
+    assert_eq!(
+        shop.line_prices(&one).await,
+        [(900, "price_record".into(), Some(members.clone()))]
+    );
+    let mixed = shop
+        .cart("EUR", Some(&buyer), &[(&tee, Some(red), 4), (&tee, Some(green), 6)])
+        .await;
+    let tier = (800, "price_record".to_owned(), Some(members_10.clone()));
+    assert_eq!(shop.line_prices(&mixed).await, [tier.clone(), tier]);
+    // A variant's own price beats the group's.
+    let blue_cart = shop.cart("EUR", Some(&buyer), &[(&tee, Some(blue), 1)]).await;
+    assert_eq!(
+        shop.line_prices(&blue_cart).await,
+        [(1000, "price_record".into(), Some(blue_price.clone()))]
+    );
+
+    // Why each candidate lost.
+    let explained = shop.get(&format!("/v1/carts/{mixed}?explain=prices")).await;
+    let candidates = explained["data"]["items"][0]["price_candidates"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let outcome = |id: &str| {
+        candidates
+            .iter()
+            .find(|c| c["price_id"] == id)
+            .map(|c| c["outcome"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(outcome(&members_10).as_deref(), Some("applied"));
+    assert_eq!(outcome(&members).as_deref(), Some("lower_tier"));
+    assert_eq!(outcome(&everyone).as_deref(), Some("less_specific"));
+    assert_eq!(outcome(&staff_price).as_deref(), Some("higher_price"));
+    assert_eq!(outcome(&blue_price), None, "another variant's record is no candidate");
+    assert!(shop.get(&format!("/v1/carts/{mixed}")).await["data"]["items"][0]["price_candidates"].is_null());
+    assert_error(
+        shop.app
+            .get(&format!("/v1/carts/{mixed}?explain=everything"), shop.key())
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "bad_request",
+    )
+    .await;
+
+    // Checkout charges the resolved prices and keeps the record on each order line.
+    let order = shop
+        .app
+        .post(
+            "/v1/checkout",
+            shop.key(),
+            &json!({"cart_id": mixed, "customer_id": buyer, "shipping_address": address()}),
+        )
+        .expect(201)
+        .await["data"]
+        .clone();
+    assert_eq!(order["currency"], "EUR");
+    assert_eq!(order["total"]["amount"], 8000);
+    for line in order["lines"].as_array().unwrap() {
+        assert_eq!(line["unit_price"]["amount"], 800);
+        assert_eq!(line["price_id"], members_10.as_str());
+    }
+
+    // No price in JPY for anyone: refused when added, and at checkout when it went away after.
+    let yen = shop.post("/v1/carts", json!({"currency": "JPY"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = shop
+        .app
+        .post(
+            &format!("/v1/carts/{yen}/items"),
+            shop.key(),
+            &json!({"product_id": tee, "variant_id": red, "quantity": 1}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error(refused, 422, "no_price_for_currency").await;
+    let only_record = shop.cart("EUR", None, &[(&tee, Some(red), 1)]).await;
+    shop.app
+        .delete(&format!("/v1/prices/{everyone}"), shop.key())
+        .expect(204)
+        .await;
+    let line = &shop.get(&format!("/v1/carts/{only_record}")).await["data"]["items"][0];
+    assert_eq!(line["purchasable"], false);
+    let refused = shop
+        .app
+        .post(
+            "/v1/checkout",
+            shop.key(),
+            &json!({"cart_id": only_record, "email": "g@example.com", "shipping_address": address()}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(refused, 422, "no_price_for_currency").await;
+    assert_eq!(body["error"]["details"][0]["field"], "cart.items[0]");
+}
+
+#[tokio::test]
+async fn price_routes_check_their_input_versions_scopes_and_store() {
+    let shop = Shop::open().await;
+    let (tee, colours) = tee(&shop).await;
+    let other = shop
+        .post(
+            "/v1/products",
+            json!({"name": "Cap", "price": {"amount": 500, "currency": "USD"}}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = |body: Value| shop.app.post("/v1/prices", shop.key(), &body).send();
+
+    // What the record names must exist and belong together; amounts, tiers and windows are checked.
+    for (body, field) in [
+        (
+            json!({"product_id": "prod_01JD3M5W7Q6V8X9Y0Z1A2B3C4D", "currency": "EUR", "amount": 1}),
+            "product_id",
+        ),
+        (
+            json!({"product_id": other, "variant_id": colours[0], "currency": "EUR", "amount": 1}),
+            "variant_id",
+        ),
+        (
+            json!({"product_id": tee, "currency": "EUR", "amount": 1, "customer_group_id": "cgrp_01JD3M5W7Q6V8X9Y0Z1A2B3C4D"}),
+            "customer_group_id",
+        ),
+        (json!({"product_id": tee, "currency": "EUR", "amount": -5}), "amount"),
+        (
+            json!({"product_id": tee, "currency": "EUR", "amount": 5, "min_quantity": 0}),
+            "min_quantity",
+        ),
+        (
+            json!({"product_id": tee, "currency": "EUR", "amount": 5, "valid_from": "2027-01-01T00:00:00Z", "valid_until": "2026-01-01T00:00:00Z"}),
+            "valid_until",
+        ),
+    ] {
+        let body_text = body.to_string();
+        let refused = assert_error(create(body).await.unwrap(), 422, "validation_failed").await;
+        assert_eq!(refused["error"]["details"][0]["field"], field, "{body_text}");
+    }
+    assert_error(
+        create(json!({"product_id": tee, "currency": "EUR", "amount": 5, "store_id": "st_x"}))
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    // Versions: If-Match guards changes; a change emits its event with what changed.
+    let created = shop
+        .post(
+            "/v1/prices",
+            json!({"product_id": tee, "currency": "EUR", "amount": 1000}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (created["min_quantity"].as_u64(), created["version"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let stale = shop
+        .app
+        .patch(&format!("/v1/prices/{id}"), shop.key(), &json!({"amount": 990}))
+        .header("If-Match", "\"7\"")
+        .send()
+        .await
+        .unwrap();
+    assert_error(stale, 412, "precondition_failed").await;
+    let changed = shop
+        .app
+        .patch(
+            &format!("/v1/prices/{id}"),
+            shop.key(),
+            &json!({"amount": 990, "priority": 3}),
+        )
+        .header("If-Match", "\"1\"")
+        .expect(200)
+        .await;
+    assert_eq!(
+        (changed["data"]["amount"].as_i64(), changed["data"]["version"].as_u64()),
+        (Some(990), Some(2))
+    );
+    assert_error(
+        shop.app
+            .patch(&format!("/v1/prices/{id}"), shop.key(), &json!({"currency": "USD"}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let listed = shop.get(&format!("/v1/prices?product_id={tee}&currency=EUR")).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    assert!(shop.get("/v1/prices?currency=USD").await["data"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_error(
+        shop.app.get("/v1/prices?colour=red", shop.key()).send().await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    // Scopes and stores.
+    let (_, reader) = shop.app.create_key(shop.key(), &["pricing:read"]).await;
+    let (_, carts_only) = shop.app.create_key(shop.key(), &["carts:read"]).await;
+    shop.app.get(&format!("/v1/prices/{id}"), &reader).expect(200).await;
+    assert_error(
+        shop.app
+            .patch(&format!("/v1/prices/{id}"), &reader, &json!({"amount": 1}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        shop.app.get("/v1/prices", &carts_only).send().await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        shop.app
+            .get(&format!("/v1/prices/{id}"), &shop.store.live_key)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let elsewhere = shop.app.create_store().await;
+    assert_error(
+        shop.app
+            .delete(&format!("/v1/prices/{id}"), &elsewhere.test_key)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+
+    shop.app
+        .delete(&format!("/v1/prices/{id}"), shop.key())
+        .expect(204)
+        .await;
+    assert_error(
+        shop.app
+            .get(&format!("/v1/prices/{id}"), shop.key())
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let types: Vec<String> = events(&shop.app, &shop.store.id, "test")
+        .await
+        .iter()
+        .filter(|e| e["resource"]["id"] == id.as_str())
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types, ["price.created", "price.updated", "price.deleted"]);
+
+    // A deleted product takes its prices with it.
+    let capped = shop
+        .price(json!({"product_id": other, "currency": "EUR", "amount": 400}))
+        .await;
+    shop.app
+        .delete(&format!("/v1/products/{other}"), shop.key())
+        .expect(204)
+        .await;
+    assert_error(
+        shop.app
+            .get(&format!("/v1/prices/{capped}"), shop.key())
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+/// Checkouts while the price they read keeps changing: each either charges a price that was current while it ran,
+/// or fails with `price_changed`, taking no stock and leaving its cart open.
+#[tokio::test]
+async fn a_price_changed_during_checkout_fails_it_with_nothing_taken() {
+    let shop = Shop::open().await;
+    let (tee, colours) = tee(&shop).await;
+    let red = colours[0].as_str();
+    let price = shop
+        .price(json!({"product_id": tee, "currency": "EUR", "amount": 800}))
+        .await;
+    let carts: Vec<String> = {
+        let mut carts = Vec::new();
+        for _ in 0..20 {
+            carts.push(shop.cart("EUR", None, &[(&tee, Some(red), 1)]).await);
+        }
+        carts
+    };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let editing = async {
+        let mut amount = 800;
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            amount = if amount == 800 { 801 } else { 800 };
+            shop.app
+                .patch(&format!("/v1/prices/{price}"), shop.key(), &json!({"amount": amount}))
+                .expect(200)
+                .await;
+        }
+    };
+    let checking_out = async {
+        let mut outcomes = Vec::new();
+        for cart in &carts {
+            let body = json!({"cart_id": cart, "email": "g@example.com", "shipping_address": address()});
+            let response = shop.app.post("/v1/checkout", shop.key(), &body).send().await.unwrap();
+            let status = response.status().as_u16();
+            outcomes.push((status, response.json::<Value>().await.unwrap()));
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        outcomes
+    };
+    let ((), outcomes) = tokio::join!(editing, checking_out);
+
+    let mut sold = 0;
+    let mut refused = 0;
+    for ((status, body), cart) in outcomes.iter().zip(&carts) {
+        match status {
+            201 => {
+                sold += 1;
+                let unit = body["data"]["lines"][0]["unit_price"]["amount"].as_i64().unwrap();
+                assert!(unit == 800 || unit == 801, "{body}");
+                assert_eq!(body["data"]["total"]["amount"], unit);
+            }
+            409 => {
+                assert_eq!(body["error"]["code"], "price_changed", "{body}");
+                refused += 1;
+                let still = shop.get(&format!("/v1/carts/{cart}")).await;
+                assert_eq!(still["data"]["status"], "active");
+            }
+            other => panic!("checkout answered {other}: {body}"),
+        }
+    }
+    assert!(refused > 0, "no checkout overlapped a price change in 20 tries");
+    let available = shop.get(&format!("/v1/inventory/{red}")).await["data"]["available"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(available, 50 - sold, "only the orders placed took stock");
+}
