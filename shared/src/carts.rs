@@ -5,7 +5,7 @@ use crate::body::request_body;
 use macro_rules_attribute::apply;
 
 use crate::catalog::products::ProductStatus;
-use crate::customers::{Checks, Customer};
+use crate::customers::{Checks, Customer, PostalAddress};
 use crate::db::Committed;
 use crate::db::{id_of, Db};
 use crate::error::{ApiError, FieldError};
@@ -27,6 +27,15 @@ pub struct CartIn {
     #[schema(value_type = String, example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: CurrencyCode,
     pub customer_id: Option<CustomerId>,
+    /// Where it ships: the cart's tax follows it.
+    pub shipping_address: Option<PostalAddress>,
+}
+
+/// Absent fields are kept; `null` clears the address.
+#[apply(crate::body::patch_body!)]
+pub struct CartPatch {
+    #[serde(default, deserialize_with = "crate::body::nullable")]
+    pub shipping_address: Option<Option<PostalAddress>>,
 }
 
 #[apply(request_body!)]
@@ -50,7 +59,16 @@ fn now() -> (String, i64) {
     (time::rfc3339(now), now.unix_timestamp())
 }
 
+fn check_address(address: Option<&PostalAddress>) -> Result<(), ApiError> {
+    let mut checks = Checks::default();
+    if let Some(address) = address {
+        checks.nest("shipping_address", address.check());
+    }
+    checks.finish()
+}
+
 pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<CartOut, ApiError> {
+    check_address(input.shipping_address.as_ref())?;
     if let Some(customer) = input.customer_id {
         db.scoped(tenant)
             .record::<Customer>(customer, false)
@@ -65,6 +83,7 @@ pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<Cart
         status: CartStatus::Active,
         order_id: None,
         lines: Vec::new(),
+        shipping_address: input.shipping_address,
         created_at: at.clone(),
         updated_at: at,
         expires_at: unix + CART_TTL_SECS,
@@ -134,6 +153,20 @@ async fn change_cart(
         }
     }
     Err(ApiError::conflict("the cart is changing fast; retry"))
+}
+
+/// Sets or clears the cart's shipping address.
+pub async fn update_cart(db: &Db, tenant: &Tenant, id: &str, patch: CartPatch) -> Result<CartOut, ApiError> {
+    if let Some(address) = &patch.shipping_address {
+        check_address(address.as_ref())?;
+    }
+    change_cart(db, tenant, id, |cart| {
+        if let Some(address) = &patch.shipping_address {
+            cart.shipping_address = address.clone();
+        }
+        Ok(())
+    })
+    .await
 }
 
 fn check_quantity(quantity: u32, allow_zero: bool) -> Result<(), ApiError> {
@@ -262,6 +295,7 @@ mod tests {
                 variant_id: None,
                 quantity: 2,
             }],
+            shipping_address: None,
             created_at: String::new(),
             updated_at: String::new(),
             expires_at,

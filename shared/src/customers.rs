@@ -47,6 +47,9 @@ pub struct CustomerIn {
     #[serde(default)]
     #[schema(max_items = 20)]
     pub group_ids: Vec<CustomerGroupId>,
+    /// Pays no tax (default false).
+    #[serde(default)]
+    pub tax_exempt: bool,
 }
 
 /// Absent fields are kept; `null` clears an optional one.
@@ -75,6 +78,7 @@ pub struct CustomerPatch {
     pub notes: Option<Option<String>>,
     #[schema(max_items = 20)]
     pub group_ids: Option<Vec<CustomerGroupId>>,
+    pub tax_exempt: Option<bool>,
 }
 
 #[apply(request_body!)]
@@ -179,6 +183,7 @@ pub async fn create_customer(db: &Db, tenant: &Tenant, input: CustomerIn) -> Res
         notes: input.notes,
         group_ids,
         addresses: Vec::new(),
+        tax_exempt: input.tax_exempt,
         blacklisted: false,
         blacklist_reason: None,
         orders_count: 0,
@@ -280,6 +285,9 @@ pub async fn update_customer(
         if let Some(group_ids) = &patch.group_ids {
             customer.group_ids = group_ids.clone();
             customer.group_ids.dedup();
+        }
+        if let Some(exempt) = patch.tax_exempt {
+            customer.tax_exempt = exempt;
         }
         let mut checks = Checks::default();
         check_fields(&mut checks, customer);

@@ -86,6 +86,7 @@ event_types! {
     PriceCreated = "price.created",
     PriceUpdated = "price.updated",
     PriceDeleted = "price.deleted",
+    TaxSettingsUpdated = "tax_settings.updated",
 }
 
 impl EventType {
@@ -203,7 +204,7 @@ pub fn source_group(event_type: &str) -> &'static str {
         "order" | "payment" | "refund" | "fulfillment" => "orders",
         "customer" | "customer_group" => "customers",
         "cart" => "carts",
-        "promotion" | "coupon" | "price" => "pricing",
+        "promotion" | "coupon" | "price" | "tax_settings" => "pricing",
         "webhook" => "webhooks",
         "vendor" | "payout" | "dispute" | "return" | "review" => "marketplace",
         _ => "admin",

@@ -8,8 +8,9 @@ pub use crate::model::pricing::{
     LineQuantities, Price, PriceCandidate, PriceIn, PriceOutcome, PricePatch, PriceSource, PricingContext, TierBasis,
     MAX_PRICES_PER_PRODUCT,
 };
+pub use crate::model::tax::{TaxRate, TaxSettings, TaxSettingsIn};
 
-use crate::db::{id_of, Db, PriceBook, PriceConflict, PriceFilter, WriteError};
+use crate::db::{id_of, Committed, Db, PriceBook, PriceConflict, PriceFilter, WriteError};
 use crate::error::ApiError;
 use crate::events::{Event, EventType};
 use crate::http::pagination::{ListOut, PageParams};
@@ -125,6 +126,38 @@ pub async fn delete_price(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u
         }
     }
     Err(busy())
+}
+
+pub async fn get_tax_settings(db: &Db, tenant: &Tenant) -> Result<TaxSettings, ApiError> {
+    db.scoped(tenant).tax_settings().await
+}
+
+/// Replaces the tax settings (at the version `If-Match` names, if any).
+pub async fn put_tax_settings(
+    db: &Db,
+    tenant: &Tenant,
+    input: TaxSettingsIn,
+    if_match: Option<u64>,
+) -> Result<TaxSettings, ApiError> {
+    let before = db.scoped(tenant).tax_settings().await?;
+    if let Some(expected) = if_match.filter(|v| *v != before.version) {
+        return Err(ApiError::PreconditionFailed(format!(
+            "the tax settings are at version {}, not {expected}; read them again",
+            before.version
+        )));
+    }
+    let after = input.into_settings(&before, &time::now_rfc3339())?;
+    let event = Event::about(tenant, EventType::TaxSettingsUpdated, &after)?;
+    if !db
+        .put_tax_settings(tenant, before.version, &after, event)
+        .await
+        .committed()?
+    {
+        return Err(ApiError::conflict(
+            "the tax settings were changed by another request; read them again",
+        ));
+    }
+    Ok(after)
 }
 
 /// A price read for a change (at the version `If-Match` names, if any), with its product's book.

@@ -47,6 +47,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "model/orders",
             "model/pricing",
             "model/stores",
+            "model/tax",
             "model/webhooks",
         ],
     ),

@@ -511,3 +511,207 @@ async fn a_price_changed_during_checkout_fails_it_with_nothing_taken() {
         .unwrap();
     assert_eq!(available, 50 - sold, "only the orders placed took stock");
 }
+
+/// A product at `amount` minor units of `currency`, active, with stock; its id.
+async fn stocked(shop: &Shop, name: &str, currency: &str, amount: i64, tax_class: Option<&str>) -> String {
+    let body = json!({"name": name, "status": "active", "price": {"amount": amount, "currency": currency},
+                      "tax_class": tax_class, "stock": 100});
+    shop.post("/v1/products", body).await["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_vat_inclusive_store_derives_the_net_per_line_and_checkout_keeps_the_tax() {
+    let shop = Shop::open().await;
+    let settings = json!({"prices_include_tax": true, "rates": [
+        {"country": "FR", "rate": "20", "name": "TVA"},
+        {"country": "FR", "tax_class": "reduced", "rate": "5.5"}
+    ]});
+    let saved = shop
+        .app
+        .put("/v1/tax-settings", shop.key(), &settings)
+        .expect(200)
+        .await;
+    assert_eq!(saved["data"]["version"], 1);
+    let wine = stocked(&shop, "Wine", "EUR", 1200, None).await;
+    let book = stocked(&shop, "Book", "EUR", 1055, Some("reduced")).await;
+
+    // Without an address there is no tax yet; with one, each line's net is derived from its gross.
+    let cart = shop.cart("EUR", None, &[(&wine, None, 1), (&book, None, 2)]).await;
+    let untaxed = shop.get(&format!("/v1/carts/{cart}")).await["data"].clone();
+    assert_eq!(
+        (
+            untaxed["tax_calculated"].as_bool(),
+            untaxed["tax_total"]["amount"].as_i64()
+        ),
+        (Some(false), Some(0))
+    );
+    assert_eq!(untaxed["total"]["amount"], 3310);
+    let addressed = shop
+        .app
+        .patch(
+            &format!("/v1/carts/{cart}"),
+            shop.key(),
+            &json!({"shipping_address": address()}),
+        )
+        .expect(200)
+        .await["data"]
+        .clone();
+    let line = |i: usize, field: &str| addressed["items"][i][field].clone();
+    assert_eq!(line(0, "tax_rate"), "20");
+    assert_eq!(
+        (
+            line(0, "net")["amount"].as_i64(),
+            line(0, "tax_amount")["amount"].as_i64()
+        ),
+        (Some(1000), Some(200))
+    );
+    assert_eq!(line(1, "tax_rate"), "5.5");
+    assert_eq!(
+        (
+            line(1, "net")["amount"].as_i64(),
+            line(1, "tax_amount")["amount"].as_i64()
+        ),
+        (Some(2000), Some(110))
+    );
+    assert_eq!(addressed["prices_include_tax"], true);
+    assert_eq!(
+        (
+            addressed["subtotal"]["amount"].as_i64(),
+            addressed["tax_total"]["amount"].as_i64(),
+            addressed["total"]["amount"].as_i64()
+        ),
+        (Some(3310), Some(310), Some(3310))
+    );
+
+    // Checkout keeps each line's tax as charged.
+    let order = shop
+        .app
+        .post(
+            "/v1/checkout",
+            shop.key(),
+            &json!({"cart_id": cart, "email": "g@example.com", "shipping_address": address()}),
+        )
+        .expect(201)
+        .await["data"]
+        .clone();
+    assert_eq!(
+        (order["tax_total"]["amount"].as_i64(), order["total"]["amount"].as_i64()),
+        (Some(310), Some(3310))
+    );
+    assert_eq!(order["lines"][1]["tax_rate"], "5.5");
+    assert_eq!(order["lines"][1]["tax_amount"]["amount"], 110);
+    assert_eq!(order["lines"][1]["net"]["amount"], 2000);
+
+    // A tax-exempt customer pays the net.
+    let exempt = shop
+        .post("/v1/customers", json!({"email": "ngo@example.com", "tax_exempt": true}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let exempt_cart = shop.cart("EUR", Some(&exempt), &[(&wine, None, 1)]).await;
+    let priced = shop
+        .app
+        .patch(
+            &format!("/v1/carts/{exempt_cart}"),
+            shop.key(),
+            &json!({"shipping_address": address()}),
+        )
+        .expect(200)
+        .await["data"]
+        .clone();
+    assert_eq!(
+        (
+            priced["tax_total"]["amount"].as_i64(),
+            priced["total"]["amount"].as_i64()
+        ),
+        (Some(0), Some(1000))
+    );
+}
+
+#[tokio::test]
+async fn a_sales_tax_store_adds_the_region_rate_and_checks_its_settings() {
+    let shop = Shop::open().await;
+    let settings = json!({"prices_include_tax": false, "rates": [
+        {"country": "US", "rate": "5"},
+        {"country": "US", "region": "NY", "rate": "8.875"}
+    ]});
+    shop.app
+        .put("/v1/tax-settings", shop.key(), &settings)
+        .expect(200)
+        .await;
+    let mug = stocked(&shop, "Mug", "USD", 108, None).await;
+    let taxed_in = |region: &'static str| {
+        let shop = &shop;
+        let mug = mug.clone();
+        async move {
+            let cart = shop.cart("USD", None, &[(&mug, None, 3)]).await;
+            let address = json!({"line1": "1 Main St", "city": "Somewhere", "region": region, "country": "US"});
+            shop.app
+                .patch(
+                    &format!("/v1/carts/{cart}"),
+                    shop.key(),
+                    &json!({"shipping_address": address}),
+                )
+                .expect(200)
+                .await["data"]
+                .clone()
+        }
+    };
+    // 3 × 1.08 = 3.24: at 8.875 % 0.28755 → 0.29 (one rounding for the line); at 5 % 0.162 → 0.16.
+    let ny = taxed_in("ny").await;
+    assert_eq!(
+        (ny["items"][0]["tax_rate"].as_str(), ny["tax_total"]["amount"].as_i64()),
+        (Some("8.875"), Some(29))
+    );
+    assert_eq!(
+        (ny["subtotal"]["amount"].as_i64(), ny["total"]["amount"].as_i64()),
+        (Some(324), Some(353))
+    );
+    let ca = taxed_in("CA").await;
+    assert_eq!(
+        (ca["tax_total"]["amount"].as_i64(), ca["total"]["amount"].as_i64()),
+        (Some(16), Some(340))
+    );
+
+    // Settings are checked whole, versioned, and need their scope.
+    let current = shop.get("/v1/tax-settings").await;
+    assert_eq!(current["data"]["rates"].as_array().unwrap().len(), 2);
+    let bad = json!({"prices_include_tax": false, "rates": [{"country": "USA", "rate": "5"}, {"country": "US", "rate": "101"}]});
+    let refused = assert_error(
+        shop.app.put("/v1/tax-settings", shop.key(), &bad).send().await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let fields: Vec<&str> = refused["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["rates[0].country", "rates[1].rate"]);
+    let stale = shop
+        .app
+        .put("/v1/tax-settings", shop.key(), &settings)
+        .header("If-Match", "\"9\"")
+        .send()
+        .await
+        .unwrap();
+    assert_error(stale, 412, "precondition_failed").await;
+    let (_, reader) = shop.app.create_key(shop.key(), &["pricing:read"]).await;
+    assert_error(
+        shop.app
+            .put("/v1/tax-settings", &reader, &settings)
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(
+        shop.app.get("/v1/tax-settings", &shop.store.live_key).expect(200).await["data"]["version"],
+        0
+    );
+}

@@ -216,6 +216,8 @@ pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
         ("POST", "/v1/prices") => json!({"product_id": s.product, "variant_id": s.variant, "currency": "EUR",
                                          "amount": 900, "customer_group_id": s.group}),
         ("PATCH", "/v1/prices/{id}") => json!({"amount": 950, "customer_group_id": s.group}),
+        ("PUT", "/v1/tax-settings") => json!({"prices_include_tax": true, "rates": [{"country": "FR", "rate": "20"}]}),
+        ("PATCH", "/v1/carts/{id}") => json!({"shipping_address": address()}),
         ("POST", "/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other", "events": ["order.created"]}),
         ("PATCH", "/v1/webhooks/{id}") => json!({"description": "renamed"}),
         ("POST", "/v1/webhooks/{id}/recover") => json!({"since": "2026-01-01T00:00:00Z"}),

@@ -171,6 +171,10 @@ impl TestApp {
             .json(body)
     }
 
+    pub fn put(&self, path: &str, key: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http.put(format!("{}{path}", self.url)).bearer_auth(key).json(body)
+    }
+
     pub async fn create_store(&self) -> TestStore {
         let response = self
             .post("/v1/platform/stores", PLATFORM_KEY, &json!({"name": "Test store"}))

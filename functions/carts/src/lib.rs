@@ -1,7 +1,7 @@
 //! `functions/carts`: carts whose lines are priced from the catalog at every read.
 
 use axum::extract::Path;
-use cartwheel::carts::{self, CartIn, CartItemIn, CartItemPatch, CartOut, CartViewParams};
+use cartwheel::carts::{self, CartIn, CartItemIn, CartItemPatch, CartOut, CartPatch, CartViewParams};
 use cartwheel::error::ErrorBody;
 use cartwheel::http::{AppState, DataOut, Json, Query};
 use cartwheel::http::{Caller, Created, Data};
@@ -11,7 +11,7 @@ use cartwheel::ApiError;
 cartwheel::function_routes! {
     AppState;
     (create_cart),
-    (get_cart),
+    (get_cart, update_cart),
     (add_item),
     (update_item, remove_item),
 }
@@ -46,6 +46,23 @@ async fn get_cart(
     Query(params): Query<CartViewParams>,
 ) -> Result<Data<CartOut>> {
     Ok(Data(carts::get_cart(&c.db, &c.tenant, &id, params).await?))
+}
+
+/// Update a cart
+///
+/// Sets (or, with `null`, clears) its shipping address: the tax of its lines follows it.
+#[utoipa::path(patch, path = "/v1/carts/{id}", tag = "carts", security(("api_key" = ["carts:write"])), request_body = CartPatch,
+    params(("id" = String, Path, description = "`cart_…`")),
+    responses(
+        (status = 200, description = "The cart", body = DataOut<CartOut>),
+        (status = 404, description = "No such cart, or it expired", body = ErrorBody),
+    ))]
+async fn update_cart(
+    c: Caller<can::CartsWrite>,
+    Path(id): Path<String>,
+    Json(patch): Json<CartPatch>,
+) -> Result<Data<CartOut>> {
+    Ok(Data(carts::update_cart(&c.db, &c.tenant, &id, patch).await?))
 }
 
 /// Add an item

@@ -7,7 +7,7 @@ use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
 use cartwheel::http::{AppState, Caller, DataOut, Json, ListQuery};
-use cartwheel::pricing::{self, Price, PriceIn, PriceListParams, PricePatch};
+use cartwheel::pricing::{self, Price, PriceIn, PriceListParams, PricePatch, TaxSettings, TaxSettingsIn};
 use cartwheel::tenant::can;
 use cartwheel::ApiError;
 
@@ -15,6 +15,7 @@ cartwheel::function_routes! {
     AppState;
     (create_price, list_prices),
     (get_price, update_price, delete_price),
+    (get_tax_settings, put_tax_settings),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -94,4 +95,34 @@ async fn delete_price(
 ) -> Result<StatusCode> {
     pricing::delete_price(&c.db, &c.tenant, &id, if_match).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Get the tax settings
+///
+/// Whether prices include tax, whether shipping is taxed, and the rates per country (and region) and tax class;
+/// `version` 0 until first saved (no tax).
+#[utoipa::path(get, path = "/v1/tax-settings", tag = "pricing", security(("api_key" = ["pricing:read"])),
+    responses((status = 200, description = "The settings; `ETag` holds their version", body = DataOut<TaxSettings>)))]
+async fn get_tax_settings(c: Caller<can::PricingRead>) -> Result<Tagged<TaxSettings>> {
+    Ok(Tagged::ok(pricing::get_tax_settings(&c.db, &c.tenant).await?))
+}
+
+/// Replace the tax settings
+///
+/// The whole settings at once (at most 200 rates; one per country, region and class). Emits
+/// `tax_settings.updated`; a checkout that read the old rates fails with `409 price_changed` if its total changes.
+#[utoipa::path(put, path = "/v1/tax-settings", tag = "pricing", security(("api_key" = ["pricing:write"])), request_body = TaxSettingsIn,
+    params(("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The settings", body = DataOut<TaxSettings>),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn put_tax_settings(
+    c: Caller<can::PricingWrite>,
+    IfMatch(if_match): IfMatch,
+    Json(input): Json<TaxSettingsIn>,
+) -> Result<Tagged<TaxSettings>> {
+    Ok(Tagged::ok(
+        pricing::put_tax_settings(&c.db, &c.tenant, input, if_match).await?,
+    ))
 }

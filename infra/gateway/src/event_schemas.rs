@@ -15,7 +15,7 @@ use cartwheel::customers::{Address, Customer, CustomerGroup, PostalAddress};
 use cartwheel::events::{Event, EventType, ResourceRef, API_VERSION};
 use cartwheel::inventory::{Level, Reservation, Warehouse};
 use cartwheel::orders::{Fulfillment, FulfillmentLine, Order, OrderLine, OrderStatus, PaymentStatus, Refund};
-use cartwheel::pricing::{Price, TierBasis};
+use cartwheel::pricing::{Price, TaxRate, TaxSettings, TierBasis};
 use cartwheel::stores::StoreOut;
 use cartwheel::webhooks::EndpointOut;
 
@@ -39,6 +39,8 @@ use cartwheel::webhooks::EndpointOut;
     CustomerGroup,
     Price,
     TierBasis,
+    TaxSettings,
+    TaxRate,
     Cart,
     CartLine,
     CartStatus,
@@ -94,6 +96,7 @@ fn data_schema(event_type: EventType) -> Value {
         T::CustomerGroupCreated | T::CustomerGroupUpdated | T::CustomerGroupDeleted => named("CustomerGroup"),
         T::CartCreated | T::CartUpdated => named("Cart"),
         T::PriceCreated | T::PriceUpdated | T::PriceDeleted => named("Price"),
+        T::TaxSettingsUpdated => named("TaxSettings"),
         T::OrderCreated | T::OrderCancelled | T::OrderFulfilled => named("Order"),
         T::OrderStatusChanged => order_with(
             "status_change",

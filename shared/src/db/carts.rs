@@ -19,9 +19,9 @@ pub(super) fn cart_item(store: StoreId, mode: Mode, cart: &Cart) -> Result<Item,
     Ok(record)
 }
 
-/// What pricing `lines` reads: each product, variant and product's price book.
+/// What pricing `lines` reads: the tax settings, each product, variant and product's price book.
 pub(super) fn catalog_keys(store: StoreId, mode: Mode, lines: &[CartLine]) -> Vec<Key> {
-    let mut wanted = Vec::new();
+    let mut wanted = vec![keys::tax_settings(store, mode)];
     for line in lines {
         wanted.push(keys::product(store, mode, line.product_id));
         wanted.push(keys::price_book(store, mode, line.product_id));
@@ -40,6 +40,10 @@ pub(super) fn take_catalog(
     lines: &[CartLine],
 ) -> Result<CatalogSnapshot, ApiError> {
     let mut catalog = CatalogSnapshot::default();
+    let key = keys::tax_settings(store, mode);
+    if let Some(found) = found.remove(&(key.pk, key.sk)) {
+        catalog.tax = from_item(found)?;
+    }
     for line in lines {
         let key = keys::product(store, mode, line.product_id);
         if let Some(found) = found.remove(&(key.pk, key.sk)) {
@@ -97,6 +101,7 @@ impl Scoped<'_> {
             if let Some(item) = found.remove(&(key.pk, key.sk)) {
                 let customer: Customer = from_item(item)?;
                 catalog.customer_groups = customer.group_ids.into_iter().collect();
+                catalog.customer_tax_exempt = customer.tax_exempt;
             }
         }
         Ok(catalog)

@@ -412,6 +412,14 @@ pub fn price_book(store: StoreId, mode: Mode, product_id: ProductId) -> Key {
     }
 }
 
+/// The store's tax settings (per mode).
+pub fn tax_settings(store: StoreId, mode: Mode) -> Key {
+    Key {
+        pk: format!("{}SETTINGS", tenant_prefix(store, mode)),
+        sk: "TAX".into(),
+    }
+}
+
 /// One of the store's price-guard shards: every price write moves them all; a checkout checks one in its
 /// transaction, so a price changed after the checkout read it fails the checkout instead of charging a stale price.
 pub fn price_guard(store: StoreId, mode: Mode, shard: u8) -> Key {

@@ -251,6 +251,7 @@ impl Scoped<'_> {
         let mut catalog = catalog;
         if let Some(customer) = &customer {
             catalog.customer_groups = customer.group_ids.iter().copied().collect();
+            catalog.customer_tax_exempt = customer.tax_exempt;
         }
         Ok(CheckoutReads {
             catalog,

@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{item, n, s, Db, PageQuery, Scoped, WriteError, WriteTx};
+use super::{item, n, s, Db, PageQuery, Scoped, Stale, WriteError, WriteTx};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{CartId, CustomerGroupId, ProductId, VariantId};
 use crate::model::pricing::Price;
+use crate::model::tax::TaxSettings;
 use crate::money::CurrencyCode;
 use crate::tenant::Tenant;
 
@@ -103,19 +104,26 @@ impl Db {
                 condition.1,
             )
         };
-        for shard in 0..PRICE_GUARD_SHARDS {
-            tx = tx.update(
-                keys::price_guard(store, mode, shard),
-                "ADD version :one",
-                None,
-                HashMap::new(),
-                HashMap::from([(":one".to_owned(), n(1))]),
-            );
-        }
         if let Some(after) = after {
             tx = names_exist(tx, tenant, after);
         }
-        tx.commit(PriceConflict::Stale).await
+        move_guard(tx, tenant).commit(PriceConflict::Stale).await
+    }
+
+    /// Replaces the tax settings read at `read_version` (0: never saved), moving the price guard: a checkout that
+    /// read the old rates fails rather than charge them.
+    pub async fn put_tax_settings(
+        &self,
+        tenant: &Tenant,
+        read_version: u64,
+        settings: &TaxSettings,
+        event: Event,
+    ) -> Result<(), WriteError<Stale>> {
+        let record = item(keys::tax_settings(tenant.store_id, tenant.mode), settings)?;
+        let tx = self
+            .write(event, tenant.key_id.to_string())
+            .put_versioned(record, (read_version > 0).then_some(read_version));
+        move_guard(tx, tenant).commit(Stale).await
     }
 
     /// Deletes the records and the book of a deleted product (after its deletion committed: they can no longer
@@ -131,6 +139,20 @@ impl Db {
         doomed.push(keys::price_book(store, mode, product));
         self.delete_all(doomed).await
     }
+}
+
+/// Every guard shard moved on: checkouts that read prices before this write fail.
+fn move_guard<'a, R>(mut tx: WriteTx<'a, R>, tenant: &Tenant) -> WriteTx<'a, R> {
+    for shard in 0..PRICE_GUARD_SHARDS {
+        tx = tx.update(
+            keys::price_guard(tenant.store_id, tenant.mode, shard),
+            "ADD version :one",
+            None,
+            HashMap::new(),
+            HashMap::from([(":one".to_owned(), n(1))]),
+        );
+    }
+    tx
 }
 
 /// The product, variant and group a record names must exist when it is written.
@@ -156,6 +178,12 @@ impl Scoped<'_> {
     /// A product's book, read consistently (a change is computed on it); empty when it has none.
     pub async fn price_book(&self, product: ProductId) -> Result<PriceBook, ApiError> {
         let found = self.get(keys::price_book(self.store, self.mode, product), true).await?;
+        Ok(found.unwrap_or_default())
+    }
+
+    /// The store's tax settings, read consistently (defaults when never saved).
+    pub async fn tax_settings(&self) -> Result<TaxSettings, ApiError> {
+        let found = self.get(keys::tax_settings(self.store, self.mode), true).await?;
         Ok(found.unwrap_or_default())
     }
 

@@ -10,7 +10,9 @@ use crate::catalog::products::{Product, ProductStatus};
 use crate::catalog::variants::Variant;
 use crate::error::ApiError;
 use crate::ids::{CartId, CartItemId, CustomerGroupId, CustomerId, OrderId, PriceId, ProductId, VariantId};
+use crate::model::customers::PostalAddress;
 use crate::model::pricing::{self, LineQuantities, Price, PriceCandidate, PriceSource, PricingContext};
+use crate::model::tax::{self, TaxSettings, STANDARD_CLASS};
 use crate::money::{CurrencyCode, Money};
 use crate::time;
 
@@ -42,6 +44,9 @@ pub struct Cart {
     pub order_id: Option<OrderId>,
     #[serde(default)]
     pub lines: Vec<CartLine>,
+    /// Where it ships: the tax of its lines follows it (checkout takes the address it is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<PostalAddress>,
     pub created_at: String,
     pub updated_at: String,
     /// Unix seconds; an expired cart reads as not found.
@@ -65,7 +70,14 @@ pub struct CartItemOut {
     pub sku: Option<String>,
     pub quantity: u32,
     pub unit_price: Money,
+    /// `unit_price` × `quantity`: with tax in a store whose prices include it, without otherwise.
     pub total: Money,
+    /// The rate of the line's tax class at the shipping address, a percentage (`"20"`); `"0"` without an address.
+    pub tax_rate: String,
+    pub tax_amount: Money,
+    /// The line without tax, and with it: what it adds to the cart's total.
+    pub net: Money,
+    pub gross: Money,
     /// `catalog`: the product's or variant's own price; `price_record`: the record `price_id` (docs/pricing.md).
     pub price_source: PriceSource,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,10 +99,21 @@ pub struct CartOut {
     pub status: CartStatus,
     pub order_id: Option<OrderId>,
     pub items: Vec<CartItemOut>,
-    /// Sum of purchasable lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<PostalAddress>,
+    /// Whether the store's prices (and so `subtotal` and each line's `total`) include tax.
+    pub prices_include_tax: bool,
+    /// False until the cart has a shipping address: the tax depends on it, and is 0 until then.
+    pub tax_calculated: bool,
+    /// Sum of purchasable lines' `total`.
     pub subtotal: Money,
     /// Promotions are not applied yet; always zero.
     pub discount_total: Money,
+    /// Shipping options are not priced yet; always zero.
+    pub shipping_total: Money,
+    /// Sum of the lines' tax.
+    pub tax_total: Money,
+    /// Sum of the lines' `gross`: what checkout charges.
     pub total: Money,
     pub expires_at: String,
     pub created_at: String,
@@ -107,6 +130,17 @@ pub struct CatalogSnapshot {
     /// Each product's price records (absent: it has none).
     pub books: HashMap<ProductId, Vec<Price>>,
     pub customer_groups: BTreeSet<CustomerGroupId>,
+    pub customer_tax_exempt: bool,
+    pub tax: TaxSettings,
+}
+
+/// A cart's lines priced and taxed, and its totals: what the cart view shows and checkout charges.
+pub struct PricedCart {
+    pub items: Vec<(CartItemOut, Option<LineProblem>)>,
+    pub tax_calculated: bool,
+    pub subtotal: Money,
+    pub tax_total: Money,
+    pub total: Money,
 }
 
 /// Why a line cannot be bought now.
@@ -217,6 +251,10 @@ impl CatalogSnapshot {
             unit_price: resolution.unit_price.unwrap_or(zero),
             // A line that cannot be bought counts in no total.
             total: total.unwrap_or(zero),
+            tax_rate: "0".into(),
+            tax_amount: zero,
+            net: zero,
+            gross: zero,
             price_source: resolution.source,
             price_id: resolution.price_id,
             price_candidates: Some(resolution.candidates),
@@ -225,13 +263,54 @@ impl CatalogSnapshot {
         (item, problem)
     }
 
-    /// The cart priced now (`explain`: with each line's price candidates); `422` when its total cannot be
-    /// represented (checked arithmetic, never a wrapped sum).
+    /// The one calculation of a cart's money: each line priced, then taxed per line at the rate of its product's
+    /// tax class at `address` (none: untaxed, `tax_calculated` false), and the totals as sums of the lines. `422`
+    /// when a total cannot be represented (checked arithmetic, never a wrapped sum).
+    pub fn price_cart_lines(
+        &self,
+        lines: &[CartLine],
+        currency: CurrencyCode,
+        address: Option<&PostalAddress>,
+    ) -> Result<PricedCart, ApiError> {
+        let zero = Money::new(0, currency);
+        let too_large = || ApiError::invalid("items", "the cart's total is too large");
+        let mut items = self.price_lines(lines, &self.context(currency));
+        let (mut subtotal, mut tax_total, mut total) = (zero, zero, zero);
+        for (item, problem) in &mut items {
+            if problem.is_some() {
+                continue;
+            }
+            let class = self
+                .products
+                .get(&item.product_id)
+                .and_then(|p| p.tax_class.as_deref())
+                .unwrap_or(STANDARD_CLASS);
+            let rate = address.map_or(0, |a| self.tax.rate_for(&a.country, a.region.as_deref(), class));
+            let taxed = self
+                .tax
+                .tax(item.total, rate, self.customer_tax_exempt)
+                .ok_or_else(too_large)?;
+            item.tax_rate = tax::format_rate(taxed.rate);
+            (item.tax_amount, item.net, item.gross) = (taxed.tax, taxed.net, taxed.gross);
+            subtotal = subtotal.checked_add(item.total).ok_or_else(too_large)?;
+            tax_total = tax_total.checked_add(taxed.tax).ok_or_else(too_large)?;
+            total = total.checked_add(taxed.gross).ok_or_else(too_large)?;
+        }
+        Ok(PricedCart {
+            items,
+            tax_calculated: address.is_some(),
+            subtotal,
+            tax_total,
+            total,
+        })
+    }
+
+    /// The cart priced now (`explain`: with each line's price candidates).
     pub fn price_cart(&self, cart: &Cart, explain: bool) -> Result<CartOut, ApiError> {
         let zero = Money::new(0, cart.currency);
-        let context = self.context(cart.currency);
-        let items: Vec<CartItemOut> = self
-            .price_lines(&cart.lines, &context)
+        let priced = self.price_cart_lines(&cart.lines, cart.currency, cart.shipping_address.as_ref())?;
+        let items = priced
+            .items
             .into_iter()
             .map(|(mut item, _)| {
                 if !explain {
@@ -240,11 +319,6 @@ impl CatalogSnapshot {
                 item
             })
             .collect();
-        let subtotal = items
-            .iter()
-            .filter(|i| i.purchasable)
-            .try_fold(zero, |sum, i| sum.checked_add(i.total))
-            .ok_or_else(|| ApiError::invalid("items", "the cart's total is too large"))?;
         Ok(CartOut {
             id: cart.id,
             currency: cart.currency,
@@ -252,9 +326,14 @@ impl CatalogSnapshot {
             status: cart.status,
             order_id: cart.order_id,
             items,
-            subtotal,
+            shipping_address: cart.shipping_address.clone(),
+            prices_include_tax: self.tax.prices_include_tax,
+            tax_calculated: priced.tax_calculated,
+            subtotal: priced.subtotal,
             discount_total: zero,
-            total: subtotal,
+            shipping_total: zero,
+            tax_total: priced.tax_total,
+            total: priced.total,
             expires_at: time::rfc3339_of_unix(cart.expires_at),
             created_at: cart.created_at.clone(),
             updated_at: cart.updated_at.clone(),

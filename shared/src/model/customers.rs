@@ -85,6 +85,9 @@ pub struct Customer {
     pub group_ids: Vec<CustomerGroupId>,
     #[serde(default)]
     pub addresses: Vec<Address>,
+    /// Pays no tax (docs/pricing.md: a tax-inclusive price drops its tax).
+    #[serde(default)]
+    pub tax_exempt: bool,
     /// A blacklisted customer cannot check out.
     pub blacklisted: bool,
     pub blacklist_reason: Option<String>,

@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod orders;
 pub mod pricing;
 pub mod stores;
+pub mod tax;
 pub mod webhooks;
 
 /// An answer that shows a secret once: what a repeat of its request is told instead (the secret is not kept).
@@ -61,6 +62,21 @@ resources!(
     orders::Order => "order",
     pricing::Price => "price",
 );
+
+impl Versioned for tax::TaxSettings {
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+/// A store has one set of tax settings per mode: its events name it `tax`.
+impl Resource for tax::TaxSettings {
+    const KIND: &'static str = "tax_settings";
+
+    fn resource_id(&self) -> String {
+        "tax".to_owned()
+    }
+}
 
 impl Versioned for inventory::Level {
     fn version(&self) -> u64 {

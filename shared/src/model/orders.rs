@@ -99,6 +99,12 @@ pub struct OrderLine {
     /// The price record the unit price came from; absent: the catalog's price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_id: Option<PriceId>,
+    /// The tax as charged, kept so refunds and reports never recompute it: the rate (a percentage, `"20"`), the
+    /// amount, and the line without and with it.
+    pub tax_rate: String,
+    pub tax_amount: Money,
+    pub net: Money,
+    pub gross: Money,
     /// Where the stock was taken from.
     pub warehouse_id: WarehouseId,
     pub fulfilled_quantity: u32,
@@ -401,6 +407,10 @@ pub(crate) mod tests {
                     unit_price: Money::new(500, usd),
                     total: Money::new(500 * i64::from(*q), usd),
                     price_id: None,
+                    tax_rate: "0".into(),
+                    tax_amount: Money::new(0, usd),
+                    net: Money::new(500 * i64::from(*q), usd),
+                    gross: Money::new(500 * i64::from(*q), usd),
                     warehouse_id: WarehouseId::new(),
                     fulfilled_quantity: 0,
                     restocked_quantity: 0,

@@ -96,10 +96,13 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             (None, Some(customer)) => customer.email.clone(),
             (None, None) => return Err(ApiError::invalid("email", "required for a guest checkout")),
         };
-        let context = reads.catalog.context(cart.currency);
+        let priced_cart = reads
+            .catalog
+            .price_cart_lines(&cart.lines, cart.currency, Some(&input.shipping_address))
+            .map_err(|_| ApiError::invalid("cart_id", "the total is too large"))?;
         let mut lines = Vec::with_capacity(cart.lines.len());
         let (mut problems, mut unpriced) = (Vec::new(), Vec::new());
-        for (index, (priced, problem)) in reads.catalog.price_lines(&cart.lines, &context).into_iter().enumerate() {
+        for (index, (priced, problem)) in priced_cart.items.into_iter().enumerate() {
             let field = format!("cart.items[{index}]");
             match problem {
                 None => lines.push(OrderLine {
@@ -112,6 +115,10 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                     unit_price: priced.unit_price,
                     total: priced.total,
                     price_id: priced.price_id,
+                    tax_rate: priced.tax_rate,
+                    tax_amount: priced.tax_amount,
+                    net: priced.net,
+                    gross: priced.gross,
                     warehouse_id: reads.default_warehouse.unwrap_or_default(),
                     fulfilled_quantity: 0,
                     restocked_quantity: 0,
@@ -134,17 +141,14 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
         }
         // A retry after a refused commit reads the prices again: charging what changed since is not what was
         // priced (the commit's guard refuses the same change within one attempt).
-        let unit_prices: Vec<(Money, Option<PriceId>)> = lines.iter().map(|l| (l.unit_price, l.price_id)).collect();
+        let unit_prices: Vec<(Money, Option<PriceId>, Money)> =
+            lines.iter().map(|l| (l.unit_price, l.price_id, l.tax_amount)).collect();
         match &first_prices {
             Some(first) if *first != unit_prices => return Err(price_changed()),
             Some(_) => {}
             None => first_prices = Some(unit_prices),
         }
         let zero = Money::new(0, cart.currency);
-        let subtotal = lines
-            .iter()
-            .try_fold(zero, |sum, l| sum.checked_add(l.total))
-            .ok_or_else(|| ApiError::invalid("cart_id", "the total is too large"))?;
         let Some(warehouse) = reads.default_warehouse else {
             // No warehouse has ever held stock: nothing is available.
             return Err(insufficient_stock(
@@ -174,11 +178,11 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             email,
             cart_id: cart.id,
             lines,
-            subtotal,
+            subtotal: priced_cart.subtotal,
             discount_total: zero,
             shipping_total: zero,
-            tax_total: zero,
-            total: subtotal,
+            tax_total: priced_cart.tax_total,
+            total: priced_cart.total,
             paid_total: zero,
             refunded_total: zero,
             shipping_address: input.shipping_address.clone(),

@@ -142,6 +142,9 @@ pub struct Product {
     /// The marketplace vendor selling it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_id: Option<String>,
+    /// Which of the store's tax rates applies (`reduced`, `zero`, …); absent: `standard`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_class: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
@@ -189,6 +192,9 @@ pub struct ProductIn {
     pub is_visible: Option<bool>,
     #[schema(min_length = 1, max_length = 64)]
     pub vendor_id: Option<String>,
+    /// The tax class its rates come from (default `standard`).
+    #[schema(example = "reduced", pattern = "^[a-z0-9_]{1,40}$")]
+    pub tax_class: Option<String>,
     #[serde(default)]
     #[schema(schema_with = crate::body::metadata::<50, 40, 500>)]
     pub metadata: BTreeMap<String, String>,
@@ -267,6 +273,9 @@ pub struct ProductPatch {
     #[serde(default, deserialize_with = "crate::body::nullable")]
     #[schema(min_length = 1, max_length = 64)]
     pub vendor_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(pattern = "^[a-z0-9_]{1,40}$")]
+    pub tax_class: Option<Option<String>>,
     #[schema(schema_with = crate::body::metadata::<50, 40, 500>)]
     pub metadata: Option<BTreeMap<String, String>>,
     #[schema(schema_with = locales)]
@@ -299,6 +308,7 @@ impl ProductIn {
             dimensions: self.dimensions,
             is_visible: self.is_visible.unwrap_or(true),
             vendor_id: self.vendor_id,
+            tax_class: self.tax_class,
             metadata: self.metadata,
             localized: self.localized,
             recall_reason: None,
@@ -333,7 +343,15 @@ impl ProductPatch {
             brand_id,
             images
         );
-        set!(weight_grams, dimensions, is_visible, vendor_id, metadata, localized);
+        set!(
+            weight_grams,
+            dimensions,
+            is_visible,
+            vendor_id,
+            tax_class,
+            metadata,
+            localized
+        );
         if let Some(sku) = self.sku {
             after.sku = sku.map(|s| s.trim().to_owned());
         }
@@ -480,6 +498,15 @@ impl Product {
             "vendor_id",
             "must be 1 to 64 characters",
         );
+        check(
+            self.tax_class.as_deref().is_none_or(|c| {
+                (1..=40).contains(&c.len())
+                    && c.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            }),
+            "tax_class",
+            "1 to 40 of a-z, 0-9 and _",
+        );
         check(self.metadata.len() <= MAX_METADATA, "metadata", "at most 50 keys");
         for (key, value) in &self.metadata {
             let ok = !key.is_empty() && !too_long(key, 40) && !too_long(value, 500);
@@ -543,7 +570,8 @@ impl Product {
         compare!(name => "name", slug => "slug", description => "description", kind => "type", status => "status",
             sku => "sku", price => "price", compare_at_price => "compare_at_price", category_ids => "category_ids",
             brand_id => "brand_id", images => "images", weight_grams => "weight_grams", dimensions => "dimensions",
-            is_visible => "is_visible", vendor_id => "vendor_id", metadata => "metadata", localized => "localized",
+            is_visible => "is_visible", vendor_id => "vendor_id", tax_class => "tax_class", metadata => "metadata",
+            localized => "localized",
             recall_reason => "recall_reason", options => "options");
         changed
     }
