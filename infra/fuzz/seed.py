@@ -173,6 +173,10 @@ def seed(base: str, platform_key: str, plan: str, payments_secret: str) -> dict:
     ids["price"] = api.create("/v1/prices", {"product_id": ids["stocked"], "currency": "EUR", "amount": 1100,
                                              "customer_group_id": ids["group"]})
     ids["price_doomed"] = api.create("/v1/prices", {"product_id": ids["stocked"], "currency": "GBP", "amount": 900})
+    zone = {"name": "France", "countries": ["FR"],
+            "options": [{"name": "Colissimo", "currency": "EUR", "rate": {"type": "flat", "amount": 500}}]}
+    ids["zone"] = api.create("/v1/shipping-zones", zone)
+    ids["zone_doomed"] = api.create("/v1/shipping-zones", {**zone, "name": "Doomed"})
 
     ids["key"] = api.create("/v1/api-keys", {"name": "kept", "scopes": ["products:read"]})
     ids["key_doomed"] = api.create("/v1/api-keys", {"name": "doomed", "scopes": ["products:read"]})
@@ -185,7 +189,7 @@ BY_SEGMENT = {
     "addresses": "address", "items": "item", "inventory": "stocked", "orders": "order", "products": "product",
     "variants": "variant", "reservations": "reservation", "warehouses": "warehouse", "webhooks": "webhook",
     "deliveries": "delivery", "stores": "store", "customer-groups": "group", "transfers": "transfer",
-    "prices": "price",
+    "prices": "price", "shipping-zones": "zone",
 }
 # An operation that deletes or retires its resource gets a resource of its own.
 BY_OPERATION = {
@@ -200,6 +204,7 @@ BY_OPERATION = {
     "delete_endpoint": {"id": "webhook_doomed"},
     "delete_group": {"id": "group_doomed"},
     "delete_price": {"id": "price_doomed"},
+    "delete_zone": {"id": "zone_doomed"},
     "act_on_product": {"id": "product_action"},
     "add_option": {"id": "product_options"},
     "create_variant": {"id": "product_variants"},

@@ -10,7 +10,8 @@ use crate::db::Committed;
 use crate::db::{id_of, Db};
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, EventType};
-use crate::ids::{CartId, CartItemId, CustomerId, ProductId, VariantId};
+use crate::ids::{CartId, CartItemId, CustomerId, ProductId, ShippingOptionId, VariantId};
+pub use crate::model::shipping::ShippingQuote;
 use crate::money::CurrencyCode;
 use crate::tenant::Tenant;
 use crate::time;
@@ -36,6 +37,9 @@ pub struct CartIn {
 pub struct CartPatch {
     #[serde(default, deserialize_with = "crate::body::nullable")]
     pub shipping_address: Option<Option<PostalAddress>>,
+    /// One of `GET /v1/carts/{id}/shipping-options`.
+    #[serde(default, deserialize_with = "crate::body::nullable")]
+    pub shipping_option_id: Option<Option<ShippingOptionId>>,
 }
 
 #[apply(request_body!)]
@@ -84,6 +88,7 @@ pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<Cart
         order_id: None,
         lines: Vec::new(),
         shipping_address: input.shipping_address,
+        shipping_option_id: None,
         created_at: at.clone(),
         updated_at: at,
         expires_at: unix + CART_TTL_SECS,
@@ -155,7 +160,8 @@ async fn change_cart(
     Err(ApiError::conflict("the cart is changing fast; retry"))
 }
 
-/// Sets or clears the cart's shipping address.
+/// Sets or clears the cart's shipping address and option (an option that does not apply reads
+/// `shipping_option_available: false`; checkout refuses it).
 pub async fn update_cart(db: &Db, tenant: &Tenant, id: &str, patch: CartPatch) -> Result<CartOut, ApiError> {
     if let Some(address) = &patch.shipping_address {
         check_address(address.as_ref())?;
@@ -164,9 +170,27 @@ pub async fn update_cart(db: &Db, tenant: &Tenant, id: &str, patch: CartPatch) -
         if let Some(address) = &patch.shipping_address {
             cart.shipping_address = address.clone();
         }
+        if let Some(option) = patch.shipping_option_id {
+            cart.shipping_option_id = option;
+        }
         Ok(())
     })
     .await
+}
+
+/// The shipping options that apply to the cart at its address, priced for it.
+pub async fn shipping_options(db: &Db, tenant: &Tenant, id: &str) -> Result<Vec<ShippingQuote>, ApiError> {
+    let cart = load_cart(db, tenant, id_of::<Cart>(id)?, false).await?;
+    let Some(address) = cart.shipping_address.as_ref() else {
+        return Err(ApiError::invalid(
+            "shipping_address",
+            "the cart has no shipping address yet: set it with PATCH /v1/carts/{id}",
+        ));
+    };
+    let catalog = db.scoped(tenant).cart_catalog(&cart.lines, cart.customer_id).await?;
+    Ok(catalog
+        .price_cart_lines(&cart.lines, cart.currency, (Some(address), None))?
+        .quotes)
 }
 
 fn check_quantity(quantity: u32, allow_zero: bool) -> Result<(), ApiError> {
@@ -296,6 +320,7 @@ mod tests {
                 quantity: 2,
             }],
             shipping_address: None,
+            shipping_option_id: None,
             created_at: String::new(),
             updated_at: String::new(),
             expires_at,

@@ -87,6 +87,9 @@ event_types! {
     PriceUpdated = "price.updated",
     PriceDeleted = "price.deleted",
     TaxSettingsUpdated = "tax_settings.updated",
+    ShippingZoneCreated = "shipping_zone.created",
+    ShippingZoneUpdated = "shipping_zone.updated",
+    ShippingZoneDeleted = "shipping_zone.deleted",
 }
 
 impl EventType {
@@ -204,7 +207,7 @@ pub fn source_group(event_type: &str) -> &'static str {
         "order" | "payment" | "refund" | "fulfillment" => "orders",
         "customer" | "customer_group" => "customers",
         "cart" => "carts",
-        "promotion" | "coupon" | "price" | "tax_settings" => "pricing",
+        "promotion" | "coupon" | "price" | "tax_settings" | "shipping_zone" => "pricing",
         "webhook" => "webhooks",
         "vendor" | "payout" | "dispute" | "return" | "review" => "marketplace",
         _ => "admin",

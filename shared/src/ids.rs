@@ -121,6 +121,14 @@ prefixed_id!(
     PriceId, "price"
 );
 prefixed_id!(
+    /// A shipping zone.
+    ShippingZoneId, "shz"
+);
+prefixed_id!(
+    /// A shipping option of a zone.
+    ShippingOptionId, "sho"
+);
+prefixed_id!(
     /// A webhook endpoint.
     WebhookId, "wh"
 );

@@ -8,6 +8,10 @@ pub use crate::model::pricing::{
     LineQuantities, Price, PriceCandidate, PriceIn, PriceOutcome, PricePatch, PriceSource, PricingContext, TierBasis,
     MAX_PRICES_PER_PRODUCT,
 };
+pub use crate::model::shipping::{
+    Band, ShippingLine, ShippingOption, ShippingQuote, ShippingRate, ShippingZone, ShippingZoneIn, ShippingZonePatch,
+    MAX_ZONES,
+};
 pub use crate::model::tax::{TaxRate, TaxSettings, TaxSettingsIn};
 
 use crate::db::{id_of, Committed, Db, PriceBook, PriceConflict, PriceFilter, WriteError};
@@ -158,6 +162,110 @@ pub async fn put_tax_settings(
         ));
     }
     Ok(after)
+}
+
+/// Adds a shipping zone (at most 20 per store). Emits `shipping_zone.created`.
+pub async fn create_zone(db: &Db, tenant: &Tenant, input: ShippingZoneIn) -> Result<ShippingZone, ApiError> {
+    let zone = input.into_zone(&time::now_rfc3339())?;
+    change_zones(db, tenant, EventType::ShippingZoneCreated, |zones| {
+        if zones.len() >= MAX_ZONES {
+            return Err(ApiError::Conflict {
+                code: "shipping_zone_limit_reached",
+                message: format!("a store has at most {MAX_ZONES} shipping zones"),
+                details: vec![],
+            });
+        }
+        zones.push(zone.clone());
+        Ok(zone.clone())
+    })
+    .await
+}
+
+pub async fn list_zones(db: &Db, tenant: &Tenant) -> Result<Vec<ShippingZone>, ApiError> {
+    Ok(db.scoped(tenant).shipping_zones().await?.zones)
+}
+
+pub async fn get_zone(db: &Db, tenant: &Tenant, id: &str) -> Result<ShippingZone, ApiError> {
+    let zones = list_zones(db, tenant).await?;
+    zones
+        .into_iter()
+        .find(|z| z.id.to_string() == id)
+        .ok_or_else(|| ApiError::not_found("shipping zone"))
+}
+
+/// Changes a zone (at the version `If-Match` names, if any). Emits `shipping_zone.updated`.
+pub async fn update_zone(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    patch: ShippingZonePatch,
+    if_match: Option<u64>,
+) -> Result<ShippingZone, ApiError> {
+    let now = time::now_rfc3339();
+    let mut patch = Some(patch);
+    change_zones(db, tenant, EventType::ShippingZoneUpdated, |zones| {
+        let zone = zone_for_change(zones, id, if_match)?;
+        let patch = patch
+            .take()
+            .ok_or_else(|| ApiError::conflict("the shipping zones are changing fast; retry"))?;
+        *zone = patch.apply(zone, &now)?;
+        Ok(zone.clone())
+    })
+    .await
+}
+
+/// Deletes a zone (at the version `If-Match` names, if any). Emits `shipping_zone.deleted`.
+pub async fn delete_zone(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
+    change_zones(db, tenant, EventType::ShippingZoneDeleted, |zones| {
+        let zone = zone_for_change(zones, id, if_match)?.clone();
+        zones.retain(|z| z.id != zone.id);
+        Ok(zone)
+    })
+    .await
+    .map(|_| ())
+}
+
+fn zone_for_change<'a>(
+    zones: &'a mut [ShippingZone],
+    id: &str,
+    if_match: Option<u64>,
+) -> Result<&'a mut ShippingZone, ApiError> {
+    let zone = zones
+        .iter_mut()
+        .find(|z| z.id.to_string() == id)
+        .ok_or_else(|| ApiError::not_found("shipping zone"))?;
+    if let Some(expected) = if_match.filter(|v| *v != zone.version) {
+        return Err(ApiError::PreconditionFailed(format!(
+            "the shipping zone is at version {}, not {expected}; read it again",
+            zone.version
+        )));
+    }
+    Ok(zone)
+}
+
+/// Reads the store's zones, changes them with `change` (which answers the zone its event is about), and writes them
+/// while nothing else changed them.
+async fn change_zones(
+    db: &Db,
+    tenant: &Tenant,
+    event_type: EventType,
+    mut change: impl FnMut(&mut Vec<ShippingZone>) -> Result<ShippingZone, ApiError>,
+) -> Result<ShippingZone, ApiError> {
+    let before = db.scoped(tenant).shipping_zones().await?;
+    let mut after = before.clone();
+    let zone = change(&mut after.zones)?;
+    after.version = before.version + 1;
+    let event = Event::about(tenant, event_type, &zone)?;
+    if !db
+        .put_shipping_zones(tenant, before.version, &after, event)
+        .await
+        .committed()?
+    {
+        return Err(ApiError::conflict(
+            "the shipping zones were changed by another request; retry",
+        ));
+    }
+    Ok(zone)
 }
 
 /// A price read for a change (at the version `If-Match` names, if any), with its product's book.

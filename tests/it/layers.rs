@@ -46,6 +46,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "model/inventory",
             "model/orders",
             "model/pricing",
+            "model/shipping",
             "model/stores",
             "model/tax",
             "model/webhooks",

@@ -715,3 +715,175 @@ async fn a_sales_tax_store_adds_the_region_rate_and_checks_its_settings() {
         0
     );
 }
+
+#[tokio::test]
+async fn shipping_by_weight_is_required_taxed_and_kept_on_the_order() {
+    let shop = Shop::open().await;
+    let settings =
+        json!({"prices_include_tax": false, "tax_shipping": true, "rates": [{"country": "FR", "rate": "20"}]});
+    shop.app
+        .put("/v1/tax-settings", shop.key(), &settings)
+        .expect(200)
+        .await;
+    let zone = shop
+        .post(
+            "/v1/shipping-zones",
+            json!({"name": "France", "countries": ["FR"], "options": [
+                {"name": "Colissimo", "currency": "EUR", "rate": {"type": "weight", "bands": [
+                    {"from": 0, "amount": 500}, {"from": 2000, "amount": 900}]}},
+                {"name": "Free over 100", "currency": "EUR", "rate": {"type": "subtotal", "bands": [{"from": 10000, "amount": 0}]}}
+            ]}),
+        )
+        .await;
+    let zone_id = zone["id"].as_str().unwrap().to_owned();
+    let colissimo = zone["options"][0]["id"].as_str().unwrap().to_owned();
+    let body = json!({"name": "Teapot", "status": "active", "price": {"amount": 1000, "currency": "EUR"},
+                      "weight_grams": 700, "stock": 100});
+    let teapot = shop.post("/v1/products", body).await["id"].as_str().unwrap().to_owned();
+    let ebook = json!({"name": "E-book", "type": "digital", "status": "active", "price": {"amount": 500, "currency": "EUR"}, "stock": 100});
+    let ebook = shop.post("/v1/products", ebook).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // 3 teapots weigh 2,100 g: the second weight band; 30.00 does not reach the free band.
+    let cart = shop.cart("EUR", None, &[(&teapot, None, 3)]).await;
+    let options_url = format!("/v1/carts/{cart}/shipping-options");
+    let no_address = shop.app.get(&options_url, shop.key()).send().await.unwrap();
+    assert_error(no_address, 422, "validation_failed").await;
+    shop.app
+        .patch(
+            &format!("/v1/carts/{cart}"),
+            shop.key(),
+            &json!({"shipping_address": address()}),
+        )
+        .expect(200)
+        .await;
+    let options = shop.get(&options_url).await["data"].clone();
+    let quoted: Vec<(&str, i64)> = options
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["name"].as_str().unwrap(), o["amount"]["amount"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(quoted, [("Colissimo", 900)]);
+
+    // Checkout needs an option for physical products; one that does not apply is refused.
+    let checkout = |cart: &str, option: Option<&str>| json!({"cart_id": cart, "email": "g@example.com", "shipping_address": address(), "shipping_option_id": option});
+    let missing = shop
+        .app
+        .post("/v1/checkout", shop.key(), &checkout(&cart, None))
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 422, "shipping_option_required").await;
+    let free = zone["options"][1]["id"].as_str().unwrap();
+    let unavailable = shop
+        .app
+        .post("/v1/checkout", shop.key(), &checkout(&cart, Some(free)))
+        .send()
+        .await
+        .unwrap();
+    assert_error(unavailable, 422, "shipping_option_unavailable").await;
+
+    // Chosen on the cart: shipping 9.00 + 20 % = 10.80; lines 30.00 + 6.00.
+    let chosen = shop
+        .app
+        .patch(
+            &format!("/v1/carts/{cart}"),
+            shop.key(),
+            &json!({"shipping_option_id": colissimo}),
+        )
+        .expect(200)
+        .await["data"]
+        .clone();
+    assert_eq!(chosen["shipping_required"], true);
+    assert_eq!(chosen["shipping"]["gross"]["amount"], 1080);
+    assert_eq!(
+        (
+            chosen["shipping_total"]["amount"].as_i64(),
+            chosen["tax_total"]["amount"].as_i64(),
+            chosen["total"]["amount"].as_i64()
+        ),
+        (Some(900), Some(780), Some(4680))
+    );
+    let order = shop
+        .app
+        .post("/v1/checkout", shop.key(), &checkout(&cart, None))
+        .expect(201)
+        .await["data"]
+        .clone();
+    assert_eq!(order["shipping"]["option_id"], colissimo.as_str());
+    assert_eq!(order["shipping"]["tax_amount"]["amount"], 180);
+    assert_eq!(
+        (
+            order["shipping_total"]["amount"].as_i64(),
+            order["total"]["amount"].as_i64()
+        ),
+        (Some(900), Some(4680))
+    );
+
+    // A digital-only cart needs no shipping.
+    let digital = shop.cart("EUR", None, &[(&ebook, None, 1)]).await;
+    let order = shop
+        .app
+        .post("/v1/checkout", shop.key(), &checkout(&digital, None))
+        .expect(201)
+        .await["data"]
+        .clone();
+    assert_eq!(order["total"]["amount"], 600);
+    assert!(order["shipping"].is_null());
+
+    // Zones are versioned, checked and scoped.
+    let zone_url = format!("/v1/shipping-zones/{zone_id}");
+    let stale = shop
+        .app
+        .patch(&zone_url, shop.key(), &json!({"name": "FR"}))
+        .header("If-Match", "\"5\"")
+        .send()
+        .await
+        .unwrap();
+    assert_error(stale, 412, "precondition_failed").await;
+    let renamed = shop
+        .app
+        .patch(&zone_url, shop.key(), &json!({"name": "Metropole"}))
+        .expect(200)
+        .await;
+    assert_eq!(
+        (renamed["data"]["name"].as_str(), renamed["data"]["version"].as_u64()),
+        (Some("Metropole"), Some(2))
+    );
+    let bad = json!({"name": "x", "countries": ["FRA"], "options": []});
+    assert_error(
+        shop.app
+            .post("/v1/shipping-zones", shop.key(), &bad)
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let (_, reader) = shop.app.create_key(shop.key(), &["pricing:read"]).await;
+    assert_error(
+        shop.app.delete(&zone_url, &reader).send().await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    let elsewhere = shop.app.create_store().await;
+    assert_error(
+        shop.app.get(&zone_url, &elsewhere.test_key).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(shop.get("/v1/shipping-zones").await["meta"]["pagination"]["total"], 1);
+    shop.app.delete(&zone_url, shop.key()).expect(204).await;
+    assert_error(
+        shop.app.get(&zone_url, shop.key()).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+}

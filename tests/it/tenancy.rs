@@ -25,6 +25,7 @@ pub(crate) struct Seeded {
     group: String,
     transfer: String,
     price: String,
+    zone: String,
     webhook: String,
     key: String,
 }
@@ -90,6 +91,9 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
         .await);
     let eur = json!({"product_id": stocked, "currency": "EUR", "amount": 1100, "customer_group_id": group});
     let price = id(&post("/v1/prices", eur).expect_data(201).await);
+    let france = json!({"name": "France", "countries": ["FR"], "options": [
+        {"name": "Colissimo", "currency": "EUR", "rate": {"type": "flat", "amount": 500}}]});
+    let zone = id(&post("/v1/shipping-zones", france).expect_data(201).await);
     let endpoint = json!({"url": "http://127.0.0.1:9/hooks", "events": ["order.created"]});
     let webhook = id(&post("/v1/webhooks", endpoint).expect_data(201).await);
     Seeded {
@@ -110,6 +114,7 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
         group,
         transfer,
         price,
+        zone,
         webhook,
         key: store.test_key_id.clone(),
     }
@@ -152,6 +157,7 @@ pub(crate) fn concrete(template: &str, s: &Seeded) -> String {
             ("reservations", _) => &s.reservation,
             ("transfers", _) => &s.transfer,
             ("prices", _) => &s.price,
+            ("shipping-zones", _) => &s.zone,
             ("customer-groups", _) => &s.group,
             ("options", _) => "Size",
             ("warehouses", _) => &s.warehouse,
@@ -218,6 +224,8 @@ pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
         ("PATCH", "/v1/prices/{id}") => json!({"amount": 950, "customer_group_id": s.group}),
         ("PUT", "/v1/tax-settings") => json!({"prices_include_tax": true, "rates": [{"country": "FR", "rate": "20"}]}),
         ("PATCH", "/v1/carts/{id}") => json!({"shipping_address": address()}),
+        ("POST", "/v1/shipping-zones") => json!({"name": "Belgium", "countries": ["BE"], "options": []}),
+        ("PATCH", "/v1/shipping-zones/{id}") => json!({"name": "Renamed"}),
         ("POST", "/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other", "events": ["order.created"]}),
         ("PATCH", "/v1/webhooks/{id}") => json!({"description": "renamed"}),
         ("POST", "/v1/webhooks/{id}/recover") => json!({"since": "2026-01-01T00:00:00Z"}),
@@ -262,6 +270,7 @@ async fn snapshot(app: &TestApp, key: &str, s: &Seeded) -> Vec<Value> {
         format!("/v1/inventory/reservations/{}", s.reservation),
         format!("/v1/webhooks/{}", s.webhook),
         format!("/v1/prices/{}", s.price),
+        format!("/v1/shipping-zones/{}", s.zone),
         format!("/v1/api-keys/{}", s.key),
         "/v1/warehouses".to_owned(),
     ];

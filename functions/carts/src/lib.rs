@@ -1,7 +1,7 @@
 //! `functions/carts`: carts whose lines are priced from the catalog at every read.
 
 use axum::extract::Path;
-use cartwheel::carts::{self, CartIn, CartItemIn, CartItemPatch, CartOut, CartPatch, CartViewParams};
+use cartwheel::carts::{self, CartIn, CartItemIn, CartItemPatch, CartOut, CartPatch, CartViewParams, ShippingQuote};
 use cartwheel::error::ErrorBody;
 use cartwheel::http::{AppState, DataOut, Json, Query};
 use cartwheel::http::{Caller, Created, Data};
@@ -12,6 +12,7 @@ cartwheel::function_routes! {
     AppState;
     (create_cart),
     (get_cart, update_cart),
+    (shipping_options),
     (add_item),
     (update_item, remove_item),
 }
@@ -63,6 +64,20 @@ async fn update_cart(
     Json(patch): Json<CartPatch>,
 ) -> Result<Data<CartOut>> {
     Ok(Data(carts::update_cart(&c.db, &c.tenant, &id, patch).await?))
+}
+
+/// List a cart's shipping options
+///
+/// The options of the zones that cover the cart's shipping address, in its currency, whose band the cart reaches,
+/// each priced for it. None for a cart of digital products and services only. `422` until the cart has an address.
+#[utoipa::path(get, path = "/v1/carts/{id}/shipping-options", tag = "carts", security(("api_key" = ["carts:read"])),
+    params(("id" = String, Path, description = "`cart_…`")),
+    responses(
+        (status = 200, description = "The options that apply", body = DataOut<Vec<ShippingQuote>>),
+        (status = 404, description = "No such cart, or it expired", body = ErrorBody),
+    ))]
+async fn shipping_options(c: Caller<can::CartsRead>, Path(id): Path<String>) -> Result<Data<Vec<ShippingQuote>>> {
+    Ok(Data(carts::shipping_options(&c.db, &c.tenant, &id).await?))
 }
 
 /// Add an item

@@ -6,8 +6,11 @@ use axum::http::StatusCode;
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
-use cartwheel::http::{AppState, Caller, DataOut, Json, ListQuery};
-use cartwheel::pricing::{self, Price, PriceIn, PriceListParams, PricePatch, TaxSettings, TaxSettingsIn};
+use cartwheel::http::{AppState, Caller, DataOut, Json, ListQuery, Query};
+use cartwheel::pricing::{
+    self, Price, PriceIn, PriceListParams, PricePatch, ShippingZone, ShippingZoneIn, ShippingZonePatch, TaxSettings,
+    TaxSettingsIn,
+};
 use cartwheel::tenant::can;
 use cartwheel::ApiError;
 
@@ -16,6 +19,8 @@ cartwheel::function_routes! {
     (create_price, list_prices),
     (get_price, update_price, delete_price),
     (get_tax_settings, put_tax_settings),
+    (create_zone, list_zones),
+    (get_zone, update_zone, delete_zone),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -125,4 +130,80 @@ async fn put_tax_settings(
     Ok(Tagged::ok(
         pricing::put_tax_settings(&c.db, &c.tenant, input, if_match).await?,
     ))
+}
+
+/// Create a shipping zone
+///
+/// Where it ships (countries, optionally regions of them) and its options: `flat`, by `subtotal` bands or by
+/// `weight` bands, each in one currency. At most 20 zones (`409 shipping_zone_limit_reached`). Emits
+/// `shipping_zone.created`.
+#[utoipa::path(post, path = "/v1/shipping-zones", tag = "pricing", security(("api_key" = ["pricing:write"])), request_body = ShippingZoneIn,
+    responses(
+        (status = 201, description = "The zone", body = DataOut<ShippingZone>),
+        (status = 409, description = "shipping_zone_limit_reached", body = ErrorBody),
+    ))]
+async fn create_zone(c: Caller<can::PricingWrite>, Json(input): Json<ShippingZoneIn>) -> Result<Tagged<ShippingZone>> {
+    Ok(Tagged::created(pricing::create_zone(&c.db, &c.tenant, input).await?))
+}
+
+/// List shipping zones
+///
+/// Every zone, oldest first (at most 20: one page, with its exact `total`).
+#[utoipa::path(get, path = "/v1/shipping-zones", tag = "pricing", security(("api_key" = ["pricing:read"])), params(PageParams),
+    responses((status = 200, description = "The zones", body = ListOut<ShippingZone>)))]
+async fn list_zones(
+    c: Caller<can::PricingRead>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<ShippingZone>>> {
+    let zones = pricing::list_zones(&c.db, &c.tenant).await?;
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), zones)?))
+}
+
+/// Get a shipping zone
+#[utoipa::path(get, path = "/v1/shipping-zones/{id}", tag = "pricing", security(("api_key" = ["pricing:read"])),
+    params(("id" = String, Path, description = "`shz_…`")),
+    responses((status = 200, description = "The zone; `ETag` holds its version", body = DataOut<ShippingZone>)))]
+async fn get_zone(c: Caller<can::PricingRead>, Path(id): Path<String>) -> Result<Tagged<ShippingZone>> {
+    Ok(Tagged::ok(pricing::get_zone(&c.db, &c.tenant, &id).await?))
+}
+
+/// Update a shipping zone
+///
+/// Its name, places, or options (`options` replaces them all, with new ids). Emits `shipping_zone.updated`; a
+/// checkout that read the old prices fails with `409 price_changed` if its total changes.
+#[utoipa::path(patch, path = "/v1/shipping-zones/{id}", tag = "pricing", security(("api_key" = ["pricing:write"])), request_body = ShippingZonePatch,
+    params(("id" = String, Path, description = "`shz_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The zone", body = DataOut<ShippingZone>),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_zone(
+    c: Caller<can::PricingWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<ShippingZonePatch>,
+) -> Result<Tagged<ShippingZone>> {
+    Ok(Tagged::ok(
+        pricing::update_zone(&c.db, &c.tenant, &id, patch, if_match).await?,
+    ))
+}
+
+/// Delete a shipping zone
+///
+/// Emits `shipping_zone.deleted`.
+#[utoipa::path(delete, path = "/v1/shipping-zones/{id}", tag = "pricing", security(("api_key" = ["pricing:write"])),
+    params(("id" = String, Path, description = "`shz_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn delete_zone(
+    c: Caller<can::PricingWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+) -> Result<StatusCode> {
+    pricing::delete_zone(&c.db, &c.tenant, &id, if_match).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

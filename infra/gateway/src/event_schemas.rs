@@ -15,7 +15,7 @@ use cartwheel::customers::{Address, Customer, CustomerGroup, PostalAddress};
 use cartwheel::events::{Event, EventType, ResourceRef, API_VERSION};
 use cartwheel::inventory::{Level, Reservation, Warehouse};
 use cartwheel::orders::{Fulfillment, FulfillmentLine, Order, OrderLine, OrderStatus, PaymentStatus, Refund};
-use cartwheel::pricing::{Price, TaxRate, TaxSettings, TierBasis};
+use cartwheel::pricing::{Band, Price, ShippingOption, ShippingRate, ShippingZone, TaxRate, TaxSettings, TierBasis};
 use cartwheel::stores::StoreOut;
 use cartwheel::webhooks::EndpointOut;
 
@@ -41,6 +41,10 @@ use cartwheel::webhooks::EndpointOut;
     TierBasis,
     TaxSettings,
     TaxRate,
+    ShippingZone,
+    ShippingOption,
+    ShippingRate,
+    Band,
     Cart,
     CartLine,
     CartStatus,
@@ -97,6 +101,7 @@ fn data_schema(event_type: EventType) -> Value {
         T::CartCreated | T::CartUpdated => named("Cart"),
         T::PriceCreated | T::PriceUpdated | T::PriceDeleted => named("Price"),
         T::TaxSettingsUpdated => named("TaxSettings"),
+        T::ShippingZoneCreated | T::ShippingZoneUpdated | T::ShippingZoneDeleted => named("ShippingZone"),
         T::OrderCreated | T::OrderCancelled | T::OrderFulfilled => named("Order"),
         T::OrderStatusChanged => order_with(
             "status_change",

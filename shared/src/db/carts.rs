@@ -19,9 +19,9 @@ pub(super) fn cart_item(store: StoreId, mode: Mode, cart: &Cart) -> Result<Item,
     Ok(record)
 }
 
-/// What pricing `lines` reads: the tax settings, each product, variant and product's price book.
+/// What pricing `lines` reads: the tax settings, the shipping zones, each product, variant and product's price book.
 pub(super) fn catalog_keys(store: StoreId, mode: Mode, lines: &[CartLine]) -> Vec<Key> {
-    let mut wanted = vec![keys::tax_settings(store, mode)];
+    let mut wanted = vec![keys::tax_settings(store, mode), keys::shipping_zones(store, mode)];
     for line in lines {
         wanted.push(keys::product(store, mode, line.product_id));
         wanted.push(keys::price_book(store, mode, line.product_id));
@@ -43,6 +43,10 @@ pub(super) fn take_catalog(
     let key = keys::tax_settings(store, mode);
     if let Some(found) = found.remove(&(key.pk, key.sk)) {
         catalog.tax = from_item(found)?;
+    }
+    let key = keys::shipping_zones(store, mode);
+    if let Some(found) = found.remove(&(key.pk, key.sk)) {
+        catalog.shipping = from_item(found)?;
     }
     for line in lines {
         let key = keys::product(store, mode, line.product_id);

@@ -13,6 +13,7 @@ use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
 use crate::ids::{CartId, CustomerGroupId, ProductId, VariantId};
 use crate::model::pricing::Price;
+use crate::model::shipping::ShippingZones;
 use crate::model::tax::TaxSettings;
 use crate::money::CurrencyCode;
 use crate::tenant::Tenant;
@@ -110,6 +111,21 @@ impl Db {
         move_guard(tx, tenant).commit(PriceConflict::Stale).await
     }
 
+    /// Replaces the shipping zones read at `read_version` (0: none yet), moving the price guard.
+    pub async fn put_shipping_zones(
+        &self,
+        tenant: &Tenant,
+        read_version: u64,
+        zones: &ShippingZones,
+        event: Event,
+    ) -> Result<(), WriteError<Stale>> {
+        let record = item(keys::shipping_zones(tenant.store_id, tenant.mode), zones)?;
+        let tx = self
+            .write(event, tenant.key_id.to_string())
+            .put_versioned(record, (read_version > 0).then_some(read_version));
+        move_guard(tx, tenant).commit(Stale).await
+    }
+
     /// Replaces the tax settings read at `read_version` (0: never saved), moving the price guard: a checkout that
     /// read the old rates fails rather than charge them.
     pub async fn put_tax_settings(
@@ -178,6 +194,12 @@ impl Scoped<'_> {
     /// A product's book, read consistently (a change is computed on it); empty when it has none.
     pub async fn price_book(&self, product: ProductId) -> Result<PriceBook, ApiError> {
         let found = self.get(keys::price_book(self.store, self.mode, product), true).await?;
+        Ok(found.unwrap_or_default())
+    }
+
+    /// The store's shipping zones, read consistently.
+    pub async fn shipping_zones(&self) -> Result<ShippingZones, ApiError> {
+        let found = self.get(keys::shipping_zones(self.store, self.mode), true).await?;
         Ok(found.unwrap_or_default())
     }
 

@@ -6,12 +6,15 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::catalog::products::{Product, ProductStatus};
+use crate::catalog::products::{Product, ProductStatus, ProductType};
 use crate::catalog::variants::Variant;
 use crate::error::ApiError;
-use crate::ids::{CartId, CartItemId, CustomerGroupId, CustomerId, OrderId, PriceId, ProductId, VariantId};
+use crate::ids::{
+    CartId, CartItemId, CustomerGroupId, CustomerId, OrderId, PriceId, ProductId, ShippingOptionId, VariantId,
+};
 use crate::model::customers::PostalAddress;
 use crate::model::pricing::{self, LineQuantities, Price, PriceCandidate, PriceSource, PricingContext};
+use crate::model::shipping::{Parcel, ShippingLine, ShippingQuote, ShippingZones};
 use crate::model::tax::{self, TaxSettings, STANDARD_CLASS};
 use crate::money::{CurrencyCode, Money};
 use crate::time;
@@ -47,6 +50,9 @@ pub struct Cart {
     /// Where it ships: the tax of its lines follows it (checkout takes the address it is given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_address: Option<PostalAddress>,
+    /// The shipping option chosen (`GET /v1/carts/{id}/shipping-options` lists those that apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_option_id: Option<ShippingOptionId>,
     pub created_at: String,
     pub updated_at: String,
     /// Unix seconds; an expired cart reads as not found.
@@ -101,6 +107,15 @@ pub struct CartOut {
     pub items: Vec<CartItemOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_address: Option<PostalAddress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping_option_id: Option<ShippingOptionId>,
+    /// The chosen option priced for this cart; absent when none is chosen, or the one chosen no longer applies
+    /// (`shipping_option_available` false: checkout refuses it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<ShippingLine>,
+    pub shipping_option_available: bool,
+    /// True when the cart holds physical products and options ship to its address: checkout needs one chosen.
+    pub shipping_required: bool,
     /// Whether the store's prices (and so `subtotal` and each line's `total`) include tax.
     pub prices_include_tax: bool,
     /// False until the cart has a shipping address: the tax depends on it, and is 0 until then.
@@ -109,11 +124,11 @@ pub struct CartOut {
     pub subtotal: Money,
     /// Promotions are not applied yet; always zero.
     pub discount_total: Money,
-    /// Shipping options are not priced yet; always zero.
+    /// The chosen option's `amount`.
     pub shipping_total: Money,
     /// Sum of the lines' tax.
     pub tax_total: Money,
-    /// Sum of the lines' `gross`: what checkout charges.
+    /// Sum of the lines' and the shipping's `gross`: what checkout charges.
     pub total: Money,
     pub expires_at: String,
     pub created_at: String,
@@ -132,13 +147,21 @@ pub struct CatalogSnapshot {
     pub customer_groups: BTreeSet<CustomerGroupId>,
     pub customer_tax_exempt: bool,
     pub tax: TaxSettings,
+    pub shipping: ShippingZones,
 }
 
 /// A cart's lines priced and taxed, and its totals: what the cart view shows and checkout charges.
 pub struct PricedCart {
     pub items: Vec<(CartItemOut, Option<LineProblem>)>,
     pub tax_calculated: bool,
+    /// The options that ship the cart to its address, priced for it.
+    pub quotes: Vec<ShippingQuote>,
+    pub shipping: Option<ShippingLine>,
+    /// An option was chosen but does not apply (another zone, currency or band now).
+    pub shipping_option_unavailable: bool,
+    pub shipping_required: bool,
     pub subtotal: Money,
+    pub shipping_total: Money,
     pub tax_total: Money,
     pub total: Money,
 }
@@ -270,7 +293,7 @@ impl CatalogSnapshot {
         &self,
         lines: &[CartLine],
         currency: CurrencyCode,
-        address: Option<&PostalAddress>,
+        (address, option): (Option<&PostalAddress>, Option<ShippingOptionId>),
     ) -> Result<PricedCart, ApiError> {
         let zero = Money::new(0, currency);
         let too_large = || ApiError::invalid("items", "the cart's total is too large");
@@ -296,19 +319,76 @@ impl CatalogSnapshot {
             tax_total = tax_total.checked_add(taxed.tax).ok_or_else(too_large)?;
             total = total.checked_add(taxed.gross).ok_or_else(too_large)?;
         }
+        let parcel = self.parcel(&items, subtotal);
+        let quotes = address.map(|a| self.shipping.quotes(a, &parcel)).unwrap_or_default();
+        let chosen = option.and_then(|id| quotes.iter().find(|q| q.id == id));
+        let shipping = match (chosen, address) {
+            (Some(quote), Some(address)) => {
+                let rate = match self.tax.tax_shipping {
+                    true => self
+                        .tax
+                        .rate_for(&address.country, address.region.as_deref(), STANDARD_CLASS),
+                    false => 0,
+                };
+                let taxed = self
+                    .tax
+                    .tax(quote.amount, rate, self.customer_tax_exempt)
+                    .ok_or_else(too_large)?;
+                tax_total = tax_total.checked_add(taxed.tax).ok_or_else(too_large)?;
+                total = total.checked_add(taxed.gross).ok_or_else(too_large)?;
+                Some(ShippingLine {
+                    option_id: quote.id,
+                    zone_id: quote.zone_id,
+                    name: quote.name.clone(),
+                    amount: quote.amount,
+                    tax_rate: tax::format_rate(taxed.rate),
+                    tax_amount: taxed.tax,
+                    gross: taxed.gross,
+                })
+            }
+            _ => None,
+        };
         Ok(PricedCart {
             items,
             tax_calculated: address.is_some(),
+            shipping_option_unavailable: option.is_some() && shipping.is_none(),
+            shipping_required: !quotes.is_empty(),
+            shipping_total: shipping.as_ref().map_or(zero, |s| s.amount),
+            quotes,
+            shipping,
             subtotal,
             tax_total,
             total,
         })
     }
 
+    /// What the purchasable lines weigh and cost, and whether any ships.
+    fn parcel(&self, items: &[(CartItemOut, Option<LineProblem>)], subtotal: Money) -> Parcel {
+        let mut parcel = Parcel {
+            currency: subtotal.currency,
+            subtotal: subtotal.amount,
+            weight_grams: 0,
+            physical: false,
+        };
+        for (item, _) in items.iter().filter(|(_, problem)| problem.is_none()) {
+            if let Some(product) = self
+                .products
+                .get(&item.product_id)
+                .filter(|p| p.kind == ProductType::Physical)
+            {
+                parcel.physical = true;
+                let weight = u64::from(product.weight_grams.unwrap_or(0)) * u64::from(item.quantity);
+                parcel.weight_grams = parcel.weight_grams.saturating_add(weight);
+            }
+        }
+        parcel
+    }
+
     /// The cart priced now (`explain`: with each line's price candidates).
     pub fn price_cart(&self, cart: &Cart, explain: bool) -> Result<CartOut, ApiError> {
         let zero = Money::new(0, cart.currency);
-        let priced = self.price_cart_lines(&cart.lines, cart.currency, cart.shipping_address.as_ref())?;
+        let shipping = (cart.shipping_address.as_ref(), cart.shipping_option_id);
+        let priced = self.price_cart_lines(&cart.lines, cart.currency, shipping)?;
         let items = priced
             .items
             .into_iter()
@@ -327,11 +407,15 @@ impl CatalogSnapshot {
             order_id: cart.order_id,
             items,
             shipping_address: cart.shipping_address.clone(),
+            shipping_option_id: cart.shipping_option_id,
+            shipping: priced.shipping,
+            shipping_option_available: !priced.shipping_option_unavailable,
+            shipping_required: priced.shipping_required,
             prices_include_tax: self.tax.prices_include_tax,
             tax_calculated: priced.tax_calculated,
             subtotal: priced.subtotal,
             discount_total: zero,
-            shipping_total: zero,
+            shipping_total: priced.shipping_total,
             tax_total: priced.tax_total,
             total: priced.total,
             expires_at: time::rfc3339_of_unix(cart.expires_at),

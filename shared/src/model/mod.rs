@@ -7,6 +7,7 @@ pub mod customers;
 pub mod inventory;
 pub mod orders;
 pub mod pricing;
+pub mod shipping;
 pub mod stores;
 pub mod tax;
 pub mod webhooks;
@@ -61,6 +62,7 @@ resources!(
     inventory::Transfer => "inventory_transfer",
     orders::Order => "order",
     pricing::Price => "price",
+    shipping::ShippingZone => "shipping_zone",
 );
 
 impl Versioned for tax::TaxSettings {

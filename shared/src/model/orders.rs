@@ -12,6 +12,7 @@ use crate::ids::{
 };
 use crate::model::customers::PostalAddress;
 use crate::model::inventory::StockItem;
+use crate::model::shipping::ShippingLine;
 use crate::money::{CurrencyCode, Money};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -140,6 +141,9 @@ pub struct Order {
     pub subtotal: Money,
     pub discount_total: Money,
     pub shipping_total: Money,
+    /// The shipping option taken, its price and tax, as charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<ShippingLine>,
     pub tax_total: Money,
     pub total: Money,
     pub paid_total: Money,
@@ -419,6 +423,7 @@ pub(crate) mod tests {
             subtotal: zero,
             discount_total: zero,
             shipping_total: zero,
+            shipping: None,
             tax_total: zero,
             total: Money::new(1000, usd),
             paid_total: Money::new(1000, usd),

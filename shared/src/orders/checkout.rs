@@ -4,7 +4,6 @@ use super::*;
 use crate::carts::LineProblem;
 use crate::db::CheckoutRefusal;
 use crate::error::FieldError;
-use crate::ids::PriceId;
 
 fn price_changed() -> ApiError {
     ApiError::Conflict {
@@ -96,10 +95,29 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             (None, Some(customer)) => customer.email.clone(),
             (None, None) => return Err(ApiError::invalid("email", "required for a guest checkout")),
         };
+        let option = input.shipping_option_id.or(cart.shipping_option_id);
         let priced_cart = reads
             .catalog
-            .price_cart_lines(&cart.lines, cart.currency, Some(&input.shipping_address))
+            .price_cart_lines(&cart.lines, cart.currency, (Some(&input.shipping_address), option))
             .map_err(|_| ApiError::invalid("cart_id", "the total is too large"))?;
+        if priced_cart.shipping_option_unavailable {
+            return Err(ApiError::Unprocessable {
+                code: "shipping_option_unavailable",
+                message: "the shipping option does not ship this cart to this address".into(),
+                details: vec![FieldError::new(
+                    "shipping_option_id",
+                    "not one of the cart's shipping options",
+                )],
+            });
+        }
+        if priced_cart.shipping_required && priced_cart.shipping.is_none() {
+            return Err(ApiError::Unprocessable {
+                code: "shipping_option_required",
+                message: "choose a shipping option: GET /v1/carts/{id}/shipping-options lists them".into(),
+                details: vec![FieldError::new("shipping_option_id", "required for physical products")],
+            });
+        }
+        let shipping = priced_cart.shipping.clone();
         let mut lines = Vec::with_capacity(cart.lines.len());
         let (mut problems, mut unpriced) = (Vec::new(), Vec::new());
         for (index, (priced, problem)) in priced_cart.items.into_iter().enumerate() {
@@ -141,8 +159,11 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
         }
         // A retry after a refused commit reads the prices again: charging what changed since is not what was
         // priced (the commit's guard refuses the same change within one attempt).
-        let unit_prices: Vec<(Money, Option<PriceId>, Money)> =
-            lines.iter().map(|l| (l.unit_price, l.price_id, l.tax_amount)).collect();
+        // What is charged: each line's price and its record, and the total (which moves with tax and shipping).
+        let unit_prices = (
+            lines.iter().map(|l| (l.unit_price, l.price_id)).collect::<Vec<_>>(),
+            priced_cart.total,
+        );
         match &first_prices {
             Some(first) if *first != unit_prices => return Err(price_changed()),
             Some(_) => {}
@@ -180,7 +201,8 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             lines,
             subtotal: priced_cart.subtotal,
             discount_total: zero,
-            shipping_total: zero,
+            shipping_total: priced_cart.shipping_total,
+            shipping,
             tax_total: priced_cart.tax_total,
             total: priced_cart.total,
             paid_total: zero,

@@ -28,7 +28,8 @@ use crate::error::ApiError;
 use crate::events::{Event, EventType};
 use crate::http::pagination::Page;
 use crate::ids::{
-    AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, ProductId, RefundId, StoreId, WarehouseId,
+    AdjustmentId, CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, ProductId, RefundId, ShippingOptionId,
+    StoreId, WarehouseId,
 };
 use crate::inventory::{self, AdjustReason, Adjustment, Warehouse};
 use crate::metrics::{self, Metric};
@@ -66,6 +67,9 @@ pub struct CheckoutIn {
     pub shipping_address: PostalAddress,
     /// The shipping address when absent.
     pub billing_address: Option<PostalAddress>,
+    /// The shipping option (default: the cart's). Required for physical products when options ship to the
+    /// address (`422 shipping_option_required`).
+    pub shipping_option_id: Option<ShippingOptionId>,
     #[schema(max_length = 200)]
     pub payment_method_id: Option<String>,
     /// Not available until the pricing function lands: any code is refused with `422` (hence at most 0 items).
