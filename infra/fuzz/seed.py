@@ -177,6 +177,9 @@ def seed(base: str, platform_key: str, plan: str, payments_secret: str) -> dict:
             "options": [{"name": "Colissimo", "currency": "EUR", "rate": {"type": "flat", "amount": 500}}]}
     ids["zone"] = api.create("/v1/shipping-zones", zone)
     ids["zone_doomed"] = api.create("/v1/shipping-zones", {**zone, "name": "Doomed"})
+    modifier = {"name": "Members", "kind": "percentage", "value": -500, "customer_group_id": ids["group"]}
+    ids["modifier"] = api.create("/v1/price-modifiers", modifier)
+    ids["modifier_doomed"] = api.create("/v1/price-modifiers", {**modifier, "name": "Doomed"})
 
     ids["key"] = api.create("/v1/api-keys", {"name": "kept", "scopes": ["products:read"]})
     ids["key_doomed"] = api.create("/v1/api-keys", {"name": "doomed", "scopes": ["products:read"]})
@@ -189,7 +192,7 @@ BY_SEGMENT = {
     "addresses": "address", "items": "item", "inventory": "stocked", "orders": "order", "products": "product",
     "variants": "variant", "reservations": "reservation", "warehouses": "warehouse", "webhooks": "webhook",
     "deliveries": "delivery", "stores": "store", "customer-groups": "group", "transfers": "transfer",
-    "prices": "price", "shipping-zones": "zone",
+    "prices": "price", "shipping-zones": "zone", "price-modifiers": "modifier",
 }
 # An operation that deletes or retires its resource gets a resource of its own.
 BY_OPERATION = {
@@ -205,6 +208,7 @@ BY_OPERATION = {
     "delete_group": {"id": "group_doomed"},
     "delete_price": {"id": "price_doomed"},
     "delete_zone": {"id": "zone_doomed"},
+    "delete_modifier": {"id": "modifier_doomed"},
     "act_on_product": {"id": "product_action"},
     "add_option": {"id": "product_options"},
     "create_variant": {"id": "product_variants"},

@@ -90,6 +90,9 @@ event_types! {
     ShippingZoneCreated = "shipping_zone.created",
     ShippingZoneUpdated = "shipping_zone.updated",
     ShippingZoneDeleted = "shipping_zone.deleted",
+    PriceModifierCreated = "price_modifier.created",
+    PriceModifierUpdated = "price_modifier.updated",
+    PriceModifierDeleted = "price_modifier.deleted",
 }
 
 impl EventType {
@@ -207,7 +210,7 @@ pub fn source_group(event_type: &str) -> &'static str {
         "order" | "payment" | "refund" | "fulfillment" => "orders",
         "customer" | "customer_group" => "customers",
         "cart" => "carts",
-        "promotion" | "coupon" | "price" | "tax_settings" | "shipping_zone" => "pricing",
+        "promotion" | "coupon" | "price" | "price_modifier" | "tax_settings" | "shipping_zone" => "pricing",
         "webhook" => "webhooks",
         "vendor" | "payout" | "dispute" | "return" | "review" => "marketplace",
         _ => "admin",

@@ -121,6 +121,10 @@ prefixed_id!(
     PriceId, "price"
 );
 prefixed_id!(
+    /// A price modifier.
+    PriceModifierId, "pmod"
+);
+prefixed_id!(
     /// A shipping zone.
     ShippingZoneId, "shz"
 );

@@ -4,21 +4,25 @@
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+pub use crate::model::modifiers::{
+    ModifierKind, PriceModifier, PriceModifierIn, PriceModifierPatch, PriceModifiers, MAX_MODIFIERS,
+};
 pub use crate::model::pricing::{
     LineQuantities, Price, PriceCandidate, PriceIn, PriceOutcome, PricePatch, PriceSource, PricingContext, TierBasis,
     MAX_PRICES_PER_PRODUCT,
 };
 pub use crate::model::shipping::{
     Band, ShippingLine, ShippingOption, ShippingQuote, ShippingRate, ShippingZone, ShippingZoneIn, ShippingZonePatch,
-    MAX_ZONES,
+    ShippingZones, MAX_ZONES,
 };
 pub use crate::model::tax::{TaxRate, TaxSettings, TaxSettingsIn};
 
-use crate::db::{id_of, Committed, Db, PriceBook, PriceConflict, PriceFilter, WriteError};
+use crate::db::{id_of, Committed, Db, PriceBook, PriceConflict, PriceFilter, SettingsItem, WriteError};
 use crate::error::ApiError;
 use crate::events::{Event, EventType};
 use crate::http::pagination::{ListOut, PageParams};
 use crate::ids::{CustomerGroupId, PriceId, ProductId, VariantId};
+use crate::model::{Resource, Versioned};
 use crate::money::CurrencyCode;
 use crate::tenant::Tenant;
 use crate::time;
@@ -133,7 +137,7 @@ pub async fn delete_price(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u
 }
 
 pub async fn get_tax_settings(db: &Db, tenant: &Tenant) -> Result<TaxSettings, ApiError> {
-    db.scoped(tenant).tax_settings().await
+    db.scoped(tenant).settings::<TaxSettings>().await
 }
 
 /// Replaces the tax settings (at the version `If-Match` names, if any).
@@ -143,7 +147,7 @@ pub async fn put_tax_settings(
     input: TaxSettingsIn,
     if_match: Option<u64>,
 ) -> Result<TaxSettings, ApiError> {
-    let before = db.scoped(tenant).tax_settings().await?;
+    let before = db.scoped(tenant).settings::<TaxSettings>().await?;
     if let Some(expected) = if_match.filter(|v| *v != before.version) {
         return Err(ApiError::PreconditionFailed(format!(
             "the tax settings are at version {}, not {expected}; read them again",
@@ -153,7 +157,7 @@ pub async fn put_tax_settings(
     let after = input.into_settings(&before, &time::now_rfc3339())?;
     let event = Event::about(tenant, EventType::TaxSettingsUpdated, &after)?;
     if !db
-        .put_tax_settings(tenant, before.version, &after, event)
+        .put_settings(tenant, before.version, &after, event)
         .await
         .committed()?
     {
@@ -164,36 +168,172 @@ pub async fn put_tax_settings(
     Ok(after)
 }
 
-/// Adds a shipping zone (at most 20 per store). Emits `shipping_zone.created`.
-pub async fn create_zone(db: &Db, tenant: &Tenant, input: ShippingZoneIn) -> Result<ShippingZone, ApiError> {
-    let zone = input.into_zone(&time::now_rfc3339())?;
-    change_zones(db, tenant, EventType::ShippingZoneCreated, |zones| {
-        if zones.len() >= MAX_ZONES {
+/// Records a store keeps in one settings item (its shipping zones, its price modifiers), read whole with every cart
+/// and changed a record at a time, each change a new version of the item.
+pub trait RecordsItem: SettingsItem + Clone {
+    type Record: Clone + PartialEq + Resource;
+    /// What a client calls a record, in a `404`'s message.
+    const NOUN: &'static str;
+    const MAX: usize;
+    const LIMIT_CODE: &'static str;
+    const CREATED: EventType;
+    const UPDATED: EventType;
+    const DELETED: EventType;
+    fn records(&mut self) -> &mut Vec<Self::Record>;
+    fn version(&self) -> u64;
+    fn set_version(&mut self, version: u64);
+}
+
+impl RecordsItem for ShippingZones {
+    type Record = ShippingZone;
+    const NOUN: &'static str = "shipping zone";
+    const MAX: usize = MAX_ZONES;
+    const LIMIT_CODE: &'static str = "shipping_zone_limit_reached";
+    const CREATED: EventType = EventType::ShippingZoneCreated;
+    const UPDATED: EventType = EventType::ShippingZoneUpdated;
+    const DELETED: EventType = EventType::ShippingZoneDeleted;
+    fn records(&mut self) -> &mut Vec<ShippingZone> {
+        &mut self.zones
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+impl RecordsItem for PriceModifiers {
+    type Record = PriceModifier;
+    const NOUN: &'static str = "price modifier";
+    const MAX: usize = MAX_MODIFIERS;
+    const LIMIT_CODE: &'static str = "price_modifier_limit_reached";
+    const CREATED: EventType = EventType::PriceModifierCreated;
+    const UPDATED: EventType = EventType::PriceModifierUpdated;
+    const DELETED: EventType = EventType::PriceModifierDeleted;
+    fn records(&mut self) -> &mut Vec<PriceModifier> {
+        &mut self.modifiers
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+/// Adds a record (at most `T::MAX` per store: `409 T::LIMIT_CODE`). Emits `T::CREATED`.
+pub async fn create_record<T: RecordsItem>(db: &Db, tenant: &Tenant, record: T::Record) -> Result<T::Record, ApiError> {
+    change_records::<T>(db, tenant, T::CREATED, |records| {
+        if records.len() >= T::MAX {
             return Err(ApiError::Conflict {
-                code: "shipping_zone_limit_reached",
-                message: format!("a store has at most {MAX_ZONES} shipping zones"),
+                code: T::LIMIT_CODE,
+                message: format!("a store has at most {} of these", T::MAX),
                 details: vec![],
             });
         }
-        zones.push(zone.clone());
-        Ok(zone.clone())
+        records.push(record.clone());
+        Ok(record.clone())
     })
     .await
 }
 
-pub async fn list_zones(db: &Db, tenant: &Tenant) -> Result<Vec<ShippingZone>, ApiError> {
-    Ok(db.scoped(tenant).shipping_zones().await?.zones)
+/// Every record, oldest first.
+pub async fn list_records<T: RecordsItem>(db: &Db, tenant: &Tenant) -> Result<Vec<T::Record>, ApiError> {
+    Ok(db.scoped(tenant).settings::<T>().await?.records().clone())
 }
 
-pub async fn get_zone(db: &Db, tenant: &Tenant, id: &str) -> Result<ShippingZone, ApiError> {
-    let zones = list_zones(db, tenant).await?;
-    zones
+pub async fn get_record<T: RecordsItem>(db: &Db, tenant: &Tenant, id: &str) -> Result<T::Record, ApiError> {
+    list_records::<T>(db, tenant)
+        .await?
         .into_iter()
-        .find(|z| z.id.to_string() == id)
-        .ok_or_else(|| ApiError::not_found("shipping zone"))
+        .find(|r| r.resource_id() == id)
+        .ok_or_else(|| ApiError::not_found(T::NOUN))
 }
 
-/// Changes a zone (at the version `If-Match` names, if any). Emits `shipping_zone.updated`.
+/// Changes a record with `patch` (at the version `If-Match` names, if any). Emits `T::UPDATED`.
+pub async fn update_record<T: RecordsItem>(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    if_match: Option<u64>,
+    patch: impl Fn(&T::Record, &str) -> Result<T::Record, ApiError>,
+) -> Result<T::Record, ApiError> {
+    let now = time::now_rfc3339();
+    change_records::<T>(db, tenant, T::UPDATED, |records| {
+        let record = record_for_change::<T>(records, id, if_match)?;
+        *record = patch(record, &now)?;
+        Ok(record.clone())
+    })
+    .await
+}
+
+/// Deletes a record (at the version `If-Match` names, if any). Emits `T::DELETED`.
+pub async fn delete_record<T: RecordsItem>(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    if_match: Option<u64>,
+) -> Result<(), ApiError> {
+    change_records::<T>(db, tenant, T::DELETED, |records| {
+        let record = record_for_change::<T>(records, id, if_match)?.clone();
+        records.retain(|r| r.resource_id() != id);
+        Ok(record)
+    })
+    .await
+    .map(|_| ())
+}
+
+fn record_for_change<'a, T: RecordsItem>(
+    records: &'a mut [T::Record],
+    id: &str,
+    if_match: Option<u64>,
+) -> Result<&'a mut T::Record, ApiError> {
+    let record = records
+        .iter_mut()
+        .find(|r| r.resource_id() == id)
+        .ok_or_else(|| ApiError::not_found(T::NOUN))?;
+    if let Some(expected) = if_match.filter(|v| *v != record.version()) {
+        return Err(ApiError::PreconditionFailed(format!(
+            "the {} is at version {}, not {expected}; read it again",
+            T::NOUN,
+            record.version()
+        )));
+    }
+    Ok(record)
+}
+
+/// Reads the store's records, changes them with `change` (which answers the record its event is about), and
+/// writes them while nothing else changed them.
+async fn change_records<T: RecordsItem>(
+    db: &Db,
+    tenant: &Tenant,
+    event_type: EventType,
+    change: impl FnOnce(&mut Vec<T::Record>) -> Result<T::Record, ApiError>,
+) -> Result<T::Record, ApiError> {
+    let before: T = db.scoped(tenant).settings::<T>().await?;
+    let mut after = before.clone();
+    let record = change(after.records())?;
+    after.set_version(before.version() + 1);
+    let event = Event::about(tenant, event_type, &record)?;
+    if !db
+        .put_settings(tenant, before.version(), &after, event)
+        .await
+        .committed()?
+    {
+        return Err(ApiError::conflict(format!(
+            "the store's {}s were changed by another request; retry",
+            T::NOUN
+        )));
+    }
+    Ok(record)
+}
+
+/// Adds a shipping zone (at most 20). Emits `shipping_zone.created`.
+pub async fn create_zone(db: &Db, tenant: &Tenant, input: ShippingZoneIn) -> Result<ShippingZone, ApiError> {
+    create_record::<ShippingZones>(db, tenant, input.into_zone(&time::now_rfc3339())?).await
+}
+
 pub async fn update_zone(
     db: &Db,
     tenant: &Tenant,
@@ -201,71 +341,22 @@ pub async fn update_zone(
     patch: ShippingZonePatch,
     if_match: Option<u64>,
 ) -> Result<ShippingZone, ApiError> {
-    let now = time::now_rfc3339();
-    let mut patch = Some(patch);
-    change_zones(db, tenant, EventType::ShippingZoneUpdated, |zones| {
-        let zone = zone_for_change(zones, id, if_match)?;
-        let patch = patch
-            .take()
-            .ok_or_else(|| ApiError::conflict("the shipping zones are changing fast; retry"))?;
-        *zone = patch.apply(zone, &now)?;
-        Ok(zone.clone())
-    })
-    .await
+    update_record::<ShippingZones>(db, tenant, id, if_match, |zone, now| patch.apply(zone, now)).await
 }
 
-/// Deletes a zone (at the version `If-Match` names, if any). Emits `shipping_zone.deleted`.
-pub async fn delete_zone(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
-    change_zones(db, tenant, EventType::ShippingZoneDeleted, |zones| {
-        let zone = zone_for_change(zones, id, if_match)?.clone();
-        zones.retain(|z| z.id != zone.id);
-        Ok(zone)
-    })
-    .await
-    .map(|_| ())
+/// Adds a price modifier (at most 50). Emits `price_modifier.created`.
+pub async fn create_modifier(db: &Db, tenant: &Tenant, input: PriceModifierIn) -> Result<PriceModifier, ApiError> {
+    create_record::<PriceModifiers>(db, tenant, input.into_modifier(&time::now_rfc3339())?).await
 }
 
-fn zone_for_change<'a>(
-    zones: &'a mut [ShippingZone],
-    id: &str,
-    if_match: Option<u64>,
-) -> Result<&'a mut ShippingZone, ApiError> {
-    let zone = zones
-        .iter_mut()
-        .find(|z| z.id.to_string() == id)
-        .ok_or_else(|| ApiError::not_found("shipping zone"))?;
-    if let Some(expected) = if_match.filter(|v| *v != zone.version) {
-        return Err(ApiError::PreconditionFailed(format!(
-            "the shipping zone is at version {}, not {expected}; read it again",
-            zone.version
-        )));
-    }
-    Ok(zone)
-}
-
-/// Reads the store's zones, changes them with `change` (which answers the zone its event is about), and writes them
-/// while nothing else changed them.
-async fn change_zones(
+pub async fn update_modifier(
     db: &Db,
     tenant: &Tenant,
-    event_type: EventType,
-    mut change: impl FnMut(&mut Vec<ShippingZone>) -> Result<ShippingZone, ApiError>,
-) -> Result<ShippingZone, ApiError> {
-    let before = db.scoped(tenant).shipping_zones().await?;
-    let mut after = before.clone();
-    let zone = change(&mut after.zones)?;
-    after.version = before.version + 1;
-    let event = Event::about(tenant, event_type, &zone)?;
-    if !db
-        .put_shipping_zones(tenant, before.version, &after, event)
-        .await
-        .committed()?
-    {
-        return Err(ApiError::conflict(
-            "the shipping zones were changed by another request; retry",
-        ));
-    }
-    Ok(zone)
+    id: &str,
+    patch: PriceModifierPatch,
+    if_match: Option<u64>,
+) -> Result<PriceModifier, ApiError> {
+    update_record::<PriceModifiers>(db, tenant, id, if_match, |modifier, now| patch.apply(modifier, now)).await
 }
 
 /// A price read for a change (at the version `If-Match` names, if any), with its product's book.

@@ -44,6 +44,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "model/carts",
             "model/customers",
             "model/inventory",
+            "model/modifiers",
             "model/orders",
             "model/pricing",
             "model/shipping",

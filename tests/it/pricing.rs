@@ -887,3 +887,119 @@ async fn shipping_by_weight_is_required_taxed_and_kept_on_the_order() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn price_modifiers_adjust_resolved_prices_in_order() {
+    let shop = Shop::open().await;
+    let sale = shop.post("/v1/categories", json!({"name": "Sale"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vip = shop.post("/v1/customer-groups", json!({"name": "VIP"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let buyer = shop
+        .post("/v1/customers", json!({"email": "vip@example.com", "group_ids": [vip]}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({"name": "Lamp", "status": "active", "price": {"amount": 1000, "currency": "EUR"},
+                      "category_ids": [sale], "stock": 10});
+    let lamp = shop.post("/v1/products", body).await["id"].as_str().unwrap().to_owned();
+    let handling = shop
+        .post(
+            "/v1/price-modifiers",
+            json!({"name": "Handling", "kind": "fixed", "value": 50, "currency": "EUR"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sale_off = shop
+        .post(
+            "/v1/price-modifiers",
+            json!({"name": "Sale", "kind": "percentage", "value": -1000, "category_id": sale, "priority": 1}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vip_off = shop
+        .post(
+            "/v1/price-modifiers",
+            json!({"name": "VIP", "kind": "percentage", "value": -500, "customer_group_id": vip, "priority": 2}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A guest: 10.00 + 0.50, then -10 % = 9.45; the VIP: then -5 % = 8.9775 → 8.98.
+    let line = |cart: Value| cart["data"]["items"][0].clone();
+    let guest = shop.cart("EUR", None, &[(&lamp, None, 1)]).await;
+    let priced = line(shop.get(&format!("/v1/carts/{guest}")).await);
+    assert_eq!(priced["unit_price"]["amount"], 945);
+    assert_eq!(priced["price_modifier_ids"], json!([handling, sale_off]));
+    let member = shop.cart("EUR", Some(&buyer), &[(&lamp, None, 2)]).await;
+    let priced = line(shop.get(&format!("/v1/carts/{member}")).await);
+    assert_eq!(
+        (
+            priced["unit_price"]["amount"].as_i64(),
+            priced["total"]["amount"].as_i64()
+        ),
+        (Some(898), Some(1796))
+    );
+    let order = shop
+        .app
+        .post(
+            "/v1/checkout",
+            shop.key(),
+            &json!({"cart_id": member, "customer_id": buyer, "shipping_address": address()}),
+        )
+        .expect(201)
+        .await["data"]
+        .clone();
+    assert_eq!(order["total"]["amount"], 1796);
+
+    // Checked, versioned, listed with a total, scoped to the store.
+    let bad = json!({"name": "x", "kind": "percentage", "value": 10, "currency": "EUR"});
+    assert_error(
+        shop.app
+            .post("/v1/price-modifiers", shop.key(), &bad)
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let url = format!("/v1/price-modifiers/{vip_off}");
+    let stale = shop
+        .app
+        .patch(&url, shop.key(), &json!({"value": -700}))
+        .header("If-Match", "\"3\"")
+        .send()
+        .await
+        .unwrap();
+    assert_error(stale, 412, "precondition_failed").await;
+    let deeper = shop
+        .app
+        .patch(&url, shop.key(), &json!({"value": -700}))
+        .header("If-Match", "\"1\"")
+        .expect(200)
+        .await;
+    assert_eq!(deeper["data"]["version"], 2);
+    assert_eq!(shop.get("/v1/price-modifiers").await["meta"]["pagination"]["total"], 3);
+    let elsewhere = shop.app.create_store().await;
+    assert_error(
+        shop.app.get(&url, &elsewhere.test_key).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    shop.app.delete(&url, shop.key()).expect(204).await;
+    let priced = line(shop.get(&format!("/v1/carts/{member}")).await);
+    assert_eq!(priced["unit_price"]["amount"], 945);
+}

@@ -26,6 +26,7 @@ pub(crate) struct Seeded {
     transfer: String,
     price: String,
     zone: String,
+    modifier: String,
     webhook: String,
     key: String,
 }
@@ -94,6 +95,8 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
     let france = json!({"name": "France", "countries": ["FR"], "options": [
         {"name": "Colissimo", "currency": "EUR", "rate": {"type": "flat", "amount": 500}}]});
     let zone = id(&post("/v1/shipping-zones", france).expect_data(201).await);
+    let members = json!({"name": "Members", "kind": "percentage", "value": -500, "customer_group_id": group});
+    let modifier = id(&post("/v1/price-modifiers", members).expect_data(201).await);
     let endpoint = json!({"url": "http://127.0.0.1:9/hooks", "events": ["order.created"]});
     let webhook = id(&post("/v1/webhooks", endpoint).expect_data(201).await);
     Seeded {
@@ -115,6 +118,7 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
         transfer,
         price,
         zone,
+        modifier,
         webhook,
         key: store.test_key_id.clone(),
     }
@@ -158,6 +162,7 @@ pub(crate) fn concrete(template: &str, s: &Seeded) -> String {
             ("transfers", _) => &s.transfer,
             ("prices", _) => &s.price,
             ("shipping-zones", _) => &s.zone,
+            ("price-modifiers", _) => &s.modifier,
             ("customer-groups", _) => &s.group,
             ("options", _) => "Size",
             ("warehouses", _) => &s.warehouse,
@@ -226,6 +231,10 @@ pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
         ("PATCH", "/v1/carts/{id}") => json!({"shipping_address": address()}),
         ("POST", "/v1/shipping-zones") => json!({"name": "Belgium", "countries": ["BE"], "options": []}),
         ("PATCH", "/v1/shipping-zones/{id}") => json!({"name": "Renamed"}),
+        ("POST", "/v1/price-modifiers") => json!({"name": "Sale", "kind": "percentage", "value": -1000,
+                                                  "product_id": s.product, "category_id": s.category,
+                                                  "customer_group_id": s.group}),
+        ("PATCH", "/v1/price-modifiers/{id}") => json!({"value": -700, "product_id": s.product}),
         ("POST", "/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other", "events": ["order.created"]}),
         ("PATCH", "/v1/webhooks/{id}") => json!({"description": "renamed"}),
         ("POST", "/v1/webhooks/{id}/recover") => json!({"since": "2026-01-01T00:00:00Z"}),
@@ -271,6 +280,7 @@ async fn snapshot(app: &TestApp, key: &str, s: &Seeded) -> Vec<Value> {
         format!("/v1/webhooks/{}", s.webhook),
         format!("/v1/prices/{}", s.price),
         format!("/v1/shipping-zones/{}", s.zone),
+        format!("/v1/price-modifiers/{}", s.modifier),
         format!("/v1/api-keys/{}", s.key),
         "/v1/warehouses".to_owned(),
     ];

@@ -8,8 +8,8 @@ use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
 use cartwheel::http::{AppState, Caller, DataOut, Json, ListQuery, Query};
 use cartwheel::pricing::{
-    self, Price, PriceIn, PriceListParams, PricePatch, ShippingZone, ShippingZoneIn, ShippingZonePatch, TaxSettings,
-    TaxSettingsIn,
+    self, Price, PriceIn, PriceListParams, PriceModifier, PriceModifierIn, PriceModifierPatch, PriceModifiers,
+    PricePatch, ShippingZone, ShippingZoneIn, ShippingZonePatch, ShippingZones, TaxSettings, TaxSettingsIn,
 };
 use cartwheel::tenant::can;
 use cartwheel::ApiError;
@@ -21,6 +21,8 @@ cartwheel::function_routes! {
     (get_tax_settings, put_tax_settings),
     (create_zone, list_zones),
     (get_zone, update_zone, delete_zone),
+    (create_modifier, list_modifiers),
+    (get_modifier, update_modifier, delete_modifier),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -155,7 +157,7 @@ async fn list_zones(
     c: Caller<can::PricingRead>,
     Query(page): Query<PageParams>,
 ) -> Result<axum::Json<ListOut<ShippingZone>>> {
-    let zones = pricing::list_zones(&c.db, &c.tenant).await?;
+    let zones = pricing::list_records::<ShippingZones>(&c.db, &c.tenant).await?;
     Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), zones)?))
 }
 
@@ -164,7 +166,9 @@ async fn list_zones(
     params(("id" = String, Path, description = "`shz_…`")),
     responses((status = 200, description = "The zone; `ETag` holds its version", body = DataOut<ShippingZone>)))]
 async fn get_zone(c: Caller<can::PricingRead>, Path(id): Path<String>) -> Result<Tagged<ShippingZone>> {
-    Ok(Tagged::ok(pricing::get_zone(&c.db, &c.tenant, &id).await?))
+    Ok(Tagged::ok(
+        pricing::get_record::<ShippingZones>(&c.db, &c.tenant, &id).await?,
+    ))
 }
 
 /// Update a shipping zone
@@ -204,6 +208,90 @@ async fn delete_zone(
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
 ) -> Result<StatusCode> {
-    pricing::delete_zone(&c.db, &c.tenant, &id, if_match).await?;
+    pricing::delete_record::<ShippingZones>(&c.db, &c.tenant, &id, if_match).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a price modifier
+///
+/// A percentage (hundredths of a percent: `-1000` is 10 % off) or fixed (minor units of its `currency`) adjustment
+/// of resolved unit prices, for a product, a category and/or a customer group (every condition set must hold).
+/// Modifiers apply after resolution, lower `priority` first, each on what the previous left, never below 0
+/// (docs/pricing.md). At most 50 (`409 price_modifier_limit_reached`). Emits `price_modifier.created`.
+#[utoipa::path(post, path = "/v1/price-modifiers", tag = "pricing", security(("api_key" = ["pricing:write"])), request_body = PriceModifierIn,
+    responses(
+        (status = 201, description = "The modifier", body = DataOut<PriceModifier>),
+        (status = 409, description = "price_modifier_limit_reached", body = ErrorBody),
+    ))]
+async fn create_modifier(
+    c: Caller<can::PricingWrite>,
+    Json(input): Json<PriceModifierIn>,
+) -> Result<Tagged<PriceModifier>> {
+    Ok(Tagged::created(
+        pricing::create_modifier(&c.db, &c.tenant, input).await?,
+    ))
+}
+
+/// List price modifiers
+///
+/// Every modifier, oldest first (at most 50: pages with an exact `total`).
+#[utoipa::path(get, path = "/v1/price-modifiers", tag = "pricing", security(("api_key" = ["pricing:read"])), params(PageParams),
+    responses((status = 200, description = "The modifiers", body = ListOut<PriceModifier>)))]
+async fn list_modifiers(
+    c: Caller<can::PricingRead>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<PriceModifier>>> {
+    let modifiers = pricing::list_records::<PriceModifiers>(&c.db, &c.tenant).await?;
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), modifiers)?))
+}
+
+/// Get a price modifier
+#[utoipa::path(get, path = "/v1/price-modifiers/{id}", tag = "pricing", security(("api_key" = ["pricing:read"])),
+    params(("id" = String, Path, description = "`pmod_…`")),
+    responses((status = 200, description = "The modifier; `ETag` holds its version", body = DataOut<PriceModifier>)))]
+async fn get_modifier(c: Caller<can::PricingRead>, Path(id): Path<String>) -> Result<Tagged<PriceModifier>> {
+    Ok(Tagged::ok(
+        pricing::get_record::<PriceModifiers>(&c.db, &c.tenant, &id).await?,
+    ))
+}
+
+/// Update a price modifier
+///
+/// Its name, value, conditions and priority (`null` clears a condition); its kind and currency are fixed. Emits
+/// `price_modifier.updated`.
+#[utoipa::path(patch, path = "/v1/price-modifiers/{id}", tag = "pricing", security(("api_key" = ["pricing:write"])), request_body = PriceModifierPatch,
+    params(("id" = String, Path, description = "`pmod_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The modifier", body = DataOut<PriceModifier>),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_modifier(
+    c: Caller<can::PricingWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<PriceModifierPatch>,
+) -> Result<Tagged<PriceModifier>> {
+    Ok(Tagged::ok(
+        pricing::update_modifier(&c.db, &c.tenant, &id, patch, if_match).await?,
+    ))
+}
+
+/// Delete a price modifier
+///
+/// Emits `price_modifier.deleted`.
+#[utoipa::path(delete, path = "/v1/price-modifiers/{id}", tag = "pricing", security(("api_key" = ["pricing:write"])),
+    params(("id" = String, Path, description = "`pmod_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn delete_modifier(
+    c: Caller<can::PricingWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+) -> Result<StatusCode> {
+    pricing::delete_record::<PriceModifiers>(&c.db, &c.tenant, &id, if_match).await?;
     Ok(StatusCode::NO_CONTENT)
 }

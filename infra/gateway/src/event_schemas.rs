@@ -15,7 +15,10 @@ use cartwheel::customers::{Address, Customer, CustomerGroup, PostalAddress};
 use cartwheel::events::{Event, EventType, ResourceRef, API_VERSION};
 use cartwheel::inventory::{Level, Reservation, Warehouse};
 use cartwheel::orders::{Fulfillment, FulfillmentLine, Order, OrderLine, OrderStatus, PaymentStatus, Refund};
-use cartwheel::pricing::{Band, Price, ShippingOption, ShippingRate, ShippingZone, TaxRate, TaxSettings, TierBasis};
+use cartwheel::pricing::{
+    Band, ModifierKind, Price, PriceModifier, ShippingOption, ShippingRate, ShippingZone, TaxRate, TaxSettings,
+    TierBasis,
+};
 use cartwheel::stores::StoreOut;
 use cartwheel::webhooks::EndpointOut;
 
@@ -43,6 +46,8 @@ use cartwheel::webhooks::EndpointOut;
     TaxRate,
     ShippingZone,
     ShippingOption,
+    PriceModifier,
+    ModifierKind,
     ShippingRate,
     Band,
     Cart,
@@ -102,6 +107,7 @@ fn data_schema(event_type: EventType) -> Value {
         T::PriceCreated | T::PriceUpdated | T::PriceDeleted => named("Price"),
         T::TaxSettingsUpdated => named("TaxSettings"),
         T::ShippingZoneCreated | T::ShippingZoneUpdated | T::ShippingZoneDeleted => named("ShippingZone"),
+        T::PriceModifierCreated | T::PriceModifierUpdated | T::PriceModifierDeleted => named("PriceModifier"),
         T::OrderCreated | T::OrderCancelled | T::OrderFulfilled => named("Order"),
         T::OrderStatusChanged => order_with(
             "status_change",

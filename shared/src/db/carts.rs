@@ -3,13 +3,16 @@
 use std::collections::HashMap;
 
 use super::keys::{self, Key, TTL};
-use super::PriceBook;
 use super::{from_item, item, n, Db, Item, Scoped, Stale, WriteError};
+use super::{PriceBook, SettingsItem};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::ids::{CustomerId, StoreId};
 use crate::model::carts::{Cart, CartLine, CatalogSnapshot};
 use crate::model::customers::Customer;
+use crate::model::modifiers::PriceModifiers;
+use crate::model::shipping::ShippingZones;
+use crate::model::tax::TaxSettings;
 use crate::tenant::{Mode, Tenant};
 
 /// The cart's item, with its TTL (which only tidies up: reads check `expires_at`).
@@ -19,9 +22,13 @@ pub(super) fn cart_item(store: StoreId, mode: Mode, cart: &Cart) -> Result<Item,
     Ok(record)
 }
 
-/// What pricing `lines` reads: the tax settings, the shipping zones, each product, variant and product's price book.
+/// What pricing `lines` reads: the tax settings, shipping zones and price modifiers, each product, variant and product's price book.
 pub(super) fn catalog_keys(store: StoreId, mode: Mode, lines: &[CartLine]) -> Vec<Key> {
-    let mut wanted = vec![keys::tax_settings(store, mode), keys::shipping_zones(store, mode)];
+    let mut wanted = vec![
+        TaxSettings::key(store, mode),
+        ShippingZones::key(store, mode),
+        PriceModifiers::key(store, mode),
+    ];
     for line in lines {
         wanted.push(keys::product(store, mode, line.product_id));
         wanted.push(keys::price_book(store, mode, line.product_id));
@@ -32,6 +39,20 @@ pub(super) fn catalog_keys(store: StoreId, mode: Mode, lines: &[CartLine]) -> Ve
     wanted
 }
 
+/// A settings item out of a batch read (its default when the store never saved it).
+fn take_settings<T: SettingsItem>(
+    found: &mut HashMap<(String, String), Item>,
+    store: StoreId,
+    mode: Mode,
+) -> Result<T, ApiError> {
+    let key = T::key(store, mode);
+    found
+        .remove(&(key.pk, key.sk))
+        .map(from_item)
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
 /// Takes the products, variants and price books of `lines` out of a batch read.
 pub(super) fn take_catalog(
     found: &mut HashMap<(String, String), Item>,
@@ -39,15 +60,12 @@ pub(super) fn take_catalog(
     mode: Mode,
     lines: &[CartLine],
 ) -> Result<CatalogSnapshot, ApiError> {
-    let mut catalog = CatalogSnapshot::default();
-    let key = keys::tax_settings(store, mode);
-    if let Some(found) = found.remove(&(key.pk, key.sk)) {
-        catalog.tax = from_item(found)?;
-    }
-    let key = keys::shipping_zones(store, mode);
-    if let Some(found) = found.remove(&(key.pk, key.sk)) {
-        catalog.shipping = from_item(found)?;
-    }
+    let mut catalog = CatalogSnapshot {
+        tax: take_settings(found, store, mode)?,
+        shipping: take_settings(found, store, mode)?,
+        modifiers: take_settings(found, store, mode)?,
+        ..CatalogSnapshot::default()
+    };
     for line in lines {
         let key = keys::product(store, mode, line.product_id);
         if let Some(found) = found.remove(&(key.pk, key.sk)) {

@@ -428,6 +428,14 @@ pub fn shipping_zones(store: StoreId, mode: Mode) -> Key {
     }
 }
 
+/// The store's price modifiers (per mode), in one item.
+pub fn price_modifiers(store: StoreId, mode: Mode) -> Key {
+    Key {
+        pk: format!("{}SETTINGS", tenant_prefix(store, mode)),
+        sk: "MODIFIERS".into(),
+    }
+}
+
 /// One of the store's price-guard shards: every price write moves them all; a checkout checks one in its
 /// transaction, so a price changed after the checkout read it fails the checkout instead of charging a stale price.
 pub fn price_guard(store: StoreId, mode: Mode, shard: u8) -> Key {

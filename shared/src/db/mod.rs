@@ -31,7 +31,7 @@ pub use customers::MAX_CUSTOMER_GROUPS;
 pub use inventory::MAX_WAREHOUSES;
 pub use keys::{key_idempotency_scope, platform_idempotency_scope, tenant_prefix};
 pub use orders::{CheckoutReads, CheckoutRefusal, OrderWrite, StockMove};
-pub use pricing::{guard_shard, PriceBook, PriceConflict, PriceFilter, PRICE_GUARD_SHARDS};
+pub use pricing::{guard_shard, PriceBook, PriceConflict, PriceFilter, SettingsItem, PRICE_GUARD_SHARDS};
 pub use schema::{KEY_SCHEMA, STREAM_VIEW, TTL_ATTRIBUTE};
 pub use tx::{Committed, GuardHeld, Refusal, Stale, WriteError, WriteTx};
 pub use webhooks::DeliveryFilter;

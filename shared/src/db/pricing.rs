@@ -11,12 +11,13 @@ use super::{item, n, s, Db, PageQuery, Scoped, Stale, WriteError, WriteTx};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
-use crate::ids::{CartId, CustomerGroupId, ProductId, VariantId};
+use crate::ids::{CartId, CustomerGroupId, ProductId, StoreId, VariantId};
+use crate::model::modifiers::PriceModifiers;
 use crate::model::pricing::Price;
 use crate::model::shipping::ShippingZones;
 use crate::model::tax::TaxSettings;
 use crate::money::CurrencyCode;
-use crate::tenant::Tenant;
+use crate::tenant::{Mode, Tenant};
 
 /// Shards of the price guard: a checkout checks one (picked by its cart), so checkouts do not all read one item.
 pub const PRICE_GUARD_SHARDS: u8 = 4;
@@ -48,6 +49,30 @@ pub struct PriceFilter {
     pub variant_id: Option<VariantId>,
     pub currency: Option<CurrencyCode>,
     pub customer_group_id: Option<CustomerGroupId>,
+}
+
+/// A store's item of settings, one per mode, read with every cart priced: the tax settings, the shipping zones,
+/// the price modifiers. Each carries its own `version`.
+pub trait SettingsItem: Serialize + serde::de::DeserializeOwned + Default {
+    fn key(store: StoreId, mode: Mode) -> keys::Key;
+}
+
+impl SettingsItem for TaxSettings {
+    fn key(store: StoreId, mode: Mode) -> keys::Key {
+        keys::tax_settings(store, mode)
+    }
+}
+
+impl SettingsItem for ShippingZones {
+    fn key(store: StoreId, mode: Mode) -> keys::Key {
+        keys::shipping_zones(store, mode)
+    }
+}
+
+impl SettingsItem for PriceModifiers {
+    fn key(store: StoreId, mode: Mode) -> keys::Key {
+        keys::price_modifiers(store, mode)
+    }
 }
 
 /// The price-guard shard a cart's checkout checks.
@@ -111,31 +136,16 @@ impl Db {
         move_guard(tx, tenant).commit(PriceConflict::Stale).await
     }
 
-    /// Replaces the shipping zones read at `read_version` (0: none yet), moving the price guard.
-    pub async fn put_shipping_zones(
+    /// Replaces a store's settings item read at `read_version` (0: never saved), moving the price guard: a
+    /// checkout that read the old settings fails rather than charge by them.
+    pub async fn put_settings<T: SettingsItem>(
         &self,
         tenant: &Tenant,
         read_version: u64,
-        zones: &ShippingZones,
+        settings: &T,
         event: Event,
     ) -> Result<(), WriteError<Stale>> {
-        let record = item(keys::shipping_zones(tenant.store_id, tenant.mode), zones)?;
-        let tx = self
-            .write(event, tenant.key_id.to_string())
-            .put_versioned(record, (read_version > 0).then_some(read_version));
-        move_guard(tx, tenant).commit(Stale).await
-    }
-
-    /// Replaces the tax settings read at `read_version` (0: never saved), moving the price guard: a checkout that
-    /// read the old rates fails rather than charge them.
-    pub async fn put_tax_settings(
-        &self,
-        tenant: &Tenant,
-        read_version: u64,
-        settings: &TaxSettings,
-        event: Event,
-    ) -> Result<(), WriteError<Stale>> {
-        let record = item(keys::tax_settings(tenant.store_id, tenant.mode), settings)?;
+        let record = item(T::key(tenant.store_id, tenant.mode), settings)?;
         let tx = self
             .write(event, tenant.key_id.to_string())
             .put_versioned(record, (read_version > 0).then_some(read_version));
@@ -197,15 +207,9 @@ impl Scoped<'_> {
         Ok(found.unwrap_or_default())
     }
 
-    /// The store's shipping zones, read consistently.
-    pub async fn shipping_zones(&self) -> Result<ShippingZones, ApiError> {
-        let found = self.get(keys::shipping_zones(self.store, self.mode), true).await?;
-        Ok(found.unwrap_or_default())
-    }
-
-    /// The store's tax settings, read consistently (defaults when never saved).
-    pub async fn tax_settings(&self) -> Result<TaxSettings, ApiError> {
-        let found = self.get(keys::tax_settings(self.store, self.mode), true).await?;
+    /// A store's settings item, read consistently (its default when never saved).
+    pub async fn settings<T: SettingsItem>(&self) -> Result<T, ApiError> {
+        let found = self.get(T::key(self.store, self.mode), true).await?;
         Ok(found.unwrap_or_default())
     }
 

@@ -10,9 +10,11 @@ use crate::catalog::products::{Product, ProductStatus, ProductType};
 use crate::catalog::variants::Variant;
 use crate::error::ApiError;
 use crate::ids::{
-    CartId, CartItemId, CustomerGroupId, CustomerId, OrderId, PriceId, ProductId, ShippingOptionId, VariantId,
+    CartId, CartItemId, CustomerGroupId, CustomerId, OrderId, PriceId, PriceModifierId, ProductId, ShippingOptionId,
+    VariantId,
 };
 use crate::model::customers::PostalAddress;
+use crate::model::modifiers::PriceModifiers;
 use crate::model::pricing::{self, LineQuantities, Price, PriceCandidate, PriceSource, PricingContext};
 use crate::model::shipping::{Parcel, ShippingLine, ShippingQuote, ShippingZones};
 use crate::model::tax::{self, TaxSettings, STANDARD_CLASS};
@@ -88,6 +90,9 @@ pub struct CartItemOut {
     pub price_source: PriceSource,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_id: Option<PriceId>,
+    /// The price modifiers applied to the resolved price, in the order applied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub price_modifier_ids: Vec<PriceModifierId>,
     /// With `explain=prices`: every price record of the line's product (and variant) and what became of it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_candidates: Option<Vec<PriceCandidate>>,
@@ -148,6 +153,7 @@ pub struct CatalogSnapshot {
     pub customer_tax_exempt: bool,
     pub tax: TaxSettings,
     pub shipping: ShippingZones,
+    pub modifiers: PriceModifiers,
 }
 
 /// A cart's lines priced and taxed, and its totals: what the cart view shows and checkout charges.
@@ -253,12 +259,22 @@ impl CatalogSnapshot {
             product_quantity,
         };
         let resolution = pricing::resolve(quantities, base, book, context);
-        let total = resolution.unit_price.and_then(|unit| unit.times(line.quantity));
+        let categories = product.map(|p| p.category_ids.as_slice()).unwrap_or_default();
+        let (unit_price, price_modifier_ids) = match resolution.unit_price {
+            Some(unit) => {
+                let (unit, applied) =
+                    self.modifiers
+                        .apply(unit, (line.product_id, categories), &context.customer_groups);
+                (Some(unit), applied)
+            }
+            None => (None, Vec::new()),
+        };
+        let total = unit_price.and_then(|unit| unit.times(line.quantity));
         let problem = match product {
             None => Some(LineProblem::ProductGone),
             Some(p) if p.status != ProductStatus::Active => Some(LineProblem::ProductInactive),
             Some(_) if line.variant_id.is_some() && variant.is_none() => Some(LineProblem::VariantGone),
-            Some(_) if resolution.unit_price.is_none() => Some(LineProblem::NoPriceForCurrency),
+            Some(_) if unit_price.is_none() => Some(LineProblem::NoPriceForCurrency),
             Some(_) if total.is_none() => Some(LineProblem::TooLarge),
             Some(_) => None,
         };
@@ -271,7 +287,7 @@ impl CatalogSnapshot {
                 .and_then(|v| v.sku.clone())
                 .or_else(|| product.and_then(|p| p.sku.clone())),
             quantity: line.quantity,
-            unit_price: resolution.unit_price.unwrap_or(zero),
+            unit_price: unit_price.unwrap_or(zero),
             // A line that cannot be bought counts in no total.
             total: total.unwrap_or(zero),
             tax_rate: "0".into(),
@@ -280,6 +296,7 @@ impl CatalogSnapshot {
             gross: zero,
             price_source: resolution.source,
             price_id: resolution.price_id,
+            price_modifier_ids,
             price_candidates: Some(resolution.candidates),
             purchasable: problem.is_none(),
         };

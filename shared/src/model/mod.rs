@@ -5,6 +5,7 @@ pub mod apikeys;
 pub mod carts;
 pub mod customers;
 pub mod inventory;
+pub mod modifiers;
 pub mod orders;
 pub mod pricing;
 pub mod shipping;
@@ -63,6 +64,7 @@ resources!(
     orders::Order => "order",
     pricing::Price => "price",
     shipping::ShippingZone => "shipping_zone",
+    modifiers::PriceModifier => "price_modifier",
 );
 
 impl Versioned for tax::TaxSettings {

@@ -84,6 +84,7 @@ pub struct ShippingZones {
 }
 
 #[apply(crate::body::request_body!)]
+#[derive(Clone)]
 pub struct ShippingOptionIn {
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
@@ -240,20 +241,20 @@ impl ShippingZoneIn {
 }
 
 impl ShippingZonePatch {
-    pub fn apply(self, before: &ShippingZone, now: &str) -> Result<ShippingZone, ApiError> {
+    pub fn apply(&self, before: &ShippingZone, now: &str) -> Result<ShippingZone, ApiError> {
         let mut checks = Checks::default();
         let mut after = before.clone();
-        if let Some(name) = self.name {
+        if let Some(name) = &self.name {
             after.name = name.trim().to_owned();
             checks.text("name", Some(&after.name), true, 100);
         }
         if self.countries.is_some() || self.regions.is_some() {
-            let countries = self.countries.unwrap_or_else(|| before.countries.clone());
-            let regions = self.regions.unwrap_or_else(|| before.regions.clone());
+            let countries = self.countries.clone().unwrap_or_else(|| before.countries.clone());
+            let regions = self.regions.clone().unwrap_or_else(|| before.regions.clone());
             (after.countries, after.regions) = places(countries, regions, &mut checks);
         }
-        if let Some(options) = self.options {
-            after.options = options_of(options, &mut checks);
+        if let Some(options) = &self.options {
+            after.options = options_of(options.clone(), &mut checks);
         }
         checks.finish()?;
         if after != *before {

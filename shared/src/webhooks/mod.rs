@@ -186,7 +186,7 @@ pub fn read_scope_of(event_type: &str) -> Scope {
         "product" | "variant" | "category" | "brand" | "recall" => Scope::ProductsRead,
         "inventory" | "warehouse" | "reservation" => Scope::InventoryRead,
         "cart" => Scope::CartsRead,
-        "price" | "tax_settings" | "shipping_zone" => Scope::PricingRead,
+        "price" | "price_modifier" | "tax_settings" | "shipping_zone" => Scope::PricingRead,
         "api_key" | "store" => Scope::ApiKeysManage,
         "webhook" => Scope::WebhooksManage,
         _ => Scope::Everything,
