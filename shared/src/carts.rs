@@ -113,6 +113,7 @@ pub async fn load_cart(db: &Db, tenant: &Tenant, id: CartId, consistent: bool) -
 #[serde(deny_unknown_fields)]
 pub struct CartViewParams {
     /// `prices`: each line lists every price record of its product and why it applies or not (docs/pricing.md).
+    #[param(inline)]
     pub explain: Option<Explain>,
 }
 
