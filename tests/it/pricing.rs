@@ -445,32 +445,29 @@ async fn price_routes_check_their_input_versions_scopes_and_store() {
     .await;
 }
 
-/// Checkouts while the price they read keeps changing: each either charges a price that was current while it ran,
-/// or fails with `price_changed`, taking no stock and leaving its cart open.
-#[tokio::test]
-async fn a_price_changed_during_checkout_fails_it_with_nothing_taken() {
-    let shop = Shop::open().await;
-    let (tee, colours) = tee(&shop).await;
-    let red = colours[0].as_str();
-    let price = shop
-        .price(json!({"product_id": tee, "currency": "EUR", "amount": 800}))
-        .await;
-    let carts: Vec<String> = {
-        let mut carts = Vec::new();
-        for _ in 0..20 {
-            carts.push(shop.cart("EUR", None, &[(&tee, Some(red), 1)]).await);
-        }
-        carts
-    };
+/// Checkouts of 20 one-unit carts of `item` while `edit_path` is PATCHed with `body(amount)` in a loop between
+/// 800 and 801: each either charges a price that was current while it ran, or fails with `price_changed`, taking no
+/// stock and leaving its cart open; at least one overlaps an edit.
+async fn checkouts_racing_price_edits(
+    shop: &Shop,
+    (product, variant): (&str, Option<&str>),
+    edit_path: &str,
+    body: impl Fn(i64) -> Value,
+) {
+    let mut carts = Vec::new();
+    for _ in 0..20 {
+        carts.push(shop.cart("EUR", None, &[(product, variant, 1)]).await);
+    }
+    let stock_item = variant.unwrap_or(product);
+    let before = shop.get(&format!("/v1/inventory/{stock_item}")).await["data"]["available"]
+        .as_i64()
+        .unwrap();
     let done = std::sync::atomic::AtomicBool::new(false);
     let editing = async {
         let mut amount = 800;
         while !done.load(std::sync::atomic::Ordering::Relaxed) {
             amount = if amount == 800 { 801 } else { 800 };
-            shop.app
-                .patch(&format!("/v1/prices/{price}"), shop.key(), &json!({"amount": amount}))
-                .expect(200)
-                .await;
+            shop.app.patch(edit_path, shop.key(), &body(amount)).expect(200).await;
         }
     };
     let checking_out = async {
@@ -506,10 +503,36 @@ async fn a_price_changed_during_checkout_fails_it_with_nothing_taken() {
         }
     }
     assert!(refused > 0, "no checkout overlapped a price change in 20 tries");
-    let available = shop.get(&format!("/v1/inventory/{red}")).await["data"]["available"]
+    let available = shop.get(&format!("/v1/inventory/{stock_item}")).await["data"]["available"]
         .as_i64()
         .unwrap();
-    assert_eq!(available, 50 - sold, "only the orders placed took stock");
+    assert_eq!(available, before - sold, "only the orders placed took stock");
+}
+
+#[tokio::test]
+async fn a_price_changed_during_checkout_fails_it_with_nothing_taken() {
+    let shop = Shop::open().await;
+    let (tee, colours) = tee(&shop).await;
+    let price = shop
+        .price(json!({"product_id": tee, "currency": "EUR", "amount": 800}))
+        .await;
+    let edit = format!("/v1/prices/{price}");
+    checkouts_racing_price_edits(
+        &shop,
+        (&tee, Some(&colours[0])),
+        &edit,
+        |amount| json!({"amount": amount}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_catalog_price_changed_during_checkout_fails_it_too() {
+    let shop = Shop::open().await;
+    let lamp = stocked(&shop, "Lamp", "EUR", 800, None).await;
+    let edit = format!("/v1/products/{lamp}");
+    let body = |amount| json!({"price": {"amount": amount, "currency": "EUR"}});
+    checkouts_racing_price_edits(&shop, (&lamp, None), &edit, body).await;
 }
 
 /// A product at `amount` minor units of `currency`, active, with stock; its id.

@@ -244,6 +244,10 @@ impl Db {
             }
         }
 
+        // A checkout that read the old price fails rather than charge it.
+        if before.is_some_and(|b| b.price != after.price) {
+            tx = super::pricing::move_guard(tx, tenant);
+        }
         let old_entries = before.map(|b| entries(store, mode, b)).unwrap_or_default();
         let new_entries = entries(store, mode, after);
         for (key, _) in old_entries.iter().filter(|(key, _)| !new_entries.contains_key(*key)) {
@@ -370,6 +374,10 @@ impl Db {
             if let Some(old) = &before.sku {
                 tx = tx.delete(keys::sku(store, mode, old));
             }
+        }
+        // A checkout that read the old price fails rather than charge it.
+        if before.price != after.price {
+            tx = super::pricing::move_guard(tx, tenant);
         }
         variant_commit(tx).await
     }

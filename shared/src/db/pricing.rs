@@ -168,7 +168,7 @@ impl Db {
 }
 
 /// Every guard shard moved on: checkouts that read prices before this write fail.
-fn move_guard<'a, R>(mut tx: WriteTx<'a, R>, tenant: &Tenant) -> WriteTx<'a, R> {
+pub(super) fn move_guard<'a, R>(mut tx: WriteTx<'a, R>, tenant: &Tenant) -> WriteTx<'a, R> {
     for shard in 0..PRICE_GUARD_SHARDS {
         tx = tx.update(
             keys::price_guard(tenant.store_id, tenant.mode, shard),

@@ -442,3 +442,98 @@ impl CatalogSnapshot {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::products::ProductIn;
+    use crate::model::shipping::ShippingZoneIn;
+    use crate::model::tax::TaxRate;
+    use proptest::prelude::*;
+
+    fn eur() -> CurrencyCode {
+        CurrencyCode::parse("EUR").unwrap()
+    }
+
+    fn product(amount: i64, class: Option<&str>, weight: u32) -> Product {
+        let input: ProductIn = serde_json::from_value(serde_json::json!({
+            "name": "Thing", "status": "active", "price": {"amount": amount, "currency": "EUR"},
+            "tax_class": class, "weight_grams": weight
+        }))
+        .unwrap();
+        input.into_product(ProductId::new(), "2026-01-01T00:00:00Z").unwrap().0
+    }
+
+    fn rate(class: &str, millionths: u32) -> TaxRate {
+        TaxRate {
+            country: "FR".into(),
+            region: None,
+            tax_class: class.into(),
+            rate: tax::format_rate(millionths),
+            name: None,
+        }
+    }
+
+    proptest! {
+        /// Whatever the prices, quantities, rates and tax mode: every line's net and tax are non-negative and add up
+        /// to its gross, and the cart's subtotal, tax and total are the sums of its lines (and its shipping).
+        #[test]
+        fn totals_are_sums_of_lines_and_never_negative(
+            lines in proptest::collection::vec((0i64..1_000_000, 1u32..999, any::<bool>(), 0u32..5_000), 1..20),
+            inclusive in any::<bool>(),
+            (standard, reduced) in (0u32..=1_000_000, 0u32..=1_000_000),
+            exempt in any::<bool>(),
+            with_address in any::<bool>(),
+            shipping in 0i64..100_000,
+        ) {
+            let zone: ShippingZoneIn = serde_json::from_value(serde_json::json!({
+                "name": "France", "countries": ["FR"],
+                "options": [{"name": "Post", "currency": "EUR", "rate": {"type": "flat", "amount": shipping}}]
+            }))
+            .unwrap();
+            let zone = zone.into_zone("now").unwrap();
+            let option = zone.options[0].id;
+            let mut catalog = CatalogSnapshot {
+                tax: TaxSettings {
+                    prices_include_tax: inclusive,
+                    tax_shipping: true,
+                    rates: vec![rate("standard", standard), rate("reduced", reduced)],
+                    version: 1,
+                    updated_at: None,
+                },
+                shipping: ShippingZones { zones: vec![zone], version: 1 },
+                customer_tax_exempt: exempt,
+                ..CatalogSnapshot::default()
+            };
+            let mut cart_lines = Vec::new();
+            for (amount, quantity, is_reduced, weight) in lines {
+                let product = product(amount, is_reduced.then_some("reduced"), weight);
+                cart_lines.push(CartLine { id: CartItemId::new(), product_id: product.id, variant_id: None, quantity });
+                catalog.products.insert(product.id, product);
+            }
+            let address: PostalAddress =
+                serde_json::from_value(serde_json::json!({"line1": "1 Rue", "city": "Paris", "country": "FR"})).unwrap();
+            let address = with_address.then_some(&address);
+            let priced = catalog.price_cart_lines(&cart_lines, eur(), (address, Some(option))).unwrap();
+            let (mut subtotal, mut tax, mut total) = (0, 0, 0);
+            for (item, problem) in &priced.items {
+                prop_assert!(problem.is_none());
+                prop_assert!(item.net.amount >= 0 && item.tax_amount.amount >= 0);
+                prop_assert_eq!(item.net.amount + item.tax_amount.amount, item.gross.amount);
+                subtotal += item.total.amount;
+                tax += item.tax_amount.amount;
+                total += item.gross.amount;
+            }
+            if let Some(line) = &priced.shipping {
+                prop_assert_eq!(priced.shipping_total, line.amount);
+                tax += line.tax_amount.amount;
+                total += line.gross.amount;
+            }
+            prop_assert_eq!(priced.shipping.is_some(), with_address);
+            prop_assert_eq!(priced.subtotal.amount, subtotal);
+            prop_assert_eq!(priced.tax_total.amount, tax);
+            prop_assert_eq!(priced.total.amount, total);
+            prop_assert!(priced.total.amount >= 0);
+        }
+    }
+}
