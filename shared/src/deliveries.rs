@@ -81,7 +81,8 @@ pub struct Settler {
 
 impl Settler {
     /// Records an attempt and carries out its verdict: the delivery's status, the endpoint's health (cooldown after
-    /// a timeout, failing since, disabled), the job's next attempt or its dead letter.
+    /// a timeout, failing since, disabled), the job's next attempt or its dead letter. `None`: another attempt of
+    /// the same job (seen again after its visibility timeout) settled the delivery first; this one is only logged.
     pub async fn settle(
         &self,
         job: &DeliveryJob,
@@ -89,7 +90,7 @@ impl Settler {
         (delivery, endpoint): (&Delivery, &Endpoint),
         posted: Posted,
         jitter: f64,
-    ) -> Result<Verdict, ApiError> {
+    ) -> Result<Option<Verdict>, ApiError> {
         let rules = &self.rules;
         let scope = self.db.store_scope(job.store_id, job.mode);
         let now = time::now().unix_timestamp();
@@ -98,23 +99,29 @@ impl Settler {
             scope.cool_down_endpoint(endpoint.id, now + rules.cooldown_secs).await?;
         }
         let verdict = judge(endpoint, delivery.attempts.len() + 1, &posted, now, rules, jitter);
-        let record = |status| {
-            scope.record_attempt(
+        let status = match verdict {
+            Verdict::Delivered => DeliveryStatus::Succeeded,
+            Verdict::RetryIn(_) => DeliveryStatus::Pending,
+            Verdict::Disable(_) | Verdict::DeadLetter => DeliveryStatus::Failed,
+        };
+        let recorded = scope
+            .record_attempt(
                 (job.endpoint_id, job.event_id),
                 Some(&posted.attempt),
                 status,
                 &now_text,
             )
-        };
+            .await?;
+        if !recorded {
+            return Ok(None);
+        }
         match &verdict {
             Verdict::Delivered => {
-                record(DeliveryStatus::Succeeded).await?;
                 if endpoint.failing_since.is_some() {
                     scope.set_endpoint_failing(endpoint.id, None).await?;
                 }
             }
             Verdict::Disable(reason) => {
-                record(DeliveryStatus::Failed).await?;
                 let (after, event) = crate::webhooks::disabled(endpoint, job.store_id, job.mode, reason)?;
                 scope.disable_endpoint(endpoint.version, &after, event).await?;
             }
@@ -122,7 +129,6 @@ impl Settler {
                 if endpoint.failing_since.is_none() {
                     scope.set_endpoint_failing(endpoint.id, Some(now)).await?;
                 }
-                record(DeliveryStatus::Pending).await?;
                 if let Some(receipt) = message.receipt {
                     self.deliveries.delay(receipt, *delay).await?;
                 }
@@ -131,7 +137,6 @@ impl Settler {
                 if endpoint.failing_since.is_none() {
                     scope.set_endpoint_failing(endpoint.id, Some(now)).await?;
                 }
-                record(DeliveryStatus::Failed).await?;
                 self.dead_letters
                     .send_all(&[Outgoing::now(message.body.to_owned())])
                     .await?;
@@ -145,6 +150,6 @@ impl Settler {
         for metric in counted {
             metrics::count(*metric, 1);
         }
-        Ok(verdict)
+        Ok(Some(verdict))
     }
 }

@@ -629,6 +629,33 @@ async fn a_job_survives_a_worker_killed_mid_delivery() {
     assert_eq!(requests[0].headers["webhook-id"], requests[1].headers["webhook-id"]);
 }
 
+/// A job seen again after its visibility timeout while its first attempt is still in flight is attempted twice;
+/// when the second attempt succeeds first, the first one's late failure is logged but does not make the delivery
+/// pending (or failed) again: it stays succeeded, and nothing is sent a third time.
+#[tokio::test]
+async fn a_late_failed_attempt_does_not_unsettle_a_delivered_job() {
+    let (app, store, _pipeline) = pipeline_app("0s,1s").await;
+    // The job comes back after 1 s, while the first POST (answered 500 after 3 s) is still in flight.
+    hide_jobs_for(&app, 1).await;
+    let hook = cartwheel_tests::receiver_with(1, 200, Duration::from_secs(3)).await;
+    let (endpoint, _) = subscribe(&app, &store.test_key, &hook.url).await;
+    create_product(&app, &store.test_key).await;
+    hook.wait_for(20, |r| !r.is_empty()).await;
+    hook.set_delay(Duration::ZERO);
+    let log = wait_for_log(&app, &store.test_key, &endpoint, "", |log| {
+        log["data"][0]["attempts"].as_array().is_some_and(|a| a.len() == 2)
+    })
+    .await;
+    let attempts = log["data"][0]["attempts"].as_array().unwrap();
+    assert_eq!(attempts[0]["status"], 200, "the redelivered job succeeded first");
+    assert_eq!(attempts[1]["status"], 500, "the first attempt's late failure is logged");
+    assert_eq!(log["data"][0]["status"], "succeeded");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let log = deliveries(&app, &store.test_key, &endpoint).await;
+    assert_eq!(log["data"][0]["status"], "succeeded", "still settled");
+    assert_eq!(hook.requests().len(), 2, "no third attempt");
+}
+
 /// Runs the receivers' verification code published in docs/webhooks/ (Python and Node.js) on a real delivery.
 fn verify_with_the_documented_samples(secret: &str, request: &cartwheel_tests::Received) {
     let dir = std::env::temp_dir().join(format!("cartwheel-verify-{}", std::process::id()));

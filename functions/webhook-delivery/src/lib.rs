@@ -124,8 +124,8 @@ impl Deliverer {
         let pair = (&delivery, &endpoint);
         let verdict = self.settler.settle(&job, &message, pair, posted, jitter).await?;
         Ok(match verdict {
-            Verdict::RetryIn(_) => Outcome::Later,
-            Verdict::Delivered | Verdict::Disable(_) | Verdict::DeadLetter => Outcome::Done,
+            Some(Verdict::RetryIn(_)) => Outcome::Later,
+            Some(Verdict::Delivered | Verdict::Disable(_) | Verdict::DeadLetter) | None => Outcome::Done,
         })
     }
 

@@ -23,6 +23,7 @@ pub const TTL: &str = "ttl";
 pub const TTL_GRACE_SECS: i64 = 24 * 3600;
 
 /// A partition and sort key.
+#[derive(Clone)]
 pub struct Key {
     pub pk: String,
     pub sk: String,

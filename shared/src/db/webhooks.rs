@@ -51,33 +51,48 @@ impl Db {
 }
 
 impl Scoped<'_> {
-    /// Appends an attempt and sets the delivery's status.
+    /// Appends an attempt and sets the delivery's status. A success always settles the delivery (the receiver has
+    /// it); any other outcome changes the status only while the delivery is pending, so a late attempt that failed
+    /// after another one succeeded (a job seen again after its visibility timeout) is logged but settles nothing.
+    /// `false`: the delivery was settled already; only the attempt was appended.
     pub async fn record_attempt(
         &self,
         delivery: (WebhookId, EventId),
         attempt: Option<&Attempt>,
         status: DeliveryStatus,
         now: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<bool, ApiError> {
         let key = keys::delivery(self.store, self.mode, delivery.0, delivery.1);
-        let status = serde_dynamo::to_attribute_value(status).map_err(ApiError::internal)?;
-        let mut update = self
-            .update_item_at(key)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", status)
-            .expression_attribute_values(":now", s(now));
-        update = match attempt {
-            Some(attempt) => {
-                let attempt: AttributeValue = serde_dynamo::to_attribute_value(attempt).map_err(ApiError::internal)?;
-                update
-                    .update_expression("SET #status = :status, updated_at = :now, attempts = list_append(if_not_exists(attempts, :none), :attempt)")
-                    .expression_attribute_values(":attempt", AttributeValue::L(vec![attempt]))
-                    .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            }
-            None => update.update_expression("SET #status = :status, updated_at = :now"),
+        let append = "attempts = list_append(if_not_exists(attempts, :none), :attempt)";
+        let mut values = vec![
+            (
+                ":status",
+                serde_dynamo::to_attribute_value(status).map_err(ApiError::internal)?,
+            ),
+            (":now", s(now)),
+        ];
+        if let Some(attempt) = attempt {
+            let attempt: AttributeValue = serde_dynamo::to_attribute_value(attempt).map_err(ApiError::internal)?;
+            values.push((":attempt", AttributeValue::L(vec![attempt])));
+            values.push((":none", AttributeValue::L(Vec::new())));
+        }
+        let set = match attempt {
+            Some(_) => format!("SET #status = :status, updated_at = :now, {append}"),
+            None => "SET #status = :status, updated_at = :now".to_owned(),
         };
-        update.send().await.map_err(sdk_error)?;
-        Ok(())
+        let condition = match status {
+            DeliveryStatus::Succeeded => "attribute_exists(PK)",
+            _ => "attribute_exists(PK) AND #status = :pending",
+        };
+        if self.claim(key.clone(), &set, condition, &values).await? {
+            return Ok(true);
+        }
+        if attempt.is_some() {
+            values.retain(|(name, _)| matches!(*name, ":attempt" | ":none"));
+            let settled = "attribute_exists(PK) AND #status <> :pending";
+            self.claim(key, &format!("SET {append}"), settled, &values).await?;
+        }
+        Ok(false)
     }
 
     /// Marks a delivery that is not pending as pending again, once: of concurrent resends (retry, recover) only one
@@ -108,7 +123,8 @@ impl Scoped<'_> {
         .await
     }
 
-    /// A conditional update of a delivery (`#status` and `:pending` bound): `false` when its condition failed.
+    /// A conditional update of a delivery (`#status` bound, and `:pending` when the condition uses it): `false` when
+    /// its condition failed.
     async fn claim(
         &self,
         key: keys::Key,
@@ -116,13 +132,16 @@ impl Scoped<'_> {
         condition: &str,
         values: &[(&str, AttributeValue)],
     ) -> Result<bool, ApiError> {
-        let pending = serde_dynamo::to_attribute_value(DeliveryStatus::Pending).map_err(ApiError::internal)?;
         let mut update = self
             .update_item_at(key)
             .update_expression(set)
             .condition_expression(condition)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pending", pending);
+            .expression_attribute_names("#status", "status");
+        // DynamoDB refuses a bound value that the expressions do not use.
+        if condition.contains(":pending") {
+            let pending = serde_dynamo::to_attribute_value(DeliveryStatus::Pending).map_err(ApiError::internal)?;
+            update = update.expression_attribute_values(":pending", pending);
+        }
         for (name, value) in values {
             update = update.expression_attribute_values(*name, value.clone());
         }
