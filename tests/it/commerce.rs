@@ -129,28 +129,18 @@ impl Shop {
         order: &Value,
         event_id: &str,
         kind: &str,
-        (intent, amount): (&str, i64),
+        intent: (&str, i64),
         timestamp_offset: i64,
     ) -> reqwest::Response {
-        let body = json!({
-            "id": event_id, "type": kind, "livemode": false,
-            "data": {"object": {"id": intent, "amount": amount,
-                "amount_received": amount, "currency": "usd",
-                "metadata": {"order_id": order["id"], "store_id": self.store.id},
-                "last_payment_error": {"message": "card declined"}}}
-        })
-        .to_string();
-        let now = cartwheel::time::now().unix_timestamp() + timestamp_offset;
-        let signature = self.app.payments.as_ref().unwrap().sign(now, body.as_bytes());
-        self.app
-            .http
-            .post(format!("{}/v1/payments/webhook", self.app.url))
-            .header("Payment-Signature", signature)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+        cartwheel_tests::payment_callback(
+            &self.app,
+            &self.store.id,
+            order,
+            (event_id, kind),
+            intent,
+            timestamp_offset,
+        )
+        .await
     }
 
     async fn paid_order(&self, price: i64, quantity: u32) -> (String, Value) {

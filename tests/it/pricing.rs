@@ -985,6 +985,11 @@ async fn price_modifiers_adjust_resolved_prices_in_order() {
         .await["data"]
         .clone();
     assert_eq!(order["total"]["amount"], 1796);
+    assert_eq!(
+        order["lines"][0]["price_modifier_ids"],
+        json!([handling, sale_off, vip_off]),
+        "the order line keeps the modifiers it was charged with"
+    );
 
     // Checked, versioned, listed with a total, scoped to the store.
     let bad = json!({"name": "x", "kind": "percentage", "value": 10, "currency": "EUR"});
@@ -1025,4 +1030,91 @@ async fn price_modifiers_adjust_resolved_prices_in_order() {
     shop.app.delete(&url, shop.key()).expect(204).await;
     let priced = line(shop.get(&format!("/v1/carts/{member}")).await);
     assert_eq!(priced["unit_price"]["amount"], 945);
+}
+
+/// A refund by line returns the units' share of what the line was charged (its stored gross and tax, never
+/// recomputed from today's prices or rates), the shipping once, and restocks only the refunded units; parts of a
+/// line add up to exactly its gross.
+#[tokio::test]
+async fn an_order_is_refunded_by_line_at_what_each_line_was_charged() {
+    let shop = Shop::open().await;
+    let settings =
+        json!({"prices_include_tax": true, "tax_shipping": true, "rates": [{"country": "FR", "rate": "20"}]});
+    shop.app
+        .put("/v1/tax-settings", shop.key(), &settings)
+        .expect(200)
+        .await;
+    let zone = json!({"name": "France", "countries": ["FR"], "options": [
+        {"name": "Colissimo", "currency": "EUR", "rate": {"type": "flat", "amount": 600}}]});
+    let option = shop.post("/v1/shipping-zones", zone).await["options"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wine = stocked(&shop, "Wine", "EUR", 1000, None).await;
+    let cart = shop.cart("EUR", None, &[(&wine, None, 3)]).await;
+    let body =
+        json!({"cart_id": cart, "email": "g@example.com", "shipping_address": address(), "shipping_option_id": option});
+    let order = shop.post("/v1/checkout", body).await;
+    assert_eq!(order["total"]["amount"], 3600);
+    let line = order["lines"][0].clone();
+    assert_eq!(
+        (line["gross"]["amount"].as_i64(), line["tax_amount"]["amount"].as_i64()),
+        (Some(3000), Some(500))
+    );
+    let id = order["id"].as_str().unwrap();
+    cartwheel_tests::pay(&shop.app, &shop.store.id, &order).await;
+
+    // The rate changes after the sale: refunds still return what was charged.
+    let settings = json!({"prices_include_tax": true, "rates": [{"country": "FR", "rate": "5"}]});
+    shop.app
+        .put("/v1/tax-settings", shop.key(), &settings)
+        .expect(200)
+        .await;
+    let refunds = format!("/v1/orders/{id}/refunds");
+    let units = |quantity: u32, shipping: bool, restock: bool| {
+        json!({"lines": [{"line_id": line["id"], "quantity": quantity}], "shipping": shipping,
+               "reason": "returned", "restock": restock})
+    };
+    let first = shop.post(&refunds, units(1, true, true)).await;
+    assert_eq!(first["amount"]["amount"], 1000 + 600);
+    assert_eq!(first["shipping"]["amount"], 600);
+    assert_eq!(
+        (
+            first["lines"][0]["amount"]["amount"].as_i64(),
+            first["lines"][0]["tax_amount"]["amount"].as_i64()
+        ),
+        (Some(1000), Some(166))
+    );
+    let stock = shop.get(&format!("/v1/inventory/{wine}")).await["data"]["available"].as_i64();
+    assert_eq!(stock, Some(98), "only the refunded unit is back");
+
+    // Refused: the shipping twice, more units than are left, a line of another order, an amount beside lines.
+    for (body, field) in [
+        (json!({"shipping": true, "reason": "again"}), "shipping"),
+        (units(3, false, false), "lines[0].quantity"),
+        (
+            json!({"lines": [{"line_id": "oli_01JD3M5W7Q6V8X9Y0Z1A2B3C4D", "quantity": 1}], "reason": "x"}),
+            "lines[0].line_id",
+        ),
+        (json!({"amount": 100, "lines": [], "reason": "x"}), "amount"),
+    ] {
+        let refused = shop.app.post(&refunds, shop.key(), &body).send().await.unwrap();
+        let error = assert_error(refused, 422, "validation_failed").await;
+        assert_eq!(error["error"]["details"][0]["field"], field, "{body}");
+    }
+
+    let rest = shop.post(&refunds, units(2, false, false)).await;
+    assert_eq!(
+        (
+            rest["lines"][0]["amount"]["amount"].as_i64(),
+            rest["lines"][0]["tax_amount"]["amount"].as_i64()
+        ),
+        (Some(2000), Some(334)),
+        "the parts add up to the line's gross and tax"
+    );
+    let refunded = shop.get(&format!("/v1/orders/{id}")).await["data"].clone();
+    assert_eq!(refunded["refunded_total"]["amount"], 3600);
+    assert_eq!(refunded["payment_status"], "refunded");
+    assert_eq!(refunded["lines"][0]["refunded_quantity"], 3);
+    assert_eq!(refunded["shipping_refunded"], true);
 }

@@ -264,6 +264,58 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     body
 }
 
+/// A payment callback for `order` of store `store_id`, signed as the payment provider signs it: payment intent
+/// `intent` of `amount` in the order's currency, event `kind` (`payment_intent.succeeded`, …), sent with a timestamp
+/// `timestamp_offset` seconds from now.
+pub async fn payment_callback(
+    app: &TestApp,
+    store_id: &str,
+    order: &Value,
+    (event_id, kind): (&str, &str),
+    (intent, amount): (&str, i64),
+    timestamp_offset: i64,
+) -> reqwest::Response {
+    let currency = order["currency"].as_str().unwrap_or("USD").to_lowercase();
+    let body = json!({
+        "id": event_id, "type": kind, "livemode": false,
+        "data": {"object": {"id": intent, "amount": amount,
+            "amount_received": amount, "currency": currency,
+            "metadata": {"order_id": order["id"], "store_id": store_id},
+            "last_payment_error": {"message": "card declined"}}}
+    })
+    .to_string();
+    let now = cartwheel::time::now().unix_timestamp() + timestamp_offset;
+    let signature = app
+        .payments
+        .as_ref()
+        .expect("the test stack signs payments")
+        .sign(now, body.as_bytes());
+    app.http
+        .post(format!("{}/v1/payments/webhook", app.url))
+        .header("Payment-Signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("the payment callback is answered")
+}
+
+/// Pays `order` in full (one succeeded payment intent).
+pub async fn pay(app: &TestApp, store_id: &str, order: &Value) {
+    let total = order["total"]["amount"].as_i64().unwrap_or_default();
+    let event = format!("evt_{}", order["id"].as_str().unwrap_or_default());
+    let paid = payment_callback(
+        app,
+        store_id,
+        order,
+        (&event, "payment_intent.succeeded"),
+        ("pi_1", total),
+        0,
+    )
+    .await;
+    assert_eq!(paid.status(), 200, "the payment is recorded");
+}
+
 /// The envelopes of a store's events in one mode, oldest first (read from the outbox index).
 pub async fn events(app: &TestApp, store_id: &str, mode: &str) -> Vec<Value> {
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk().await);

@@ -131,9 +131,12 @@ async fn list_fulfillments(
 
 /// Refund an order
 ///
-/// `amount` in minor units (absent: all that is left); refunds together never exceed what was paid, even when
-/// sent at once (`409 refund_exceeds_payment`). `restock` puts back every unit not put back yet. Emits
-/// `order.refunded`; a full refund makes the order `refunded` (a cancelled one stays cancelled).
+/// By `amount` in minor units (absent: all that is left), or by `lines` (and `shipping`): each unit's share of
+/// what its line was charged, as stored on the order (never recomputed from today's prices or tax rates; a line
+/// refunded in parts returns exactly its gross and tax). Refunds together never exceed what was paid, even when
+/// sent at once (`409 refund_exceeds_payment`). `restock` puts back every unit not put back yet (with `lines`,
+/// the refunded units). Emits `order.refunded`; a full refund makes the order `refunded` (a cancelled one stays
+/// cancelled).
 #[utoipa::path(post, path = "/v1/orders/{id}/refunds", tag = "orders", security(("api_key" = ["orders:write"])), request_body = RefundIn,
     params(("id" = String, Path, description = "`ord_…`")),
     responses(

@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use crate::checks::Checks;
 use crate::error::ApiError;
 use crate::ids::{
-    CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, PriceId, ProductId, RefundId, VariantId, WarehouseId,
+    CartId, CustomerId, FulfillmentId, OrderId, OrderLineId, PriceId, PriceModifierId, ProductId, RefundId, VariantId,
+    WarehouseId,
 };
 use crate::model::customers::PostalAddress;
 use crate::model::inventory::StockItem;
@@ -100,6 +101,9 @@ pub struct OrderLine {
     /// The price record the unit price came from; absent: the catalog's price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_id: Option<PriceId>,
+    /// The price modifiers applied to the unit price, in the order they were applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub price_modifier_ids: Vec<PriceModifierId>,
     /// The tax as charged, kept so refunds and reports never recompute it: the rate (a percentage, `"20"`), the
     /// amount, and the line without and with it.
     pub tax_rate: String,
@@ -111,6 +115,9 @@ pub struct OrderLine {
     pub fulfilled_quantity: u32,
     /// Units given back to stock (by a cancellation or a refund with `restock`).
     pub restocked_quantity: u32,
+    /// Units refunded by line (`POST /orders/{id}/refunds` with `lines`).
+    #[serde(default)]
+    pub refunded_quantity: u32,
 }
 
 impl OrderLine {
@@ -148,6 +155,9 @@ pub struct Order {
     pub total: Money,
     pub paid_total: Money,
     pub refunded_total: Money,
+    /// Whether a refund has returned the shipping line.
+    #[serde(default)]
+    pub shipping_refunded: bool,
     pub shipping_address: PostalAddress,
     pub billing_address: PostalAddress,
     pub payment_method_id: Option<String>,
@@ -183,7 +193,41 @@ pub struct Refund {
     pub amount: Money,
     pub reason: String,
     pub restock: bool,
+    /// The lines refunded and what each returned (a refund by amount names none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<RefundedLine>,
+    /// The shipping returned (gross), when the refund named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<Money>,
     pub created_at: String,
+}
+
+/// Units of an order line refunded and their part of what the line was charged, as stored on the order: never
+/// recomputed from today's prices or tax rates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefundedLine {
+    pub line_id: OrderLineId,
+    pub quantity: u32,
+    /// Gross: the units' net plus their tax.
+    pub amount: Money,
+    pub tax_amount: Money,
+}
+
+/// What a refund returns: an amount, or units of lines (and the shipping) at what they were charged.
+pub enum RefundAsk {
+    /// Absent: all that is left.
+    Amount(Option<i64>),
+    Lines {
+        lines: Vec<(OrderLineId, u32)>,
+        shipping: bool,
+    },
+}
+
+/// What a refund took: its amount, and by line when it named lines.
+pub struct Refunded {
+    pub amount: Money,
+    pub lines: Vec<RefundedLine>,
+    pub shipping: Option<Money>,
 }
 
 /// The list filters, checked: attribute equalities, and a creation-time range of ids.
@@ -236,6 +280,22 @@ pub fn not_restocked(order: &Order) -> Vec<(usize, u32)> {
         .iter()
         .enumerate()
         .map(|(i, l)| (i, l.quantity.saturating_sub(l.restocked_quantity)))
+        .filter(|(_, q)| *q > 0)
+        .collect()
+}
+
+/// Of the units a refund by line returned, those not given back to stock yet: what its `restock` returns.
+pub fn refunded_not_restocked(order: &Order, refunded: &[RefundedLine]) -> Vec<(usize, u32)> {
+    refunded
+        .iter()
+        .filter_map(|r| {
+            let index = order.lines.iter().position(|l| l.id == r.line_id)?;
+            let line = &order.lines[index];
+            Some((
+                index,
+                r.quantity.min(line.quantity.saturating_sub(line.restocked_quantity)),
+            ))
+        })
         .filter(|(_, q)| *q > 0)
         .collect()
 }
@@ -295,13 +355,96 @@ pub fn refundable(order: &Order) -> i64 {
         .saturating_sub(order.refunded_total.amount)
 }
 
-/// The amount a refund takes (all that is left when `requested` is absent), recorded on the order.
-pub fn refund(order: &mut Order, requested: Option<i64>) -> Result<Money, ApiError> {
-    let left = refundable(order);
-    let amount = requested.unwrap_or(left);
-    if requested.is_some_and(|a| a <= 0) {
-        return Err(ApiError::invalid("amount", "must be more than 0"));
+/// The part of `amount` carried by the first `units` of a line of `of` units. Cumulative floor shares: refunds of a
+/// line in any number of parts add up to exactly its amount, and no part depends on how the others were split.
+pub fn share_of(amount: i64, units: u32, of: u32) -> i64 {
+    if of == 0 {
+        return 0;
     }
+    let share = i128::from(amount) * i128::from(units.min(of)) / i128::from(of);
+    i64::try_from(share).unwrap_or(amount)
+}
+
+/// Takes the asked units of each line (and the shipping) off the order at what they were charged.
+fn refund_lines(order: &mut Order, asked: &[(OrderLineId, u32)], shipping: bool) -> Result<Refunded, ApiError> {
+    let mut checks = Checks::default();
+    let mut refunded = Vec::new();
+    let mut total = 0_i64;
+    for (index, (line_id, quantity)) in asked.iter().enumerate() {
+        if asked[..index].iter().any(|(earlier, _)| earlier == line_id) {
+            checks.fail(&format!("lines[{index}].line_id"), "names a line already named");
+            continue;
+        }
+        let Some(line) = order.lines.iter_mut().find(|l| l.id == *line_id) else {
+            checks.fail(&format!("lines[{index}].line_id"), "no such line in this order");
+            continue;
+        };
+        let left = line.quantity.saturating_sub(line.refunded_quantity);
+        if *quantity == 0 || *quantity > left {
+            checks.fail(
+                &format!("lines[{index}].quantity"),
+                &format!(
+                    "must be 1 to {left} (ordered {}, refunded {})",
+                    line.quantity, line.refunded_quantity
+                ),
+            );
+            continue;
+        }
+        let (before, after) = (line.refunded_quantity, line.refunded_quantity + quantity);
+        let part = |amount: i64| share_of(amount, after, line.quantity) - share_of(amount, before, line.quantity);
+        let (amount, tax) = (part(line.gross.amount), part(line.tax_amount.amount));
+        line.refunded_quantity = after;
+        total = total.saturating_add(amount);
+        refunded.push(RefundedLine {
+            line_id: *line_id,
+            quantity: *quantity,
+            amount: Money::new(amount, order.currency),
+            tax_amount: Money::new(tax, order.currency),
+        });
+    }
+    let shipping = match (shipping, &order.shipping) {
+        (false, _) => None,
+        (true, None) => {
+            checks.fail("shipping", "this order has no shipping line");
+            None
+        }
+        (true, Some(_)) if order.shipping_refunded => {
+            checks.fail("shipping", "the shipping was refunded already");
+            None
+        }
+        (true, Some(line)) => Some(line.gross),
+    };
+    if asked.is_empty() && shipping.is_none() {
+        checks.fail("lines", "must name at least one line, or set shipping");
+    }
+    checks.finish()?;
+    if let Some(gross) = shipping {
+        order.shipping_refunded = true;
+        total = total.saturating_add(gross.amount);
+    }
+    Ok(Refunded {
+        amount: Money::new(total, order.currency),
+        lines: refunded,
+        shipping,
+    })
+}
+
+/// What a refund takes (all that is left for an absent amount; the lines' charged amounts for lines), recorded
+/// on the order; never more than is left of what was paid.
+pub fn refund(order: &mut Order, ask: RefundAsk) -> Result<Refunded, ApiError> {
+    let left = refundable(order);
+    let taken = match ask {
+        RefundAsk::Amount(Some(amount)) if amount <= 0 => {
+            return Err(ApiError::invalid("amount", "must be more than 0"))
+        }
+        RefundAsk::Amount(requested) => Refunded {
+            amount: Money::new(requested.unwrap_or(left), order.currency),
+            lines: Vec::new(),
+            shipping: None,
+        },
+        RefundAsk::Lines { lines, shipping } => refund_lines(order, &lines, shipping)?,
+    };
+    let amount = taken.amount.amount;
     if left <= 0 {
         return Err(ApiError::Conflict {
             code: "nothing_to_refund",
@@ -325,7 +468,7 @@ pub fn refund(order: &mut Order, requested: Option<i64>) -> Result<Money, ApiErr
     } else {
         order.payment_status = PaymentStatus::PartiallyRefunded;
     }
-    Ok(Money::new(amount, order.currency))
+    Ok(taken)
 }
 
 /// Reconciles a succeeded payment with what the order is due: the amount must be positive and in the order's
@@ -411,6 +554,7 @@ pub(crate) mod tests {
                     unit_price: Money::new(500, usd),
                     total: Money::new(500 * i64::from(*q), usd),
                     price_id: None,
+                    price_modifier_ids: Vec::new(),
                     tax_rate: "0".into(),
                     tax_amount: Money::new(0, usd),
                     net: Money::new(500 * i64::from(*q), usd),
@@ -418,6 +562,7 @@ pub(crate) mod tests {
                     warehouse_id: WarehouseId::new(),
                     fulfilled_quantity: 0,
                     restocked_quantity: 0,
+                    refunded_quantity: 0,
                 })
                 .collect(),
             subtotal: zero,
@@ -428,6 +573,7 @@ pub(crate) mod tests {
             total: Money::new(1000, usd),
             paid_total: Money::new(1000, usd),
             refunded_total: zero,
+            shipping_refunded: false,
             shipping_address: PostalAddress::default(),
             billing_address: PostalAddress::default(),
             payment_method_id: None,
@@ -522,13 +668,16 @@ pub(crate) mod tests {
     fn refunds_never_exceed_what_was_paid() {
         let mut order = order(OrderStatus::Fulfilled, &[2]);
         assert!(matches!(
-            refund(&mut order.clone(), Some(0)),
+            refund(&mut order.clone(), RefundAsk::Amount(Some(0))),
             Err(ApiError::Validation(_))
         ));
-        assert_eq!(refund(&mut order, Some(400)).unwrap().amount, 400);
+        assert_eq!(
+            refund(&mut order, RefundAsk::Amount(Some(400))).unwrap().amount.amount,
+            400
+        );
         assert_eq!(order.payment_status, PaymentStatus::PartiallyRefunded);
         assert_eq!(order.status, OrderStatus::Fulfilled);
-        let too_much = refund(&mut order.clone(), Some(601));
+        let too_much = refund(&mut order.clone(), RefundAsk::Amount(Some(601)));
         assert!(matches!(
             too_much,
             Err(ApiError::Conflict {
@@ -536,11 +685,11 @@ pub(crate) mod tests {
                 ..
             })
         ));
-        assert_eq!(refund(&mut order, None).unwrap().amount, 600);
+        assert_eq!(refund(&mut order, RefundAsk::Amount(None)).unwrap().amount.amount, 600);
         assert_eq!(order.payment_status, PaymentStatus::Refunded);
         assert_eq!(order.status, OrderStatus::Refunded);
         assert!(matches!(
-            refund(&mut order, None),
+            refund(&mut order, RefundAsk::Amount(None)),
             Err(ApiError::Conflict {
                 code: "nothing_to_refund",
                 ..
@@ -591,13 +740,103 @@ pub(crate) mod tests {
         order.paid_total = Money::new(1_000_000_000_000, order.currency);
         assert_eq!(refundable(&order), 1000);
         assert!(matches!(
-            refund(&mut order.clone(), Some(1_000_000_000_000)),
+            refund(&mut order.clone(), RefundAsk::Amount(Some(1_000_000_000_000))),
             Err(ApiError::Conflict {
                 code: "refund_exceeds_payment",
                 ..
             })
         ));
-        assert_eq!(refund(&mut order, None).unwrap().amount, 1000);
+        assert_eq!(refund(&mut order, RefundAsk::Amount(None)).unwrap().amount.amount, 1000);
         assert_eq!(order.payment_status, PaymentStatus::Refunded);
+    }
+
+    fn line_refunds(order: &mut Order, line: usize, quantity: u32) -> Result<Refunded, ApiError> {
+        let lines = vec![(order.lines[line].id, quantity)];
+        refund(order, RefundAsk::Lines { lines, shipping: false })
+    }
+
+    #[test]
+    fn a_line_refunded_in_parts_returns_exactly_what_it_was_charged() {
+        let mut order = order(OrderStatus::Fulfilled, &[3]);
+        // 10.00 for three units, 1.67 of it tax: parts of 3.33, 3.33 and 3.34 (the last takes the remainder).
+        order.lines[0].gross = Money::new(1000, order.currency);
+        order.lines[0].tax_amount = Money::new(167, order.currency);
+        let parts: Vec<(i64, i64)> = (0..3)
+            .map(|_| {
+                let refunded = line_refunds(&mut order, 0, 1).unwrap();
+                (refunded.amount.amount, refunded.lines[0].tax_amount.amount)
+            })
+            .collect();
+        assert_eq!(parts, [(333, 55), (333, 56), (334, 56)]);
+        assert_eq!(order.refunded_total.amount, 1000);
+        assert_eq!(order.payment_status, PaymentStatus::Refunded);
+        let Err(ApiError::Validation(errors)) = line_refunds(&mut order, 0, 1) else {
+            panic!("a fourth unit of three")
+        };
+        assert_eq!(errors[0].field, "lines[0].quantity");
+    }
+
+    #[test]
+    fn a_line_refund_names_real_lines_once_and_the_shipping_once() {
+        let mut order = order(OrderStatus::Fulfilled, &[1, 1]);
+        let (a, b) = (order.lines[0].id, order.lines[1].id);
+        for (lines, shipping) in [
+            (vec![(a, 1), (a, 1)], false),
+            (vec![(OrderLineId::new(), 1)], false),
+            (vec![(b, 0)], false),
+            (vec![], false),
+            (vec![], true),
+        ] {
+            assert!(
+                matches!(
+                    refund(&mut order.clone(), RefundAsk::Lines { lines, shipping }),
+                    Err(ApiError::Validation(_))
+                ),
+                "refused"
+            );
+        }
+        let taken = refund(
+            &mut order,
+            RefundAsk::Lines {
+                lines: vec![(b, 1)],
+                shipping: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(taken.amount.amount, 500);
+        assert_eq!(order.lines[1].refunded_quantity, 1);
+        assert_eq!(order.payment_status, PaymentStatus::PartiallyRefunded);
+    }
+
+    proptest::proptest! {
+        /// However a line's units are split over refunds, the parts sum to the line's gross and tax, and no part
+        /// is negative.
+        #[test]
+        fn line_refund_parts_sum_to_the_line(
+            gross in 0_i64..10_000_000_000,
+            tax_share in 0_u32..=100,
+            splits in proptest::collection::vec(1_u32..5, 1..12),
+        ) {
+            let quantity: u32 = splits.iter().sum();
+            let tax = gross * i64::from(tax_share) / 100;
+            let mut order = order(OrderStatus::Fulfilled, &[quantity]);
+            order.lines[0].gross = Money::new(gross, order.currency);
+            order.lines[0].tax_amount = Money::new(tax, order.currency);
+            order.total = Money::new(gross, order.currency);
+            order.paid_total = Money::new(gross, order.currency);
+            let (mut sum, mut tax_sum) = (0, 0);
+            for units in splits {
+                let Ok(taken) = line_refunds(&mut order, 0, units) else {
+                    // Only a zero-amount line has nothing to refund.
+                    proptest::prop_assert_eq!(gross, 0);
+                    return Ok(());
+                };
+                proptest::prop_assert!(taken.amount.amount >= 0 && taken.lines[0].tax_amount.amount >= 0);
+                sum += taken.amount.amount;
+                tax_sum += taken.lines[0].tax_amount.amount;
+            }
+            proptest::prop_assert_eq!(sum, gross);
+            proptest::prop_assert_eq!(tax_sum, tax);
+        }
     }
 }

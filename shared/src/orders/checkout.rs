@@ -133,6 +133,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                     unit_price: priced.unit_price,
                     total: priced.total,
                     price_id: priced.price_id,
+                    price_modifier_ids: priced.price_modifier_ids,
                     tax_rate: priced.tax_rate,
                     tax_amount: priced.tax_amount,
                     net: priced.net,
@@ -140,6 +141,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                     warehouse_id: reads.default_warehouse.unwrap_or_default(),
                     fulfilled_quantity: 0,
                     restocked_quantity: 0,
+                    refunded_quantity: 0,
                 }),
                 Some(LineProblem::NoPriceForCurrency) => {
                     unpriced.push(FieldError::new(field, LineProblem::NoPriceForCurrency.message()))
@@ -207,6 +209,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             total: priced_cart.total,
             paid_total: zero,
             refunded_total: zero,
+            shipping_refunded: false,
             shipping_address: input.shipping_address.clone(),
             billing_address: input
                 .billing_address

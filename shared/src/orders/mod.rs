@@ -38,11 +38,11 @@ use crate::retry::Backoff;
 use crate::tenant::{Mode, Scope, Tenant};
 use crate::time;
 
-use crate::model::orders::{invalid_transition, not_restocked, unshipped};
+use crate::model::orders::{invalid_transition, not_restocked, refunded_not_restocked, unshipped, RefundAsk};
 pub use crate::model::orders::{order_number, record_payment, refund, refundable, ship};
 
 pub use crate::model::orders::{
-    Fulfillment, FulfillmentLine, Order, OrderFilter, OrderLine, OrderStatus, PaymentStatus, Refund,
+    Fulfillment, FulfillmentLine, Order, OrderFilter, OrderLine, OrderStatus, PaymentStatus, Refund, RefundedLine,
 };
 
 /// Lines of one order: each takes two items of the checkout transaction (stock and ledger) beside the order,
@@ -113,14 +113,29 @@ pub struct FulfillmentIn {
 }
 
 #[apply(request_body!)]
+pub struct RefundLineIn {
+    pub line_id: OrderLineId,
+    /// At most the line's units not refunded yet.
+    #[schema(minimum = 1, maximum = 999)]
+    pub quantity: u32,
+}
+
+#[apply(request_body!)]
 pub struct RefundIn {
-    /// In the order's currency's minor units; absent: everything paid and not yet refunded.
+    /// In the order's currency's minor units; absent (and no `lines`): everything paid and not yet refunded.
     #[schema(minimum = 1, maximum = 10_000_000_000_000_i64)]
     pub amount: Option<i64>,
+    /// Refund these units at what they were charged (their share of the line's stored gross and tax), instead of
+    /// an amount. Each line at most once.
+    #[schema(max_items = 250)]
+    pub lines: Option<Vec<RefundLineIn>>,
+    /// With `lines`: also refund the shipping line, once.
+    #[serde(default)]
+    pub shipping: bool,
     /// Not blank.
     #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
-    /// Give back to stock every unit not given back yet.
+    /// Give back to stock every unit not given back yet; with `lines`, only the refunded units.
     #[serde(default)]
     pub restock: bool,
 }
