@@ -225,13 +225,7 @@ async fn change_customer(
             .record::<Customer>(id, true)
             .await?
             .ok_or_else(|| ApiError::not_found("customer"))?;
-        if if_match.is_some_and(|v| v != before.version) {
-            return Err(ApiError::PreconditionFailed(format!(
-                "the customer is at version {}, not {}",
-                before.version,
-                if_match.unwrap_or_default()
-            )));
-        }
+        ApiError::unless_version("customer", before.version, if_match)?;
         let mut after = before.clone();
         change(&mut after)?;
         after.version = before.version + 1;
@@ -303,12 +297,7 @@ pub async fn delete_customer(db: &Db, tenant: &Tenant, id: &str, if_match: Optio
         .record::<Customer>(id_of::<Customer>(id)?, true)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))?;
-    if if_match.is_some_and(|v| v != customer.version) {
-        return Err(ApiError::PreconditionFailed(format!(
-            "the customer is at version {}",
-            customer.version
-        )));
-    }
+    ApiError::unless_version("customer", customer.version, if_match)?;
     if customer.orders_count > 0 {
         return Err(ApiError::conflict(
             "a customer with orders cannot be deleted; blacklist it instead",
@@ -481,13 +470,8 @@ async fn group_for_change(
         .record(id_of::<CustomerGroup>(id)?, true)
         .await?
         .ok_or_else(|| ApiError::not_found("customer group"))?;
-    match if_match {
-        Some(version) if version != group.version => Err(ApiError::PreconditionFailed(format!(
-            "the customer group is at version {}, not {version}",
-            group.version
-        ))),
-        _ => Ok(group),
-    }
+    ApiError::unless_version("customer group", group.version, if_match)?;
+    Ok(group)
 }
 
 /// Renames a group or changes its description.

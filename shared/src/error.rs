@@ -123,6 +123,16 @@ impl ApiError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// `412` when the client's `If-Match` names another version than the current one of `what`.
+    pub fn unless_version(what: &str, current: u64, if_match: Option<u64>) -> Result<(), Self> {
+        match if_match {
+            Some(expected) if expected != current => Err(Self::PreconditionFailed(format!(
+                "the {what} is at version {current}, not {expected}; read it again"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,

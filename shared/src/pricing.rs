@@ -148,12 +148,7 @@ pub async fn put_tax_settings(
     if_match: Option<u64>,
 ) -> Result<TaxSettings, ApiError> {
     let before = db.scoped(tenant).settings::<TaxSettings>().await?;
-    if let Some(expected) = if_match.filter(|v| *v != before.version) {
-        return Err(ApiError::PreconditionFailed(format!(
-            "the tax settings are at version {}, not {expected}; read them again",
-            before.version
-        )));
-    }
+    ApiError::unless_version("tax settings", before.version, if_match)?;
     let after = input.into_settings(&before, &time::now_rfc3339())?;
     let event = Event::about(tenant, EventType::TaxSettingsUpdated, &after)?;
     if !db
@@ -293,13 +288,7 @@ fn record_for_change<'a, T: RecordsItem>(
         .iter_mut()
         .find(|r| r.resource_id() == id)
         .ok_or_else(|| ApiError::not_found(T::NOUN))?;
-    if let Some(expected) = if_match.filter(|v| *v != record.version()) {
-        return Err(ApiError::PreconditionFailed(format!(
-            "the {} is at version {}, not {expected}; read it again",
-            T::NOUN,
-            record.version()
-        )));
-    }
+    ApiError::unless_version(T::NOUN, record.version(), if_match)?;
     Ok(record)
 }
 
@@ -371,12 +360,7 @@ async fn price_for_change(
         .record(id_of::<Price>(id)?, true)
         .await?
         .ok_or_else(|| ApiError::not_found("price"))?;
-    if let Some(expected) = if_match.filter(|v| *v != price.version) {
-        return Err(ApiError::PreconditionFailed(format!(
-            "the price is at version {}, not {expected}; read it again",
-            price.version
-        )));
-    }
+    ApiError::unless_version("price", price.version, if_match)?;
     let book = scope.price_book(price.product_id).await?;
     Ok((price, book))
 }

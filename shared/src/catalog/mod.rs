@@ -32,16 +32,6 @@ pub const MAX_FACET_SCAN: usize = 500;
 /// Index reads one `page=N` request may make in all (each reads at most `limit` ids): at most 2,000 products.
 const MAX_WALK_ROUNDS: usize = 20;
 
-/// `412` when the client's `If-Match` version is not the current one.
-fn check_if_match(if_match: Option<u64>, version: u64) -> Result<(), ApiError> {
-    match if_match {
-        Some(expected) if expected != version => Err(ApiError::PreconditionFailed(format!(
-            "the resource is at version {version}, not {expected}; read it again"
-        ))),
-        _ => Ok(()),
-    }
-}
-
 fn product_conflict(conflict: ProductConflict, product: &Product, if_match: Option<u64>) -> ApiError {
     match conflict {
         ProductConflict::Slug => {
@@ -212,7 +202,7 @@ pub async fn update_product(
     if_match: Option<u64>,
 ) -> Result<ProductOut, ApiError> {
     let before = product_by_id(db, tenant, id).await?;
-    check_if_match(if_match, before.version)?;
+    ApiError::unless_version("product", before.version, if_match)?;
     let (after, changed) = patch.apply(&before, &time::now_rfc3339())?;
     if changed.is_empty() {
         return answer(db, tenant, before, Includes::default()).await;
@@ -223,7 +213,7 @@ pub async fn update_product(
 
 pub async fn delete_product(db: &Db, tenant: &Tenant, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
     let product = product_by_id(db, tenant, id).await?;
-    check_if_match(if_match, product.version)?;
+    ApiError::unless_version("product", product.version, if_match)?;
     let mut deleted = product.clone();
     deleted.version += 1;
     let event = Event::about(tenant, EventType::ProductDeleted, &deleted)?;
@@ -249,7 +239,7 @@ pub async fn act_on_product(
     if_match: Option<u64>,
 ) -> Result<ProductOut, ApiError> {
     let before = product_by_id(db, tenant, id).await?;
-    check_if_match(if_match, before.version)?;
+    ApiError::unless_version("product", before.version, if_match)?;
     let after = products::transition(&before, action, reason, &time::now_rfc3339())?;
     let changed = before.changed_fields(&after);
     let updated = Event::about(tenant, EventType::ProductUpdated, &after)?.with_changes(&changed);
@@ -793,7 +783,7 @@ pub async fn update_variant(
 ) -> Result<Variant, ApiError> {
     let product = product_by_id(db, tenant, product_id).await?;
     let before = variant_by_id(db, tenant, product.id, id).await?;
-    check_if_match(if_match, before.version)?;
+    ApiError::unless_version("variant", before.version, if_match)?;
     let after = patch.apply(&before, &product, &time::now_rfc3339())?;
     if after == before {
         return Ok(before);

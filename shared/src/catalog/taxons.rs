@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use super::{check_if_match, stale, taxonomy};
+use super::{stale, taxonomy};
 use crate::db::{Committed, Db, Listed, Record, Stale, WriteError};
 use crate::error::ApiError;
 use crate::events::Event;
@@ -63,7 +63,7 @@ pub async fn update<T: Stored>(
     if_match: Option<u64>,
 ) -> Result<T, ApiError> {
     let before: T = db.scoped(tenant).found(id).await?;
-    check_if_match(if_match, before.version())?;
+    ApiError::unless_version(T::NOUN, before.version(), if_match)?;
     let after = T::patched(&before, patch, &time::now_rfc3339())?;
     if after == before {
         return Ok(before);

@@ -594,23 +594,15 @@ impl Scoped<'_> {
         limit: u32,
         start: Option<&Cursor>,
     ) -> Result<(Vec<ProductId>, Option<String>), ApiError> {
-        let query = self.token_query(prefix, limit);
-        self.product_ids(query, start).await
-    }
-
-    /// The search-token entries starting with `prefix`, at most `limit`.
-    fn token_query(
-        &self,
-        prefix: &str,
-        limit: u32,
-    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        self.client
+        let query = self
+            .client
             .query()
             .table_name(self.table())
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(keys::product_token_partition(self.store, self.mode, prefix)))
             .expression_attribute_values(":prefix", s(prefix))
-            .limit(limit as i32)
+            .limit(limit as i32);
+        self.product_ids(query, start).await
     }
 
     /// Product names whose name or SKU tokens start with `prefix`: (token, product id, name).

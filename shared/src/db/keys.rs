@@ -413,28 +413,27 @@ pub fn price_book(store: StoreId, mode: Mode, product_id: ProductId) -> Key {
     }
 }
 
-/// The store's tax settings (per mode).
-pub fn tax_settings(store: StoreId, mode: Mode) -> Key {
+/// One of the store's settings items (per mode): a small partition read item by item.
+fn settings(store: StoreId, mode: Mode, name: &str) -> Key {
     Key {
         pk: format!("{}SETTINGS", tenant_prefix(store, mode)),
-        sk: "TAX".into(),
+        sk: name.into(),
     }
+}
+
+/// The store's tax settings (per mode).
+pub fn tax_settings(store: StoreId, mode: Mode) -> Key {
+    settings(store, mode, "TAX")
 }
 
 /// The store's shipping zones and their options (per mode), in one item.
 pub fn shipping_zones(store: StoreId, mode: Mode) -> Key {
-    Key {
-        pk: format!("{}SETTINGS", tenant_prefix(store, mode)),
-        sk: "SHIPPING".into(),
-    }
+    settings(store, mode, "SHIPPING")
 }
 
 /// The store's price modifiers (per mode), in one item.
 pub fn price_modifiers(store: StoreId, mode: Mode) -> Key {
-    Key {
-        pk: format!("{}SETTINGS", tenant_prefix(store, mode)),
-        sk: "MODIFIERS".into(),
-    }
+    settings(store, mode, "MODIFIERS")
 }
 
 /// One of the store's price-guard shards: every price write moves them all; a checkout checks one in its
