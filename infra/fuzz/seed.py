@@ -180,6 +180,10 @@ def seed(base: str, platform_key: str, plan: str, payments_secret: str) -> dict:
     modifier = {"name": "Members", "kind": "percentage", "value": -500, "customer_group_id": ids["group"]}
     ids["modifier"] = api.create("/v1/price-modifiers", modifier)
     ids["modifier_doomed"] = api.create("/v1/price-modifiers", {**modifier, "name": "Doomed"})
+    ids["promotion"] = api.create("/v1/promotions", {"name": "Spring", "code": "SPRING", "value_type": "percentage",
+                                                     "value": 10, "conditions": {"product_ids": [ids["stocked"]]}})
+    ids["promotion_doomed"] = api.create("/v1/promotions", {"name": "Doomed", "value_type": "fixed", "value": 100,
+                                                            "currency": "USD"})
 
     ids["key"] = api.create("/v1/api-keys", {"name": "kept", "scopes": ["products:read"]})
     ids["key_doomed"] = api.create("/v1/api-keys", {"name": "doomed", "scopes": ["products:read"]})
@@ -193,6 +197,7 @@ BY_SEGMENT = {
     "variants": "variant", "reservations": "reservation", "warehouses": "warehouse", "webhooks": "webhook",
     "deliveries": "delivery", "stores": "store", "customer-groups": "group", "transfers": "transfer",
     "prices": "price", "shipping-zones": "zone", "price-modifiers": "modifier",
+    "promotions": "promotion",
 }
 # An operation that deletes or retires its resource gets a resource of its own.
 BY_OPERATION = {
@@ -209,6 +214,7 @@ BY_OPERATION = {
     "delete_price": {"id": "price_doomed"},
     "delete_zone": {"id": "zone_doomed"},
     "delete_modifier": {"id": "modifier_doomed"},
+    "deactivate_promotion": {"id": "promotion_doomed"},
     "act_on_product": {"id": "product_action"},
     "add_option": {"id": "product_options"},
     "create_variant": {"id": "product_variants"},

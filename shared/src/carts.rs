@@ -11,6 +11,7 @@ use crate::db::{id_of, Db};
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, EventType};
 use crate::ids::{CartId, CartItemId, CustomerId, ProductId, ShippingOptionId, VariantId};
+use crate::model::promotions::{normalized_code, Promotions, MAX_CODES_PER_CART};
 pub use crate::model::shipping::ShippingQuote;
 use crate::money::CurrencyCode;
 use crate::tenant::Tenant;
@@ -40,6 +41,13 @@ pub struct CartPatch {
     /// One of `GET /v1/carts/{id}/shipping-options`.
     #[serde(default, deserialize_with = "crate::body::nullable")]
     pub shipping_option_id: Option<Option<ShippingOptionId>>,
+}
+
+#[apply(request_body!)]
+pub struct PromotionCodeIn {
+    /// A promotion's code (without regard to case).
+    #[schema(min_length = 1, max_length = 40, pattern = "^[A-Za-z0-9_-]+$")]
+    pub code: String,
 }
 
 #[apply(request_body!)]
@@ -89,6 +97,7 @@ pub async fn create_cart(db: &Db, tenant: &Tenant, input: CartIn) -> Result<Cart
         lines: Vec::new(),
         shipping_address: input.shipping_address,
         shipping_option_id: None,
+        promotion_codes: Vec::new(),
         created_at: at.clone(),
         updated_at: at,
         expires_at: unix + CART_TTL_SECS,
@@ -125,7 +134,10 @@ pub enum Explain {
 
 pub async fn get_cart(db: &Db, tenant: &Tenant, id: &str, params: CartViewParams) -> Result<CartOut, ApiError> {
     let cart = load_cart(db, tenant, id_of::<Cart>(id)?, false).await?;
-    let catalog = db.scoped(tenant).cart_catalog(&cart.lines, cart.customer_id).await?;
+    let catalog = db
+        .scoped(tenant)
+        .cart_catalog(&cart.lines, cart.customer_id, &cart.promotion_codes)
+        .await?;
     catalog.price_cart(&cart, params.explain == Some(Explain::Prices))
 }
 
@@ -154,7 +166,10 @@ async fn change_cart(
             .await
             .committed()?
         {
-            let catalog = db.scoped(tenant).cart_catalog(&after.lines, after.customer_id).await?;
+            let catalog = db
+                .scoped(tenant)
+                .cart_catalog(&after.lines, after.customer_id, &after.promotion_codes)
+                .await?;
             return catalog.price_cart(&after, false);
         }
     }
@@ -179,6 +194,56 @@ pub async fn update_cart(db: &Db, tenant: &Tenant, id: &str, patch: CartPatch) -
     .await
 }
 
+/// Enters a promotion code on the cart (at most 5; entering one twice changes nothing). The code must name one of
+/// the store's promotions; whether it applies is the cart's `promotions` (with the reason when it does not).
+pub async fn add_promotion_code(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    input: PromotionCodeIn,
+) -> Result<CartOut, ApiError> {
+    let code = normalized_code(&input.code);
+    let valid =
+        !code.is_empty() && code.len() <= 40 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(ApiError::invalid("code", "1 to 40 letters, digits, `-` or `_`"));
+    }
+    let promotions = db.scoped(tenant).settings::<Promotions>().await?;
+    let known = promotions.promotions.iter().any(|p| p.code.as_ref() == Some(&code));
+    // Reported once the cart is found: another store's cart is a 404 whatever the body names.
+    change_cart(db, tenant, id, |cart| {
+        if !known {
+            return Err(ApiError::invalid("code", "no promotion of this store has this code"));
+        }
+        if cart.promotion_codes.contains(&code) {
+            return Ok(());
+        }
+        if cart.promotion_codes.len() >= MAX_CODES_PER_CART {
+            return Err(ApiError::invalid(
+                "code",
+                format!("a cart holds at most {MAX_CODES_PER_CART} codes"),
+            ));
+        }
+        cart.promotion_codes.push(code.clone());
+        Ok(())
+    })
+    .await
+}
+
+/// Takes a code off the cart (one it does not hold: `404`).
+pub async fn remove_promotion_code(db: &Db, tenant: &Tenant, id: &str, code: &str) -> Result<CartOut, ApiError> {
+    let code = normalized_code(code);
+    change_cart(db, tenant, id, |cart| {
+        let before = cart.promotion_codes.len();
+        cart.promotion_codes.retain(|c| *c != code);
+        match cart.promotion_codes.len() < before {
+            true => Ok(()),
+            false => Err(ApiError::not_found("promotion code on this cart")),
+        }
+    })
+    .await
+}
+
 /// The shipping options that apply to the cart at its address, priced for it.
 pub async fn shipping_options(db: &Db, tenant: &Tenant, id: &str) -> Result<Vec<ShippingQuote>, ApiError> {
     let cart = load_cart(db, tenant, id_of::<Cart>(id)?, false).await?;
@@ -188,7 +253,10 @@ pub async fn shipping_options(db: &Db, tenant: &Tenant, id: &str) -> Result<Vec<
             "the cart has no shipping address yet: set it with PATCH /v1/carts/{id}",
         ));
     };
-    let catalog = db.scoped(tenant).cart_catalog(&cart.lines, cart.customer_id).await?;
+    let catalog = db
+        .scoped(tenant)
+        .cart_catalog(&cart.lines, cart.customer_id, &cart.promotion_codes)
+        .await?;
     Ok(catalog
         .price_cart_lines(&cart.lines, cart.currency, (Some(address), None))?
         .quotes)
@@ -215,7 +283,7 @@ pub async fn add_item(db: &Db, tenant: &Tenant, id: &str, input: CartItemIn) -> 
     };
     let catalog = db
         .scoped(tenant)
-        .cart_catalog(std::slice::from_ref(&line), None)
+        .cart_catalog(std::slice::from_ref(&line), None, &[])
         .await?;
     let mut checks = Checks::default();
     match catalog.products.get(&line.product_id) {
@@ -320,6 +388,7 @@ mod tests {
                 variant_id: None,
                 quantity: 2,
             }],
+            promotion_codes: Vec::new(),
             shipping_address: None,
             shipping_option_id: None,
             created_at: String::new(),

@@ -93,6 +93,9 @@ event_types! {
     PriceModifierCreated = "price_modifier.created",
     PriceModifierUpdated = "price_modifier.updated",
     PriceModifierDeleted = "price_modifier.deleted",
+    PromotionCreated = "promotion.created",
+    PromotionUpdated = "promotion.updated",
+    PromotionDeleted = "promotion.deleted",
 }
 
 impl EventType {

@@ -129,6 +129,10 @@ prefixed_id!(
     ShippingZoneId, "shz"
 );
 prefixed_id!(
+    /// A promotion (or coupon).
+    PromotionId, "promo"
+);
+prefixed_id!(
     /// A shipping option of a zone.
     ShippingOptionId, "sho"
 );

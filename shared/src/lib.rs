@@ -30,6 +30,7 @@ pub mod orders;
 pub mod payment_signature;
 pub mod payments;
 pub mod pricing;
+pub mod promotions;
 #[cfg(feature = "sqs")]
 pub mod queue;
 pub mod retry;

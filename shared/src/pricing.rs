@@ -17,6 +17,8 @@ pub use crate::model::shipping::{
 };
 pub use crate::model::tax::{TaxRate, TaxSettings, TaxSettingsIn};
 
+use crate::model::promotions::{Promotion, Promotions, MAX_PROMOTIONS};
+
 use crate::db::{id_of, Committed, Db, PriceBook, PriceConflict, PriceFilter, SettingsItem, WriteError};
 use crate::error::ApiError;
 use crate::events::{Event, EventType};
@@ -177,6 +179,10 @@ pub trait RecordsItem: SettingsItem + Clone {
     fn records(&mut self) -> &mut Vec<Self::Record>;
     fn version(&self) -> u64;
     fn set_version(&mut self, version: u64);
+    /// Why `record` cannot sit beside the others (`records` holds it already), if it cannot.
+    fn refuse(_records: &[Self::Record], _record: &Self::Record) -> Option<ApiError> {
+        None
+    }
 }
 
 impl RecordsItem for ShippingZones {
@@ -217,6 +223,36 @@ impl RecordsItem for PriceModifiers {
     }
 }
 
+impl RecordsItem for Promotions {
+    type Record = Promotion;
+    const NOUN: &'static str = "promotion";
+    const MAX: usize = MAX_PROMOTIONS;
+    const LIMIT_CODE: &'static str = "promotion_limit_reached";
+    const CREATED: EventType = EventType::PromotionCreated;
+    const UPDATED: EventType = EventType::PromotionUpdated;
+    const DELETED: EventType = EventType::PromotionDeleted;
+    fn records(&mut self) -> &mut Vec<Promotion> {
+        &mut self.promotions
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+    fn refuse(records: &[Promotion], record: &Promotion) -> Option<ApiError> {
+        let code = record.code.as_ref()?;
+        records
+            .iter()
+            .any(|other| other.id != record.id && other.code.as_ref() == Some(code))
+            .then(|| ApiError::Conflict {
+                code: "code_taken",
+                message: format!("another promotion of this store has the code {code}"),
+                details: vec![],
+            })
+    }
+}
+
 /// Adds a record (at most `T::MAX` per store: `409 T::LIMIT_CODE`). Emits `T::CREATED`.
 pub async fn create_record<T: RecordsItem>(db: &Db, tenant: &Tenant, record: T::Record) -> Result<T::Record, ApiError> {
     change_records::<T>(db, tenant, T::CREATED, |records| {
@@ -226,6 +262,9 @@ pub async fn create_record<T: RecordsItem>(db: &Db, tenant: &Tenant, record: T::
                 message: format!("a store has at most {} of these", T::MAX),
                 details: vec![],
             });
+        }
+        if let Some(refused) = T::refuse(records, &record) {
+            return Err(refused);
         }
         records.push(record.clone());
         Ok(record.clone())
@@ -257,8 +296,12 @@ pub async fn update_record<T: RecordsItem>(
     let now = time::now_rfc3339();
     change_records::<T>(db, tenant, T::UPDATED, |records| {
         let record = record_for_change::<T>(records, id, if_match)?;
-        *record = patch(record, &now)?;
-        Ok(record.clone())
+        let after = patch(record, &now)?;
+        *record = after.clone();
+        if let Some(refused) = T::refuse(records, &after) {
+            return Err(refused);
+        }
+        Ok(after)
     })
     .await
 }

@@ -105,6 +105,8 @@ scopes! {
     OrdersWrite => "orders:write", Write;
     PricingRead => "pricing:read", Read;
     PricingWrite => "pricing:write", Write;
+    PromotionsRead => "promotions:read", Read;
+    PromotionsWrite => "promotions:write", Write;
     MarketplaceRead => "marketplace:read", Read;
     MarketplaceAdmin => "marketplace:admin", Admin;
     WebhooksManage => "webhooks:manage", Admin;
@@ -307,6 +309,8 @@ pub mod can {
         OrdersWrite,
         PricingRead,
         PricingWrite,
+        PromotionsRead,
+        PromotionsWrite,
         ApiKeysManage,
         WebhooksManage
     );

@@ -853,7 +853,7 @@ async fn checkout_refuses_what_it_cannot_sell() {
         .await;
     assert_error(no_email, 422, "validation_failed").await;
     let bad = shop
-        .post("/v1/checkout", json!({"cart_id": guest, "email": "x", "shipping_address": {"line1": "", "city": "", "country": "usa"}, "promotion_codes": ["SAVE"]}))
+        .post("/v1/checkout", json!({"cart_id": guest, "email": "x", "shipping_address": {"line1": "", "city": "", "country": "usa"}, "promotion_codes": ["NOT VALID"]}))
         .await;
     let body = assert_error(bad, 422, "validation_failed").await;
     assert!(body["error"]["details"].as_array().unwrap().len() >= 5, "{body}");

@@ -12,6 +12,7 @@ mod inventory;
 mod layers;
 mod limits;
 mod pricing;
+mod promotions;
 mod security;
 mod soak;
 mod tenancy;

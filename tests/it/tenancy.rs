@@ -27,6 +27,7 @@ pub(crate) struct Seeded {
     price: String,
     zone: String,
     modifier: String,
+    promotion: String,
     webhook: String,
     key: String,
 }
@@ -97,6 +98,9 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
     let zone = id(&post("/v1/shipping-zones", france).expect_data(201).await);
     let members = json!({"name": "Members", "kind": "percentage", "value": -500, "customer_group_id": group});
     let modifier = id(&post("/v1/price-modifiers", members).expect_data(201).await);
+    let spring = json!({"name": "Spring", "code": "SPRING", "value_type": "percentage", "value": 10,
+                        "conditions": {"product_ids": [stocked], "customer_group_ids": [group]}});
+    let promotion = id(&post("/v1/promotions", spring).expect_data(201).await);
     let endpoint = json!({"url": "http://127.0.0.1:9/hooks", "events": ["order.created"]});
     let webhook = id(&post("/v1/webhooks", endpoint).expect_data(201).await);
     Seeded {
@@ -119,6 +123,7 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
         price,
         zone,
         modifier,
+        promotion,
         webhook,
         key: store.test_key_id.clone(),
     }
@@ -163,6 +168,8 @@ pub(crate) fn concrete(template: &str, s: &Seeded) -> String {
             ("prices", _) => &s.price,
             ("shipping-zones", _) => &s.zone,
             ("price-modifiers", _) => &s.modifier,
+            ("promotions", _) => &s.promotion,
+            ("promotion-codes", _) => "SPRING",
             ("customer-groups", _) => &s.group,
             ("options", _) => "Size",
             ("warehouses", _) => &s.warehouse,
@@ -229,12 +236,17 @@ pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
         ("PATCH", "/v1/prices/{id}") => json!({"amount": 950, "customer_group_id": s.group}),
         ("PUT", "/v1/tax-settings") => json!({"prices_include_tax": true, "rates": [{"country": "FR", "rate": "20"}]}),
         ("PATCH", "/v1/carts/{id}") => json!({"shipping_address": address()}),
+        ("POST", "/v1/carts/{id}/promotion-codes") => json!({"code": "spring"}),
         ("POST", "/v1/shipping-zones") => json!({"name": "Belgium", "countries": ["BE"], "options": []}),
         ("PATCH", "/v1/shipping-zones/{id}") => json!({"name": "Renamed"}),
         ("POST", "/v1/price-modifiers") => json!({"name": "Sale", "kind": "percentage", "value": -1000,
                                                   "product_id": s.product, "category_id": s.category,
                                                   "customer_group_id": s.group}),
         ("PATCH", "/v1/price-modifiers/{id}") => json!({"value": -700, "product_id": s.product}),
+        ("POST", "/v1/promotions") => json!({"name": "Summer", "value_type": "percentage", "value": 5,
+                                             "conditions": {"product_ids": [s.product], "category_ids": [s.category],
+                                                            "customer_group_ids": [s.group]}}),
+        ("PATCH", "/v1/promotions/{id}") => json!({"value": 15, "conditions": {"product_ids": [s.product]}}),
         ("POST", "/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other", "events": ["order.created"]}),
         ("PATCH", "/v1/webhooks/{id}") => json!({"description": "renamed"}),
         ("POST", "/v1/webhooks/{id}/recover") => json!({"since": "2026-01-01T00:00:00Z"}),
@@ -281,6 +293,7 @@ async fn snapshot(app: &TestApp, key: &str, s: &Seeded) -> Vec<Value> {
         format!("/v1/prices/{}", s.price),
         format!("/v1/shipping-zones/{}", s.zone),
         format!("/v1/price-modifiers/{}", s.modifier),
+        format!("/v1/promotions/{}", s.promotion),
         format!("/v1/api-keys/{}", s.key),
         "/v1/warehouses".to_owned(),
     ];

@@ -1,7 +1,9 @@
 //! `functions/carts`: carts whose lines are priced from the catalog at every read.
 
 use axum::extract::Path;
-use cartwheel::carts::{self, CartIn, CartItemIn, CartItemPatch, CartOut, CartPatch, CartViewParams, ShippingQuote};
+use cartwheel::carts::{
+    self, CartIn, CartItemIn, CartItemPatch, CartOut, CartPatch, CartViewParams, PromotionCodeIn, ShippingQuote,
+};
 use cartwheel::error::ErrorBody;
 use cartwheel::http::{AppState, DataOut, Json, Query};
 use cartwheel::http::{Caller, Created, Data};
@@ -15,6 +17,8 @@ cartwheel::function_routes! {
     (shipping_options),
     (add_item),
     (update_item, remove_item),
+    (add_promotion_code),
+    (remove_promotion_code),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -119,4 +123,36 @@ async fn update_item(
     responses((status = 200, description = "The cart", body = DataOut<CartOut>)))]
 async fn remove_item(c: Caller<can::CartsWrite>, Path((id, item)): Path<(String, String)>) -> Result<Data<CartOut>> {
     Ok(Data(carts::remove_item(&c.db, &c.tenant, &id, &item).await?))
+}
+
+/// Enter a promotion code
+///
+/// The code (without regard to case) must name one of the store's promotions (`422` otherwise); a cart holds at
+/// most 5. Whether it applies, and why not, is in the cart's `promotions` (docs/promotions.md).
+#[utoipa::path(post, path = "/v1/carts/{id}/promotion-codes", tag = "carts", security(("api_key" = ["carts:write"])), request_body = PromotionCodeIn,
+    params(("id" = String, Path, description = "`cart_…`")),
+    responses(
+        (status = 200, description = "The cart", body = DataOut<CartOut>),
+        (status = 422, description = "No promotion has the code, or the cart holds 5", body = ErrorBody),
+    ))]
+async fn add_promotion_code(
+    c: Caller<can::CartsWrite>,
+    Path(id): Path<String>,
+    Json(input): Json<PromotionCodeIn>,
+) -> Result<Data<CartOut>> {
+    Ok(Data(carts::add_promotion_code(&c.db, &c.tenant, &id, input).await?))
+}
+
+/// Remove a promotion code
+#[utoipa::path(delete, path = "/v1/carts/{id}/promotion-codes/{code}", tag = "carts", security(("api_key" = ["carts:write"])),
+    params(("id" = String, Path, description = "`cart_…`"), ("code" = String, Path, description = "The code")),
+    responses(
+        (status = 200, description = "The cart", body = DataOut<CartOut>),
+        (status = 404, description = "The cart does not hold the code", body = ErrorBody),
+    ))]
+async fn remove_promotion_code(
+    c: Caller<can::CartsWrite>,
+    Path((id, code)): Path<(String, String)>,
+) -> Result<Data<CartOut>> {
+    Ok(Data(carts::remove_promotion_code(&c.db, &c.tenant, &id, &code).await?))
 }

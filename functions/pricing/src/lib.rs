@@ -1,5 +1,6 @@
-//! `functions/pricing`: price records per currency, customer group, time window and quantity tier. Which record a
-//! cart line pays is decided by the one calculation carts and checkout share (docs/pricing.md).
+//! `functions/pricing`: price records per currency, customer group, time window and quantity tier, tax settings,
+//! shipping zones, price modifiers and promotions. What a cart line pays is decided by the one calculation carts
+//! and checkout share (docs/pricing.md, docs/promotions.md).
 
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -11,6 +12,7 @@ use cartwheel::pricing::{
     self, Price, PriceIn, PriceListParams, PriceModifier, PriceModifierIn, PriceModifierPatch, PriceModifiers,
     PricePatch, ShippingZone, ShippingZoneIn, ShippingZonePatch, ShippingZones, TaxSettings, TaxSettingsIn,
 };
+use cartwheel::promotions::{self, Promotion, PromotionIn, PromotionListParams, PromotionPatch};
 use cartwheel::tenant::can;
 use cartwheel::ApiError;
 
@@ -23,6 +25,9 @@ cartwheel::function_routes! {
     (get_zone, update_zone, delete_zone),
     (create_modifier, list_modifiers),
     (get_modifier, update_modifier, delete_modifier),
+    (create_promotion, list_promotions),
+    (get_promotion, update_promotion),
+    (deactivate_promotion),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -294,4 +299,80 @@ async fn delete_modifier(
 ) -> Result<StatusCode> {
     pricing::delete_record::<PriceModifiers>(&c.db, &c.tenant, &id, if_match).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a promotion
+///
+/// Automatic (no `code`) or by code (unique per store without regard to case: `409 code_taken`); on the `order`,
+/// its `items` or its `shipping`; a percentage or a fixed amount; with conditions, limits, combination and
+/// priority (docs/promotions.md). At most 100 per store (`409 promotion_limit_reached`). Emits
+/// `promotion.created`.
+#[utoipa::path(post, path = "/v1/promotions", tag = "promotions", security(("api_key" = ["promotions:write"])), request_body = PromotionIn,
+    responses(
+        (status = 201, description = "The promotion", body = DataOut<Promotion>),
+        (status = 409, description = "code_taken, promotion_limit_reached", body = ErrorBody),
+    ))]
+async fn create_promotion(
+    c: Caller<can::PromotionsWrite>,
+    Json(input): Json<PromotionIn>,
+) -> Result<Tagged<Promotion>> {
+    Ok(Tagged::created(
+        promotions::create_promotion(&c.db, &c.tenant, input).await?,
+    ))
+}
+
+/// List promotions
+///
+/// Oldest first, narrowed by `status` and `code` (at most 100: pages with an exact `total`).
+#[utoipa::path(get, path = "/v1/promotions", tag = "promotions", security(("api_key" = ["promotions:read"])), params(PageParams, PromotionListParams),
+    responses((status = 200, description = "The promotions", body = ListOut<Promotion>)))]
+async fn list_promotions(
+    c: Caller<can::PromotionsRead>,
+    ListQuery(page, params): ListQuery<PromotionListParams>,
+) -> Result<axum::Json<ListOut<Promotion>>> {
+    let found = promotions::list_promotions(&c.db, &c.tenant, &params).await?;
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), found)?))
+}
+
+/// Get a promotion
+#[utoipa::path(get, path = "/v1/promotions/{id}", tag = "promotions", security(("api_key" = ["promotions:read"])),
+    params(("id" = String, Path, description = "`promo_…`")),
+    responses((status = 200, description = "The promotion; `ETag` holds its version", body = DataOut<Promotion>)))]
+async fn get_promotion(c: Caller<can::PromotionsRead>, Path(id): Path<String>) -> Result<Tagged<Promotion>> {
+    Ok(Tagged::ok(promotions::get_promotion(&c.db, &c.tenant, &id).await?))
+}
+
+/// Update a promotion
+///
+/// Its name, window, value, conditions, limits, combination and priority (`null` clears an optional one); its
+/// code, target and value type are fixed. Emits `promotion.updated`; a checkout that read it before fails with
+/// `409 price_changed` when its total would differ.
+#[utoipa::path(patch, path = "/v1/promotions/{id}", tag = "promotions", security(("api_key" = ["promotions:write"])), request_body = PromotionPatch,
+    params(("id" = String, Path, description = "`promo_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The promotion", body = DataOut<Promotion>),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_promotion(
+    c: Caller<can::PromotionsWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<PromotionPatch>,
+) -> Result<Tagged<Promotion>> {
+    Ok(Tagged::ok(
+        promotions::update_promotion(&c.db, &c.tenant, &id, patch, if_match).await?,
+    ))
+}
+
+/// Deactivate a promotion
+///
+/// For good: no cart takes it any more; orders placed with it keep it. Emits `promotion.updated`.
+#[utoipa::path(post, path = "/v1/promotions/{id}/deactivate", tag = "promotions", security(("api_key" = ["promotions:write"])),
+    params(("id" = String, Path, description = "`promo_…`")),
+    responses((status = 200, description = "The promotion, inactive", body = DataOut<Promotion>)))]
+async fn deactivate_promotion(c: Caller<can::PromotionsWrite>, Path(id): Path<String>) -> Result<Tagged<Promotion>> {
+    Ok(Tagged::ok(
+        promotions::deactivate_promotion(&c.db, &c.tenant, &id).await?,
+    ))
 }

@@ -19,6 +19,9 @@ use cartwheel::pricing::{
     Band, ModifierKind, Price, PriceModifier, ShippingOption, ShippingRate, ShippingZone, TaxRate, TaxSettings,
     TierBasis,
 };
+use cartwheel::promotions::{
+    Allocation, AppliesTo, CombinesWith, Conditions, Promotion, PromotionStatus, Target, ValueType,
+};
 use cartwheel::stores::StoreOut;
 use cartwheel::webhooks::EndpointOut;
 
@@ -48,6 +51,14 @@ use cartwheel::webhooks::EndpointOut;
     ShippingOption,
     PriceModifier,
     ModifierKind,
+    Promotion,
+    PromotionStatus,
+    Target,
+    ValueType,
+    Allocation,
+    Conditions,
+    CombinesWith,
+    AppliesTo,
     ShippingRate,
     Band,
     Cart,
@@ -108,6 +119,7 @@ fn data_schema(event_type: EventType) -> Value {
         T::TaxSettingsUpdated => named("TaxSettings"),
         T::ShippingZoneCreated | T::ShippingZoneUpdated | T::ShippingZoneDeleted => named("ShippingZone"),
         T::PriceModifierCreated | T::PriceModifierUpdated | T::PriceModifierDeleted => named("PriceModifier"),
+        T::PromotionCreated | T::PromotionUpdated | T::PromotionDeleted => named("Promotion"),
         T::OrderCreated | T::OrderCancelled | T::OrderFulfilled => named("Order"),
         T::OrderStatusChanged => order_with(
             "status_change",

@@ -11,6 +11,7 @@ use crate::ids::{CustomerId, StoreId};
 use crate::model::carts::{Cart, CartLine, CatalogSnapshot};
 use crate::model::customers::Customer;
 use crate::model::modifiers::PriceModifiers;
+use crate::model::promotions::Promotions;
 use crate::model::shipping::ShippingZones;
 use crate::model::tax::TaxSettings;
 use crate::tenant::{Mode, Tenant};
@@ -22,12 +23,14 @@ pub(super) fn cart_item(store: StoreId, mode: Mode, cart: &Cart) -> Result<Item,
     Ok(record)
 }
 
-/// What pricing `lines` reads: the tax settings, shipping zones and price modifiers, each product, variant and product's price book.
+/// What pricing `lines` reads: the tax settings, shipping zones, price modifiers and promotions, each product,
+/// variant and product's price book.
 pub(super) fn catalog_keys(store: StoreId, mode: Mode, lines: &[CartLine]) -> Vec<Key> {
     let mut wanted = vec![
         TaxSettings::key(store, mode),
         ShippingZones::key(store, mode),
         PriceModifiers::key(store, mode),
+        Promotions::key(store, mode),
     ];
     for line in lines {
         wanted.push(keys::product(store, mode, line.product_id));
@@ -64,6 +67,7 @@ pub(super) fn take_catalog(
         tax: take_settings(found, store, mode)?,
         shipping: take_settings(found, store, mode)?,
         modifiers: take_settings(found, store, mode)?,
+        promotions: take_settings(found, store, mode)?,
         ..CatalogSnapshot::default()
     };
     for line in lines {
@@ -103,12 +107,14 @@ impl Db {
 }
 
 impl Scoped<'_> {
-    /// What pricing the lines reads (their products, variants and price books) and the groups of `customer`:
-    /// one `BatchGetItem` per 100 keys (none for an empty cart).
+    /// What pricing the lines reads (their products, variants and price books, the store's pricing settings and
+    /// promotions) and the groups of `customer`: one `BatchGetItem` per 100 keys (none for an empty cart), and one
+    /// more for the uses of the promotions with a limit that could apply (`codes`: the cart's).
     pub async fn cart_catalog(
         &self,
         lines: &[CartLine],
         customer: Option<CustomerId>,
+        codes: &[String],
     ) -> Result<CatalogSnapshot, ApiError> {
         let (store, mode) = (self.store, self.mode);
         if lines.is_empty() {
@@ -122,10 +128,11 @@ impl Scoped<'_> {
             let key = keys::customer(store, mode, id);
             if let Some(item) = found.remove(&(key.pk, key.sk)) {
                 let customer: Customer = from_item(item)?;
-                catalog.customer_groups = customer.group_ids.into_iter().collect();
-                catalog.customer_tax_exempt = customer.tax_exempt;
+                catalog.for_customer(&customer);
             }
         }
+        catalog.promotion_codes = codes.to_vec();
+        catalog.promotion_uses = self.promotion_uses(&catalog, false).await?;
         Ok(catalog)
     }
 }

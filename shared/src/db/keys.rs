@@ -6,7 +6,8 @@
 
 use crate::ids::{
     AdjustmentId, AuditId, BrandId, CartId, CategoryId, CustomerGroupId, CustomerId, EventId, FulfillmentId, KeyId,
-    OrderId, PriceId, ProductId, RefundId, ReservationId, StoreId, TransferId, VariantId, WarehouseId, WebhookId,
+    OrderId, PriceId, ProductId, PromotionId, RefundId, ReservationId, StoreId, TransferId, VariantId, WarehouseId,
+    WebhookId,
 };
 use crate::tenant::Mode;
 
@@ -429,6 +430,38 @@ pub fn tax_settings(store: StoreId, mode: Mode) -> Key {
 /// The store's shipping zones and their options (per mode), in one item.
 pub fn shipping_zones(store: StoreId, mode: Mode) -> Key {
     settings(store, mode, "SHIPPING")
+}
+
+/// A promotion's use counter (`uses`): moved by checkouts, given back by cancellations.
+pub fn promotion_uses(store: StoreId, mode: Mode, promotion: PromotionId) -> Key {
+    Key {
+        pk: format!("{}PROMOTION#{promotion}", tenant_prefix(store, mode)),
+        sk: "USES".into(),
+    }
+}
+
+/// One buyer's uses of a promotion. The buyer (`customer:{id}` or `email:{address}`) goes in by its SHA-256, so
+/// no email address sits in a key.
+pub fn promotion_buyer_uses(store: StoreId, mode: Mode, promotion: PromotionId, buyer: &str) -> Key {
+    use sha2::Digest as _;
+    let digest = hex::encode(sha2::Sha256::digest(buyer.as_bytes()));
+    Key {
+        pk: promotion_uses(store, mode, promotion).pk,
+        sk: format!("BUYER#{}", &digest[..32]),
+    }
+}
+
+/// An order's use of a promotion: written by its checkout, deleted when the order is cancelled.
+pub fn promotion_use(store: StoreId, mode: Mode, promotion: PromotionId, order: OrderId) -> Key {
+    Key {
+        pk: promotion_uses(store, mode, promotion).pk,
+        sk: format!("USE#{order}"),
+    }
+}
+
+/// The store's promotions (per mode), in one item.
+pub fn promotions(store: StoreId, mode: Mode) -> Key {
+    settings(store, mode, "PROMOTIONS")
 }
 
 /// The store's price modifiers (per mode), in one item.

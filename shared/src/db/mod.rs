@@ -9,6 +9,7 @@ mod inventory;
 mod keys;
 mod orders;
 mod pricing;
+mod promotions;
 mod schema;
 mod tx;
 mod webhooks;

@@ -7,14 +7,15 @@ use super::carts::{catalog_keys, take_catalog};
 use super::counts::{count, Counted};
 use super::customers::customer_item;
 use super::keys::{self, Key, GSI1, GSI1PK, GSI1SK, PK, SK};
+use super::promotions::{give_back_promotions, take_promotions};
 use super::{
     from_item, guard_shard, item, n, s, tenant_prefix, Db, Item, PageQuery, Scoped, Stale, WriteError, WriteTx,
 };
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
-use crate::ids::{CustomerId, OrderId, StoreId, WarehouseId};
-use crate::model::carts::{Cart, CatalogSnapshot};
+use crate::ids::{CustomerId, OrderId, PromotionId, StoreId, WarehouseId};
+use crate::model::carts::{Buyer, Cart, CatalogSnapshot};
 use crate::model::customers::Customer;
 use crate::model::inventory::{Adjustment, Level, StockItem};
 use crate::model::orders::{Fulfillment, Order, OrderFilter, Refund};
@@ -40,6 +41,8 @@ pub struct OrderWrite {
     pub customer: Option<(u64, Customer)>,
     /// The payment provider's event id, recorded so that a duplicate callback changes nothing.
     pub payment_event: Option<String>,
+    /// Gives back the order's promotion uses (a cancellation).
+    pub release_promotions: bool,
 }
 
 /// Everything a checkout reads after the cart, in one batch.
@@ -48,6 +51,8 @@ pub struct OrderWrite {
 pub enum CheckoutRefusal {
     /// A price record changed after the checkout read the prices.
     PriceChanged,
+    /// A promotion the order takes reached its limit (overall or for this buyer) meanwhile.
+    PromotionUsedUp(PromotionId),
     /// A level, the cart or the customer changed (or a concurrent transaction).
     Stale,
 }
@@ -193,6 +198,14 @@ impl Db {
                 1,
                 &[(status, 1)],
             );
+            let buyer = order.buyer();
+            tx = take_promotions(
+                tx,
+                (store, mode),
+                (order.id, buyer.as_deref()),
+                &order.promotions,
+                CheckoutRefusal::PromotionUsedUp,
+            )?;
             add_moves(tx, store, mode, moves, &order.created_at)
         })();
         // Refused: a price changed, or a line's stock is short, or the cart or the customer changed since they were
@@ -214,6 +227,7 @@ impl Scoped<'_> {
         cart: &Cart,
         customer: Option<CustomerId>,
         email: Option<&str>,
+        codes: &[String],
     ) -> Result<CheckoutReads, ApiError> {
         let (store, mode) = (self.store, self.mode);
         let mut wanted = catalog_keys(store, mode, &cart.lines);
@@ -249,10 +263,13 @@ impl Scoped<'_> {
             (None, None) => None,
         };
         let mut catalog = catalog;
-        if let Some(customer) = &customer {
-            catalog.customer_groups = customer.group_ids.iter().copied().collect();
-            catalog.customer_tax_exempt = customer.tax_exempt;
+        match (&customer, email) {
+            (Some(customer), _) => catalog.for_customer(customer),
+            (None, Some(email)) => catalog.buyer = Buyer::guest(email),
+            (None, None) => {}
         }
+        catalog.promotion_codes = codes.to_vec();
+        catalog.promotion_uses = self.promotion_uses(&catalog, true).await?;
         Ok(CheckoutReads {
             catalog,
             customer,
@@ -317,6 +334,10 @@ impl Scoped<'_> {
         }
         if let Some((read_version, customer)) = &write.customer {
             tx = tx.put_versioned(customer_item(store, mode, customer)?, Some(*read_version));
+        }
+        if write.release_promotions {
+            let buyer = order.buyer();
+            tx = give_back_promotions(tx, (store, mode), (order.id, buyer.as_deref()), &order.promotions);
         }
         if let Some(provider_event) = &write.payment_event {
             tx = tx.put_new(guard(

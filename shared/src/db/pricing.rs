@@ -69,6 +69,12 @@ impl SettingsItem for ShippingZones {
     }
 }
 
+impl SettingsItem for crate::model::promotions::Promotions {
+    fn key(store: StoreId, mode: Mode) -> keys::Key {
+        keys::promotions(store, mode)
+    }
+}
+
 impl SettingsItem for PriceModifiers {
     fn key(store: StoreId, mode: Mode) -> keys::Key {
         keys::price_modifiers(store, mode)

@@ -10,12 +10,15 @@ use crate::catalog::products::{Product, ProductStatus, ProductType};
 use crate::catalog::variants::Variant;
 use crate::error::ApiError;
 use crate::ids::{
-    CartId, CartItemId, CustomerGroupId, CustomerId, OrderId, PriceId, PriceModifierId, ProductId, ShippingOptionId,
-    VariantId,
+    CartId, CartItemId, CustomerGroupId, CustomerId, OrderId, PriceId, PriceModifierId, ProductId, PromotionId,
+    ShippingOptionId, VariantId,
 };
 use crate::model::customers::PostalAddress;
 use crate::model::modifiers::PriceModifiers;
 use crate::model::pricing::{self, LineQuantities, Price, PriceCandidate, PriceSource, PricingContext};
+use crate::model::promotions::{
+    self, DiscountAllocation, PromotionContext, PromotionLine, PromotionOutcome, Promotions,
+};
 use crate::model::shipping::{Parcel, ShippingLine, ShippingQuote, ShippingZones};
 use crate::model::tax::{self, TaxSettings, STANDARD_CLASS};
 use crate::money::{CurrencyCode, Money};
@@ -55,6 +58,9 @@ pub struct Cart {
     /// The shipping option chosen (`GET /v1/carts/{id}/shipping-options` lists those that apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_option_id: Option<ShippingOptionId>,
+    /// Promotion codes entered (upper-cased), at most 5.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promotion_codes: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
     /// Unix seconds; an expired cart reads as not found.
@@ -83,7 +89,10 @@ pub struct CartItemOut {
     /// The rate of the line's tax class at the shipping address, a percentage (`"20"`); `"0"` without an address.
     pub tax_rate: String,
     pub tax_amount: Money,
-    /// The line without tax, and with it: what it adds to the cart's total.
+    /// What promotions take off the line's `total` (before tax), by promotion.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub discounts: Vec<DiscountAllocation>,
+    /// The line without tax, and with it, after its discounts: what it adds to the cart's total.
     pub net: Money,
     pub gross: Money,
     /// `catalog`: the product's or variant's own price; `price_record`: the record `price_id` (docs/pricing.md).
@@ -114,6 +123,10 @@ pub struct CartOut {
     pub shipping_address: Option<PostalAddress>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_option_id: Option<ShippingOptionId>,
+    pub promotion_codes: Vec<String>,
+    /// Every automatic promotion and every entered code considered, in the order evaluated, with its state
+    /// (`applied` or why not) and amount (docs/promotions.md).
+    pub promotions: Vec<PromotionOutcome>,
     /// The chosen option priced for this cart; absent when none is chosen, or the one chosen no longer applies
     /// (`shipping_option_available` false: checkout refuses it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,7 +140,7 @@ pub struct CartOut {
     pub tax_calculated: bool,
     /// Sum of purchasable lines' `total`.
     pub subtotal: Money,
-    /// Promotions are not applied yet; always zero.
+    /// What the applied promotions take off the lines and the shipping.
     pub discount_total: Money,
     /// The chosen option's `amount`.
     pub shipping_total: Money,
@@ -154,6 +167,35 @@ pub struct CatalogSnapshot {
     pub tax: TaxSettings,
     pub shipping: ShippingZones,
     pub modifiers: PriceModifiers,
+    pub promotions: Promotions,
+    /// The cart's codes, the buyer (for per-customer limits and first orders) and the promotions' uses so far.
+    pub promotion_codes: Vec<String>,
+    pub buyer: Buyer,
+    pub promotion_uses: HashMap<PromotionId, (u64, u64)>,
+}
+
+/// Who buys, as promotions need to know: `customer:{id}` or `email:{address}` (none for an anonymous cart), and
+/// whether they ordered before (unknown for a guest).
+#[derive(Clone, Debug, Default)]
+pub struct Buyer {
+    pub identity: Option<String>,
+    pub has_ordered: Option<bool>,
+}
+
+impl Buyer {
+    pub fn customer(id: CustomerId, orders_count: u64) -> Self {
+        Self {
+            identity: Some(format!("customer:{id}")),
+            has_ordered: Some(orders_count > 0),
+        }
+    }
+
+    pub fn guest(email: &str) -> Self {
+        Self {
+            identity: Some(format!("email:{}", email.trim().to_lowercase())),
+            has_ordered: None,
+        }
+    }
 }
 
 /// A cart's lines priced and taxed, and its totals: what the cart view shows and checkout charges.
@@ -167,6 +209,8 @@ pub struct PricedCart {
     pub shipping_option_unavailable: bool,
     pub shipping_required: bool,
     pub subtotal: Money,
+    pub promotions: Vec<PromotionOutcome>,
+    pub discount_total: Money,
     pub shipping_total: Money,
     pub tax_total: Money,
     pub total: Money,
@@ -196,6 +240,13 @@ impl LineProblem {
 }
 
 impl CatalogSnapshot {
+    /// Prices for `customer`: its groups, its tax exemption, and it as the buyer promotions see.
+    pub fn for_customer(&mut self, customer: &crate::model::customers::Customer) {
+        self.customer_groups = customer.group_ids.iter().copied().collect();
+        self.customer_tax_exempt = customer.tax_exempt;
+        self.buyer = Buyer::customer(customer.id, customer.orders_count);
+    }
+
     /// Who buys, in what currency, now.
     pub fn context(&self, currency: CurrencyCode) -> PricingContext {
         PricingContext {
@@ -292,6 +343,7 @@ impl CatalogSnapshot {
             total: total.unwrap_or(zero),
             tax_rate: "0".into(),
             tax_amount: zero,
+            discounts: Vec::new(),
             net: zero,
             gross: zero,
             price_source: resolution.source,
@@ -303,9 +355,10 @@ impl CatalogSnapshot {
         (item, problem)
     }
 
-    /// The one calculation of a cart's money: each line priced, then taxed per line at the rate of its product's
-    /// tax class at `address` (none: untaxed, `tax_calculated` false), and the totals as sums of the lines. `422`
-    /// when a total cannot be represented (checked arithmetic, never a wrapped sum).
+    /// The one calculation of a cart's money: each line priced; the promotions evaluated on the lines' totals and
+    /// the chosen shipping, their amounts taken off before tax; each line then taxed per line at the rate of its
+    /// product's tax class at `address` (none: untaxed, `tax_calculated` false), and the totals as sums of the
+    /// lines. `422` when a total cannot be represented (checked arithmetic, never a wrapped sum).
     pub fn price_cart_lines(
         &self,
         lines: &[CartLine],
@@ -315,30 +368,38 @@ impl CatalogSnapshot {
         let zero = Money::new(0, currency);
         let too_large = || ApiError::invalid("items", "the cart's total is too large");
         let mut items = self.price_lines(lines, &self.context(currency));
-        let (mut subtotal, mut tax_total, mut total) = (zero, zero, zero);
-        for (item, problem) in &mut items {
-            if problem.is_some() {
-                continue;
-            }
+        let mut subtotal = zero;
+        for (item, _) in items.iter().filter(|(_, problem)| problem.is_none()) {
+            subtotal = subtotal.checked_add(item.total).ok_or_else(too_large)?;
+        }
+        let parcel = self.parcel(&items, subtotal);
+        let quotes = address.map(|a| self.shipping.quotes(a, &parcel)).unwrap_or_default();
+        let chosen = option.and_then(|id| quotes.iter().find(|q| q.id == id));
+        let discounts = self.discounts(&items, chosen.map(|q| q.amount.amount), currency);
+        let (mut tax_total, mut total, mut discount_total) = (zero, zero, zero);
+        let purchasable = items.iter_mut().filter(|(_, problem)| problem.is_none());
+        for ((item, _), allocations) in purchasable.zip(discounts.lines) {
             let class = self
                 .products
                 .get(&item.product_id)
                 .and_then(|p| p.tax_class.as_deref())
                 .unwrap_or(STANDARD_CLASS);
             let rate = address.map_or(0, |a| self.tax.rate_for(&a.country, a.region.as_deref(), class));
+            let off: i64 = allocations.iter().map(|a| a.amount.amount).sum();
+            let charged = Money::new(item.total.amount - off, currency);
             let taxed = self
                 .tax
-                .tax(item.total, rate, self.customer_tax_exempt)
+                .tax(charged, rate, self.customer_tax_exempt)
                 .ok_or_else(too_large)?;
             item.tax_rate = tax::format_rate(taxed.rate);
             (item.tax_amount, item.net, item.gross) = (taxed.tax, taxed.net, taxed.gross);
-            subtotal = subtotal.checked_add(item.total).ok_or_else(too_large)?;
+            item.discounts = allocations;
+            discount_total = discount_total
+                .checked_add(Money::new(off, currency))
+                .ok_or_else(too_large)?;
             tax_total = tax_total.checked_add(taxed.tax).ok_or_else(too_large)?;
             total = total.checked_add(taxed.gross).ok_or_else(too_large)?;
         }
-        let parcel = self.parcel(&items, subtotal);
-        let quotes = address.map(|a| self.shipping.quotes(a, &parcel)).unwrap_or_default();
-        let chosen = option.and_then(|id| quotes.iter().find(|q| q.id == id));
         let shipping = match (chosen, address) {
             (Some(quote), Some(address)) => {
                 let rate = match self.tax.tax_shipping {
@@ -347,9 +408,14 @@ impl CatalogSnapshot {
                         .rate_for(&address.country, address.region.as_deref(), STANDARD_CLASS),
                     false => 0,
                 };
+                let off: i64 = discounts.shipping.iter().map(|a| a.amount.amount).sum();
+                let charged = Money::new(quote.amount.amount - off, currency);
                 let taxed = self
                     .tax
-                    .tax(quote.amount, rate, self.customer_tax_exempt)
+                    .tax(charged, rate, self.customer_tax_exempt)
+                    .ok_or_else(too_large)?;
+                discount_total = discount_total
+                    .checked_add(Money::new(off, currency))
                     .ok_or_else(too_large)?;
                 tax_total = tax_total.checked_add(taxed.tax).ok_or_else(too_large)?;
                 total = total.checked_add(taxed.gross).ok_or_else(too_large)?;
@@ -358,6 +424,7 @@ impl CatalogSnapshot {
                     zone_id: quote.zone_id,
                     name: quote.name.clone(),
                     amount: quote.amount,
+                    discounts: discounts.shipping,
                     tax_rate: tax::format_rate(taxed.rate),
                     tax_amount: taxed.tax,
                     gross: taxed.gross,
@@ -374,9 +441,46 @@ impl CatalogSnapshot {
             quotes,
             shipping,
             subtotal,
+            promotions: discounts.outcomes,
+            discount_total,
             tax_total,
             total,
         })
+    }
+
+    /// The promotions on the purchasable lines (their totals before promotions) and the chosen shipping's price:
+    /// the allocations by purchasable line, in order.
+    fn discounts(
+        &self,
+        items: &[(CartItemOut, Option<LineProblem>)],
+        shipping: Option<i64>,
+        currency: CurrencyCode,
+    ) -> promotions::Discounts {
+        let lines: Vec<PromotionLine> = items
+            .iter()
+            .filter(|(_, problem)| problem.is_none())
+            .map(|(item, _)| PromotionLine {
+                id: item.id,
+                product_id: item.product_id,
+                category_ids: self
+                    .products
+                    .get(&item.product_id)
+                    .map(|p| p.category_ids.clone())
+                    .unwrap_or_default(),
+                quantity: item.quantity,
+                amount: item.total.amount,
+            })
+            .collect();
+        let context = PromotionContext {
+            now: time::now().unix_timestamp(),
+            currency,
+            customer_groups: self.customer_groups.clone(),
+            identity: self.buyer.identity.clone(),
+            has_ordered: self.buyer.has_ordered,
+            codes: self.promotion_codes.clone(),
+            uses: self.promotion_uses.clone(),
+        };
+        promotions::evaluate(&self.promotions.promotions, &lines, shipping, &context)
     }
 
     /// What the purchasable lines weigh and cost, and whether any ships.
@@ -403,7 +507,6 @@ impl CatalogSnapshot {
 
     /// The cart priced now (`explain`: with each line's price candidates).
     pub fn price_cart(&self, cart: &Cart, explain: bool) -> Result<CartOut, ApiError> {
-        let zero = Money::new(0, cart.currency);
         let shipping = (cart.shipping_address.as_ref(), cart.shipping_option_id);
         let priced = self.price_cart_lines(&cart.lines, cart.currency, shipping)?;
         let items = priced
@@ -425,13 +528,15 @@ impl CatalogSnapshot {
             items,
             shipping_address: cart.shipping_address.clone(),
             shipping_option_id: cart.shipping_option_id,
+            promotion_codes: cart.promotion_codes.clone(),
+            promotions: priced.promotions,
             shipping: priced.shipping,
             shipping_option_available: !priced.shipping_option_unavailable,
             shipping_required: priced.shipping_required,
             prices_include_tax: self.tax.prices_include_tax,
             tax_calculated: priced.tax_calculated,
             subtotal: priced.subtotal,
-            discount_total: zero,
+            discount_total: priced.discount_total,
             shipping_total: priced.shipping_total,
             tax_total: priced.tax_total,
             total: priced.total,

@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod modifiers;
 pub mod orders;
 pub mod pricing;
+pub mod promotions;
 pub mod shipping;
 pub mod stores;
 pub mod tax;
@@ -65,6 +66,7 @@ resources!(
     pricing::Price => "price",
     shipping::ShippingZone => "shipping_zone",
     modifiers::PriceModifier => "price_modifier",
+    promotions::Promotion => "promotion",
 );
 
 impl Versioned for tax::TaxSettings {

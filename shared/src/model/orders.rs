@@ -13,6 +13,7 @@ use crate::ids::{
 };
 use crate::model::customers::PostalAddress;
 use crate::model::inventory::StockItem;
+use crate::model::promotions::{DiscountAllocation, OrderPromotion};
 use crate::model::shipping::ShippingLine;
 use crate::money::{CurrencyCode, Money};
 
@@ -104,6 +105,10 @@ pub struct OrderLine {
     /// The price modifiers applied to the unit price, in the order they were applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub price_modifier_ids: Vec<PriceModifierId>,
+    /// What promotions took off `total` (before tax), by promotion; `net`, `tax_amount` and `gross` are after
+    /// them, so a refund by line returns what the line paid.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discounts: Vec<DiscountAllocation>,
     /// The tax as charged, kept so refunds and reports never recompute it: the rate (a percentage, `"20"`), the
     /// amount, and the line without and with it.
     pub tax_rate: String,
@@ -118,6 +123,16 @@ pub struct OrderLine {
     /// Units refunded by line (`POST /orders/{id}/refunds` with `lines`).
     #[serde(default)]
     pub refunded_quantity: u32,
+}
+
+impl Order {
+    /// The buyer its promotions were counted for: its customer, else its email (as `model::carts::Buyer`).
+    pub fn buyer(&self) -> Option<String> {
+        match self.customer_id {
+            Some(id) => crate::model::carts::Buyer::customer(id, 0).identity,
+            None => crate::model::carts::Buyer::guest(&self.email).identity,
+        }
+    }
 }
 
 impl OrderLine {
@@ -146,7 +161,11 @@ pub struct Order {
     pub cart_id: CartId,
     pub lines: Vec<OrderLine>,
     pub subtotal: Money,
+    /// What the promotions took off the lines and the shipping.
     pub discount_total: Money,
+    /// The promotions the order took.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promotions: Vec<OrderPromotion>,
     pub shipping_total: Money,
     /// The shipping option taken, its price and tax, as charged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -555,6 +574,7 @@ pub(crate) mod tests {
                     total: Money::new(500 * i64::from(*q), usd),
                     price_id: None,
                     price_modifier_ids: Vec::new(),
+                    discounts: Vec::new(),
                     tax_rate: "0".into(),
                     tax_amount: Money::new(0, usd),
                     net: Money::new(500 * i64::from(*q), usd),
@@ -567,6 +587,7 @@ pub(crate) mod tests {
                 .collect(),
             subtotal: zero,
             discount_total: zero,
+            promotions: Vec::new(),
             shipping_total: zero,
             shipping: None,
             tax_total: zero,

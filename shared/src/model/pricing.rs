@@ -209,7 +209,8 @@ impl Price {
     }
 }
 
-fn window_end(checks: &mut Checks, field: &str, text: Option<&str>) -> Option<OffsetDateTime> {
+/// A window's end: an RFC 3339 time, 1970 or later (a failed check otherwise).
+pub(crate) fn window_end(checks: &mut Checks, field: &str, text: Option<&str>) -> Option<OffsetDateTime> {
     let text = text?;
     let parsed = crate::time::parse_rfc3339(text).filter(|at| at.year() >= 1970);
     if parsed.is_none() {

@@ -138,6 +138,9 @@ pub struct ShippingLine {
     pub name: String,
     /// As priced: with tax in a store whose prices include it, without otherwise.
     pub amount: Money,
+    /// What promotions take off `amount` (before tax), by promotion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discounts: Vec<crate::model::promotions::DiscountAllocation>,
     /// `"0"` unless the store taxes shipping (at the address's standard rate).
     pub tax_rate: String,
     pub tax_amount: Money,

@@ -4,6 +4,7 @@ use super::*;
 use crate::carts::LineProblem;
 use crate::db::CheckoutRefusal;
 use crate::error::FieldError;
+use crate::model::promotions::{normalized_code, OrderPromotion, PromotionState, MAX_CODES_PER_CART};
 
 fn price_changed() -> ApiError {
     ApiError::Conflict {
@@ -38,8 +39,17 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
         }),
         None => None,
     };
-    if !input.promotion_codes.is_empty() {
-        checks.fail("promotion_codes", "promotion codes are not available yet");
+    let entered: Vec<String> = input.promotion_codes.iter().map(|c| normalized_code(c)).collect();
+    for (index, code) in entered.iter().enumerate() {
+        if code.is_empty()
+            || code.len() > 40
+            || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            checks.fail(
+                &format!("promotion_codes[{index}]"),
+                "1 to 40 letters, digits, `-` or `_`",
+            );
+        }
     }
     checks.text("channel", input.channel.as_deref(), false, 50);
     checks.text("payment_method_id", input.payment_method_id.as_deref(), false, 200);
@@ -67,9 +77,17 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             ));
         }
         let customer_id = input.customer_id.or(cart.customer_id);
+        let mut codes = cart.promotion_codes.clone();
+        codes.extend(entered.iter().filter(|c| !cart.promotion_codes.contains(c)).cloned());
+        if codes.len() > MAX_CODES_PER_CART {
+            return Err(ApiError::invalid(
+                "promotion_codes",
+                format!("at most {MAX_CODES_PER_CART} codes with the cart's"),
+            ));
+        }
         let reads = db
             .store_scope(store, mode)
-            .checkout_reads(&cart, customer_id, email.as_deref())
+            .checkout_reads(&cart, customer_id, email.as_deref(), &codes)
             .await?;
         let customer: Option<Customer> = match (customer_id, reads.customer) {
             (Some(_), None) => return Err(ApiError::invalid("customer_id", "no such customer")),
@@ -100,6 +118,29 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             .catalog
             .price_cart_lines(&cart.lines, cart.currency, (Some(&input.shipping_address), option))
             .map_err(|_| ApiError::invalid("cart_id", "the total is too large"))?;
+        // A code the buyer entered (on the cart or here) that does not apply is refused rather than charged at
+        // the full price: the buyer expected the discount.
+        let refused: Vec<FieldError> = priced_cart
+            .promotions
+            .iter()
+            .filter(|o| o.state != PromotionState::Applied)
+            .filter_map(|o| {
+                let code = o.code.as_ref()?;
+                let state = serde_json::to_value(o.state).ok()?;
+                let reason = state.as_str().unwrap_or_default();
+                Some(FieldError::new(
+                    "promotion_codes",
+                    format!("{code} does not apply: {reason}"),
+                ))
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(ApiError::Unprocessable {
+                code: "promotion_not_applicable",
+                message: "a promotion code entered does not apply to this order; nothing was ordered".into(),
+                details: refused,
+            });
+        }
         if priced_cart.shipping_option_unavailable {
             return Err(ApiError::Unprocessable {
                 code: "shipping_option_unavailable",
@@ -134,6 +175,7 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                     total: priced.total,
                     price_id: priced.price_id,
                     price_modifier_ids: priced.price_modifier_ids,
+                    discounts: priced.discounts,
                     tax_rate: priced.tax_rate,
                     tax_amount: priced.tax_amount,
                     net: priced.net,
@@ -202,7 +244,8 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             cart_id: cart.id,
             lines,
             subtotal: priced_cart.subtotal,
-            discount_total: zero,
+            discount_total: priced_cart.discount_total,
+            promotions: OrderPromotion::taken(&priced_cart.promotions, &reads.catalog.promotions.promotions),
             shipping_total: priced_cart.shipping_total,
             shipping,
             tax_total: priced_cart.tax_total,
@@ -253,6 +296,17 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             // refusal ends a sell-out rush at once instead of retrying it until the deadline.
             // A price changed after this attempt read it: the next attempt reads it again and compares.
             Err(WriteError::Refused(CheckoutRefusal::PriceChanged)) => {}
+            Err(WriteError::Refused(CheckoutRefusal::PromotionUsedUp(id))) => {
+                let taken = order.promotions.iter().find(|p| p.promotion_id == id);
+                return Err(ApiError::Conflict {
+                    code: "promotion_unavailable",
+                    message: "a promotion of this order reached its limit during the checkout; nothing was ordered: \
+                              read the cart and check out again"
+                        .into(),
+                    details: vec![json!({"promotion_id": id, "code": taken.and_then(|p| p.code.clone()),
+                                         "state": "usage_exhausted"})],
+                });
+            }
             Err(WriteError::Refused(CheckoutRefusal::Stale)) => {
                 let levels = db.store_scope(store, mode).levels_at(&moves).await?;
                 let short: Vec<Value> = moves

@@ -72,9 +72,10 @@ pub struct CheckoutIn {
     pub shipping_option_id: Option<ShippingOptionId>,
     #[schema(max_length = 200)]
     pub payment_method_id: Option<String>,
-    /// Not available until the pricing function lands: any code is refused with `422` (hence at most 0 items).
+    /// Codes to apply beside the cart's (at most 5 together). Each code, the cart's too, must apply to this order:
+    /// one that does not is refused with `422 promotion_not_applicable` and the reason.
     #[serde(default)]
-    #[schema(schema_with = crate::body::strings::<0, 50>)]
+    #[schema(schema_with = crate::body::strings::<5, 40>)]
     pub promotion_codes: Vec<String>,
     /// Free text such as `web`, `pos`, `marketplace` (default `api`).
     #[schema(max_length = 50)]

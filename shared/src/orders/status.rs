@@ -41,6 +41,9 @@ pub async fn change_status(db: &Db, tenant: &Tenant, id: &str, patch: StatusPatc
             OrderStatus::Cancelled => {
                 order.status = OrderStatus::Cancelled;
                 order.cancel_reason = patch.reason.clone();
+                // Before anything shipped, the order's promotion uses come back (once: this write is conditioned
+                // on the order's version, and a cancelled order cannot be cancelled again).
+                write.release_promotions = order.lines.iter().all(|l| l.fulfilled_quantity == 0);
                 write.stock = restock_moves(order, unshipped(order), AdjustReason::Restock, who.actor, now);
             }
             OrderStatus::Fulfilled => {
