@@ -182,6 +182,9 @@ def seed(base: str, platform_key: str, plan: str, payments_secret: str) -> dict:
     ids["modifier_doomed"] = api.create("/v1/price-modifiers", {**modifier, "name": "Doomed"})
     ids["promotion"] = api.create("/v1/promotions", {"name": "Spring", "code": "SPRING", "value_type": "percentage",
                                                      "value": 10, "conditions": {"product_ids": [ids["stocked"]]}})
+    ids["promo_code"] = "SPRING"  # a code, not an id: the path of remove_promotion_code
+    ids["cart_codes"], _ = cart()
+    api.data("POST", f"/v1/carts/{ids['cart_codes']}/promotion-codes", {"code": "spring"}, expect=200)
     ids["promotion_doomed"] = api.create("/v1/promotions", {"name": "Doomed", "value_type": "fixed", "value": 100,
                                                             "currency": "USD"})
 
@@ -198,6 +201,7 @@ BY_SEGMENT = {
     "deliveries": "delivery", "stores": "store", "customer-groups": "group", "transfers": "transfer",
     "prices": "price", "shipping-zones": "zone", "price-modifiers": "modifier",
     "promotions": "promotion",
+    "promotion-codes": "promo_code",
 }
 # An operation that deletes or retires its resource gets a resource of its own.
 BY_OPERATION = {
@@ -215,6 +219,7 @@ BY_OPERATION = {
     "delete_zone": {"id": "zone_doomed"},
     "delete_modifier": {"id": "modifier_doomed"},
     "deactivate_promotion": {"id": "promotion_doomed"},
+    "remove_promotion_code": {"id": "cart_codes"},
     "act_on_product": {"id": "product_action"},
     "add_option": {"id": "product_options"},
     "create_variant": {"id": "product_variants"},
@@ -237,6 +242,7 @@ BODIES = {
     "create_category": {"body.parent_id": "category"},
     "create_variant": {"body.option_values": {"Size": "L"}},
     "create_customer": {"body.group_ids": ["group"]},
+    "add_promotion_code": {"body.code": "promo_code"},
     "update_customer": {"body.group_ids": ["group"]},
 }
 QUERIES = {"check_stock": {"query.ids": "stocked"}}
