@@ -180,8 +180,12 @@ def seed(base: str, platform_key: str, plan: str, payments_secret: str) -> dict:
     modifier = {"name": "Members", "kind": "percentage", "value": -500, "customer_group_id": ids["group"]}
     ids["modifier"] = api.create("/v1/price-modifiers", modifier)
     ids["modifier_doomed"] = api.create("/v1/price-modifiers", {**modifier, "name": "Doomed"})
+    budget = {"name": "Spring sale", "budget_type": "spend", "limit": 100000, "currency": "USD"}
+    ids["campaign"] = api.create("/v1/campaigns", budget)
+    ids["campaign_doomed"] = api.create("/v1/campaigns", {**budget, "name": "Doomed"})
     ids["promotion"] = api.create("/v1/promotions", {"name": "Spring", "code": "SPRING", "value_type": "percentage",
-                                                     "value": 10, "conditions": {"product_ids": [ids["stocked"]]}})
+                                                     "value": 10, "conditions": {"product_ids": [ids["stocked"]]},
+                                                     "campaign_id": ids["campaign"]})
     ids["promo_code"] = "SPRING"  # a code, not an id: the path of remove_promotion_code
     ids["cart_codes"], _ = cart()
     api.data("POST", f"/v1/carts/{ids['cart_codes']}/promotion-codes", {"code": "spring"}, expect=200)
@@ -202,6 +206,7 @@ BY_SEGMENT = {
     "prices": "price", "shipping-zones": "zone", "price-modifiers": "modifier",
     "promotions": "promotion",
     "promotion-codes": "promo_code",
+    "campaigns": "campaign",
 }
 # An operation that deletes or retires its resource gets a resource of its own.
 BY_OPERATION = {
@@ -220,6 +225,7 @@ BY_OPERATION = {
     "delete_modifier": {"id": "modifier_doomed"},
     "deactivate_promotion": {"id": "promotion_doomed"},
     "remove_promotion_code": {"id": "cart_codes"},
+    "delete_campaign": {"id": "campaign_doomed"},
     "act_on_product": {"id": "product_action"},
     "add_option": {"id": "product_options"},
     "create_variant": {"id": "product_variants"},
@@ -243,6 +249,8 @@ BODIES = {
     "create_variant": {"body.option_values": {"Size": "L"}},
     "create_customer": {"body.group_ids": ["group"]},
     "add_promotion_code": {"body.code": "promo_code"},
+    "create_promotion": {"body.campaign_id": "campaign"},
+    "update_promotion": {"body.campaign_id": "campaign"},
     "update_customer": {"body.group_ids": ["group"]},
 }
 QUERIES = {"check_stock": {"query.ids": "stocked"}}

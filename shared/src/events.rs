@@ -96,6 +96,9 @@ event_types! {
     PromotionCreated = "promotion.created",
     PromotionUpdated = "promotion.updated",
     PromotionDeleted = "promotion.deleted",
+    CampaignCreated = "campaign.created",
+    CampaignUpdated = "campaign.updated",
+    CampaignDeleted = "campaign.deleted",
 }
 
 impl EventType {
@@ -213,7 +216,9 @@ pub fn source_group(event_type: &str) -> &'static str {
         "order" | "payment" | "refund" | "fulfillment" => "orders",
         "customer" | "customer_group" => "customers",
         "cart" => "carts",
-        "promotion" | "coupon" | "price" | "price_modifier" | "tax_settings" | "shipping_zone" => "pricing",
+        "promotion" | "campaign" | "coupon" | "price" | "price_modifier" | "tax_settings" | "shipping_zone" => {
+            "pricing"
+        }
         "webhook" => "webhooks",
         "vendor" | "payout" | "dispute" | "return" | "review" => "marketplace",
         _ => "admin",

@@ -133,6 +133,10 @@ prefixed_id!(
     PromotionId, "promo"
 );
 prefixed_id!(
+    /// A campaign: a budget shared by promotions.
+    CampaignId, "camp"
+);
+prefixed_id!(
     /// A shipping option of a zone.
     ShippingOptionId, "sho"
 );

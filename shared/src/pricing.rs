@@ -17,7 +17,7 @@ pub use crate::model::shipping::{
 };
 pub use crate::model::tax::{TaxRate, TaxSettings, TaxSettingsIn};
 
-use crate::model::promotions::{Promotion, Promotions, MAX_PROMOTIONS};
+use crate::model::promotions::{Campaign, Campaigns, Promotion, Promotions, MAX_CAMPAIGNS, MAX_PROMOTIONS};
 
 use crate::db::{id_of, Committed, Db, PriceBook, PriceConflict, PriceFilter, SettingsItem, WriteError};
 use crate::error::ApiError;
@@ -250,6 +250,25 @@ impl RecordsItem for Promotions {
                 message: format!("another promotion of this store has the code {code}"),
                 details: vec![],
             })
+    }
+}
+
+impl RecordsItem for Campaigns {
+    type Record = Campaign;
+    const NOUN: &'static str = "campaign";
+    const MAX: usize = MAX_CAMPAIGNS;
+    const LIMIT_CODE: &'static str = "campaign_limit_reached";
+    const CREATED: EventType = EventType::CampaignCreated;
+    const UPDATED: EventType = EventType::CampaignUpdated;
+    const DELETED: EventType = EventType::CampaignDeleted;
+    fn records(&mut self) -> &mut Vec<Campaign> {
+        &mut self.campaigns
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
     }
 }
 

@@ -407,3 +407,89 @@ async fn a_per_customer_limit_holds_and_a_cancellation_gives_the_use_back_once()
         "given back once, not twice"
     );
 }
+
+/// A spend budget shared by two promotions is never passed by simultaneous checkouts: orders that would pass it are
+/// refused (`409 promotion_unavailable`) or, once it reads as used up, go without the automatic promotion; a
+/// cancellation gives its part back.
+#[tokio::test]
+async fn a_campaign_budget_is_never_passed_and_a_cancellation_gives_it_back() {
+    let shop = Shop::open().await;
+    let lamp = shop.product(1000, 100).await;
+    let campaign = shop
+        .post(
+            "/v1/campaigns",
+            json!({"name": "Launch", "budget_type": "spend", "limit": 1000, "currency": "EUR"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let missing = json!({"name": "x", "value_type": "percentage", "value": 1,
+                         "campaign_id": "camp_01JD3M5W7Q6V8X9Y0Z1A2B3C4D"});
+    let refused = shop
+        .app
+        .post("/v1/promotions", shop.key(), &missing)
+        .send()
+        .await
+        .unwrap();
+    assert_error(refused, 422, "validation_failed").await;
+    // Two automatic promotions of 1.50 each (they combine): 3.00 a cart, so the 10.00 budget holds three orders.
+    for name in ["Half", "Other half"] {
+        shop.promotion(
+            json!({"name": name, "value_type": "fixed", "value": 150, "currency": "EUR",
+                              "campaign_id": campaign, "combines_with": {"order": true}}),
+        )
+        .await;
+    }
+    let mut carts = Vec::new();
+    for _ in 0..12 {
+        carts.push(shop.cart(None, &[(&lamp, 1)], &[]).await);
+    }
+    assert_eq!(shop.view(&carts[0]).await["discount_total"]["amount"], 300);
+    let attempts = carts.iter().map(|cart| shop.checkout(cart, None).send());
+    let responses = futures_util::future::join_all(attempts).await;
+    let mut discounted = Vec::new();
+    for response in responses {
+        let response = response.unwrap();
+        match response.status().as_u16() {
+            201 => {
+                let order = response.json::<Value>().await.unwrap()["data"].clone();
+                let off = order["discount_total"]["amount"].as_i64().unwrap();
+                assert!(off == 300 || off == 0, "all or nothing of the campaign: {off}");
+                if off > 0 {
+                    discounted.push(order["id"].as_str().unwrap().to_owned());
+                }
+            }
+            _ => {
+                assert_error(response, 409, "promotion_unavailable").await;
+            }
+        }
+    }
+    assert_eq!(
+        discounted.len(),
+        3,
+        "3 × 3.00 fits the 10.00 budget; a fourth would not"
+    );
+    let next = shop.cart(None, &[(&lamp, 1)], &[]).await;
+    let view = shop.view(&next).await;
+    assert_eq!(states(&view)[0].1, "budget_exhausted");
+    assert_eq!(view["discount_total"]["amount"], 0);
+
+    let cancel = json!({"status": "cancelled", "reason": "changed mind"});
+    shop.app
+        .patch(&format!("/v1/orders/{}/status", discounted[0]), shop.key(), &cancel)
+        .expect(200)
+        .await;
+    let view = shop.view(&next).await;
+    assert_eq!(
+        view["discount_total"]["amount"], 300,
+        "the cancelled order's 3.00 came back"
+    );
+    let in_use = shop
+        .app
+        .delete(&format!("/v1/campaigns/{campaign}"), shop.key())
+        .send()
+        .await
+        .unwrap();
+    assert_error(in_use, 409, "campaign_in_use").await;
+}

@@ -28,6 +28,7 @@ pub(crate) struct Seeded {
     zone: String,
     modifier: String,
     promotion: String,
+    campaign: String,
     webhook: String,
     key: String,
 }
@@ -98,7 +99,10 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
     let zone = id(&post("/v1/shipping-zones", france).expect_data(201).await);
     let members = json!({"name": "Members", "kind": "percentage", "value": -500, "customer_group_id": group});
     let modifier = id(&post("/v1/price-modifiers", members).expect_data(201).await);
+    let budget = json!({"name": "Spring sale", "budget_type": "spend", "limit": 100000, "currency": "USD"});
+    let campaign = id(&post("/v1/campaigns", budget).expect_data(201).await);
     let spring = json!({"name": "Spring", "code": "SPRING", "value_type": "percentage", "value": 10,
+                        "campaign_id": campaign,
                         "conditions": {"product_ids": [stocked], "customer_group_ids": [group]}});
     let promotion = id(&post("/v1/promotions", spring).expect_data(201).await);
     let endpoint = json!({"url": "http://127.0.0.1:9/hooks", "events": ["order.created"]});
@@ -124,6 +128,7 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
         zone,
         modifier,
         promotion,
+        campaign,
         webhook,
         key: store.test_key_id.clone(),
     }
@@ -134,6 +139,9 @@ async fn seed(app: &TestApp, store: &TestStore) -> Seeded {
 pub(crate) async fn seeded_app() -> (TestApp, TestStore, Seeded) {
     let app = spawn_app_with(Options {
         allow_loopback: true,
+        // These tests send a few thousand requests to one store within a minute; the rate limit has tests of
+        // its own.
+        rate_limits: Some("default=100000"),
         ..Default::default()
     })
     .await;
@@ -170,6 +178,7 @@ pub(crate) fn concrete(template: &str, s: &Seeded) -> String {
             ("price-modifiers", _) => &s.modifier,
             ("promotions", _) => &s.promotion,
             ("promotion-codes", _) => "SPRING",
+            ("campaigns", _) => &s.campaign,
             ("customer-groups", _) => &s.group,
             ("options", _) => "Size",
             ("warehouses", _) => &s.warehouse,
@@ -244,9 +253,13 @@ pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
                                                   "customer_group_id": s.group}),
         ("PATCH", "/v1/price-modifiers/{id}") => json!({"value": -700, "product_id": s.product}),
         ("POST", "/v1/promotions") => json!({"name": "Summer", "value_type": "percentage", "value": 5,
+                                             "campaign_id": s.campaign,
                                              "conditions": {"product_ids": [s.product], "category_ids": [s.category],
                                                             "customer_group_ids": [s.group]}}),
-        ("PATCH", "/v1/promotions/{id}") => json!({"value": 15, "conditions": {"product_ids": [s.product]}}),
+        ("PATCH", "/v1/promotions/{id}") => json!({"value": 15, "campaign_id": s.campaign,
+                                                   "conditions": {"product_ids": [s.product]}}),
+        ("POST", "/v1/campaigns") => json!({"name": "Autumn", "budget_type": "usage", "limit": 100}),
+        ("PATCH", "/v1/campaigns/{id}") => json!({"limit": 200}),
         ("POST", "/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other", "events": ["order.created"]}),
         ("PATCH", "/v1/webhooks/{id}") => json!({"description": "renamed"}),
         ("POST", "/v1/webhooks/{id}/recover") => json!({"since": "2026-01-01T00:00:00Z"}),
@@ -294,6 +307,7 @@ async fn snapshot(app: &TestApp, key: &str, s: &Seeded) -> Vec<Value> {
         format!("/v1/shipping-zones/{}", s.zone),
         format!("/v1/price-modifiers/{}", s.modifier),
         format!("/v1/promotions/{}", s.promotion),
+        format!("/v1/campaigns/{}", s.campaign),
         format!("/v1/api-keys/{}", s.key),
         "/v1/warehouses".to_owned(),
     ];

@@ -12,7 +12,9 @@ use cartwheel::pricing::{
     self, Price, PriceIn, PriceListParams, PriceModifier, PriceModifierIn, PriceModifierPatch, PriceModifiers,
     PricePatch, ShippingZone, ShippingZoneIn, ShippingZonePatch, ShippingZones, TaxSettings, TaxSettingsIn,
 };
-use cartwheel::promotions::{self, Promotion, PromotionIn, PromotionListParams, PromotionPatch};
+use cartwheel::promotions::{
+    self, Campaign, CampaignIn, CampaignPatch, Campaigns, Promotion, PromotionIn, PromotionListParams, PromotionPatch,
+};
 use cartwheel::tenant::can;
 use cartwheel::ApiError;
 
@@ -28,6 +30,8 @@ cartwheel::function_routes! {
     (create_promotion, list_promotions),
     (get_promotion, update_promotion),
     (deactivate_promotion),
+    (create_campaign, list_campaigns),
+    (get_campaign, update_campaign, delete_campaign),
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -375,4 +379,86 @@ async fn deactivate_promotion(c: Caller<can::PromotionsWrite>, Path(id): Path<St
     Ok(Tagged::ok(
         promotions::deactivate_promotion(&c.db, &c.tenant, &id).await?,
     ))
+}
+
+/// Create a campaign
+///
+/// A budget several promotions share (`campaign_id` on each): `usage` counts the orders that took one of them,
+/// `spend` the minor units of `currency` they took off. Checkout moves the budget in its transaction, never past
+/// `limit` (`409 promotion_unavailable`); a cancellation before shipping gives it back. At most 50 per store
+/// (`409 campaign_limit_reached`). Emits `campaign.created`.
+#[utoipa::path(post, path = "/v1/campaigns", tag = "promotions", security(("api_key" = ["promotions:write"])), request_body = CampaignIn,
+    responses(
+        (status = 201, description = "The campaign", body = DataOut<Campaign>),
+        (status = 409, description = "campaign_limit_reached", body = ErrorBody),
+    ))]
+async fn create_campaign(c: Caller<can::PromotionsWrite>, Json(input): Json<CampaignIn>) -> Result<Tagged<Campaign>> {
+    Ok(Tagged::created(
+        promotions::create_campaign(&c.db, &c.tenant, input).await?,
+    ))
+}
+
+/// List campaigns
+///
+/// Oldest first (at most 50: pages with an exact `total`).
+#[utoipa::path(get, path = "/v1/campaigns", tag = "promotions", security(("api_key" = ["promotions:read"])), params(PageParams),
+    responses((status = 200, description = "The campaigns", body = ListOut<Campaign>)))]
+async fn list_campaigns(
+    c: Caller<can::PromotionsRead>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Campaign>>> {
+    let campaigns = pricing::list_records::<Campaigns>(&c.db, &c.tenant).await?;
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), campaigns)?))
+}
+
+/// Get a campaign
+#[utoipa::path(get, path = "/v1/campaigns/{id}", tag = "promotions", security(("api_key" = ["promotions:read"])),
+    params(("id" = String, Path, description = "`camp_…`")),
+    responses((status = 200, description = "The campaign; `ETag` holds its version", body = DataOut<Campaign>)))]
+async fn get_campaign(c: Caller<can::PromotionsRead>, Path(id): Path<String>) -> Result<Tagged<Campaign>> {
+    Ok(Tagged::ok(
+        pricing::get_record::<Campaigns>(&c.db, &c.tenant, &id).await?,
+    ))
+}
+
+/// Update a campaign
+///
+/// Its name and limit; the budget type and currency are fixed. A limit below what was used stops its promotions
+/// and takes nothing back. Emits `campaign.updated`.
+#[utoipa::path(patch, path = "/v1/campaigns/{id}", tag = "promotions", security(("api_key" = ["promotions:write"])), request_body = CampaignPatch,
+    params(("id" = String, Path, description = "`camp_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 200, description = "The campaign", body = DataOut<Campaign>),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn update_campaign(
+    c: Caller<can::PromotionsWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    Json(patch): Json<CampaignPatch>,
+) -> Result<Tagged<Campaign>> {
+    Ok(Tagged::ok(
+        promotions::update_campaign(&c.db, &c.tenant, &id, patch, if_match).await?,
+    ))
+}
+
+/// Delete a campaign
+///
+/// Only while no promotion draws on it (`409 campaign_in_use`). Emits `campaign.deleted`.
+#[utoipa::path(delete, path = "/v1/campaigns/{id}", tag = "promotions", security(("api_key" = ["promotions:write"])),
+    params(("id" = String, Path, description = "`camp_…`"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` (version) you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "campaign_in_use", body = ErrorBody),
+        (status = 412, description = "`If-Match` names an older version", body = ErrorBody),
+    ))]
+async fn delete_campaign(
+    c: Caller<can::PromotionsWrite>,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+) -> Result<StatusCode> {
+    promotions::delete_campaign(&c.db, &c.tenant, &id, if_match).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -20,7 +20,8 @@ use cartwheel::pricing::{
     TierBasis,
 };
 use cartwheel::promotions::{
-    Allocation, AppliesTo, CombinesWith, Conditions, Promotion, PromotionStatus, Target, ValueType,
+    Allocation, AppliesTo, BudgetType, Campaign, CombinesWith, Conditions, Promotion, PromotionStatus, Target,
+    ValueType,
 };
 use cartwheel::stores::StoreOut;
 use cartwheel::webhooks::EndpointOut;
@@ -59,6 +60,8 @@ use cartwheel::webhooks::EndpointOut;
     Conditions,
     CombinesWith,
     AppliesTo,
+    Campaign,
+    BudgetType,
     ShippingRate,
     Band,
     Cart,
@@ -120,6 +123,7 @@ fn data_schema(event_type: EventType) -> Value {
         T::ShippingZoneCreated | T::ShippingZoneUpdated | T::ShippingZoneDeleted => named("ShippingZone"),
         T::PriceModifierCreated | T::PriceModifierUpdated | T::PriceModifierDeleted => named("PriceModifier"),
         T::PromotionCreated | T::PromotionUpdated | T::PromotionDeleted => named("Promotion"),
+        T::CampaignCreated | T::CampaignUpdated | T::CampaignDeleted => named("Campaign"),
         T::OrderCreated | T::OrderCancelled | T::OrderFulfilled => named("Order"),
         T::OrderStatusChanged => order_with(
             "status_change",

@@ -11,7 +11,7 @@ use crate::ids::{CustomerId, StoreId};
 use crate::model::carts::{Cart, CartLine, CatalogSnapshot};
 use crate::model::customers::Customer;
 use crate::model::modifiers::PriceModifiers;
-use crate::model::promotions::Promotions;
+use crate::model::promotions::{Campaigns, Promotions};
 use crate::model::shipping::ShippingZones;
 use crate::model::tax::TaxSettings;
 use crate::tenant::{Mode, Tenant};
@@ -31,6 +31,7 @@ pub(super) fn catalog_keys(store: StoreId, mode: Mode, lines: &[CartLine]) -> Ve
         ShippingZones::key(store, mode),
         PriceModifiers::key(store, mode),
         Promotions::key(store, mode),
+        Campaigns::key(store, mode),
     ];
     for line in lines {
         wanted.push(keys::product(store, mode, line.product_id));
@@ -68,6 +69,7 @@ pub(super) fn take_catalog(
         shipping: take_settings(found, store, mode)?,
         modifiers: take_settings(found, store, mode)?,
         promotions: take_settings(found, store, mode)?,
+        campaigns: take_settings(found, store, mode)?,
         ..CatalogSnapshot::default()
     };
     for line in lines {
@@ -132,7 +134,7 @@ impl Scoped<'_> {
             }
         }
         catalog.promotion_codes = codes.to_vec();
-        catalog.promotion_uses = self.promotion_uses(&catalog, false).await?;
+        (catalog.promotion_uses, catalog.budgets_used) = self.promotion_usage(&catalog, false).await?;
         Ok(catalog)
     }
 }

@@ -5,9 +5,9 @@
 //! lookup by hash, which the authorizer must find before it knows the store.
 
 use crate::ids::{
-    AdjustmentId, AuditId, BrandId, CartId, CategoryId, CustomerGroupId, CustomerId, EventId, FulfillmentId, KeyId,
-    OrderId, PriceId, ProductId, PromotionId, RefundId, ReservationId, StoreId, TransferId, VariantId, WarehouseId,
-    WebhookId,
+    AdjustmentId, AuditId, BrandId, CampaignId, CartId, CategoryId, CustomerGroupId, CustomerId, EventId,
+    FulfillmentId, KeyId, OrderId, PriceId, ProductId, PromotionId, RefundId, ReservationId, StoreId, TransferId,
+    VariantId, WarehouseId, WebhookId,
 };
 use crate::tenant::Mode;
 
@@ -457,6 +457,19 @@ pub fn promotion_use(store: StoreId, mode: Mode, promotion: PromotionId, order: 
         pk: promotion_uses(store, mode, promotion).pk,
         sk: format!("USE#{order}"),
     }
+}
+
+/// A campaign's budget counter (`used`: uses, or minor units).
+pub fn campaign_budget(store: StoreId, mode: Mode, campaign: CampaignId) -> Key {
+    Key {
+        pk: format!("{}CAMPAIGN#{campaign}", tenant_prefix(store, mode)),
+        sk: "BUDGET".into(),
+    }
+}
+
+/// The store's campaigns (per mode), in one item.
+pub fn campaigns(store: StoreId, mode: Mode) -> Key {
+    settings(store, mode, "CAMPAIGNS")
 }
 
 /// The store's promotions (per mode), in one item.

@@ -14,7 +14,7 @@ use super::{
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::pagination::{Page, PageOf};
-use crate::ids::{CustomerId, OrderId, PromotionId, StoreId, WarehouseId};
+use crate::ids::{CampaignId, CustomerId, OrderId, PromotionId, StoreId, WarehouseId};
 use crate::model::carts::{Buyer, Cart, CatalogSnapshot};
 use crate::model::customers::Customer;
 use crate::model::inventory::{Adjustment, Level, StockItem};
@@ -53,6 +53,8 @@ pub enum CheckoutRefusal {
     PriceChanged,
     /// A promotion the order takes reached its limit (overall or for this buyer) meanwhile.
     PromotionUsedUp(PromotionId),
+    /// A campaign's budget had no room left for what the order's promotions draw.
+    BudgetExhausted(CampaignId),
     /// A level, the cart or the customer changed (or a concurrent transaction).
     Stale,
 }
@@ -204,7 +206,7 @@ impl Db {
                 (store, mode),
                 (order.id, buyer.as_deref()),
                 &order.promotions,
-                CheckoutRefusal::PromotionUsedUp,
+                (CheckoutRefusal::PromotionUsedUp, CheckoutRefusal::BudgetExhausted),
             )?;
             add_moves(tx, store, mode, moves, &order.created_at)
         })();
@@ -269,7 +271,7 @@ impl Scoped<'_> {
             (None, None) => {}
         }
         catalog.promotion_codes = codes.to_vec();
-        catalog.promotion_uses = self.promotion_uses(&catalog, true).await?;
+        (catalog.promotion_uses, catalog.budgets_used) = self.promotion_usage(&catalog, true).await?;
         Ok(CheckoutReads {
             catalog,
             customer,

@@ -69,6 +69,12 @@ impl SettingsItem for ShippingZones {
     }
 }
 
+impl SettingsItem for crate::model::promotions::Campaigns {
+    fn key(store: StoreId, mode: Mode) -> keys::Key {
+        keys::campaigns(store, mode)
+    }
+}
+
 impl SettingsItem for crate::model::promotions::Promotions {
     fn key(store: StoreId, mode: Mode) -> keys::Key {
         keys::promotions(store, mode)

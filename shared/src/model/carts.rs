@@ -10,14 +10,14 @@ use crate::catalog::products::{Product, ProductStatus, ProductType};
 use crate::catalog::variants::Variant;
 use crate::error::ApiError;
 use crate::ids::{
-    CartId, CartItemId, CustomerGroupId, CustomerId, OrderId, PriceId, PriceModifierId, ProductId, PromotionId,
-    ShippingOptionId, VariantId,
+    CampaignId, CartId, CartItemId, CustomerGroupId, CustomerId, OrderId, PriceId, PriceModifierId, ProductId,
+    PromotionId, ShippingOptionId, VariantId,
 };
 use crate::model::customers::PostalAddress;
 use crate::model::modifiers::PriceModifiers;
 use crate::model::pricing::{self, LineQuantities, Price, PriceCandidate, PriceSource, PricingContext};
 use crate::model::promotions::{
-    self, DiscountAllocation, PromotionContext, PromotionLine, PromotionOutcome, Promotions,
+    self, Campaigns, DiscountAllocation, PromotionContext, PromotionLine, PromotionOutcome, Promotions,
 };
 use crate::model::shipping::{Parcel, ShippingLine, ShippingQuote, ShippingZones};
 use crate::model::tax::{self, TaxSettings, STANDARD_CLASS};
@@ -168,10 +168,13 @@ pub struct CatalogSnapshot {
     pub shipping: ShippingZones,
     pub modifiers: PriceModifiers,
     pub promotions: Promotions,
-    /// The cart's codes, the buyer (for per-customer limits and first orders) and the promotions' uses so far.
+    pub campaigns: Campaigns,
+    /// The cart's codes, the buyer (for per-customer limits and first orders), the promotions' uses and the
+    /// campaigns' budgets used so far.
     pub promotion_codes: Vec<String>,
     pub buyer: Buyer,
     pub promotion_uses: HashMap<PromotionId, (u64, u64)>,
+    pub budgets_used: HashMap<CampaignId, i64>,
 }
 
 /// Who buys, as promotions need to know: `customer:{id}` or `email:{address}` (none for an anonymous cart), and
@@ -479,6 +482,8 @@ impl CatalogSnapshot {
             has_ordered: self.buyer.has_ordered,
             codes: self.promotion_codes.clone(),
             uses: self.promotion_uses.clone(),
+            campaigns: self.campaigns.campaigns.clone(),
+            budgets_used: self.budgets_used.clone(),
         };
         promotions::evaluate(&self.promotions.promotions, &lines, shipping, &context)
     }

@@ -67,6 +67,7 @@ resources!(
     shipping::ShippingZone => "shipping_zone",
     modifiers::PriceModifier => "price_modifier",
     promotions::Promotion => "promotion",
+    promotions::Campaign => "campaign",
 );
 
 impl Versioned for tax::TaxSettings {

@@ -10,13 +10,15 @@ use utoipa::ToSchema;
 
 use crate::checks::Checks;
 use crate::error::ApiError;
-use crate::ids::{CartItemId, CategoryId, CustomerGroupId, ProductId, PromotionId};
+use crate::ids::{CampaignId, CartItemId, CategoryId, CustomerGroupId, ProductId, PromotionId};
 use crate::model::pricing::window_end;
 use crate::model::tax::divide_half_even;
 use crate::money::{CurrencyCode, Money, MAX_PRICE};
 
 /// Most promotions a store keeps (active or not); they are read whole, in one item, with every cart priced.
 pub const MAX_PROMOTIONS: usize = 100;
+/// Most campaigns a store keeps (one item, read with every cart priced).
+pub const MAX_CAMPAIGNS: usize = 50;
 /// Most codes a cart holds.
 pub const MAX_CODES_PER_CART: usize = 5;
 /// Most promotions one order takes: each adds up to three items to the checkout's transaction (its use counter,
@@ -153,6 +155,9 @@ pub struct Promotion {
     pub max_uses: Option<u64>,
     /// Uses by one customer (by id, else by the order's email).
     pub max_uses_per_customer: Option<u64>,
+    /// The campaign whose budget it draws on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<CampaignId>,
     pub combines_with: CombinesWith,
     /// Lower first; equal: older (lower id) first.
     pub priority: i32,
@@ -169,6 +174,122 @@ pub struct Promotions {
     pub promotions: Vec<Promotion>,
     #[serde(default)]
     pub version: u64,
+}
+
+/// What a campaign's budget counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetType {
+    /// Orders that took one of its promotions (one per promotion and order).
+    Usage,
+    /// Minor units of `currency` its promotions took off.
+    Spend,
+}
+
+/// A budget shared by several promotions (Medusa's campaigns): checkout never lets them pass `limit` together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Campaign {
+    pub id: CampaignId,
+    pub name: String,
+    pub budget_type: BudgetType,
+    /// Uses, or minor units of `currency`.
+    pub limit: i64,
+    /// For `spend`: its promotions apply only to carts in it.
+    #[schema(value_type = Option<String>, example = "EUR")]
+    pub currency: Option<CurrencyCode>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+/// Every campaign of a store, as stored (one item).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Campaigns {
+    #[serde(default)]
+    pub campaigns: Vec<Campaign>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+#[apply(crate::body::request_body!)]
+pub struct CampaignIn {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: String,
+    pub budget_type: BudgetType,
+    /// Uses (`usage`), or minor units of `currency` (`spend`): 1 to 10^13.
+    #[schema(minimum = 1, maximum = 10000000000000.0)]
+    pub limit: i64,
+    /// Required for `spend`, refused for `usage`.
+    #[schema(value_type = Option<String>, example = "EUR", pattern = "^[A-Z]{3}$")]
+    pub currency: Option<CurrencyCode>,
+}
+
+/// The budget type and currency are fixed.
+#[apply(crate::body::patch_body!)]
+pub struct CampaignPatch {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: Option<String>,
+    #[schema(minimum = 1, maximum = 10000000000000.0)]
+    pub limit: Option<i64>,
+}
+
+impl CampaignIn {
+    pub fn into_campaign(self, now: &str) -> Result<Campaign, ApiError> {
+        let campaign = Campaign {
+            id: CampaignId::new(),
+            name: self.name.trim().to_owned(),
+            budget_type: self.budget_type,
+            limit: self.limit,
+            currency: self.currency,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+            version: 1,
+        };
+        campaign.check()?;
+        Ok(campaign)
+    }
+}
+
+impl CampaignPatch {
+    pub fn apply(&self, before: &Campaign, now: &str) -> Result<Campaign, ApiError> {
+        let mut after = before.clone();
+        if let Some(name) = &self.name {
+            after.name = name.trim().to_owned();
+        }
+        if let Some(limit) = self.limit {
+            after.limit = limit;
+        }
+        after.check()?;
+        if after != *before {
+            after.version = before.version + 1;
+            after.updated_at = now.to_owned();
+        }
+        Ok(after)
+    }
+}
+
+impl Campaign {
+    fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.text("name", Some(&self.name), true, 100);
+        if !(1..=MAX_PRICE).contains(&self.limit) {
+            checks.fail("limit", &format!("must be 1 to {MAX_PRICE}"));
+        }
+        match (self.budget_type, self.currency) {
+            (BudgetType::Usage, Some(_)) => checks.fail("currency", "only a `spend` budget has a currency"),
+            (BudgetType::Spend, None) => checks.fail("currency", "required for a `spend` budget"),
+            _ => {}
+        }
+        checks.finish()
+    }
+
+    /// What an applied promotion of `amount` draws on this budget.
+    pub fn draw(&self, amount: i64) -> i64 {
+        match self.budget_type {
+            BudgetType::Usage => 1,
+            BudgetType::Spend => amount,
+        }
+    }
 }
 
 #[apply(crate::body::request_body!)]
@@ -199,6 +320,8 @@ pub struct PromotionIn {
     pub max_uses: Option<u64>,
     #[schema(minimum = 1, maximum = 1000000000)]
     pub max_uses_per_customer: Option<u64>,
+    /// A campaign of the store whose budget it draws on.
+    pub campaign_id: Option<CampaignId>,
     pub combines_with: Option<CombinesWith>,
     /// Default 0; -1,000 to 1,000.
     #[schema(minimum = -1000, maximum = 1000)]
@@ -232,6 +355,8 @@ pub struct PromotionPatch {
     #[serde(default, deserialize_with = "crate::body::nullable")]
     #[schema(minimum = 1, maximum = 1000000000)]
     pub max_uses_per_customer: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "crate::body::nullable")]
+    pub campaign_id: Option<Option<CampaignId>>,
     pub combines_with: Option<CombinesWith>,
     #[schema(minimum = -1000, maximum = 1000)]
     pub priority: Option<i32>,
@@ -275,6 +400,7 @@ impl PromotionIn {
             conditions: self.conditions.unwrap_or_default(),
             max_uses: self.max_uses,
             max_uses_per_customer: self.max_uses_per_customer,
+            campaign_id: self.campaign_id,
             combines_with: self.combines_with.unwrap_or_default(),
             priority: self.priority.unwrap_or(0),
             applies_to: self.applies_to.unwrap_or_default(),
@@ -313,6 +439,9 @@ impl PromotionPatch {
         }
         if let Some(max) = self.max_uses_per_customer {
             after.max_uses_per_customer = max;
+        }
+        if let Some(campaign) = self.campaign_id {
+            after.campaign_id = campaign;
         }
         if let Some(combines) = self.combines_with {
             after.combines_with = combines;
@@ -453,6 +582,9 @@ pub struct PromotionContext {
     pub codes: Vec<String>,
     /// Uses so far: (all orders, this buyer's orders), by promotion.
     pub uses: HashMap<PromotionId, (u64, u64)>,
+    /// The store's campaigns, and what each budget has used so far.
+    pub campaigns: Vec<Campaign>,
+    pub budgets_used: HashMap<CampaignId, i64>,
 }
 
 /// A cart line as promotions see it: its amount before promotions (with tax in a tax-inclusive store).
@@ -479,6 +611,8 @@ pub enum PromotionState {
     /// No line of its products or categories, no shipping chosen, or nothing left to take off.
     NotApplicable,
     UsageExhausted,
+    /// Its campaign's budget has no room for it.
+    BudgetExhausted,
     CustomerNotEligible,
     /// A per-customer limit or a first-order condition, on a cart with neither customer nor email.
     CustomerIdentityRequired,
@@ -515,11 +649,26 @@ pub struct OrderPromotion {
     pub max_uses: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_uses_per_customer: Option<u64>,
+    /// The campaign whose budget it drew on, what it drew (1 use, or its amount) and the budget's limit then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<CampaignDraw>,
+}
+
+/// What an order's promotion drew on a campaign's budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CampaignDraw {
+    pub campaign_id: CampaignId,
+    pub drawn: i64,
+    pub limit: i64,
 }
 
 impl OrderPromotion {
     /// The applied promotions of an evaluation, with the limits they were applied under.
-    pub fn taken(outcomes: &[PromotionOutcome], promotions: &[Promotion]) -> Vec<OrderPromotion> {
+    pub fn taken(
+        outcomes: &[PromotionOutcome],
+        promotions: &[Promotion],
+        campaigns: &[Campaign],
+    ) -> Vec<OrderPromotion> {
         outcomes
             .iter()
             .filter(|o| o.state == PromotionState::Applied)
@@ -533,6 +682,14 @@ impl OrderPromotion {
                     amount: o.amount,
                     max_uses: promotion.max_uses,
                     max_uses_per_customer: promotion.max_uses_per_customer,
+                    campaign: promotion
+                        .campaign_id
+                        .and_then(|id| campaigns.iter().find(|c| c.id == id))
+                        .map(|c| CampaignDraw {
+                            campaign_id: c.id,
+                            drawn: c.draw(o.amount.amount),
+                            limit: c.limit,
+                        }),
                 })
             })
             .collect()
@@ -625,6 +782,8 @@ pub fn evaluate(
     };
     let subtotal: i64 = lines.iter().map(|l| l.amount).sum();
     let mut applied: Vec<&Promotion> = Vec::new();
+    // What this cart's applied promotions draw on each campaign's budget.
+    let mut drawn: HashMap<CampaignId, i64> = HashMap::new();
     for promotion in candidates {
         let mut outcome = PromotionOutcome {
             promotion_id: Some(promotion.id),
@@ -646,9 +805,24 @@ pub fn evaluate(
             None => {
                 let (parts, on_shipping) = amounts(promotion, lines, &order, shipping, &discounts);
                 let amount = parts.iter().sum::<i64>() + on_shipping;
+                let campaign = promotion
+                    .campaign_id
+                    .and_then(|id| context.campaigns.iter().find(|c| c.id == id));
+                let room = campaign.map(|c| {
+                    let used =
+                        context.budgets_used.get(&c.id).copied().unwrap_or(0) + drawn.get(&c.id).copied().unwrap_or(0);
+                    (c, c.limit - used)
+                });
                 if amount == 0 {
                     PromotionState::NotApplicable
+                } else if room.is_some_and(|(c, _)| c.currency.is_some_and(|cur| cur != context.currency)) {
+                    PromotionState::CurrencyMismatch
+                } else if room.is_some_and(|(c, room)| c.draw(amount) > room) {
+                    PromotionState::BudgetExhausted
                 } else {
+                    if let Some((c, _)) = room {
+                        *drawn.entry(c.id).or_default() += c.draw(amount);
+                    }
                     for (index, part) in parts.into_iter().enumerate().filter(|(_, p)| *p > 0) {
                         discounts.lines[index].push(DiscountAllocation {
                             promotion_id: promotion.id,
@@ -861,6 +1035,8 @@ mod tests {
             has_ordered: Some(false),
             codes: Vec::new(),
             uses: HashMap::new(),
+            campaigns: Vec::new(),
+            budgets_used: HashMap::new(),
         }
     }
 

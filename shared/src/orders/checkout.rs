@@ -245,7 +245,11 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             lines,
             subtotal: priced_cart.subtotal,
             discount_total: priced_cart.discount_total,
-            promotions: OrderPromotion::taken(&priced_cart.promotions, &reads.catalog.promotions.promotions),
+            promotions: OrderPromotion::taken(
+                &priced_cart.promotions,
+                &reads.catalog.promotions.promotions,
+                &reads.catalog.campaigns.campaigns,
+            ),
             shipping_total: priced_cart.shipping_total,
             shipping,
             tax_total: priced_cart.tax_total,
@@ -296,6 +300,15 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
             // refusal ends a sell-out rush at once instead of retrying it until the deadline.
             // A price changed after this attempt read it: the next attempt reads it again and compares.
             Err(WriteError::Refused(CheckoutRefusal::PriceChanged)) => {}
+            Err(WriteError::Refused(CheckoutRefusal::BudgetExhausted(id))) => {
+                return Err(ApiError::Conflict {
+                    code: "promotion_unavailable",
+                    message: "a campaign budget of this order's promotions ran out during the checkout; nothing was \
+                              ordered: read the cart and check out again"
+                        .into(),
+                    details: vec![json!({"campaign_id": id, "state": "budget_exhausted"})],
+                });
+            }
             Err(WriteError::Refused(CheckoutRefusal::PromotionUsedUp(id))) => {
                 let taken = order.promotions.iter().find(|p| p.promotion_id == id);
                 return Err(ApiError::Conflict {

@@ -187,7 +187,7 @@ pub fn read_scope_of(event_type: &str) -> Scope {
         "inventory" | "warehouse" | "reservation" => Scope::InventoryRead,
         "cart" => Scope::CartsRead,
         "price" | "price_modifier" | "tax_settings" | "shipping_zone" => Scope::PricingRead,
-        "promotion" => Scope::PromotionsRead,
+        "promotion" | "campaign" => Scope::PromotionsRead,
         "api_key" | "store" => Scope::ApiKeysManage,
         "webhook" => Scope::WebhooksManage,
         _ => Scope::Everything,
