@@ -249,6 +249,7 @@ BODIES = {
     "create_variant": {"body.option_values": {"Size": "L"}},
     "create_customer": {"body.group_ids": ["group"]},
     "add_promotion_code": {"body.code": "promo_code"},
+    "validate_promotions": {"body.cart_id": "cart", "body.code": "promo_code"},
     "create_promotion": {"body.campaign_id": "campaign"},
     "update_promotion": {"body.campaign_id": "campaign"},
     "update_customer": {"body.group_ids": ["group"]},

@@ -11,11 +11,16 @@ use crate::db::{id_of, Db};
 use crate::error::{ApiError, FieldError};
 use crate::events::{Event, EventType};
 use crate::ids::{CartId, CartItemId, CustomerId, ProductId, ShippingOptionId, VariantId};
-use crate::model::promotions::{normalized_code, Promotions, MAX_CODES_PER_CART};
+use crate::model::promotions::{
+    normalized_code, well_formed_code, DiscountAllocation, PromotionOutcome, Promotions, CODE_FORM, MAX_CODES_PER_CART,
+};
 pub use crate::model::shipping::ShippingQuote;
 use crate::money::CurrencyCode;
+use crate::money::Money;
 use crate::tenant::Tenant;
 use crate::time;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub use crate::model::carts::{Cart, CartItemOut, CartLine, CartOut, CartStatus, CatalogSnapshot, LineProblem};
 
@@ -203,10 +208,8 @@ pub async fn add_promotion_code(
     input: PromotionCodeIn,
 ) -> Result<CartOut, ApiError> {
     let code = normalized_code(&input.code);
-    let valid =
-        !code.is_empty() && code.len() <= 40 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !valid {
-        return Err(ApiError::invalid("code", "1 to 40 letters, digits, `-` or `_`"));
+    if !well_formed_code(&code) {
+        return Err(ApiError::invalid("code", CODE_FORM));
     }
     let promotions = db.scoped(tenant).settings::<Promotions>().await?;
     let known = promotions.promotions.iter().any(|p| p.code.as_ref() == Some(&code));
@@ -228,6 +231,72 @@ pub async fn add_promotion_code(
         Ok(())
     })
     .await
+}
+
+#[apply(request_body!)]
+pub struct PromotionValidateIn {
+    pub cart_id: CartId,
+    /// A code to try on the cart beside the codes it holds (the cart does not change).
+    #[schema(min_length = 1, max_length = 40, pattern = "^[A-Za-z0-9_-]+$")]
+    pub code: Option<String>,
+}
+
+/// What promotions would take off a cart now, and the digest a checkout can be held to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromotionQuote {
+    pub cart_id: CartId,
+    /// Every promotion considered, with its state and amount (as the cart's `promotions`).
+    pub promotions: Vec<PromotionOutcome>,
+    pub discount_total: Money,
+    /// Each line's allocations.
+    pub lines: Vec<QuotedLine>,
+    pub shipping_discounts: Vec<DiscountAllocation>,
+    /// Pass it to checkout as `quote_hash`: the checkout refuses with `409 quote_changed` when what the promotions
+    /// take off differs by then.
+    pub quote_hash: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotedLine {
+    pub line_id: CartItemId,
+    pub discounts: Vec<DiscountAllocation>,
+}
+
+/// The promotions of a cart (with `code` tried beside its own), evaluated as checkout will: the state of each, the
+/// allocations and the quote's digest. The cart does not change.
+pub async fn quote_promotions(
+    db: &Db,
+    tenant: &Tenant,
+    input: PromotionValidateIn,
+) -> Result<PromotionQuote, ApiError> {
+    let code = input.code.as_deref().map(normalized_code);
+    if code.as_deref().is_some_and(|code| !well_formed_code(code)) {
+        return Err(ApiError::invalid("code", CODE_FORM));
+    }
+    let cart = load_cart(db, tenant, input.cart_id, false).await?;
+    let mut codes = cart.promotion_codes.clone();
+    codes.extend(code.filter(|c| !codes.contains(c)));
+    let catalog = db
+        .scoped(tenant)
+        .cart_catalog(&cart.lines, cart.customer_id, &codes)
+        .await?;
+    let shipping = (cart.shipping_address.as_ref(), cart.shipping_option_id);
+    let priced = catalog.price_cart_lines(&cart.lines, cart.currency, shipping)?;
+    Ok(PromotionQuote {
+        cart_id: cart.id,
+        quote_hash: priced.quote_hash(),
+        discount_total: priced.discount_total,
+        lines: priced
+            .items
+            .iter()
+            .map(|(item, _)| QuotedLine {
+                line_id: item.id,
+                discounts: item.discounts.clone(),
+            })
+            .collect(),
+        shipping_discounts: priced.shipping.map(|s| s.discounts).unwrap_or_default(),
+        promotions: priced.promotions,
+    })
 }
 
 /// Takes a code off the cart (one it does not hold: `404`).

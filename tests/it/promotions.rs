@@ -282,7 +282,50 @@ async fn a_cart_shows_why_each_promotion_applies_or_not_and_checkout_keeps_the_a
             .expect(200)
             .await;
     }
-    let order = shop.checkout(&cart, None).expect_data(201).await;
+    // A quote holds the checkout to what it showed: a promotion changed since fails it with `quote_changed`.
+    let quote = |code: Option<&str>| {
+        shop.app
+            .post(
+                "/v1/promotions/validate",
+                shop.key(),
+                &json!({"cart_id": cart, "code": code}),
+            )
+            .expect_data(200)
+    };
+    let quoted = quote(None).await;
+    assert_eq!(quoted["discount_total"]["amount"], 1240);
+    let hash = quoted["quote_hash"].as_str().unwrap().to_owned();
+    let tried = quote(Some("big")).await;
+    assert_eq!(
+        tried["promotions"][0]["state"], "below_minimum",
+        "a code tried, not entered"
+    );
+    assert_eq!(tried["quote_hash"], hash.as_str());
+    let lamps = shop.app.get("/v1/promotions?code=LAMP10", shop.key()).expect(200).await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let with_hash = |hash: &str| json!({"cart_id": cart, "email": "guest@example.com", "shipping_address": address(), "quote_hash": hash});
+    shop.app
+        .patch(&format!("/v1/promotions/{lamps}"), shop.key(), &json!({"value": 20}))
+        .expect(200)
+        .await;
+    let stale = shop
+        .app
+        .post("/v1/checkout", shop.key(), &with_hash(&hash))
+        .send()
+        .await
+        .unwrap();
+    assert_error(stale, 409, "quote_changed").await;
+    shop.app
+        .patch(&format!("/v1/promotions/{lamps}"), shop.key(), &json!({"value": 10}))
+        .expect(200)
+        .await;
+    let order = shop
+        .app
+        .post("/v1/checkout", shop.key(), &with_hash(&hash))
+        .expect_data(201)
+        .await;
     assert_eq!(order["discount_total"]["amount"], 1240);
     assert_eq!(order["total"]["amount"], 3760);
     assert_eq!(order["promotions"].as_array().unwrap().len(), 2);

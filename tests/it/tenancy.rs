@@ -258,6 +258,7 @@ pub(crate) fn body(method: &str, template: &str, s: &Seeded) -> Value {
                                                             "customer_group_ids": [s.group]}}),
         ("PATCH", "/v1/promotions/{id}") => json!({"value": 15, "campaign_id": s.campaign,
                                                    "conditions": {"product_ids": [s.product]}}),
+        ("POST", "/v1/promotions/validate") => json!({"cart_id": s.cart, "code": "spring"}),
         ("POST", "/v1/campaigns") => json!({"name": "Autumn", "budget_type": "usage", "limit": 100}),
         ("PATCH", "/v1/campaigns/{id}") => json!({"limit": 200}),
         ("POST", "/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other", "events": ["order.created"]}),

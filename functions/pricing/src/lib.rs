@@ -4,10 +4,11 @@
 
 use axum::extract::Path;
 use axum::http::StatusCode;
+use cartwheel::carts::{self, PromotionQuote, PromotionValidateIn};
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
-use cartwheel::http::{AppState, Caller, DataOut, Json, ListQuery, Query};
+use cartwheel::http::{AppState, Caller, Data, DataOut, Json, ListQuery, Query};
 use cartwheel::pricing::{
     self, Price, PriceIn, PriceListParams, PriceModifier, PriceModifierIn, PriceModifierPatch, PriceModifiers,
     PricePatch, ShippingZone, ShippingZoneIn, ShippingZonePatch, ShippingZones, TaxSettings, TaxSettingsIn,
@@ -30,6 +31,7 @@ cartwheel::function_routes! {
     (create_promotion, list_promotions),
     (get_promotion, update_promotion),
     (deactivate_promotion),
+    (validate_promotions),
     (create_campaign, list_campaigns),
     (get_campaign, update_campaign, delete_campaign),
 }
@@ -461,4 +463,18 @@ async fn delete_campaign(
 ) -> Result<StatusCode> {
     promotions::delete_campaign(&c.db, &c.tenant, &id, if_match).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Validate promotions on a cart
+///
+/// What the promotions would take off the cart now (with `code` tried beside the cart's codes; the cart does not
+/// change): each promotion's state and amount, each line's allocations, and a `quote_hash`. A checkout given the
+/// hash refuses with `409 quote_changed` when its own evaluation differs. Reads the cart: scope `carts:read`.
+#[utoipa::path(post, path = "/v1/promotions/validate", tag = "promotions", security(("api_key" = ["carts:read"])), request_body = PromotionValidateIn,
+    responses((status = 200, description = "The quote", body = DataOut<PromotionQuote>)))]
+async fn validate_promotions(
+    c: Caller<can::CartsRead>,
+    Json(input): Json<PromotionValidateIn>,
+) -> Result<Data<PromotionQuote>> {
+    Ok(Data(carts::quote_promotions(&c.db, &c.tenant, input).await?))
 }

@@ -219,6 +219,23 @@ pub struct PricedCart {
     pub total: Money,
 }
 
+impl PricedCart {
+    /// The digest of what its promotions take off (`model::promotions::quote_hash`).
+    pub fn quote_hash(&self) -> String {
+        let lines: Vec<(CartItemId, &[DiscountAllocation])> = self
+            .items
+            .iter()
+            .map(|(item, _)| (item.id, item.discounts.as_slice()))
+            .collect();
+        let shipping = self
+            .shipping
+            .as_ref()
+            .map(|s| s.discounts.as_slice())
+            .unwrap_or_default();
+        promotions::quote_hash(&self.promotions, &lines, shipping)
+    }
+}
+
 /// Why a line cannot be bought now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineProblem {

@@ -368,6 +368,14 @@ pub fn normalized_code(code: &str) -> String {
     code.trim().to_ascii_uppercase()
 }
 
+/// Whether a (normalized) code has the documented form: 1 to 40 letters, digits, `-` or `_`.
+pub fn well_formed_code(code: &str) -> bool {
+    (1..=40).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// What `well_formed_code` wants, for errors.
+pub const CODE_FORM: &str = "1 to 40 letters, digits, `-` or `_`";
+
 impl PromotionIn {
     pub fn into_promotion(self, now: &str) -> Result<Promotion, ApiError> {
         let mut checks = Checks::default();
@@ -470,11 +478,8 @@ impl Promotion {
     fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.text("name", Some(&self.name), true, 100);
-        if let Some(code) = &self.code {
-            let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-            if code.is_empty() || code.len() > 40 || !code.chars().all(allowed) {
-                checks.fail("code", "1 to 40 letters, digits, `-` or `_`");
-            }
+        if self.code.as_deref().is_some_and(|code| !well_formed_code(code)) {
+            checks.fail("code", CODE_FORM);
         }
         let from = window_end(&mut checks, "valid_from", self.valid_from.as_deref());
         let until = window_end(&mut checks, "valid_until", self.valid_until.as_deref());
@@ -726,6 +731,37 @@ impl Discounts {
     pub fn applied(&self) -> impl Iterator<Item = &PromotionOutcome> {
         self.outcomes.iter().filter(|o| o.state == PromotionState::Applied)
     }
+}
+
+/// A digest of what promotions take off a cart (each applied promotion's amount, each line's and the shipping's
+/// allocations): `POST /v1/promotions/validate` returns it, and a checkout given it refuses with `quote_changed`
+/// when its own evaluation digests otherwise.
+pub fn quote_hash(
+    outcomes: &[PromotionOutcome],
+    lines: &[(CartItemId, &[DiscountAllocation])],
+    shipping: &[DiscountAllocation],
+) -> String {
+    use sha2::Digest as _;
+    let mut digest = sha2::Sha256::new();
+    for outcome in outcomes.iter().filter(|o| o.state == PromotionState::Applied) {
+        let id = outcome.promotion_id.map(|id| id.to_string()).unwrap_or_default();
+        digest.update(format!("promotion {id} {}\n", outcome.amount.amount));
+    }
+    for (line, allocations) in lines {
+        for allocation in allocations.iter() {
+            digest.update(format!(
+                "line {line} {} {}\n",
+                allocation.promotion_id, allocation.amount.amount
+            ));
+        }
+    }
+    for allocation in shipping {
+        digest.update(format!(
+            "shipping {} {}\n",
+            allocation.promotion_id, allocation.amount.amount
+        ));
+    }
+    format!("qh_{}", &hex::encode(digest.finalize())[..32])
 }
 
 /// Splits `amount` over `weights` in proportion, in whole units: each part is ⌊amount × w ÷ Σw⌋, and the units

@@ -4,7 +4,9 @@ use super::*;
 use crate::carts::LineProblem;
 use crate::db::CheckoutRefusal;
 use crate::error::FieldError;
-use crate::model::promotions::{normalized_code, OrderPromotion, PromotionState, MAX_CODES_PER_CART};
+use crate::model::promotions::{
+    normalized_code, well_formed_code, OrderPromotion, PromotionState, CODE_FORM, MAX_CODES_PER_CART,
+};
 
 fn price_changed() -> ApiError {
     ApiError::Conflict {
@@ -41,17 +43,12 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
     };
     let entered: Vec<String> = input.promotion_codes.iter().map(|c| normalized_code(c)).collect();
     for (index, code) in entered.iter().enumerate() {
-        if code.is_empty()
-            || code.len() > 40
-            || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            checks.fail(
-                &format!("promotion_codes[{index}]"),
-                "1 to 40 letters, digits, `-` or `_`",
-            );
+        if !well_formed_code(code) {
+            checks.fail(&format!("promotion_codes[{index}]"), CODE_FORM);
         }
     }
     checks.text("channel", input.channel.as_deref(), false, 50);
+    checks.text("quote_hash", input.quote_hash.as_deref(), false, 64);
     checks.text("payment_method_id", input.payment_method_id.as_deref(), false, 200);
     checks.finish()?;
 
@@ -139,6 +136,19 @@ pub async fn checkout(db: &Db, tenant: &Tenant, input: CheckoutIn) -> Result<Ord
                 code: "promotion_not_applicable",
                 message: "a promotion code entered does not apply to this order; nothing was ordered".into(),
                 details: refused,
+            });
+        }
+        if input
+            .quote_hash
+            .as_ref()
+            .is_some_and(|quoted| *quoted != priced_cart.quote_hash())
+        {
+            return Err(ApiError::Conflict {
+                code: "quote_changed",
+                message: "what the promotions take off this cart changed since the quote; nothing was ordered: \
+                          validate again"
+                    .into(),
+                details: vec![json!({"quote_hash": priced_cart.quote_hash()})],
             });
         }
         if priced_cart.shipping_option_unavailable {

@@ -77,6 +77,10 @@ pub struct CheckoutIn {
     #[serde(default)]
     #[schema(schema_with = crate::body::strings::<5, 40>)]
     pub promotion_codes: Vec<String>,
+    /// From `POST /v1/promotions/validate`: the checkout refuses with `409 quote_changed` when what its promotions
+    /// take off differs from that quote.
+    #[schema(max_length = 64)]
+    pub quote_hash: Option<String>,
     /// Free text such as `web`, `pos`, `marketplace` (default `api`).
     #[schema(max_length = 50)]
     pub channel: Option<String>,
