@@ -189,6 +189,7 @@ def seed(base: str, platform_key: str, plan: str, payments_secret: str) -> dict:
     ids["promo_code"] = "SPRING"  # a code, not an id: the path of remove_promotion_code
     ids["cart_codes"], _ = cart()
     api.data("POST", f"/v1/carts/{ids['cart_codes']}/promotion-codes", {"code": "spring"}, expect=200)
+    ids["coupon_doomed"] = api.create("/v1/coupons", {"code": "DOOMED", "type": "percentage", "value": 5})
     ids["promotion_doomed"] = api.create("/v1/promotions", {"name": "Doomed", "value_type": "fixed", "value": 100,
                                                             "currency": "USD"})
 
@@ -207,6 +208,7 @@ BY_SEGMENT = {
     "promotions": "promotion",
     "promotion-codes": "promo_code",
     "campaigns": "campaign",
+    "coupons": "promotion",
 }
 # An operation that deletes or retires its resource gets a resource of its own.
 BY_OPERATION = {
@@ -226,6 +228,7 @@ BY_OPERATION = {
     "deactivate_promotion": {"id": "promotion_doomed"},
     "remove_promotion_code": {"id": "cart_codes"},
     "delete_campaign": {"id": "campaign_doomed"},
+    "delete_coupon": {"id": "coupon_doomed"},
     "act_on_product": {"id": "product_action"},
     "add_option": {"id": "product_options"},
     "create_variant": {"id": "product_variants"},
@@ -251,6 +254,7 @@ BODIES = {
     "add_promotion_code": {"body.code": "promo_code"},
     "validate_promotions": {"body.cart_id": "cart", "body.code": "promo_code"},
     "create_promotion": {"body.campaign_id": "campaign"},
+    "create_coupon": {"body.applies_to_products": ["stocked"]},
     "update_promotion": {"body.campaign_id": "campaign"},
     "update_customer": {"body.group_ids": ["group"]},
 }

@@ -536,3 +536,53 @@ async fn a_campaign_budget_is_never_passed_and_a_cancellation_gives_it_back() {
         .unwrap();
     assert_error(in_use, 409, "campaign_in_use").await;
 }
+
+/// The coupon API of reference 002: the same records as promotions, seen through the simpler shape.
+#[tokio::test]
+async fn coupons_are_promotions_in_the_shape_reference_clients_know() {
+    let shop = Shop::open().await;
+    let lamp = shop.product(4000, 10).await;
+    let shade = shop.product(2000, 10).await;
+    let body = json!({"code": "SUMMER20", "type": "percentage", "value": 20, "max_uses": 100,
+                      "expires_at": "2099-09-01T00:00:00Z", "min_order_amount": 1000, "currency": "EUR",
+                      "applies_to_products": [lamp]});
+    let coupon = shop.post("/v1/coupons", body.clone()).await;
+    assert_eq!(coupon["code"], "SUMMER20");
+    assert_eq!(coupon["type"], "percentage");
+    assert_eq!(coupon["min_order_amount"], 1000);
+    let taken = shop.app.post("/v1/coupons", shop.key(), &body).send().await.unwrap();
+    assert_error(taken, 409, "code_taken").await;
+    let no_currency = json!({"code": "X", "type": "percentage", "value": 5, "min_order_amount": 100});
+    let refused = shop
+        .app
+        .post("/v1/coupons", shop.key(), &no_currency)
+        .send()
+        .await
+        .unwrap();
+    assert_error(refused, 422, "validation_failed").await;
+
+    let id = coupon["id"].as_str().unwrap().to_owned();
+    let promotion = shop
+        .app
+        .get(&format!("/v1/promotions/{id}"), shop.key())
+        .expect_data(200)
+        .await;
+    assert_eq!(promotion["target"], "items");
+    assert_eq!(promotion["valid_until"], "2099-09-01T00:00:00Z");
+    let listed = shop.app.get("/v1/coupons", shop.key()).expect(200).await;
+    assert_eq!(listed["data"][0]["id"], id.as_str());
+
+    // 20 % off the lamp only.
+    let cart = shop.cart(None, &[(&lamp, 1), (&shade, 1)], &["summer20"]).await;
+    let view = shop.view(&cart).await;
+    assert_eq!(view["discount_total"]["amount"], 800);
+    assert_eq!(view["items"][1]["discounts"], json!(null));
+
+    shop.app
+        .delete(&format!("/v1/coupons/{id}"), shop.key())
+        .expect(204)
+        .await;
+    let view = shop.view(&cart).await;
+    assert_eq!(states(&view), [("SUMMER20".to_owned(), "inactive".to_owned())]);
+    assert_eq!(view["discount_total"]["amount"], 0);
+}

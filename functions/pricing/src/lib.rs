@@ -8,13 +8,14 @@ use cartwheel::carts::{self, PromotionQuote, PromotionValidateIn};
 use cartwheel::error::ErrorBody;
 use cartwheel::http::pagination::{ListOut, PageParams};
 use cartwheel::http::versioning::{IfMatch, Tagged};
-use cartwheel::http::{AppState, Caller, Data, DataOut, Json, ListQuery, Query};
+use cartwheel::http::{AppState, Caller, Created, Data, DataOut, Json, ListQuery, Query};
 use cartwheel::pricing::{
     self, Price, PriceIn, PriceListParams, PriceModifier, PriceModifierIn, PriceModifierPatch, PriceModifiers,
     PricePatch, ShippingZone, ShippingZoneIn, ShippingZonePatch, ShippingZones, TaxSettings, TaxSettingsIn,
 };
 use cartwheel::promotions::{
-    self, Campaign, CampaignIn, CampaignPatch, Campaigns, Promotion, PromotionIn, PromotionListParams, PromotionPatch,
+    self, Campaign, CampaignIn, CampaignPatch, Campaigns, Coupon, CouponIn, Promotion, PromotionIn,
+    PromotionListParams, PromotionPatch,
 };
 use cartwheel::tenant::can;
 use cartwheel::ApiError;
@@ -32,6 +33,8 @@ cartwheel::function_routes! {
     (get_promotion, update_promotion),
     (deactivate_promotion),
     (validate_promotions),
+    (list_coupons, create_coupon),
+    (delete_coupon),
     (create_campaign, list_campaigns),
     (get_campaign, update_campaign, delete_campaign),
 }
@@ -477,4 +480,44 @@ async fn validate_promotions(
     Json(input): Json<PromotionValidateIn>,
 ) -> Result<Data<PromotionQuote>> {
     Ok(Data(carts::quote_promotions(&c.db, &c.tenant, input).await?))
+}
+
+/// List coupons
+///
+/// Every promotion with a code, in the coupon shape of reference 002 (oldest first, at most 100: pages with an
+/// exact `total`). `GET /v1/promotions/{id}` shows a coupon's whole promotion.
+#[utoipa::path(get, path = "/v1/coupons", tag = "promotions", security(("api_key" = ["promotions:read"])), params(PageParams),
+    responses((status = 200, description = "The coupons", body = ListOut<Coupon>)))]
+async fn list_coupons(
+    c: Caller<can::PromotionsRead>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<ListOut<Coupon>>> {
+    let coupons = promotions::list_coupons(&c.db, &c.tenant).await?;
+    Ok(axum::Json(page.page_of(&c.tenant.key_prefix(), coupons)?))
+}
+
+/// Create a coupon
+///
+/// A promotion by code: `type` (`percentage` or `fixed`) and `value` off the order, or off `applies_to_products`
+/// only; `max_uses`, `expires_at`, `min_order_amount` (minor units of `currency`). The same record as `POST
+/// /v1/promotions` makes (`409 code_taken` for a code another promotion has). Emits `promotion.created`.
+#[utoipa::path(post, path = "/v1/coupons", tag = "promotions", security(("api_key" = ["promotions:write"])), request_body = CouponIn,
+    responses(
+        (status = 201, description = "The coupon", body = DataOut<Coupon>),
+        (status = 409, description = "code_taken, promotion_limit_reached", body = ErrorBody),
+    ))]
+async fn create_coupon(c: Caller<can::PromotionsWrite>, Json(input): Json<CouponIn>) -> Result<Created<Coupon>> {
+    Ok(Created(promotions::create_coupon(&c.db, &c.tenant, input).await?))
+}
+
+/// Delete a coupon
+///
+/// Deletes the promotion (any promotion, by its id): carts holding its code show it `inactive`; orders that took
+/// it keep it. Emits `promotion.deleted`.
+#[utoipa::path(delete, path = "/v1/coupons/{id}", tag = "promotions", security(("api_key" = ["promotions:write"])),
+    params(("id" = String, Path, description = "`promo_…`")),
+    responses((status = 204, description = "Deleted")))]
+async fn delete_coupon(c: Caller<can::PromotionsWrite>, Path(id): Path<String>) -> Result<StatusCode> {
+    promotions::delete_promotion(&c.db, &c.tenant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
