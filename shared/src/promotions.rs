@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub use crate::model::promotions::{
-    Allocation, AppliesTo, BudgetType, Campaign, CampaignIn, CampaignPatch, Campaigns, CombinesWith, Conditions,
-    DiscountAllocation, Promotion, PromotionIn, PromotionOutcome, PromotionPatch, PromotionState, PromotionStatus,
-    Promotions, Target, ValueType, MAX_PROMOTIONS,
+    Allocation, AppliesTo, BudgetType, BuyXGetY, Campaign, CampaignIn, CampaignPatch, Campaigns, CombinesWith,
+    Conditions, DiscountAllocation, Promotion, PromotionIn, PromotionOutcome, PromotionPatch, PromotionState,
+    PromotionStatus, Promotions, Target, UnitSet, ValueType, MAX_PROMOTIONS,
 };
 
 use crate::db::Db;
@@ -224,6 +224,7 @@ impl CouponIn {
                 product_ids: products,
                 ..Conditions::default()
             }),
+            buy_x_get_y: None,
             max_uses: self.max_uses,
             max_uses_per_customer: None,
             campaign_id: None,

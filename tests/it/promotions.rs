@@ -586,3 +586,23 @@ async fn coupons_are_promotions_in_the_shape_reference_clients_know() {
     assert_eq!(states(&view), [("SUMMER20".to_owned(), "inactive".to_owned())]);
     assert_eq!(view["discount_total"]["amount"], 0);
 }
+
+/// Buy X get Y over HTTP: the cheapest units of the get set, after the dearest of the buy set, at its percentage
+/// off; checkout keeps the allocation on the got line.
+#[tokio::test]
+async fn buy_two_get_one_free_discounts_the_cheapest_unit() {
+    let shop = Shop::open().await;
+    let mug = shop.product(1200, 10).await;
+    let cup = shop.product(800, 10).await;
+    shop.promotion(
+        json!({"name": "3 for 2", "target": "items", "value_type": "percentage", "value": 100,
+                          "buy_x_get_y": {"buy": {"quantity": 2}, "get": {"quantity": 1}}}),
+    )
+    .await;
+    let cart = shop.cart(None, &[(&mug, 2), (&cup, 1)], &[]).await;
+    let view = shop.view(&cart).await;
+    assert_eq!(view["discount_total"]["amount"], 800, "the cup is free");
+    let order = shop.checkout(&cart, None).expect_data(201).await;
+    assert_eq!(order["lines"][1]["discounts"][0]["amount"]["amount"], 800);
+    assert_eq!(order["total"]["amount"], 2400);
+}

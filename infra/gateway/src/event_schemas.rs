@@ -20,8 +20,8 @@ use cartwheel::pricing::{
     TierBasis,
 };
 use cartwheel::promotions::{
-    Allocation, AppliesTo, BudgetType, Campaign, CombinesWith, Conditions, Promotion, PromotionStatus, Target,
-    ValueType,
+    Allocation, AppliesTo, BudgetType, BuyXGetY, Campaign, CombinesWith, Conditions, Promotion, PromotionStatus,
+    Target, UnitSet, ValueType,
 };
 use cartwheel::stores::StoreOut;
 use cartwheel::webhooks::EndpointOut;
@@ -62,6 +62,8 @@ use cartwheel::webhooks::EndpointOut;
     AppliesTo,
     Campaign,
     BudgetType,
+    BuyXGetY,
+    UnitSet,
     ShippingRate,
     Band,
     Cart,

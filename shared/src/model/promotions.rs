@@ -128,6 +128,39 @@ pub struct Conditions {
     pub first_order_only: bool,
 }
 
+/// Which lines a side of a buy-X-get-Y counts: lines of these products or of products in these categories (every
+/// line when both are empty).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitSet {
+    /// 1 to 99 units.
+    #[schema(minimum = 1, maximum = 99)]
+    pub quantity: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 50)]
+    pub product_ids: Vec<ProductId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 50)]
+    pub category_ids: Vec<CategoryId>,
+}
+
+impl UnitSet {
+    fn holds(&self, line: &PromotionLine) -> bool {
+        (self.product_ids.is_empty() && self.category_ids.is_empty())
+            || self.product_ids.contains(&line.product_id)
+            || line.category_ids.iter().any(|id| self.category_ids.contains(id))
+    }
+}
+
+/// Buy `buy.quantity` units of the `buy` set, get `get.quantity` units of the `get` set at the promotion's
+/// percentage off (`100`: free), as many times as the cart allows (up to `max_quantity` units got).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyXGetY {
+    pub buy: UnitSet,
+    pub get: UnitSet,
+}
+
 /// A promotion as stored and shown.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Promotion {
@@ -151,6 +184,9 @@ pub struct Promotion {
     /// For `items`: at most this many units discounted per order (the cheapest first).
     pub max_quantity: Option<u32>,
     pub conditions: Conditions,
+    /// Buy X get Y (an `items` percentage): which units are bought and which are got at `value` % off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buy_x_get_y: Option<BuyXGetY>,
     /// Uses across all orders; absent: unlimited. Counted at checkout, given back when an order is cancelled.
     pub max_uses: Option<u64>,
     /// Uses by one customer (by id, else by the order's email).
@@ -316,6 +352,8 @@ pub struct PromotionIn {
     #[schema(minimum = 1, maximum = 9999)]
     pub max_quantity: Option<u32>,
     pub conditions: Option<Conditions>,
+    /// An `items` percentage: buy `buy.quantity` units, get `get.quantity` units at `value` % off.
+    pub buy_x_get_y: Option<BuyXGetY>,
     #[schema(minimum = 1, maximum = 1000000000)]
     pub max_uses: Option<u64>,
     #[schema(minimum = 1, maximum = 1000000000)]
@@ -406,6 +444,7 @@ impl PromotionIn {
             allocation: self.allocation.unwrap_or_default(),
             max_quantity: self.max_quantity,
             conditions: self.conditions.unwrap_or_default(),
+            buy_x_get_y: self.buy_x_get_y,
             max_uses: self.max_uses,
             max_uses_per_customer: self.max_uses_per_customer,
             campaign_id: self.campaign_id,
@@ -505,6 +544,31 @@ impl Promotion {
         if self.allocation == Allocation::Each && (self.value_type != ValueType::Fixed || self.target != Target::Items)
         {
             checks.fail("allocation", "`each` is for a `fixed` value on `items`");
+        }
+        if let Some(deal) = &self.buy_x_get_y {
+            if self.target != Target::Items || self.value_type != ValueType::Percentage {
+                checks.fail(
+                    "buy_x_get_y",
+                    "is an `items` promotion with a `percentage` value (what the got units take off)",
+                );
+            }
+            if !self.conditions.product_ids.is_empty() || !self.conditions.category_ids.is_empty() {
+                checks.fail(
+                    "buy_x_get_y",
+                    "names its products in `buy` and `get`, not in `conditions`",
+                );
+            }
+            for (field, set) in [("buy_x_get_y.buy", &deal.buy), ("buy_x_get_y.get", &deal.get)] {
+                if !(1..=99).contains(&set.quantity) {
+                    checks.fail(&format!("{field}.quantity"), "must be 1 to 99");
+                }
+                if set.product_ids.len() > MAX_CONDITION_IDS || set.category_ids.len() > MAX_CONDITION_IDS {
+                    checks.fail(
+                        field,
+                        &format!("at most {MAX_CONDITION_IDS} products and categories each"),
+                    );
+                }
+            }
         }
         if self.max_quantity.is_some() && self.target != Target::Items {
             checks.fail("max_quantity", "only an `items` promotion has a max_quantity");
@@ -991,7 +1055,9 @@ fn amounts(
         .filter(|i| promotion.target == Target::Order || promotion.covers(&lines[**i]))
         .map(|i| (*i, lines[*i].quantity))
         .collect();
-    if let (Target::Items, Some(max)) = (promotion.target, promotion.max_quantity) {
+    if let Some(deal) = &promotion.buy_x_get_y {
+        units = got_units(deal, lines, order, promotion.max_quantity);
+    } else if let (Target::Items, Some(max)) = (promotion.target, promotion.max_quantity) {
         let mut cheapest = units.clone();
         let unit_price = |i: usize| i128::from(lines[i].amount) * 1_000_000 / i128::from(lines[i].quantity.max(1));
         cheapest.sort_by_key(|(i, _)| (unit_price(*i), lines[*i].id));
@@ -1034,6 +1100,60 @@ fn amounts(
         parts[*index] = part.min(*room);
     }
     (parts, 0)
+}
+
+/// The units a buy-X-get-Y discounts, by line (in `order`): while the cart has them, `buy.quantity` units of the
+/// buy set are taken, the dearest first, then `get.quantity` units of the get set, the cheapest first; a unit counts
+/// once, as bought or as got. At most `max` units got.
+fn got_units(deal: &BuyXGetY, lines: &[PromotionLine], order: &[usize], max: Option<u32>) -> Vec<(usize, u32)> {
+    // A unit's price, comparable across lines (the line's amount over its quantity, scaled).
+    let unit_price = |i: usize| i128::from(lines[i].amount) * 1_000_000 / i128::from(lines[i].quantity.max(1));
+    let mut left: HashMap<usize, u32> = order.iter().map(|i| (*i, lines[*i].quantity)).collect();
+    let mut got: HashMap<usize, u32> = HashMap::new();
+    let mut dearest: Vec<usize> = order.iter().copied().filter(|i| deal.buy.holds(&lines[*i])).collect();
+    dearest.sort_by_key(|i| (std::cmp::Reverse(unit_price(*i)), lines[*i].id));
+    let mut cheapest: Vec<usize> = order.iter().copied().filter(|i| deal.get.holds(&lines[*i])).collect();
+    cheapest.sort_by_key(|i| (unit_price(*i), lines[*i].id));
+    let mut room = max.unwrap_or(u32::MAX);
+    let take = |from: &[usize], wanted: u32, left: &mut HashMap<usize, u32>| -> Option<Vec<(usize, u32)>> {
+        let mut taken = Vec::new();
+        let mut missing = wanted;
+        for index in from {
+            let available = left.get(index).copied().unwrap_or(0);
+            let units = available.min(missing);
+            if units > 0 {
+                taken.push((*index, units));
+                missing -= units;
+            }
+            if missing == 0 {
+                break;
+            }
+        }
+        if missing > 0 {
+            return None;
+        }
+        for (index, units) in &taken {
+            if let Some(available) = left.get_mut(index) {
+                *available -= units;
+            }
+        }
+        Some(taken)
+    };
+    while room > 0 {
+        let mut trial = left.clone();
+        let Some(_) = take(&dearest, deal.buy.quantity, &mut trial) else {
+            break;
+        };
+        let Some(free) = take(&cheapest, deal.get.quantity.min(room), &mut trial) else {
+            break;
+        };
+        left = trial;
+        for (index, units) in free {
+            *got.entry(index).or_default() += units;
+            room = room.saturating_sub(units);
+        }
+    }
+    order.iter().map(|i| (*i, got.get(i).copied().unwrap_or(0))).collect()
 }
 
 #[cfg(test)]
@@ -1247,6 +1367,51 @@ mod tests {
         );
         let unshipped = evaluate(&[free], &lines, None, &context());
         assert_eq!(states(&unshipped), [PromotionState::NotApplicable]);
+    }
+
+    #[test]
+    fn buy_x_get_y_gives_the_cheapest_units_after_the_dearest_are_bought() {
+        let lamp = ProductId::new();
+        let shade = ProductId::new();
+        let mut lines = [line(8000, 2), line(6000, 3), line(1000, 1)];
+        lines[0].product_id = lamp;
+        lines[1].product_id = shade;
+        // Buy 2 of anything, get 1 free: 6 units → two rounds; the free units are the cheapest (10.00, 20.00).
+        let any = promotion(
+            json!({"name": "3 for 2", "target": "items", "value_type": "percentage", "value": 100,
+            "buy_x_get_y": {"buy": {"quantity": 2}, "get": {"quantity": 1}}}),
+        );
+        let discounts = evaluate(std::slice::from_ref(&any), &lines, None, &context());
+        let parts: Vec<i64> = (0..3).map(|i| discounts.line_total(i)).collect();
+        assert_eq!(parts, [0, 2000, 1000]);
+        // Buy a lamp, get a shade at 50 % off: two lamps, two shades.
+        let pair = promotion(
+            json!({"name": "pair", "target": "items", "value_type": "percentage", "value": 50,
+            "buy_x_get_y": {"buy": {"quantity": 1, "product_ids": [lamp]}, "get": {"quantity": 1, "product_ids": [shade]}}}),
+        );
+        let discounts = evaluate(std::slice::from_ref(&pair), &lines, None, &context());
+        assert_eq!(discounts.line_total(1), 2000);
+        // At most one unit got.
+        let capped = promotion(
+            json!({"name": "pair", "target": "items", "value_type": "percentage", "value": 50,
+            "max_quantity": 1,
+            "buy_x_get_y": {"buy": {"quantity": 1, "product_ids": [lamp]}, "get": {"quantity": 1, "product_ids": [shade]}}}),
+        );
+        let discounts = evaluate(&[capped], &lines, None, &context());
+        assert_eq!(discounts.line_total(1), 1000);
+        // Not enough to buy: not applicable.
+        let few = [line(1000, 1)];
+        assert_eq!(
+            states(&evaluate(&[any], &few, None, &context())),
+            [PromotionState::NotApplicable]
+        );
+        let wrong: Result<PromotionIn, _> = serde_json::from_value(json!({"name": "x", "value_type": "fixed",
+            "value": 100, "currency": "EUR", "buy_x_get_y": {"buy": {"quantity": 0}, "get": {"quantity": 1}}}));
+        let Err(ApiError::Validation(errors)) = wrong.unwrap().into_promotion("now") else {
+            panic!("refused")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["buy_x_get_y", "buy_x_get_y.buy.quantity"]);
     }
 
     #[test]
