@@ -602,8 +602,9 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever the prices, quantities, rates and tax mode: every line's net and tax are non-negative and add up
-        /// to its gross, and the cart's subtotal, tax and total are the sums of its lines (and its shipping).
+        /// Whatever the prices, quantities, rates, tax mode and promotions: every line's net and tax are
+        /// non-negative and add up to its gross, the cart's subtotal, discount, tax and total are the sums of its
+        /// lines (and its shipping), and refunding every unit of every line (and the shipping) returns the total.
         #[test]
         fn totals_are_sums_of_lines_and_never_negative(
             lines in proptest::collection::vec((0i64..1_000_000, 1u32..999, any::<bool>(), 0u32..5_000), 1..20),
@@ -612,6 +613,7 @@ mod tests {
             exempt in any::<bool>(),
             with_address in any::<bool>(),
             shipping in 0i64..100_000,
+            (percent, fixed, free_shipping) in (0u32..=10_000, 0i64..2_000_000, any::<bool>()),
         ) {
             let zone: ShippingZoneIn = serde_json::from_value(serde_json::json!({
                 "name": "France", "countries": ["FR"],
@@ -632,6 +634,21 @@ mod tests {
                 customer_tax_exempt: exempt,
                 ..CatalogSnapshot::default()
             };
+            let everything = serde_json::json!({"order": true, "items": true, "shipping": true});
+            let mut offers = vec![serde_json::json!({"name": "fixed", "value_type": "fixed", "value": fixed.max(1),
+                "currency": "EUR", "combines_with": everything})];
+            if percent > 0 {
+                offers.push(serde_json::json!({"name": "percent", "value_type": "percentage",
+                    "value": f64::from(percent) / 100.0, "applies_to": "after_previous", "combines_with": everything}));
+            }
+            if free_shipping {
+                offers.push(serde_json::json!({"name": "ship", "value_type": "percentage", "value": 100,
+                    "free_shipping": true, "combines_with": everything}));
+            }
+            catalog.promotions.promotions = offers
+                .into_iter()
+                .map(|body| serde_json::from_value::<promotions::PromotionIn>(body).unwrap().into_promotion("now").unwrap())
+                .collect();
             let mut cart_lines = Vec::new();
             for (amount, quantity, is_reduced, weight) in lines {
                 let product = product(amount, is_reduced.then_some("reduced"), weight);
@@ -642,7 +659,7 @@ mod tests {
                 serde_json::from_value(serde_json::json!({"line1": "1 Rue", "city": "Paris", "country": "FR"})).unwrap();
             let address = with_address.then_some(&address);
             let priced = catalog.price_cart_lines(&cart_lines, eur(), (address, Some(option))).unwrap();
-            let (mut subtotal, mut tax, mut total) = (0, 0, 0);
+            let (mut subtotal, mut tax, mut total, mut discount, mut refunded) = (0, 0, 0, 0, 0);
             for (item, problem) in &priced.items {
                 prop_assert!(problem.is_none());
                 prop_assert!(item.net.amount >= 0 && item.tax_amount.amount >= 0);
@@ -650,12 +667,20 @@ mod tests {
                 subtotal += item.total.amount;
                 tax += item.tax_amount.amount;
                 total += item.gross.amount;
+                discount += item.discounts.iter().map(|d| d.amount.amount).sum::<i64>();
+                // Unit by unit, as refunds by line take them.
+                let share = |k| crate::model::orders::share_of(item.gross.amount, k, item.quantity);
+                refunded += (1..=item.quantity).map(|k| share(k) - share(k - 1)).sum::<i64>();
             }
             if let Some(line) = &priced.shipping {
                 prop_assert_eq!(priced.shipping_total, line.amount);
                 tax += line.tax_amount.amount;
                 total += line.gross.amount;
+                discount += line.discounts.iter().map(|d| d.amount.amount).sum::<i64>();
+                refunded += line.gross.amount;
             }
+            prop_assert_eq!(priced.discount_total.amount, discount);
+            prop_assert_eq!(refunded, priced.total.amount, "refunding everything returns what was charged");
             prop_assert_eq!(priced.shipping.is_some(), with_address);
             prop_assert_eq!(priced.subtotal.amount, subtotal);
             prop_assert_eq!(priced.tax_total.amount, tax);

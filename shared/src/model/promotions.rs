@@ -1326,6 +1326,20 @@ mod tests {
             states(&evaluate(&[limited], &lines, None, &guest)),
             [PromotionState::CustomerIdentityRequired]
         );
+        let first = promotion(json!({"name": "p", "value_type": "percentage", "value": 10,
+            "conditions": {"first_order_only": true}}));
+        assert_eq!(
+            states(&evaluate(std::slice::from_ref(&first), &lines, None, &self::context())),
+            [PromotionState::Applied]
+        );
+        let returning = PromotionContext {
+            has_ordered: Some(true),
+            ..self::context()
+        };
+        assert_eq!(
+            states(&evaluate(&[first], &lines, None, &returning)),
+            [PromotionState::CustomerNotEligible]
+        );
         let fixed_usd = promotion(json!({"name": "p", "value_type": "fixed", "value": 100, "currency": "USD"}));
         assert_eq!(
             states(&evaluate(&[fixed_usd], &lines, None, &context)),
