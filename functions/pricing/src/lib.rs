@@ -474,7 +474,10 @@ async fn delete_campaign(
 /// change): each promotion's state and amount, each line's allocations, and a `quote_hash`. A checkout given the
 /// hash refuses with `409 quote_changed` when its own evaluation differs. Reads the cart: scope `carts:read`.
 #[utoipa::path(post, path = "/v1/promotions/validate", tag = "promotions", security(("api_key" = ["carts:read"])), request_body = PromotionValidateIn,
-    responses((status = 200, description = "The quote", body = DataOut<PromotionQuote>)))]
+    responses(
+        (status = 200, description = "The quote", body = DataOut<PromotionQuote>),
+        (status = 404, description = "No such cart (or it expired)", body = ErrorBody),
+    ))]
 async fn validate_promotions(
     c: Caller<can::CartsRead>,
     Json(input): Json<PromotionValidateIn>,
